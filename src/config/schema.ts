@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/**
+ * barysafe.toml. Unknown keys are rejected (a typo must not silently disable a setting, the way
+ * Barycenter's own loader does, facts §2.1). Durations are strings such as "26h", "7d", "90m".
+ */
+const duration = z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d|w)$/, 'a duration such as "90m", "26h" or "7d"');
+
+export const configSchema = z
+  .object({
+    barycenter: z
+      .object({
+        /** Barycenter's own config file (config.toml). May be absent on disk: Barycenter then runs on defaults + env. */
+        config: z.string().min(1),
+        /** Barycenter's working directory: relative paths in its config resolve here (facts §1.1). */
+        workdir: z.string().min(1),
+        /** Optional KEY=VALUE file the service runs with (BARYCENTER__*, RUST_LOG). */
+        env_file: z.string().min(1).optional(),
+        /** The externally visible URL of production (its JWKS is checked by drills). Defaults to server.public_base_url. */
+        public_url: z.string().url().optional(),
+        /** Service user, for permission checks and restore hints. */
+        service_user: z.string().optional(),
+        service_group: z.string().optional(),
+        /** Extra files worth keeping (users.json, webfinger token file, policies/). */
+        extra_files: z.array(z.string()).default([]),
+      })
+      .strict(),
+    repository: z
+      .object({
+        url: z.string().regex(/^(file|s3):\/\//, 'a file:// or s3:// URL'),
+        endpoint: z.string().url().optional(),
+        region: z.string().optional(),
+        force_path_style: z.boolean().optional(),
+        /** Some S3-compatible stores (s3rver, older MinIO/Ceph) store aws-chunked framing verbatim; "when_required" avoids it. */
+        checksum: z.enum(['when_supported', 'when_required']).default('when_supported'),
+        part_size_mib: z.number().int().min(5).max(1024).default(8),
+        queue_size: z.number().int().min(1).max(16).default(4),
+      })
+      .strict(),
+    encryption: z
+      .object({
+        recipients: z.array(z.string()).min(1, 'at least one age recipient (age1…) is required'),
+        identity_file: z.string().optional(),
+        signing_key_file: z.string().optional(),
+        /** Ed25519 public key (SPKI PEM file) to verify manifests where the signing key is not present. */
+        verify_key: z.string().optional(),
+      })
+      .strict(),
+    backup: z
+      .object({
+        /** PostgreSQL client binaries (pg_dump, pg_restore); default: PATH. */
+        pg_bin_dir: z.string().optional(),
+        temp_dir: z.string().optional(),
+      })
+      .strict()
+      .default({}),
+    drill: z
+      .object({
+        barycenter_bin: z.string().optional(),
+        image: z.string().optional(),
+        command: z.string().optional(),
+        postgres_url: z.string().optional(),
+        pg_bin_dir: z.string().optional(),
+        rto_target: duration.optional(),
+        rpo_target: duration.optional(),
+        boot_timeout: duration.default('60s'),
+      })
+      .strict()
+      .default({ boot_timeout: '60s' }),
+    checks: z
+      .object({
+        deployment: z.enum(['systemd', 'docker', 'kubernetes', 'freebsd', 'illumos', 'plain']).optional(),
+        rpo: duration.default('26h'),
+        drill_max_age: duration.default('30d'),
+        disk_free_min_percent: z.number().min(0).max(100).default(15),
+        cert_min_days: z.number().int().min(0).default(21),
+        job_window: duration.default('24h'),
+        warn_exit_nonzero: z.boolean().default(false),
+        pid_file: z.string().optional(),
+        systemd_unit: z.string().optional(),
+        docker_inspect: z.string().optional(),
+        kubernetes_manifests: z.array(z.string()).default([]),
+        replicas: z.number().int().min(1).optional(),
+        waivers: z
+          .array(z.object({ id: z.string(), reason: z.string().min(1), expires: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }).strict())
+          .default([]),
+      })
+      .strict()
+      .default({
+        rpo: '26h',
+        drill_max_age: '30d',
+        disk_free_min_percent: 15,
+        cert_min_days: 21,
+        job_window: '24h',
+        warn_exit_nonzero: false,
+        kubernetes_manifests: [],
+        waivers: [],
+      }),
+  })
+  .strict();
+
+export type BarysafeConfig = z.infer<typeof configSchema>;
+
+/** Parses "90m" / "26h" / "7d" into milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(s.trim());
+  if (!m) throw new Error(`not a duration: ${s}`);
+  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,53 @@
+/**
+ * Every failure a user can meet is a BarysafeError: a message that says what went wrong, a hint
+ * that says what to fix, and a documented exit code (docs/EXIT_CODES.md). Anything else that
+ * escapes is a bug and exits with INTERNAL.
+ */
+export const ExitCode = {
+  OK: 0,
+  /** The command did not do what it says (generic failure). */
+  FAILURE: 1,
+  /** Bad usage or configuration: nothing was attempted. */
+  USAGE: 2,
+  /** A check or drill ran and found a failure. */
+  CHECK_FAILED: 3,
+  /** A drill or check could not decide (e.g. production JWKS unreachable). */
+  INCONCLUSIVE: 4,
+  /** The repository is missing, unreachable or not writable. */
+  REPOSITORY: 10,
+  /** Another barysafe holds the repository lock. */
+  LOCKED: 11,
+  /** Wrong or missing age identity: nothing could be decrypted. */
+  IDENTITY: 12,
+  /** Integrity failure: bad signature, broken chain, hash mismatch, corrupt object. */
+  INTEGRITY: 13,
+  /** A source (key file, database, config) could not be read or is invalid. */
+  SOURCE: 14,
+  /** Interrupted by a signal. */
+  INTERRUPTED: 130,
+  INTERNAL: 70,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class BarysafeError extends Error {
+  readonly exitCode: ExitCodeValue;
+  readonly hint?: string;
+  readonly kind: string;
+  constructor(kind: string, message: string, opts: { exitCode?: ExitCodeValue; hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    this.name = 'BarysafeError';
+    this.kind = kind;
+    this.exitCode = opts.exitCode ?? ExitCode.FAILURE;
+    this.hint = opts.hint;
+  }
+}
+
+export function isBarysafeError(e: unknown): e is BarysafeError {
+  return e instanceof BarysafeError;
+}
+
+/** The text of an unknown thrown value, without its stack. */
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
