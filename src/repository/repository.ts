@@ -1,0 +1,190 @@
+import { Readable } from 'node:stream';
+import { BarysafeError, ExitCode, errorText } from '../errors.js';
+import type { Verifier } from '../crypto/signing.js';
+import { SNAPSHOT_ID, manifestKey, type Manifest } from './manifest.js';
+import { parseAndVerify, parseDocument, sha256Hex, serialize, type Signed } from './signed-document.js';
+import { StorageError, StorageNotFoundError, type Storage } from './storage.js';
+
+/**
+ * Snapshots and drill records in a Storage. A snapshot exists only once its manifest does
+ * (artifacts are written first, the manifest last), so listing manifests lists complete snapshots.
+ */
+export interface SnapshotEntry {
+  id: string;
+  manifest: Manifest;
+  /** SHA-256 of the stored manifest bytes: what the next manifest chains to. */
+  sha256: string;
+  /** true: signature verified; false: failed (see error); null: no verify key available. */
+  verified: boolean | null;
+  error?: string;
+}
+
+export interface DrillRecordRef<T = unknown> {
+  key: string;
+  record: T;
+  verified: boolean | null;
+  error?: string;
+}
+
+const MAX_DOC_BYTES = 16 * 1024 * 1024;
+
+export class Repository {
+  constructor(readonly storage: Storage, readonly verifier?: Verifier) {}
+
+  /** Ids of complete snapshots, oldest first. */
+  async snapshotIds(): Promise<string[]> {
+    const ids: string[] = [];
+    try {
+      for await (const o of this.storage.list('snapshots/')) {
+        const m = /^snapshots\/([^/]+)\/manifest\.json$/.exec(o.key);
+        if (m && SNAPSHOT_ID.test(m[1]!)) ids.push(m[1]!);
+      }
+    } catch (e) {
+      throw repoError(this.storage, e);
+    }
+    return ids.sort();
+  }
+
+  /** Reads one manifest; verifies it when a verify key is known (throws on a bad signature). */
+  async readManifest(id: string, opts: { requireSignature?: boolean } = {}): Promise<SnapshotEntry> {
+    const bytes = await this.readSmall(manifestKey(id), `manifest of snapshot ${id}`);
+    const what = `manifest of snapshot ${id}`;
+    if (!this.verifier) {
+      if (opts.requireSignature) {
+        throw new BarysafeError('signature', `cannot verify the ${what}: no verify key`, {
+          exitCode: ExitCode.USAGE,
+          hint: 'set encryption.signing_key_file or encryption.verify_key in barysafe.toml',
+        });
+      }
+      return { id, manifest: checkShape(parseDocument<Manifest>(bytes, what), id, what), sha256: sha256Hex(bytes), verified: null };
+    }
+    const manifest = checkShape(parseAndVerify<Manifest>(bytes, this.verifier, what), id, what);
+    return { id, manifest, sha256: sha256Hex(bytes), verified: true };
+  }
+
+  /** Every snapshot, oldest first; a manifest that fails verification is listed with its error, not hidden. */
+  async list(): Promise<SnapshotEntry[]> {
+    const out: SnapshotEntry[] = [];
+    for (const id of await this.snapshotIds()) {
+      try {
+        out.push(await this.readManifest(id));
+      } catch (e) {
+        if (!(e instanceof BarysafeError) || e.exitCode !== ExitCode.INTEGRITY) throw e;
+        const bytes = await this.readSmall(manifestKey(id), `manifest of snapshot ${id}`);
+        let manifest: Manifest;
+        try {
+          manifest = parseDocument<Manifest>(bytes, id);
+        } catch {
+          manifest = { id } as Manifest;
+        }
+        out.push({ id, manifest, sha256: sha256Hex(bytes), verified: false, error: e.message });
+      }
+    }
+    return out;
+  }
+
+  /** "latest" or an id (a unique prefix of one is accepted). */
+  async resolve(ref: string): Promise<string> {
+    const ids = await this.snapshotIds();
+    if (ids.length === 0) {
+      throw new BarysafeError('snapshot', `the repository ${this.storage.displayUrl} holds no snapshot`, {
+        exitCode: ExitCode.REPOSITORY,
+        hint: 'run `barysafe backup` first, or check repository.url',
+      });
+    }
+    if (ref === 'latest') return ids[ids.length - 1]!;
+    const hits = ids.filter((i) => i.startsWith(ref));
+    if (hits.length === 1) return hits[0]!;
+    throw new BarysafeError('snapshot', hits.length ? `snapshot "${ref}" is ambiguous (${hits.length} match)` : `no snapshot "${ref}" in ${this.storage.displayUrl}`, {
+      exitCode: ExitCode.USAGE,
+      hint: 'list them with `barysafe snapshots`',
+    });
+  }
+
+  /** Checks that `entry.manifest.previous` names the snapshot before it and its exact bytes. */
+  async chainLink(entry: SnapshotEntry): Promise<{ ok: boolean; detail: string }> {
+    const prev = entry.manifest.previous;
+    const ids = await this.snapshotIds();
+    const before = ids.filter((i) => i < entry.id);
+    if (!prev) {
+      return before.length === 0
+        ? { ok: true, detail: 'first snapshot of the chain' }
+        : { ok: false, detail: `the manifest names no previous snapshot, but ${before.length} older snapshot(s) exist` };
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await this.readSmall(manifestKey(prev.id), `manifest of snapshot ${prev.id}`);
+    } catch (e) {
+      if (e instanceof BarysafeError && e.exitCode === ExitCode.REPOSITORY) throw e;
+      return { ok: false, detail: `the previous snapshot ${prev.id} is missing from the repository (pruned or deleted)` };
+    }
+    const actual = sha256Hex(bytes);
+    return actual === prev.sha256
+      ? { ok: true, detail: `links to ${prev.id} (sha256 ${prev.sha256.slice(0, 16)}…)` }
+      : { ok: false, detail: `the previous manifest ${prev.id} changed after this snapshot was made (sha256 ${actual.slice(0, 16)}… ≠ ${prev.sha256.slice(0, 16)}…)` };
+  }
+
+  async putDocument(key: string, doc: object): Promise<{ sha256: string }> {
+    const bytes = serialize(doc);
+    await this.storage.put(key, Readable.from([bytes]), { contentLength: bytes.length, ifNoneMatch: true });
+    return { sha256: sha256Hex(bytes) };
+  }
+
+  async listDrillRecords<T extends object>(): Promise<Array<DrillRecordRef<Signed<T>>>> {
+    const out: Array<DrillRecordRef<Signed<T>>> = [];
+    const keys: string[] = [];
+    try {
+      for await (const o of this.storage.list('drills/')) if (o.key.endsWith('.json')) keys.push(o.key);
+    } catch (e) {
+      throw repoError(this.storage, e);
+    }
+    for (const key of keys.sort()) {
+      const bytes = await this.readSmall(key, `drill record ${key}`);
+      try {
+        const record = this.verifier ? parseAndVerify<T>(bytes, this.verifier, `drill record ${key}`) : parseDocument<Signed<T>>(bytes, key);
+        out.push({ key, record, verified: this.verifier ? true : null });
+      } catch (e) {
+        out.push({ key, record: {} as Signed<T>, verified: false, error: errorText(e) });
+      }
+    }
+    return out;
+  }
+
+  async readSmall(key: string, what: string): Promise<Buffer> {
+    let stream: Readable;
+    try {
+      stream = await this.storage.get(key);
+    } catch (e) {
+      if (e instanceof StorageNotFoundError) {
+        throw new BarysafeError('missing', `${what} is missing from the repository (${key})`, { exitCode: ExitCode.INTEGRITY });
+      }
+      throw repoError(this.storage, e);
+    }
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of stream) {
+      n += (c as Buffer).length;
+      if (n > MAX_DOC_BYTES) throw new BarysafeError('manifest', `${what} is larger than ${MAX_DOC_BYTES} bytes; refusing to read it`, { exitCode: ExitCode.INTEGRITY });
+      chunks.push(c as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+}
+
+function checkShape(m: Manifest, id: string, what: string): Manifest {
+  if (m.format !== 'barysafe.snapshot/v1' || m.id !== id || !Array.isArray(m.artifacts)) {
+    throw new BarysafeError('manifest', `${what} is not a barysafe v1 manifest for that snapshot (format ${String(m.format)}, id ${String(m.id)})`, {
+      exitCode: ExitCode.INTEGRITY,
+    });
+  }
+  return m;
+}
+
+export function repoError(storage: Storage, e: unknown): BarysafeError {
+  if (e instanceof BarysafeError) return e;
+  return new BarysafeError('repository', `repository ${storage.displayUrl}: ${errorText(e)}`, {
+    exitCode: ExitCode.REPOSITORY,
+    hint: e instanceof StorageError && e.retryable ? 'the store did not answer; check repository.url / endpoint and the network, then retry' : 'check repository.url, the endpoint and your credentials',
+    cause: e,
+  });
+}
