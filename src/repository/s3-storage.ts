@@ -1,0 +1,259 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  paginateListObjectsV2,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { redactUrl } from '../redact.js';
+import {
+  StorageError,
+  StorageExistsError,
+  StorageNotFoundError,
+  type ObjectInfo,
+  type PutOptions,
+  type Storage,
+} from './storage.js';
+
+export interface S3StorageOptions {
+  /** Custom endpoint for S3-compatible stores (MinIO, Ceph, s3rver…); default: AWS. */
+  endpoint?: string;
+  region?: string;
+  /** Path-style addressing; defaults to true when an endpoint is given (http://host/bucket/key). */
+  forcePathStyle?: boolean;
+  /**
+   * 'when_supported' (SDK default) sends flexible checksums; some S3-compatible stores then store the
+   * aws-chunked framing verbatim (a corrupt object). 'when_required' avoids that.
+   */
+  checksum?: 'when_supported' | 'when_required';
+  partSizeMiB?: number;
+  queueSize?: number;
+  /** Socket connect timeout (ms). */
+  connectTimeoutMs?: number;
+  /** Socket idle timeout (ms) for a request in flight. */
+  requestTimeoutMs?: number;
+  /** Attempts per request, first one included. */
+  maxAttempts?: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * A repository in a bucket: s3://bucket/prefix. Credentials come from the standard AWS chain
+ * (env, profile, web identity, instance role); nothing here reads or stores them.
+ */
+export class S3Storage implements Storage {
+  readonly displayUrl: string;
+  readonly bucket: string;
+  /** '' or ending in '/'. */
+  readonly prefix: string;
+  private readonly client: S3Client;
+  private readonly endpointText: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+
+  constructor(url: string, opts: S3StorageOptions = {}) {
+    const m = /^s3:\/\/([^/?#]+)\/?([^?#]*)$/.exec(url);
+    if (!m) throw new StorageError(`invalid S3 repository URL ${redactUrl(url)} (use s3://bucket/prefix)`);
+    this.bucket = m[1]!;
+    const p = m[2]!.replace(/^\/+|\/+$/g, '');
+    this.prefix = p ? `${p}/` : '';
+    this.displayUrl = `s3://${this.bucket}/${this.prefix}`;
+    const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    this.endpointText = opts.endpoint ? redactUrl(opts.endpoint) : `https://s3.${region}.amazonaws.com`;
+    this.partSize = Math.max(5, opts.partSizeMiB ?? 8) * MiB;
+    this.queueSize = Math.max(1, opts.queueSize ?? 4);
+    const checksum = opts.checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+    this.client = new S3Client({
+      region,
+      endpoint: opts.endpoint,
+      forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
+      requestChecksumCalculation: checksum,
+      responseChecksumValidation: checksum,
+      // Bounded retries and timeouts: a dead endpoint must fail in seconds, not minutes.
+      maxAttempts: opts.maxAttempts ?? 3,
+      requestHandler: {
+        connectionTimeout: opts.connectTimeoutMs ?? 5_000,
+        requestTimeout: opts.requestTimeoutMs ?? 120_000,
+      },
+    });
+  }
+
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<ObjectInfo> {
+    const Key = this.keyOf(key);
+    if (opts.ifNoneMatch) {
+      // Some S3-compatible stores ignore If-None-Match: check first, and still send the header
+      // so that stores which honour it close the race.
+      if (await this.head(key)) {
+        body.destroy(); // nobody will read it; don't leave the producer blocked on backpressure
+        throw new StorageExistsError(key);
+      }
+    }
+    let size = 0;
+    let bodyError: unknown;
+    body.once('error', (e) => (bodyError = e));
+    // Count bytes as they are read; an error of the body rethrows here and fails the upload
+    // before any part is completed (Upload buffers a whole part before sending it).
+    const counted = Readable.from(
+      (async function* () {
+        for await (const chunk of body) {
+          size += (chunk as Buffer).length;
+          opts.onProgress?.(size);
+          yield chunk as Buffer;
+        }
+      })(),
+      { objectMode: false },
+    );
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key, Body: counted, ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}) },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      // We abort ourselves: when the abort fails (s3rver answers 405) Upload would throw that
+      // error instead of the real cause.
+      leavePartsOnError: true,
+    });
+    try {
+      await upload.done();
+      return { key, size };
+    } catch (e) {
+      if (!body.destroyed) body.destroy();
+      if (upload.uploadId) {
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: upload.uploadId }))
+          .catch(() => {}); // best effort; a lifecycle rule should clean up what this leaves
+      }
+      if (bodyError !== undefined && (e === bodyError || isSameError(e, bodyError))) throw bodyError;
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const name = (e as Error).name;
+      if (opts.ifNoneMatch && (status === 412 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict')) {
+        throw new StorageExistsError(key);
+      }
+      throw this.mapError(e, key, 'writing');
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
+      if (!out.Body) throw new StorageError(`empty response body for ${key} from ${this.endpointText}`);
+      return out.Body as Readable; // in Node, the SDK's body is an http.IncomingMessage (a Readable)
+    } catch (e) {
+      throw this.mapError(e, key, 'reading');
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
+      return { key, size: out.ContentLength ?? 0 };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw this.mapError(e, key, 'reading');
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    try {
+      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.prefix + prefix });
+      for await (const page of pages) {
+        for (const o of page.Contents ?? []) {
+          if (!o.Key) continue;
+          yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 };
+        }
+      }
+    } catch (e) {
+      throw this.mapError(e, prefix || '(all)', 'listing');
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw this.mapError(e, key, 'deleting');
+    }
+  }
+
+  async probeWritable(): Promise<void> {
+    const key = `.barysafe-probe-${randomBytes(6).toString('hex')}`;
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key), Body: 'probe' }));
+    } catch (e) {
+      throw this.mapError(e, key, 'writing');
+    }
+    // Write-only (append-only) credentials are good practice for backups: a refused delete is fine.
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) })).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  private keyOf(key: string): string {
+    if (!key || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+      throw new StorageError(`invalid object key ${JSON.stringify(key)}`);
+    }
+    return this.prefix + key;
+  }
+
+  private mapError(e: unknown, key: string, doing: string): Error {
+    if (e instanceof StorageError) return e;
+    const err = e as Error & { code?: string; errors?: Array<{ code?: string }>; $metadata?: { httpStatusCode?: number } };
+    const where = `${this.displayUrl} at ${this.endpointText}`;
+    const code = err.code ?? err.errors?.[0]?.code;
+    if (isNotFound(e) && doing === 'reading') return new StorageNotFoundError(key);
+    if (
+      (code && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE)$/.test(code)) ||
+      err.name === 'TimeoutError'
+    ) {
+      return new StorageError(
+        `S3 endpoint ${this.endpointText} is unreachable (${code ?? err.name}) ${doing} ${key}: check the endpoint, network and firewall`,
+        true,
+        { cause: e },
+      );
+    }
+    switch (err.name) {
+      case 'NoSuchBucket':
+        return new StorageError(`bucket ${this.bucket} does not exist at ${this.endpointText}`, false, { cause: e });
+      case 'AccessDenied':
+      case 'Forbidden':
+      case 'InvalidAccessKeyId':
+      case 'SignatureDoesNotMatch':
+        return new StorageError(
+          `access denied ${doing} ${key} in ${where} (${err.name}): check the AWS credentials and the bucket policy`,
+          false,
+          { cause: e },
+        );
+      case 'CredentialsProviderError':
+        return new StorageError(
+          `no AWS credentials for ${where}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role`,
+          false,
+          { cause: e },
+        );
+    }
+    const status = err.$metadata?.httpStatusCode;
+    const retryable = status === undefined || status >= 500 || status === 429;
+    return new StorageError(
+      `S3 error ${doing} ${key} in ${where}: ${err.name}${status ? ` (HTTP ${status})` : ''}: ${err.message}`,
+      retryable,
+      { cause: e },
+    );
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404 && err.name !== 'NoSuchBucket';
+}
+
+/** Upload may rethrow the body's error from inside its chunker: same object, or same message and name. */
+function isSameError(a: unknown, b: unknown): boolean {
+  return a instanceof Error && b instanceof Error && a.name === b.name && a.message === b.message;
+}
