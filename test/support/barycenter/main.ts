@@ -1,0 +1,60 @@
+// Entry point of the Barycenter stand-in (tests only). See barycenter-facts.md for the contract.
+import type { Server } from 'node:http';
+import { parseCli } from './cli.js';
+import { connect, type Db } from './db.js';
+import { FatalError, reportAndExit } from './errors.js';
+import { info } from './log.js';
+import { runMigrations } from './migrations.js';
+import { runServer } from './server.js';
+import { debugString, loadSettings } from './settings.js';
+import { syncUsersFromFile } from './sync-users.js';
+
+async function main(): Promise<void> {
+  const parsed = parseCli(process.argv.slice(2));
+  if (parsed.kind === 'exit') {
+    if (parsed.stdout) process.stdout.write(parsed.stdout);
+    if (parsed.stderr) process.stderr.write(parsed.stderr);
+    process.exit(parsed.code);
+  }
+  const { cli } = parsed;
+  const settings = loadSettings(cli.config);
+  // Faithful leak: the whole Settings Debug, database URL (and its password) included.
+  info('barycenter', 'Loaded configuration', { settings: debugString(settings) });
+
+  const db = await connect(settings.database.url);
+  let servers: Server[] = [];
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
+    await db.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+
+  await withDb(db, async () => {
+    await runMigrations(db);
+    info('barycenter', 'Database migrations applied successfully');
+    if (cli.command?.name === 'sync-users') {
+      await syncUsersFromFile(db, cli.command.file);
+      info('barycenter', 'User sync completed successfully');
+      await db.close();
+      process.exit(0);
+    }
+    servers = await runServer(settings, db);
+  });
+}
+
+/** Closes the DB before a fatal error is reported, so SQLite files are released cleanly. */
+async function withDb(db: Db, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+main().catch((e: unknown) => reportAndExit(e instanceof FatalError ? e : new FatalError(e instanceof Error ? e.message : String(e))));
