@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -53,21 +53,17 @@ export class FileStorage implements Storage {
     try {
       await mkdir(tmpDir, { recursive: true, mode: 0o700 });
       await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-      const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-      try {
-        const counter = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            size += chunk.length;
-            opts.onProgress?.(size);
-            cb(null, chunk);
-          },
-        });
-        // pipeline rejects with the first error, i.e. the body's own error when the body fails.
-        await pipeline(body, counter, fh.createWriteStream({ autoClose: false }));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          size += chunk.length;
+          opts.onProgress?.(size);
+          cb(null, chunk);
+        },
+      });
+      // pipeline rejects with the first error, i.e. the body's own error when the body fails.
+      // flush: fsync before close. (A FileHandle stream with autoClose:false makes fh.close()
+      // wait forever on Node 20, so the stream owns the descriptor.)
+      await pipeline(body, counter, createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true }));
       if (opts.ifNoneMatch) {
         // link() fails with EEXIST when the key appeared meanwhile: atomic create-if-absent.
         await link(tmp, dest);
