@@ -1,0 +1,185 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { BarysafeError, ExitCode, errorText } from '../errors.js';
+import type { BarysafeConfig } from '../config/schema.js';
+import { resolveBarycenter, type EffectiveBarycenter } from '../config/barycenter.js';
+import { checkRecipient } from '../crypto/age.js';
+import { loadSigner, type Signer } from '../crypto/signing.js';
+import { MANIFEST_FORMAT, manifestKey, newSnapshotId, snapshotPrefix, type ArtifactKind, type ArtifactRecord, type Manifest } from '../repository/manifest.js';
+import { Repository, repoError } from '../repository/repository.js';
+import { sha256Hex, signDocument } from '../repository/signed-document.js';
+import type { Storage } from '../repository/storage.js';
+import { VERSION } from '../version.js';
+import { makePrivateTempDir } from './private-temp.js';
+import { readKeyMaterial } from './sources/key.js';
+import { dumpPostgres } from './sources/postgres.js';
+import { snapshotSqlite } from './sources/sqlite.js';
+import { storeArtifact } from './store-artifact.js';
+
+export interface BackupResult {
+  id: string;
+  manifest: Manifest;
+  manifestSha256: string;
+  durationMs: number;
+}
+
+export interface BackupOptions {
+  logger: Logger;
+  storage: Storage;
+  now?: () => Date;
+  onProgress?: (artifact: string, plainBytes: number) => void;
+}
+
+/**
+ * One snapshot: every artifact is encrypted and uploaded first, the signed manifest last, so a
+ * snapshot is visible only when complete. On any failure the objects already uploaded for this
+ * snapshot are deleted and the error says what to fix.
+ */
+export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Promise<BackupResult> {
+  const now = opts.now ?? (() => new Date());
+  const started = now();
+  const log = opts.logger;
+  const bc = resolveBarycenter(config.barycenter);
+  for (const r of config.encryption.recipients) await checkRecipient(r);
+  const signer = await requireSigner(config);
+  const storage = opts.storage;
+  try {
+    await storage.probeWritable();
+  } catch (e) {
+    throw repoError(storage, e);
+  }
+  const repo = new Repository(storage, signer);
+  const warnings: string[] = [];
+  const key = await readKeyMaterial(bc.privateKeyPath, bc.jwksPath);
+  if (!key.record.jwks.publishes_key_exactly) {
+    for (const p of key.record.jwks.problems) {
+      warnings.push(`KEY/JWKS MISMATCH: ${p}`);
+      log.warn({ kid: key.record.kid }, `KEY/JWKS MISMATCH — this deployment serves a JWKS that does not match its signing key: ${p}. barysafe records it and does not fix it.`);
+    }
+  }
+  if (!bc.configExists) {
+    warnings.push(`Barycenter's config ${bc.configPath} does not exist; Barycenter silently runs on defaults and environment overrides`);
+    log.warn(`Barycenter config ${bc.configPath} does not exist (Barycenter would silently use defaults)`);
+  }
+  if (bc.database.engine === 'sqlite' && bc.database.memory) {
+    throw new BarysafeError('sqlite', 'Barycenter runs on an in-memory SQLite database (sqlite::memory:); there is nothing durable to back up', { exitCode: ExitCode.SOURCE });
+  }
+
+  const ids = await repo.snapshotIds();
+  const previousId = ids[ids.length - 1];
+  // Chain to the exact stored bytes of the newest manifest, whatever their state.
+  const previous = previousId ? { id: previousId, sha256: sha256Hex(await repo.readSmall(manifestKey(previousId), `manifest of snapshot ${previousId}`)) } : null;
+
+  const id = newSnapshotId(started);
+  const prefix = snapshotPrefix(id);
+  const artifacts: ArtifactRecord[] = [];
+  const temp = await makePrivateTempDir(config.backup.temp_dir);
+  const put = async (name: string, kind: ArtifactKind, source: string, body: Readable | AsyncIterable<Uint8Array>, mode?: string) => {
+    const object = `${prefix}${name}.age`;
+    log.info({ artifact: name, snapshot: id }, `encrypting and uploading ${name}`);
+    const stored = await storeArtifact(storage, config.encryption.recipients, object, body, { onProgress: (n) => opts.onProgress?.(name, n) });
+    artifacts.push({ name, kind, object, source, ...(mode ? { mode } : {}), ...stored });
+  };
+  try {
+    const database = await backupDatabase(bc, config, temp.dir, put);
+    await put('private_key.pem', 'key', bc.privateKeyPath, Readable.from([key.keyBytes]), await modeOf(bc.privateKeyPath));
+    await put('jwks.json', 'jwks', bc.jwksPath, Readable.from([key.jwksBytes]), await modeOf(bc.jwksPath));
+    if (bc.configExists) await put(path.basename(bc.configPath), 'config', bc.configPath, createReadStream(bc.configPath), await modeOf(bc.configPath));
+    if (bc.envFile) await putFileIfPresent(bc.envFile, 'barycenter.env', 'env', put, warnings);
+    for (const extra of config.barycenter.extra_files) await putFileIfPresent(extra, `extra/${path.basename(extra)}`, 'extra', put, warnings);
+
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      id,
+      created_at: now().toISOString(),
+      started_at: started.toISOString(),
+      host: os.hostname(),
+      tool: { name: 'barysafe', version: VERSION },
+      previous,
+      recipients: [...config.encryption.recipients],
+      barycenter: {
+        config_path: bc.configPath,
+        config_present: bc.configExists,
+        workdir: bc.workdir,
+        ...(bc.envFile ? { env_file: bc.envFile } : {}),
+        issuer: bc.issuer,
+        ...(bc.settings.server.public_base_url !== undefined ? { public_base_url: bc.settings.server.public_base_url } : {}),
+        port: bc.settings.server.port,
+        admin_port: bc.adminPort,
+        private_key_path: bc.privateKeyPath,
+        jwks_path: bc.jwksPath,
+      },
+      key: key.record,
+      database,
+      artifacts,
+      warnings,
+    };
+    const signed = signDocument(manifest, signer);
+    const { sha256 } = await repo.putDocument(manifestKey(id), signed);
+    log.info({ snapshot: id, artifacts: artifacts.length }, 'snapshot complete');
+    return { id, manifest: signed, manifestSha256: sha256, durationMs: now().getTime() - started.getTime() };
+  } catch (e) {
+    await removeObjects(storage, prefix, log);
+    throw e instanceof BarysafeError ? e : new BarysafeError('backup', `backup failed: ${errorText(e)}`, { cause: e });
+  } finally {
+    await temp.cleanup();
+  }
+}
+
+type Put = (name: string, kind: ArtifactKind, source: string, body: Readable | AsyncIterable<Uint8Array>, mode?: string) => Promise<void>;
+
+async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, tempDir: string, put: Put) {
+  const db = bc.database;
+  if (db.engine === 'postgres') {
+    const dump = await dumpPostgres(db.url, config.backup.pg_bin_dir);
+    try {
+      await put('barycenter.pgdump', 'database', dump.record.source, dump.stream);
+    } finally {
+      await dump.close();
+    }
+    return dump.record;
+  }
+  const snap = await snapshotSqlite(db.path!, tempDir);
+  await put('barycenter.db', 'database', db.path!, snap.open(), await modeOf(db.path!));
+  return snap.record;
+}
+
+async function putFileIfPresent(file: string, name: string, kind: ArtifactKind, put: Put, warnings: string[]) {
+  try {
+    await stat(file);
+  } catch {
+    warnings.push(`${file} does not exist; not backed up`);
+    return;
+  }
+  await put(name, kind, file, createReadStream(file), await modeOf(file));
+}
+
+async function modeOf(file: string): Promise<string | undefined> {
+  try {
+    return '0' + ((await stat(file)).mode & 0o777).toString(8);
+  } catch {
+    return undefined;
+  }
+}
+
+async function requireSigner(config: BarysafeConfig): Promise<Signer> {
+  if (!config.encryption.signing_key_file) {
+    throw new BarysafeError('signing-key', 'encryption.signing_key_file is not set; manifests must be signed', {
+      exitCode: ExitCode.USAGE,
+      hint: 'create a key with `barysafe init` or `openssl genpkey -algorithm ed25519 -out signing.pem` and set encryption.signing_key_file',
+    });
+  }
+  return loadSigner(config.encryption.signing_key_file);
+}
+
+async function removeObjects(storage: Storage, prefix: string, log: Logger): Promise<void> {
+  try {
+    for await (const o of storage.list(prefix)) await storage.delete(o.key);
+  } catch (e) {
+    log.warn(`could not remove the partial objects under ${prefix}: ${errorText(e)}; they are not a snapshot (no manifest) and can be deleted`);
+  }
+}

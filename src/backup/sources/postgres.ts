@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import { BarysafeError, ExitCode, errorText } from '../../errors.js';
+import { redactText, redactUrl } from '../../redact.js';
+import { CORE_TABLES } from '../../barycenter/schema.js';
+import type { DatabaseRecord } from '../../repository/manifest.js';
+
+export interface PostgresDump {
+  record: DatabaseRecord;
+  /** The pg_dump -Fc byte stream; it throws at its end unless pg_dump exited 0. */
+  stream: AsyncIterable<Uint8Array>;
+  /** Ends the exporting transaction; call after the stream is consumed or abandoned. */
+  close(): Promise<void>;
+}
+
+/** The password goes to child processes through PGPASSWORD, never on a command line others can read in ps. */
+export function splitPassword(url: string): { url: string; password?: string } {
+  const u = new URL(url);
+  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  u.password = '';
+  return { url: u.toString(), password };
+}
+
+export function pgTool(binDir: string | undefined, name: string): string {
+  return binDir ? path.join(binDir, name) : name;
+}
+
+/**
+ * Counts rows and reads migrations in a REPEATABLE READ transaction, exports its snapshot, and
+ * runs the real `pg_dump -Fc --snapshot=…` on it, so the counts are those of the dump. The dump
+ * streams (no temp file); the stream fails at its end when pg_dump exits non-zero, so a
+ * half-written dump can never be finalized.
+ */
+export async function dumpPostgres(url: string, binDir?: string): Promise<PostgresDump> {
+  const shown = redactUrl(url);
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'barysafe' });
+  try {
+    await client.connect();
+  } catch (e) {
+    throw new BarysafeError('postgres', `cannot connect to PostgreSQL ${shown}: ${redactText(errorText(e))}`, {
+      exitCode: ExitCode.SOURCE,
+      hint: 'check database.url in Barycenter\'s config (or BARYCENTER__DATABASE__URL in its env file) and that the server is up',
+    });
+  }
+  client.on('error', () => undefined); // a dropped connection is reported by the query or pg_dump
+  try {
+    await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snap = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+    const serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    const tables = new Set(
+      (await client.query<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")).rows.map((r) => r.t),
+    );
+    const migrations = tables.has('seaql_migrations')
+      ? (await client.query<{ version: string }>('SELECT version FROM seaql_migrations ORDER BY version')).rows.map((r) => r.version)
+      : [];
+    const row_counts: Record<string, number> = {};
+    for (const t of CORE_TABLES) {
+      if (tables.has(t)) row_counts[t] = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${t}"`)).rows[0]!.n);
+    }
+    const dumpVersion = await toolVersion(pgTool(binDir, 'pg_dump'));
+    if (!dumpVersion) {
+      throw new BarysafeError('pg_dump', `cannot run ${pgTool(binDir, 'pg_dump')}`, {
+        exitCode: ExitCode.SOURCE,
+        hint: 'install the PostgreSQL client of the server\'s major version (apt-get install postgresql-client) or set backup.pg_bin_dir',
+      });
+    }
+    const record: DatabaseRecord = {
+      engine: 'postgres',
+      source: shown,
+      migrations,
+      row_counts,
+      server_version: `PostgreSQL ${serverVersion}`,
+      dump_format: 'pg_dump-custom',
+      dump_tool_version: dumpVersion,
+    };
+    return { record, stream: runPgDump(url, snap, binDir), close: async () => { await client.query('COMMIT').catch(() => undefined); await client.end().catch(() => undefined); } };
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    if (e instanceof BarysafeError) throw e;
+    throw new BarysafeError('postgres', `cannot read PostgreSQL ${shown}: ${redactText(errorText(e))}`, { exitCode: ExitCode.SOURCE });
+  }
+}
+
+async function* runPgDump(url: string, snapshot: string, binDir?: string): AsyncIterable<Uint8Array> {
+  const { url: bare, password } = splitPassword(url);
+  const bin = pgTool(binDir, 'pg_dump');
+  const child = spawn(bin, ['--format=custom', `--snapshot=${snapshot}`, '--no-password', `--dbname=${bare}`], {
+    env: { ...process.env, ...(password !== undefined ? { PGPASSWORD: password } : {}), PGAPPNAME: 'barysafe-pg_dump' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  try {
+    for await (const chunk of child.stdout) yield chunk as Uint8Array;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  }
+  const r = await exited;
+  if (r.error) {
+    throw new BarysafeError('pg_dump', `cannot run ${bin}: ${errorText(r.error)}`, {
+      exitCode: ExitCode.SOURCE,
+      hint: 'install the PostgreSQL client (apt-get install postgresql-client) or set backup.pg_bin_dir',
+    });
+  }
+  if (r.code !== 0) {
+    const tail = redactText(stderr.trim()).split('\n').slice(-5).join('\n');
+    const mismatch = /server version mismatch/i.test(stderr);
+    throw new BarysafeError('pg_dump', `pg_dump ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`}; the dump is incomplete and was not kept:\n${tail}`, {
+      exitCode: ExitCode.SOURCE,
+      hint: mismatch ? 'pg_dump is older than the server: install the client of the server\'s major version and point backup.pg_bin_dir at it' : 'fix the cause above and run the backup again',
+    });
+  }
+}
+
+async function toolVersion(bin: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const c = spawn(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.once('error', () => resolve(undefined));
+    c.once('close', () => resolve(out.trim() || undefined));
+  });
+}

@@ -1,0 +1,65 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { BarysafeError, ExitCode, errorText } from '../../errors.js';
+import { CORE_TABLES } from '../../barycenter/schema.js';
+import type { DatabaseRecord } from '../../repository/manifest.js';
+import type { Readable } from 'node:stream';
+
+export interface SqliteSnapshot {
+  record: DatabaseRecord;
+  open(): Readable;
+}
+
+/**
+ * A consistent copy through SQLite's online backup API into a private temp file, checked with
+ * integrity_check, with migrations and row counts read from the copy (so they match the dump).
+ * One backup step copies every page: in default small steps, every commit by the live service
+ * restarts the backup and it never finishes (parts-notes: SQLite backup livelock).
+ */
+export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<SqliteSnapshot> {
+  if (!existsSync(dbPath)) {
+    throw new BarysafeError('sqlite', `the SQLite database ${dbPath} does not exist`, {
+      exitCode: ExitCode.SOURCE,
+      hint: 'check database.url in Barycenter\'s config and barycenter.workdir in barysafe.toml (relative sqlite paths resolve against the service\'s working directory)',
+    });
+  }
+  const copyPath = path.join(tempDir, 'barycenter.db');
+  let src: Database.Database | undefined;
+  try {
+    src = new Database(dbPath, { readonly: true, fileMustExist: true });
+    src.pragma('busy_timeout = 10000');
+    await src.backup(copyPath, { progress: () => 0x7fffffff });
+  } catch (e) {
+    throw new BarysafeError('sqlite', `cannot copy the SQLite database ${dbPath}: ${errorText(e)}`, { exitCode: ExitCode.SOURCE, cause: e });
+  } finally {
+    src?.close();
+  }
+  await chmod(copyPath, 0o600);
+  const copy = new Database(copyPath, { readonly: true });
+  try {
+    const integrity = (copy.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+    if (integrity !== 'ok') {
+      throw new BarysafeError('sqlite', `the copy of ${dbPath} fails PRAGMA integrity_check: ${integrity.slice(0, 300)}`, {
+        exitCode: ExitCode.SOURCE,
+        hint: 'the live database is damaged; repair it (sqlite3 .recover) before trusting any backup of it',
+      });
+    }
+    const tables = new Set((copy.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as Array<{ name: string }>).map((r) => r.name));
+    const migrations = tables.has('seaql_migrations')
+      ? (copy.prepare('SELECT version FROM seaql_migrations ORDER BY version').all() as Array<{ version: string }>).map((r) => r.version)
+      : [];
+    const row_counts: Record<string, number> = {};
+    for (const t of CORE_TABLES) {
+      if (tables.has(t)) row_counts[t] = Number((copy.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n);
+    }
+    const version = (copy.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+    return {
+      record: { engine: 'sqlite', source: dbPath, migrations, row_counts, integrity_check: integrity, server_version: `SQLite ${version}`, dump_format: 'sqlite3' },
+      open: () => createReadStream(copyPath, { highWaterMark: 1 << 20 }),
+    };
+  } finally {
+    copy.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { BarysafeError, ExitCode } from '../errors.js';
+import { encryptStream } from '../crypto/age.js';
+import type { Storage } from '../repository/storage.js';
+
+export interface StoredArtifact {
+  size: number;
+  sha256: string;
+  plaintext_size: number;
+}
+
+/**
+ * plaintext → age → SHA-256 → storage, as one stream: memory stays bounded whatever the size.
+ * An error anywhere (the source, e.g. pg_dump exiting non-zero, or the upload) rejects, and the
+ * storage contract guarantees no object is left at `key`.
+ */
+export async function storeArtifact(
+  storage: Storage,
+  recipients: readonly string[],
+  key: string,
+  plaintext: Readable | AsyncIterable<Uint8Array>,
+  opts: { onProgress?: (plainBytes: number) => void } = {},
+): Promise<StoredArtifact> {
+  let plainBytes = 0;
+  const counted = Readable.from(
+    (async function* () {
+      for await (const chunk of plaintext) {
+        plainBytes += (chunk as Uint8Array).length;
+        opts.onProgress?.(plainBytes);
+        yield chunk as Uint8Array;
+      }
+    })(),
+    { objectMode: false },
+  );
+  const ciphertext = await encryptStream(recipients, counted);
+  const hash = createHash('sha256');
+  let size = 0;
+  const hashed = Readable.from(
+    (async function* () {
+      for await (const chunk of ciphertext) {
+        hash.update(chunk as Uint8Array);
+        size += (chunk as Uint8Array).length;
+        yield chunk as Uint8Array;
+      }
+    })(),
+    { objectMode: false },
+  );
+  await storage.put(key, hashed);
+  const stored = await storage.head(key);
+  if (!stored || stored.size !== size) {
+    await storage.delete(key).catch(() => undefined);
+    throw new BarysafeError('upload', `the store kept ${stored ? stored.size : 'no'} bytes of ${key} but ${size} were sent`, {
+      exitCode: ExitCode.REPOSITORY,
+      hint: 'the S3-compatible store may not understand streaming checksums; set repository.checksum = "when_required"',
+    });
+  }
+  return { size, sha256: hash.digest('hex'), plaintext_size: plainBytes };
+}

@@ -1,0 +1,108 @@
+import { lstat, writeFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { BarysafeError, ExitCode } from '../errors.js';
+import { loadConfig, configPathFrom } from '../config/load.js';
+import { resolveBarycenter } from '../config/barycenter.js';
+import { catalogue, selectChecks } from '../checks/catalogue.js';
+import { createContext, detectDeployment, runOne } from '../checks/engine.js';
+import { closeDatabase } from '../checks/evidence/database.js';
+import { publicUrl } from '../checks/evidence/http.js';
+import type { CheckDefinition, CheckResult, DeploymentType } from '../checks/types.js';
+import { buildReport, type CheckReport } from '../report/model.js';
+import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/index.js';
+
+export interface CheckCommandOptions {
+  config?: string;
+  json?: boolean;
+  format?: ReportFormat;
+  output?: string;
+  list?: boolean;
+  /** Ids or section names, comma-separated on the command line. */
+  only?: string[];
+  deployment?: DeploymentType;
+  /** Colour the text report (the CLI passes stdout.isTTY). */
+  colour?: boolean;
+  now?: Date;
+  /** Replaces the catalogue (tests). */
+  definitions?: CheckDefinition[];
+}
+
+export interface CheckCommandResult {
+  report?: CheckReport;
+  exitCode: number;
+  /** What goes to stdout. */
+  output: string;
+}
+
+const DEPLOYMENTS: DeploymentType[] = ['systemd', 'docker', 'kubernetes', 'freebsd', 'illumos', 'plain'];
+
+export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckCommandResult> {
+  const all = opts.definitions ?? catalogue();
+  const format: ReportFormat = opts.json ? 'json' : (opts.format ?? 'text');
+  if (opts.list) return { exitCode: ExitCode.OK, output: listCatalogue(all, opts.json === true) };
+
+  const { selected, unknown } = selectChecks(all, opts.only);
+  if (unknown.length) {
+    throw new BarysafeError('usage', `--only names unknown check(s): ${unknown.join(', ')}`, { exitCode: ExitCode.USAGE, hint: 'see `barysafe check --list`' });
+  }
+  const loaded = await loadConfig(configPathFrom(opts.config));
+  const config = loaded.config;
+  const barycenter = resolveBarycenter(config.barycenter);
+  const deployment = detectDeployment(config, opts.deployment);
+  const ctx = createContext({ config, configPath: loaded.path, barycenter, deployment, now: opts.now });
+  const results: CheckResult[] = [];
+  try {
+    for (const def of selected) results.push(await runOne(def, ctx));
+  } finally {
+    await closeDatabase(ctx).catch(() => undefined);
+  }
+  const known = new Set(all.map((d) => d.id));
+  const warnings = config.checks.waivers.filter((w) => !known.has(w.id)).map((w) => `waiver for unknown check id ${w.id} (typo?) has no effect`);
+  const report = buildReport({
+    results,
+    configPath: loaded.path,
+    deployment,
+    barycenter: { config_path: barycenter.configPath, issuer: barycenter.issuer, public_url: publicUrl(ctx) },
+    warnExitNonzero: config.checks.warn_exit_nonzero,
+    warnings,
+    now: ctx.now,
+  });
+  const rendered = renderReport(report, format, { colour: opts.colour && !opts.output });
+  if (opts.output) {
+    await writeReport(opts.output, rendered);
+    const line = `${report.summary.total} checks written to ${opts.output} (${format}); exit code ${report.exit_code}\n`;
+    return { report, exitCode: report.exit_code, output: opts.json ? renderReport(report, 'json') : line };
+  }
+  return { report, exitCode: report.exit_code, output: rendered };
+}
+
+function listCatalogue(defs: CheckDefinition[], json: boolean): string {
+  if (json) return JSON.stringify(defs.map((d) => ({ id: d.id, section: d.section, severity: d.severity, title: d.title, rationale: d.rationale })), null, 2) + '\n';
+  const w = Math.max(...defs.map((d) => d.id.length), 2);
+  return defs.map((d) => `${d.id.padEnd(w)}  ${d.severity.padEnd(8)}  ${d.title}`).join('\n') + '\n';
+}
+
+/** Refuses to write a report through a symlink (a planted link could redirect it onto another file). */
+async function writeReport(file: string, text: string): Promise<void> {
+  const st = await lstat(file).catch(() => null);
+  if (st?.isSymbolicLink()) throw new BarysafeError('usage', `refusing to write the report through the symlink ${file}`, { exitCode: ExitCode.USAGE });
+  await writeFile(file, text, { mode: 0o640 });
+}
+
+export function registerCheck(program: Command, deps: { stdout?: NodeJS.WriteStream } = {}): Command {
+  const stdout = deps.stdout ?? process.stdout;
+  return program
+    .command('check')
+    .description("run Barycenter's production checklist against this deployment, with evidence")
+    .addOption(new Option('--format <format>', 'report format').choices([...REPORT_FORMATS]).default('text'))
+    .option('--output <file>', 'write the report to FILE instead of stdout')
+    .option('--list', 'print the check catalogue and exit')
+    .option('--only <ids>', 'run only these check ids or sections (comma-separated)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .addOption(new Option('--deployment <type>', 'deployment type instead of detecting it').choices(DEPLOYMENTS))
+    .action(async (_opts: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ config?: string; json?: boolean; format: ReportFormat; output?: string; list?: boolean; only?: string[]; deployment?: DeploymentType }>();
+      const res = await runCheckCommand({ ...o, colour: stdout.isTTY === true && !process.env.NO_COLOR });
+      stdout.write(res.output);
+      process.exitCode = res.exitCode;
+    });
+}

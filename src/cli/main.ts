@@ -1,0 +1,30 @@
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { registerBackup } from './backup.js';
+import { registerDemo } from './demo.js';
+import { registerInit } from './init.js';
+import { registerSnapshots } from './snapshots.js';
+
+export function buildProgram(): Command {
+  const program = new Command('barysafe')
+    .description('Encrypted, signed backups, restore drills and production checks for the Barycenter OpenID Connect IdP')
+    .version(VERSION)
+    .option('--config <file>', 'barysafe.toml (default: $BARYSAFE_CONFIG, then ./barysafe.toml)')
+    .option('--json', 'print one JSON document on stdout and nothing else there')
+    .option('--log-level <level>', 'log level on stderr: debug, info, warn, error', process.env.BARYSAFE_LOG_LEVEL ?? 'info')
+    .showHelpAfterError()
+    .enablePositionalOptions(false);
+  registerInit(program);
+  registerBackup(program);
+  registerSnapshots(program);
+  registerDemo(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+  await program.parseAsync(argv);
+}
