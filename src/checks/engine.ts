@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { redactText } from '../redact.js';
+import { errorText } from '../errors.js';
+import type { BarysafeConfig } from '../config/schema.js';
+import type { EffectiveBarycenter } from '../config/barycenter.js';
+import type { CheckContext, CheckDefinition, CheckResult, DeploymentType, Waiver } from './types.js';
+
+/**
+ * Runs check definitions against one deployment. Checks run one after another: several share
+ * evidence (the database, discovery, the TLS handshake) through ctx.memo, and sequential runs
+ * keep the probes a host sees predictable and the evidence easy to follow.
+ */
+export interface EngineInput {
+  config: BarysafeConfig;
+  configPath: string;
+  barycenter: EffectiveBarycenter;
+  deployment: { type: DeploymentType; reason: string };
+  now?: Date;
+}
+
+export async function runChecks(definitions: CheckDefinition[], input: EngineInput): Promise<CheckResult[]> {
+  const ctx = createContext(input);
+  const results: CheckResult[] = [];
+  for (const def of definitions) results.push(await runOne(def, ctx));
+  return results;
+}
+
+export function createContext(input: EngineInput): CheckContext {
+  const cache = new Map<string, Promise<unknown>>();
+  return {
+    config: input.config,
+    configPath: input.configPath,
+    barycenter: input.barycenter,
+    deployment: input.deployment.type,
+    deploymentReason: input.deployment.reason,
+    now: input.now ?? new Date(),
+    memo<T>(key: string, load: () => Promise<T>): Promise<T> {
+      let p = cache.get(key) as Promise<T> | undefined;
+      if (!p) {
+        p = load();
+        cache.set(key, p);
+      }
+      return p;
+    },
+  };
+}
+
+export async function runOne(def: CheckDefinition, ctx: CheckContext): Promise<CheckResult> {
+  const started = performance.now();
+  let outcome;
+  try {
+    outcome = await def.run(ctx);
+  } catch (e) {
+    // A check that throws could not decide: that is `error`, never a silent pass.
+    outcome = { status: 'error' as const, summary: `the check could not run: ${redactText(errorText(e))}`, evidence: [] };
+  }
+  const waiver = findWaiver(ctx.config.checks.waivers, def.id, ctx.now);
+  const waived = waiver !== undefined && !waiver.expired && outcome.status !== 'pass';
+  return {
+    id: def.id,
+    section: def.section,
+    title: def.title,
+    severity: def.severity,
+    rationale: def.rationale,
+    status: waived ? 'waived' : outcome.status,
+    raw_status: outcome.status,
+    summary: outcome.summary,
+    evidence: outcome.evidence,
+    remediation: outcome.remediation ?? def.remediation[ctx.deployment] ?? def.remediation.default ?? '',
+    ...(waiver ? { waiver } : {}),
+    duration_ms: Math.round(performance.now() - started),
+  };
+}
+
+/** A waiver applies through the end of its expiry day (UTC); after that the real status shows again. */
+export function findWaiver(waivers: Waiver[], id: string, now: Date): (Waiver & { expired: boolean }) | undefined {
+  const w = waivers.find((x) => x.id === id);
+  if (!w) return undefined;
+  const end = Date.parse(`${w.expires}T23:59:59.999Z`);
+  return { ...w, expired: !(end >= now.getTime()) };
+}
+
+export interface DetectionProbe {
+  env: NodeJS.ProcessEnv;
+  exists(path: string): boolean;
+  platform: NodeJS.Platform;
+}
+
+const SYSTEMD_UNITS = ['/etc/systemd/system/barycenter.service', '/lib/systemd/system/barycenter.service', '/usr/lib/systemd/system/barycenter.service'];
+
+/** --deployment, then checks.deployment, then what the configured evidence and the host say; plain otherwise. */
+export function detectDeployment(
+  config: BarysafeConfig,
+  flag?: DeploymentType,
+  probe: DetectionProbe = { env: process.env, exists: existsSync, platform: process.platform },
+): { type: DeploymentType; reason: string } {
+  const c = config.checks;
+  if (flag) return { type: flag, reason: '--deployment flag' };
+  if (c.deployment) return { type: c.deployment, reason: 'checks.deployment in barysafe.toml' };
+  if (c.kubernetes_manifests.length) return { type: 'kubernetes', reason: 'checks.kubernetes_manifests is set' };
+  if (c.docker_inspect) return { type: 'docker', reason: 'checks.docker_inspect is set' };
+  if (c.systemd_unit) return { type: 'systemd', reason: 'checks.systemd_unit is set' };
+  if (probe.env.KUBERNETES_SERVICE_HOST) return { type: 'kubernetes', reason: 'KUBERNETES_SERVICE_HOST is set (running in a pod)' };
+  if (probe.exists('/.dockerenv')) return { type: 'docker', reason: '/.dockerenv exists (running in a container)' };
+  const unit = SYSTEMD_UNITS.find((u) => probe.exists(u));
+  if (unit) return { type: 'systemd', reason: `systemd unit ${unit} found` };
+  if (probe.platform === 'freebsd') return { type: 'freebsd', reason: 'host is FreeBSD' };
+  if (probe.platform === 'sunos') return { type: 'illumos', reason: 'host is illumos/SunOS' };
+  return { type: 'plain', reason: 'no service manager, container or cluster detected' };
+}

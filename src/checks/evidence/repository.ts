@@ -1,0 +1,59 @@
+import { errorText } from '../../errors.js';
+import { redactText, redactUrl } from '../../redact.js';
+import { loadVerifier, type Verifier } from '../../crypto/signing.js';
+import { openStorage } from '../../repository/open-storage.js';
+import { Repository, type DrillRecordRef, type SnapshotEntry } from '../../repository/repository.js';
+import type { CheckContext } from '../types.js';
+
+/** What the drill (issue 3) stores under drills/. */
+export interface DrillRecord {
+  format: 'barysafe.drill/v1';
+  id: string;
+  snapshot_id: string;
+  started_at: string;
+  finished_at: string;
+  verdict: 'pass' | 'fail' | 'inconclusive' | 'error';
+  rto_ms?: number;
+  rpo_ms?: number;
+}
+
+export interface RepositoryFacts {
+  displayUrl: string;
+  /** Key id of the manifest verify key, or null when none is configured (manifests then unverified). */
+  verifierKeyId: string | null;
+  verifierError: string | null;
+  snapshots: SnapshotEntry[];
+  drills: Array<DrillRecordRef<DrillRecord>>;
+}
+
+export type RepositoryAccess = { ok: true; repo: RepositoryFacts } | { ok: false; displayUrl: string; error: string };
+
+/** Lists snapshots and drill records once per run, verifying each with the configured key. */
+export function readRepository(ctx: CheckContext): Promise<RepositoryAccess> {
+  return ctx.memo('repository', async () => {
+    const displayUrl = redactUrl(ctx.config.repository.url);
+    const keyFile = ctx.config.encryption.verify_key ?? ctx.config.encryption.signing_key_file;
+    let verifier: Verifier | undefined;
+    let verifierError: string | null = null;
+    if (keyFile) {
+      try {
+        verifier = await loadVerifier(keyFile);
+      } catch (e) {
+        verifierError = errorText(e);
+      }
+    }
+    try {
+      const storage = openStorage(ctx.config.repository);
+      try {
+        const repo = new Repository(storage, verifier);
+        const snapshots = await repo.list();
+        const drills = await repo.listDrillRecords<DrillRecord>();
+        return { ok: true, repo: { displayUrl: storage.displayUrl, verifierKeyId: verifier?.keyId ?? null, verifierError, snapshots, drills } };
+      } finally {
+        await storage.close?.();
+      }
+    } catch (e) {
+      return { ok: false, displayUrl, error: redactText(errorText(e)) };
+    }
+  });
+}
