@@ -1,0 +1,6 @@
+import type { CheckReport } from './model.js';
+
+/** The versioned JSON report (docs/schemas/check-report.v1.json). */
+export function renderJson(report: CheckReport): string {
+  return JSON.stringify(report, null, 2) + '\n';
+}

@@ -1,0 +1,93 @@
+import { hostname } from 'node:os';
+import { ExitCode } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import type { CheckResult, CheckStatus, DeploymentType } from '../checks/types.js';
+
+/** The JSON report, versioned: docs/schemas/check-report.v1.json describes exactly this shape. */
+/** The package version (package.json sits three levels above dist/src/report/). */
+function toolVersion(): string {
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      /* try the source layout */
+    }
+  }
+  return '0.0.0';
+}
+
+export const CHECK_REPORT_FORMAT = 'barysafe.check-report/v1';
+
+export const STATUSES: CheckStatus[] = ['pass', 'fail', 'warn', 'manual', 'skip', 'error', 'waived'];
+
+export interface CheckReport {
+  format: typeof CHECK_REPORT_FORMAT;
+  generated_at: string;
+  tool: { name: 'barysafe'; version: string };
+  host: string;
+  config_path: string;
+  deployment: { type: DeploymentType; reason: string };
+  barycenter: { config_path: string; issuer: string; public_url: string | null };
+  summary: Record<CheckStatus, number> & { total: number };
+  /** The process exit code this report leads to (0, or 3 = CHECK_FAILED). */
+  exit_code: number;
+  /** Problems with the run itself (e.g. a waiver naming no known check). */
+  warnings: string[];
+  results: CheckResult[];
+}
+
+export function summarize(results: CheckResult[]): CheckReport['summary'] {
+  const s = Object.fromEntries(STATUSES.map((k) => [k, 0])) as Record<CheckStatus, number>;
+  for (const r of results) s[r.status]++;
+  return { total: results.length, ...s };
+}
+
+/** fail and error always fail the run; warn only with checks.warn_exit_nonzero. Waived results never do. */
+export function exitCodeFor(results: CheckResult[], warnExitNonzero: boolean): number {
+  const bad = results.some((r) => r.status === 'fail' || r.status === 'error' || (warnExitNonzero && r.status === 'warn'));
+  return bad ? ExitCode.CHECK_FAILED : ExitCode.OK;
+}
+
+export function buildReport(input: {
+  results: CheckResult[];
+  configPath: string;
+  deployment: { type: DeploymentType; reason: string };
+  barycenter: { config_path: string; issuer: string; public_url: string | null };
+  warnExitNonzero: boolean;
+  warnings?: string[];
+  now?: Date;
+}): CheckReport {
+  return {
+    format: CHECK_REPORT_FORMAT,
+    generated_at: (input.now ?? new Date()).toISOString(),
+    tool: { name: 'barysafe', version: toolVersion() },
+    host: hostname(),
+    config_path: input.configPath,
+    deployment: input.deployment,
+    barycenter: input.barycenter,
+    summary: summarize(input.results),
+    exit_code: exitCodeFor(input.results, input.warnExitNonzero),
+    warnings: input.warnings ?? [],
+    results: input.results,
+  };
+}
+
+/** "35 checks: 20 pass, 3 fail, …" — zero counts left out. */
+export function summaryLine(report: CheckReport): string {
+  const parts = STATUSES.filter((s) => report.summary[s] > 0).map((s) => `${report.summary[s]} ${s}`);
+  return `${report.summary.total} checks: ${parts.join(', ') || 'none run'}`;
+}
+
+/** Sections in first-seen order (the catalogue's order). */
+export function bySection(results: CheckResult[]): Array<[string, CheckResult[]]> {
+  const m = new Map<string, CheckResult[]>();
+  for (const r of results) m.set(r.section, [...(m.get(r.section) ?? []), r]);
+  return [...m.entries()];
+}
+
+/** Evidence values as one line of text (objects as compact JSON). */
+export function valueText(v: unknown): string {
+  if (v === undefined) return '';
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
