@@ -1,16 +1,15 @@
 // The public OIDC listener: the routes barysafe's drills touch, with web.rs's status codes and headers.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AppState } from './app-state.js';
 import { error as logError } from './log.js';
 import {
   HttpError, appendQuery, formEncode, pctEncode, readForm, readJson, redirect, sendHtml, sendJson, sendText, sessionIdFromCookie,
 } from './http-util.js';
-import { gatherClaims } from './id-token.js';
-import { buildIdToken } from './id-token.js';
+import { buildIdToken, gatherClaims } from './id-token.js';
 import * as store from './store.js';
 import { introspectEndpoint, revokeEndpoint, tokenEndpoint } from './token-endpoint.js';
 import { createUser, getUserBySubject, verifyUserPassword } from './users.js';
-import { readFileSync } from 'node:fs';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
