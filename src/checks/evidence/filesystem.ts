@@ -1,0 +1,175 @@
+import { readFile, stat, statfs } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Files as the kernel reports them: real modes and owners from stat(2), the account databases
+ * (/etc/passwd, /etc/group) and the mount table (/proc/<pid>/mountinfo). No ACL or capability
+ * logic: barysafe judges the classic owner/group/other bits, which is what the checklist asks for.
+ */
+
+export interface FileFacts {
+  path: string;
+  mode: number; // permission bits only (& 0o7777)
+  uid: number;
+  gid: number;
+  isDirectory: boolean;
+}
+
+export async function statFile(p: string): Promise<FileFacts | { path: string; error: string }> {
+  try {
+    const s = await stat(p);
+    return { path: p, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isDirectory: s.isDirectory() };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { path: p, error: code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : String(code ?? e) };
+  }
+}
+
+export function octal(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
+export interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+}
+export interface Group {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+async function readLines(file: string): Promise<string[]> {
+  try {
+    return (await readFile(file, 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
+  } catch {
+    return [];
+  }
+}
+
+export async function readPasswd(file = '/etc/passwd'): Promise<Account[]> {
+  return (await readLines(file)).map((l) => l.split(':')).filter((f) => f.length >= 4)
+    .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) }));
+}
+
+export async function readGroups(file = '/etc/group'): Promise<Group[]> {
+  return (await readLines(file)).map((l) => l.split(':')).filter((f) => f.length >= 3)
+    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) }));
+}
+
+/** A user's identity as the kernel would see it after login: uid, primary gid and supplementary gids. */
+export interface Identity {
+  uid: number;
+  gids: number[];
+  /** How it was resolved ("/etc/passwd user barycenter", "proc:1234/status"). */
+  source: string;
+  name?: string;
+}
+
+export async function identityOfUser(nameOrUid: string): Promise<Identity | undefined> {
+  const users = await readPasswd();
+  const user = users.find((u) => u.name === nameOrUid) ?? (/^\d+$/.test(nameOrUid) ? users.find((u) => u.uid === Number(nameOrUid)) : undefined);
+  if (!user) return /^\d+$/.test(nameOrUid) ? { uid: Number(nameOrUid), gids: [], source: `numeric uid ${nameOrUid}` } : undefined;
+  const groups = await readGroups();
+  const gids = [user.gid, ...groups.filter((g) => g.members.includes(user.name)).map((g) => g.gid)];
+  return { uid: user.uid, gids: [...new Set(gids)], source: `/etc/passwd user ${user.name}`, name: user.name };
+}
+
+export async function gidOfGroup(nameOrGid: string): Promise<number | undefined> {
+  if (/^\d+$/.test(nameOrGid)) return Number(nameOrGid);
+  return (await readGroups()).find((g) => g.name === nameOrGid)?.gid;
+}
+
+export async function nameOfUid(uid: number): Promise<string> {
+  return (await readPasswd()).find((u) => u.uid === uid)?.name ?? String(uid);
+}
+export async function nameOfGid(gid: number): Promise<string> {
+  return (await readGroups()).find((g) => g.gid === gid)?.name ?? String(gid);
+}
+
+/** The access an identity gets from the classic permission bits (root bypasses them, as the kernel does). */
+export function canWriteDir(f: FileFacts, who: Identity): { writable: boolean; via: string } {
+  if (who.uid === 0) return { writable: true, via: 'root (CAP_DAC_OVERRIDE)' };
+  // The kernel picks exactly one class: owner, else group, else other.
+  if (f.uid === who.uid) return { writable: (f.mode & 0o300) === 0o300, via: 'owner bits' };
+  if (who.gids.includes(f.gid)) return { writable: (f.mode & 0o030) === 0o030, via: 'group bits' };
+  return { writable: (f.mode & 0o003) === 0o003, via: 'other bits' };
+}
+
+export function canWriteFile(f: FileFacts, who: Identity): { writable: boolean; via: string } {
+  if (who.uid === 0) return { writable: true, via: 'root (CAP_DAC_OVERRIDE)' };
+  if (f.uid === who.uid) return { writable: (f.mode & 0o200) !== 0, via: 'owner bits' };
+  if (who.gids.includes(f.gid)) return { writable: (f.mode & 0o020) !== 0, via: 'group bits' };
+  return { writable: (f.mode & 0o002) !== 0, via: 'other bits' };
+}
+
+/** The deepest existing directory at or above p (a data dir that does not exist yet is created there). */
+export async function nearestExisting(p: string): Promise<string> {
+  let cur = path.resolve(p);
+  for (;;) {
+    try {
+      await stat(cur);
+      return cur;
+    } catch {
+      const up = path.dirname(cur);
+      if (up === cur) return cur;
+      cur = up;
+    }
+  }
+}
+
+export interface Mount {
+  mountPoint: string;
+  fsType: string;
+  source: string;
+  options: string[];
+  superOptions: string[];
+}
+
+/** Parses /proc/<pid>/mountinfo (proc(5)); octal escapes such as \040 in paths are decoded. */
+export function parseMountinfo(text: string): Mount[] {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const mounts: Mount[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const l = left.split(' ');
+    const r = right.split(' ');
+    mounts.push({
+      mountPoint: unescape(l[4] ?? ''),
+      options: (l[5] ?? '').split(','),
+      fsType: r[0] ?? '',
+      source: unescape(r[1] ?? ''),
+      superOptions: (r[2] ?? '').split(','),
+    });
+  }
+  return mounts;
+}
+
+export async function readMountinfo(pid: number | 'self'): Promise<Mount[]> {
+  return parseMountinfo(await readFile(`/proc/${pid}/mountinfo`, 'utf8'));
+}
+
+/** The mount that holds p: the last-mounted entry with the longest mount point prefix. */
+export function mountOf(mounts: Mount[], p: string): Mount | undefined {
+  let best: Mount | undefined;
+  for (const m of mounts) {
+    const mp = m.mountPoint;
+    const inside = mp === '/' || p === mp || p.startsWith(mp.endsWith('/') ? mp : mp + '/');
+    if (inside && (!best || mp.length >= best.mountPoint.length)) best = m;
+  }
+  return best;
+}
+
+/** File systems whose content is lost at reboot or container recreation. */
+export const VOLATILE_FS = new Set(['tmpfs', 'ramfs', 'overlay', 'aufs', 'devtmpfs', 'proc', 'sysfs']);
+
+export async function freeSpace(p: string): Promise<{ path: string; freePercent: number; freeBytes: number; totalBytes: number }> {
+  const s = await statfs(p);
+  const total = s.blocks * s.bsize;
+  // bavail: what an unprivileged service can still use (root-reserved blocks excluded).
+  const free = s.bavail * s.bsize;
+  return { path: p, freeBytes: free, totalBytes: total, freePercent: total > 0 ? (free / total) * 100 : 0 };
+}
