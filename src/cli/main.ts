@@ -4,6 +4,7 @@ import { registerBackup } from './backup.js';
 import { registerDemo } from './demo.js';
 import { registerInit } from './init.js';
 import { registerSnapshots } from './snapshots.js';
+import { registerRestore } from './restore.js';
 
 export function buildProgram(): Command {
   const program = new Command('barysafe')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerBackup(program);
   registerSnapshots(program);
+  registerRestore(program);
   registerDemo(program);
   return program;
 }

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { BarysafeError, ExitCode } from '../errors.js';
+import { runRestore } from '../restore/restore.js';
+import { action, configFor, globals, loggerFor, printJson, storageFor } from './common.js';
+import { progressReporter } from './progress.js';
+
+interface RestoreFlags {
+  to?: string;
+  pgUrl?: string;
+  identity?: string;
+  force?: boolean;
+  clean?: boolean;
+  verify?: boolean;
+}
+
+export function registerRestore(program: Command): void {
+  program
+    .command('restore')
+    .description('restore a snapshot into a directory (and a PostgreSQL database), or with --verify run a restore drill')
+    .argument('[snapshot]', 'snapshot id (or a unique prefix) or "latest"', 'latest')
+    .option('--to <dir>', 'directory to write the key, jwks.json, SQLite file and config into')
+    .option('--pg-url <url>', 'restore a PostgreSQL dump into this (empty) database with pg_restore')
+    .option('--identity <file>', 'age identity file (default: encryption.identity_file)')
+    .option('--force', 'overwrite existing files in --to')
+    .option('--clean', 'with --pg-url: drop and recreate the objects of a non-empty database')
+    .option('--verify', 'restore into a scratch instance and prove the IdP works from the snapshot (a drill)')
+    .action(
+      action(async (ref: string, flags: RestoreFlags, cmd: Command) => {
+        const g = globals(cmd);
+        const { config } = await configFor(g);
+        const logger = loggerFor(g);
+        const storage = storageFor(config);
+        try {
+          if (flags.verify) {
+            const { runDrillCommand } = await import('./drill-command.js');
+            return await runDrillCommand(config, { ref, identityFile: flags.identity, json: !!g.json, logger, storage });
+          }
+          if (!flags.to) {
+            throw new BarysafeError('usage', 'restore needs --to DIR (or --verify for a drill)', { exitCode: ExitCode.USAGE, hint: 'e.g. barysafe restore latest --to /srv/restore' });
+          }
+          const progress = progressReporter(!g.json);
+          const r = await runRestore(config, { ref, to: flags.to, pgUrl: flags.pgUrl, identityFile: flags.identity, force: flags.force, clean: flags.clean, logger, storage, onProgress: (a, n) => progress.update(a, n) });
+          progress.stop();
+          if (g.json) {
+            printJson({ ok: true, ...r });
+          } else {
+            process.stdout.write(
+              `restored snapshot ${r.snapshot.id} (${r.snapshot.created_at}); signature verified; chain ${r.snapshot.chain.ok ? 'ok' : 'BROKEN: ' + r.snapshot.chain.detail}\n` +
+                r.files.map((f) => `  ${f.mode}  ${f.path}\n`).join('') +
+                `  database: ${r.database.engine} → ${r.database.target}${r.database.integrity_check ? ` (integrity_check: ${r.database.integrity_check})` : ''}\n\n` +
+                `Steps left to you:\n` +
+                r.next_steps.map((s, i) => `  ${i + 1}. ${s}\n`).join(''),
+            );
+          }
+          return ExitCode.OK;
+        } finally {
+          await storage.close?.();
+        }
+      }),
+    );
+}
