@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createContext, detectDeployment, findWaiver, runChecks } from '../src/checks/engine.js';
+import { catalogue, CATALOGUE_ORDER, selectChecks } from '../src/checks/catalogue.js';
+import { configSchema } from '../src/config/schema.js';
+import { resolveBarycenter } from '../src/config/barycenter.js';
+import type { CheckDefinition } from '../src/checks/types.js';
+import { exitCodeFor } from '../src/report/model.js';
+
+const config = (checks: Record<string, unknown> = {}) =>
+  configSchema.parse({
+    barycenter: { config: '/nonexistent/config.toml', workdir: '/nonexistent' },
+    repository: { url: 'file:///nonexistent' },
+    encryption: { recipients: ['age1x'] },
+    checks,
+  });
+
+const fixed = (id: string, status: 'pass' | 'fail' | 'warn'): CheckDefinition => ({
+  id, section: id.split('.')[0]!, title: id, rationale: 'r', severity: 'high', remediation: { default: 'fix it', docker: 'fix the container' },
+  run: async () => ({ status, summary: status, evidence: [{ source: 'test' }] }),
+});
+
+const input = (cfg: ReturnType<typeof config>, now = new Date('2026-05-01T12:00:00Z')) => ({
+  config: cfg, configPath: '/x/barysafe.toml', barycenter: resolveBarycenter(cfg.barycenter, {}), deployment: { type: 'docker' as const, reason: 'test' }, now,
+});
+
+test('waivers apply through their expiry day, keep the raw status, and stop applying once expired', async () => {
+  const cfg = config({ waivers: [{ id: 'a.fail', reason: 'accepted until the migration', expires: '2026-05-01' }, { id: 'b.fail', reason: 'old', expires: '2026-04-30' }, { id: 'c.pass', reason: 'x', expires: '2030-01-01' }] });
+  const [a, b, c] = await runChecks([fixed('a.fail', 'fail'), fixed('b.fail', 'fail'), fixed('c.pass', 'pass')], input(cfg));
+  assert.equal(a!.status, 'waived');
+  assert.equal(a!.raw_status, 'fail');
+  assert.equal(a!.waiver?.expired, false);
+  assert.equal(b!.status, 'fail', 'expired waiver ignored');
+  assert.equal(b!.waiver?.expired, true);
+  assert.equal(c!.status, 'pass', 'a pass is never turned into waived');
+  assert.equal(exitCodeFor([a!], false), 0);
+  assert.equal(exitCodeFor([b!], false), 3);
+  assert.equal(findWaiver(cfg.checks.waivers, 'a.fail', new Date('2026-05-02T00:00:00Z'))?.expired, true);
+});
+
+test('a throwing check is an error with a redacted reason; remediation fits the deployment', async () => {
+  const boom: CheckDefinition = { ...fixed('x.boom', 'pass'), run: async () => { throw new Error('connect postgres://u:hunter2@db/x failed'); } };
+  const [r, w] = await runChecks([boom, fixed('y.warn', 'warn')], input(config()));
+  assert.equal(r!.status, 'error');
+  assert.doesNotMatch(r!.summary, /hunter2/);
+  assert.equal(r!.remediation, 'fix the container');
+  assert.equal(exitCodeFor([w!], false), 0, 'warn passes by default');
+  assert.equal(exitCodeFor([w!], true), 3, 'warn fails with warn_exit_nonzero');
+});
+
+test('memo loads each evidence source once per run', async () => {
+  const ctx = createContext(input(config()));
+  let loads = 0;
+  const load = async () => ++loads;
+  assert.equal(await ctx.memo('k', load), 1);
+  assert.equal(await ctx.memo('k', load), 1);
+  assert.equal(loads, 1);
+});
+
+test('deployment detection: flag, setting, configured evidence, then host signals', () => {
+  const none = { env: {}, exists: () => false, platform: 'linux' as NodeJS.Platform };
+  assert.equal(detectDeployment(config(), 'docker', none).type, 'docker');
+  assert.equal(detectDeployment(config({ deployment: 'illumos' }), undefined, none).type, 'illumos');
+  assert.equal(detectDeployment(config({ kubernetes_manifests: ['/m.yaml'] }), undefined, none).type, 'kubernetes');
+  assert.equal(detectDeployment(config({ docker_inspect: '/i.json' }), undefined, none).type, 'docker');
+  assert.equal(detectDeployment(config({ systemd_unit: '/u.service' }), undefined, none).type, 'systemd');
+  assert.equal(detectDeployment(config(), undefined, { ...none, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } }).type, 'kubernetes');
+  assert.equal(detectDeployment(config(), undefined, { ...none, exists: (p) => p === '/.dockerenv' }).type, 'docker');
+  const sd = detectDeployment(config(), undefined, { ...none, exists: (p) => p === '/etc/systemd/system/barycenter.service' });
+  assert.equal(sd.type, 'systemd');
+  assert.match(sd.reason, /barycenter\.service/);
+  assert.equal(detectDeployment(config(), undefined, none).type, 'plain');
+});
+
+test('the catalogue keeps checklist order and unique ids; --only takes ids and sections', () => {
+  const all = catalogue();
+  const ids = all.map((d) => d.id);
+  assert.equal(new Set(ids).size, ids.length);
+  const known = ids.filter((i) => (CATALOGUE_ORDER as readonly string[]).includes(i));
+  assert.deepEqual(known, CATALOGUE_ORDER.filter((i) => ids.includes(i)));
+  for (const mine of ['config.public-base-url-https', 'backup.restore-tested', 'monitoring.background-jobs', 'security.demo-users']) assert.ok(ids.includes(mine));
+  assert.deepEqual(selectChecks(all, ['backup']).selected.map((d) => d.id), ['backup.private-key', 'backup.database', 'backup.config', 'backup.restore-tested']);
+  assert.deepEqual(selectChecks(all, ['nope.x']).unknown, ['nope.x']);
+});
