@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
 import { Findings } from './evidence/combine.js';
 import { loadDocker, publishedBindings } from './evidence/docker.js';
-import { loadFirewall, type PortVerdict, verdictFor } from './evidence/firewall.js';
+import { loadFirewall, type PortVerdict, processNetns, verdictFor } from './evidence/firewall.js';
 import { type K8sManifests, ingressPoliciesFor, loadKubernetes, portAllowedBy, resolvePort, servicesFor } from './evidence/kubernetes.js';
 import { findProcess } from './evidence/process.js';
 import { addressScope, type ListeningSocket, listeningSockets, socketInodes, tcpReachable } from './evidence/sockets.js';
@@ -262,11 +262,13 @@ async function adminExposure(ctx: CheckContext): Promise<CheckOutcome> {
     f.add('pass', `server.host ${host}: admin${ports.length > 1 ? ' and authz' : ''} listen on loopback only`, hostEv);
     return f.outcome();
   }
-  const probeHost = scope === 'wildcard' ? localNonLoopback() : host;
+  // A probe from our namespace says nothing about a process in another network namespace.
+  const foreignNetns = await processNetns(ctx);
+  const probeHost = foreignNetns ? undefined : scope === 'wildcard' ? localNonLoopback() : host;
   for (const p of ports) {
     const fw = await firewallVerdict(ctx, p.port);
     const reachable = probeHost ? await tcpReachable(probeHost, p.port) : undefined;
-    const probeEv = { source: probeHost ? `TCP connect ${probeHost}:${p.port} from this host` : 'TCP probe', observed: reachable === undefined ? 'no non-loopback local address to probe' : reachable ? 'accepted' : 'refused/timed out', note: 'a local probe shows the listener is bound there; it does not traverse the path an outside client takes' };
+    const probeEv = { source: probeHost ? `TCP connect ${probeHost}:${p.port} from this host` : 'TCP probe', observed: reachable === undefined ? (foreignNetns ? `not probed: the process runs in network namespace ${foreignNetns}` : 'no non-loopback local address to probe') : reachable ? 'accepted' : 'refused/timed out', note: 'a local probe shows the listener is bound there; it does not traverse the path an outside client takes' };
     const fwEv = { source: 'firewall', observed: fw.verdict, expected: 'blocked or restricted', note: fw.by };
     if (fw.verdict === 'blocked' || fw.verdict === 'restricted') f.add('pass', `${p.role} port ${p.port} bound on ${host} but the firewall ${fw.verdict === 'blocked' ? 'blocks' : 'source-restricts'} it`, hostEv, fwEv, probeEv);
     else if (reachable === false) f.add('warn', `server.host ${host} but nothing answered on ${probeHost}:${p.port}; no firewall protects it if it starts listening`, hostEv, fwEv, probeEv);

@@ -162,7 +162,8 @@ async function listing(cmd: string, args: string[], netns: string | undefined): 
   return stdout;
 }
 
-async function processNetns(ctx: CheckContext): Promise<string | undefined> {
+/** The process's network namespace path when it differs from barysafe's own. */
+export async function processNetns(ctx: CheckContext): Promise<string | undefined> {
   const p = await findProcess(ctx);
   if (!p.found) return undefined;
   try {
