@@ -24,6 +24,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // The lockfile pins AWS SDK releases that support Node 20; their upgrade notice is noise on stderr.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = buildProgram();
   program.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 2);

@@ -95,10 +95,13 @@ async function* runPgDump(url: string, snapshot: string, binDir?: string): Async
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
+  let drained = false;
   try {
     for await (const chunk of child.stdout) yield chunk as Uint8Array;
+    drained = true;
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    // Only a consumer that gave up early (upload failed) stops pg_dump; after EOF it exits by itself.
+    if (!drained && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   }
   const r = await exited;
   if (r.error) {
