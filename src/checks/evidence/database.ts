@@ -42,34 +42,46 @@ export interface DatabaseReader {
 
 export type DatabaseAccess = { ok: true; db: DatabaseReader } | { ok: false; source: string; error: string };
 
+/** Readers opened per run, so the run can close them without opening one just to close it. */
+const opened = new WeakMap<CheckContext, { close(): Promise<void> }>();
+
 /** Opens the database once per run; a failure is remembered and reported by each check that needs it. */
 export function openDatabase(ctx: CheckContext): Promise<DatabaseAccess> {
   return ctx.memo('database', async () => {
-    const loc = ctx.barycenter.database;
-    if (loc.engine === 'sqlite') {
-      if (loc.memory) return { ok: false, source: 'sqlite::memory:', error: 'the database is in memory: nothing outside the process can read it' };
-      const source = `sqlite:${loc.path}`;
-      try {
-        return { ok: true, db: sqliteReader(new Database(loc.path, { readonly: true, fileMustExist: true }), source) };
-      } catch (e) {
-        return { ok: false, source, error: `cannot open ${loc.path} read-only: ${errorText(e)}` };
-      }
-    }
-    const source = redactUrl(loc.url);
-    const client = new pg.Client({ connectionString: loc.url, connectionTimeoutMillis: 10_000 });
-    try {
-      await client.connect();
-    } catch (e) {
-      return { ok: false, source, error: `cannot connect to ${source}: ${redactText(errorText(e))}` };
-    }
-    return { ok: true, db: pgReader(client, source) };
+    const access = await connect(ctx);
+    if (access.ok) opened.set(ctx, access.db as DatabaseReader & { close(): Promise<void> });
+    return access;
   });
 }
 
-/** Closes the PostgreSQL client (if one was opened) at the end of a run. */
+async function connect(ctx: CheckContext): Promise<DatabaseAccess> {
+  const loc = ctx.barycenter.database;
+  if (loc.engine === 'sqlite') {
+    if (loc.memory) return { ok: false, source: 'sqlite::memory:', error: 'the database is in memory: nothing outside the process can read it' };
+    const source = `sqlite:${loc.path}`;
+    try {
+      return { ok: true, db: sqliteReader(new Database(loc.path, { readonly: true, fileMustExist: true }), source) };
+    } catch (e) {
+      return { ok: false, source, error: `cannot open ${loc.path} read-only: ${errorText(e)}` };
+    }
+  }
+  const source = redactUrl(loc.url);
+  const client = new pg.Client({ connectionString: loc.url, connectionTimeoutMillis: 10_000 });
+  // A dropped connection must fail the query that needs it, not crash the run from an unhandled 'error' event.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (e) {
+    return { ok: false, source, error: `cannot connect to ${source}: ${redactText(errorText(e))}` };
+  }
+  return { ok: true, db: pgReader(client, source) };
+}
+
+/** Closes the database (if this run opened it): the SQLite handle or the PostgreSQL client. */
 export async function closeDatabase(ctx: CheckContext): Promise<void> {
-  const access = await openDatabase(ctx);
-  if (access.ok) await (access.db as DatabaseReader & { close?(): Promise<void> }).close?.();
+  const db = opened.get(ctx);
+  opened.delete(ctx);
+  await db?.close();
 }
 
 function sqliteReader(db: Database.Database, source: string): DatabaseReader & { close(): Promise<void> } {
