@@ -12,7 +12,7 @@ import { loadSigner, type Signer } from '../crypto/signing.js';
 import { MANIFEST_FORMAT, manifestKey, newSnapshotId, snapshotPrefix, type ArtifactKind, type ArtifactRecord, type Manifest } from '../repository/manifest.js';
 import { Repository, repoError } from '../repository/repository.js';
 import { sha256Hex, signDocument } from '../repository/signed-document.js';
-import type { Storage } from '../repository/storage.js';
+import { StorageError, type Storage } from '../repository/storage.js';
 import { VERSION } from '../version.js';
 import { makePrivateTempDir } from './private-temp.js';
 import { readKeyMaterial } from './sources/key.js';
@@ -124,7 +124,9 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
     return { id, manifest: signed, manifestSha256: sha256, durationMs: now().getTime() - started.getTime() };
   } catch (e) {
     await removeObjects(storage, prefix, log);
-    throw e instanceof BarysafeError ? e : new BarysafeError('backup', `backup failed: ${errorText(e)}`, { cause: e });
+    if (e instanceof BarysafeError) throw e;
+    if (e instanceof StorageError) throw repoError(storage, e);
+    throw new BarysafeError('backup', `backup failed: ${errorText(e)}`, { cause: e });
   } finally {
     await temp.cleanup();
   }

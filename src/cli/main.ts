@@ -5,6 +5,7 @@ import { registerDemo } from './demo.js';
 import { registerInit } from './init.js';
 import { registerSnapshots } from './snapshots.js';
 import { registerRestore } from './restore.js';
+import { registerCheck } from './check.js';
 
 export function buildProgram(): Command {
   const program = new Command('barysafe')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerBackup(program);
   registerSnapshots(program);
   registerRestore(program);
+  registerCheck(program);
   registerDemo(program);
   return program;
 }
