@@ -159,17 +159,21 @@ export class S3Storage implements Storage {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // S3 and MinIO list in UTF-8 byte order, but some S3-compatible stores (s3rver) list in
+    // directory order, so collect and sort: ~100 bytes per key, small next to any repository.
+    const all = new Map<string, number>();
     try {
       const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.prefix + prefix });
       for await (const page of pages) {
         for (const o of page.Contents ?? []) {
-          if (!o.Key) continue;
-          yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 };
+          if (o.Key) all.set(o.Key.slice(this.prefix.length), o.Size ?? 0);
         }
       }
     } catch (e) {
       throw this.mapError(e, prefix || '(all)', 'listing');
     }
+    const keys = [...all.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    for (const key of keys) yield { key, size: all.get(key)! };
   }
 
   async delete(key: string): Promise<void> {
