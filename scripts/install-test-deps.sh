@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the tests need, idempotently and without questions: Debian's packages (PostgreSQL
+# server + pg_dump/pg_restore for the throwaway cluster and interop, the age CLI, sqlite3, setpriv,
+# openssl, ip, ps), then the npm dependencies. apt-get update runs only when something is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(postgresql age sqlite3 util-linux openssl iproute2 procps)
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); else
+    echo "install-test-deps: not root and no sudo: install ${PKGS[*]} yourself" >&2
+  fi
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then missing+=("$p"); fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-test-deps: missing ${missing[*]} and no apt-get: install them yourself" >&2
+    exit 1
+  fi
+  echo "install-test-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+else
+  echo "install-test-deps: system packages present"
+fi
+
+# Reproducible install from the lockfile; better-sqlite3 builds from source here (~2 min).
+npm ci --no-audit --no-fund
