@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { redactText } from '../../redact.js';
+
+/**
+ * Child processes of a drill (the scratch Barycenter, sync-users, docker, pg_ctl). Each runs in
+ * its own process group so a wrapper (sh, sudo, docker CLI) and what it starts die together, and
+ * a group still alive when barysafe exits is killed on the way out: no scratch instance outlives
+ * its drill.
+ */
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the program could not be started at all (ENOENT, EACCES). */
+  spawnError?: string;
+}
+
+export interface RunningProcess {
+  readonly pid: number | undefined;
+  readonly exited: Promise<Exit>;
+  running(): boolean;
+  /** The last lines of stdout+stderr, ANSI-stripped and redacted. */
+  logTail(lines?: number): string;
+  /** SIGTERM to the group, SIGKILL after graceMs; resolves once it has exited. */
+  stop(graceMs?: number): Promise<Exit>;
+}
+
+const LOG_LIMIT = 64 * 1024;
+const liveGroups = new Set<number>();
+let exitHooked = false;
+
+export function startProcess(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): RunningProcess {
+  hookExit();
+  let log = '';
+  let done: Exit | undefined;
+  let child: ChildProcess;
+  const exited = new Promise<Exit>((resolve) => {
+    child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const append = (d: Buffer) => {
+      log = (log + d.toString('utf8')).slice(-LOG_LIMIT);
+    };
+    child.stdout!.on('data', append);
+    child.stderr!.on('data', append);
+    child.once('error', (e) => {
+      done = { code: null, signal: null, spawnError: (e as NodeJS.ErrnoException).code ?? e.message };
+      resolve(done);
+    });
+    child.once('close', (code, signal) => {
+      if (child.pid) liveGroups.delete(child.pid);
+      done ??= { code, signal };
+      resolve(done);
+    });
+  });
+  const pid = child!.pid;
+  if (pid) liveGroups.add(pid);
+  return {
+    pid,
+    exited,
+    running: () => done === undefined,
+    logTail: (lines = 20) => tail(log, lines),
+    stop: async (graceMs = 5000) => {
+      if (done) return done;
+      signalGroup(pid, 'SIGTERM');
+      const t = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+      const r = await exited;
+      clearTimeout(t);
+      // Whatever the leader left behind in its group goes too.
+      signalGroup(pid, 'SIGKILL');
+      if (pid) liveGroups.delete(pid);
+      return r;
+    },
+  };
+}
+
+/** Runs a program to completion with a time limit; the output is kept for messages. */
+export async function runToEnd(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Exit & { output: string; timedOut: boolean }> {
+  const p = startProcess(cmd, args, opts);
+  let timedOut = false;
+  const t = setTimeout(() => {
+    timedOut = true;
+    void p.stop(1000);
+  }, opts.timeoutMs);
+  const r = await p.exited;
+  clearTimeout(t);
+  return { ...r, output: p.logTail(40), timedOut };
+}
+
+/** Describes how a process ended, for messages. */
+export function describeExit(e: Exit): string {
+  if (e.spawnError) return `could not be started (${e.spawnError})`;
+  if (e.signal) return `was killed by ${e.signal}`;
+  return `exited with code ${e.code}`;
+}
+
+export function tail(text: string, lines: number): string {
+  // eslint-disable-next-line no-control-regex
+  const plain = text.replace(/\x1b\[[0-9;]*m/g, '');
+  return redactText(plain.trimEnd().split('\n').slice(-lines).join('\n'));
+}
+
+function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+  });
+}

@@ -1,0 +1,29 @@
+import { runToEnd, startProcess } from './child-process.js';
+import { serverArgs, syncUsersArgs, type LaunchSpec, type Launcher } from './launcher.js';
+
+/**
+ * drill.command: a command template for deployments where Barycenter runs through a wrapper, e.g.
+ * `sudo -E -u barycenter /opt/barycenter/bin/barycenter` or `nix run .#barycenter --`. Barycenter's
+ * arguments are appended; `{scratch}` and `{port}` in the template are replaced (shell-quoted).
+ * The template is the operator's own configuration, so it runs through `sh -c`.
+ */
+export function commandLauncher(template: string): Launcher {
+  const argv = (spec: LaunchSpec, args: string[]) => {
+    const script = `${expand(template, spec)} "$@"`;
+    return ['-c', script, 'barysafe-drill', ...args];
+  };
+  return {
+    kind: 'command',
+    description: `command ${template}`,
+    syncUsers: (spec, timeoutMs) => runToEnd('/bin/sh', argv(spec, syncUsersArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env, timeoutMs }),
+    start: async (spec) => startProcess('/bin/sh', argv(spec, serverArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env }),
+  };
+}
+
+function expand(template: string, spec: LaunchSpec): string {
+  return template.replace(/\{scratch\}/g, shellQuote(spec.layout.dir)).replace(/\{port\}/g, shellQuote(spec.env.BARYCENTER__SERVER__PORT ?? ''));
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

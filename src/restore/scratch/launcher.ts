@@ -1,0 +1,24 @@
+import type { RunningProcess, Exit } from './child-process.js';
+import type { ScratchLayout } from './scratch-env.js';
+
+/**
+ * How a scratch Barycenter is started. Every launcher runs the same CLI (facts §2.3):
+ * `-c <scratch>/config.toml` for the server, `-c <config> sync-users --file <users>` before it,
+ * with the scratch environment (BARYCENTER__ overrides) applied.
+ */
+export interface LaunchSpec {
+  layout: ScratchLayout;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Launcher {
+  kind: 'binary' | 'docker' | 'command';
+  /** For messages and evidence, e.g. "binary /usr/local/bin/barycenter". */
+  description: string;
+  syncUsers(spec: LaunchSpec, timeoutMs: number): Promise<Exit & { output: string; timedOut: boolean }>;
+  start(spec: LaunchSpec): Promise<RunningProcess>;
+}
+
+/** Barycenter's argument vectors; --config must come before the subcommand (it is not global). */
+export const serverArgs = (l: ScratchLayout) => ['-c', l.configPath];
+export const syncUsersArgs = (l: ScratchLayout) => ['-c', l.configPath, 'sync-users', '--file', l.usersFile];

@@ -1,0 +1,109 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { BarysafeError, ExitCode, errorText } from '../../errors.js';
+import { redactText, redactUrl } from '../../redact.js';
+import { freeLoopbackPorts } from './ports.js';
+import type { ScratchDatabase } from './scratch-postgres.js';
+
+const execFileP = promisify(execFile);
+const USER = 'barysafe_drill';
+const DB = 'barycenter';
+
+/**
+ * A throwaway PostgreSQL cluster from the machine's own binaries (initdb, pg_ctl): data and socket
+ * in a private temp directory, TCP on 127.0.0.1 only with a random scram password (the restored
+ * database holds live tokens and client secrets; no other local user may read it). postgres
+ * refuses to run as root, so as root the cluster belongs to and runs as the `postgres` user.
+ */
+export async function startLocalCluster(binDirSetting?: string): Promise<ScratchDatabase> {
+  const binDir = binDirSetting ?? (await findPgServerBinDir());
+  if (!binDir || !existsSync(path.join(binDir, 'initdb')) || !existsSync(path.join(binDir, 'pg_ctl'))) {
+    throw new BarysafeError('postgres', `no PostgreSQL server binaries (initdb, pg_ctl) found${binDir ? ` in ${binDir}` : ''} for the drill's scratch cluster`, {
+      exitCode: ExitCode.USAGE,
+      hint: 'install the PostgreSQL server package, set drill.pg_bin_dir to its bin directory, or set drill.postgres_url to a server where barysafe may create and drop a database',
+    });
+  }
+  const asRoot = process.getuid?.() === 0;
+  const run = (cmd: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'barysafe-drill-pg-'));
+  const data = path.join(dir, 'data');
+  const password = randomBytes(18).toString('base64url');
+  const exec = async (cmd: string, args: string[], what: string) => {
+    const [c, a] = run(path.join(binDir, cmd), args);
+    try {
+      return await execFileP(c, a, { cwd: dir, timeout: 60_000 });
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      throw new BarysafeError('postgres', `${what} failed: ${redactText((err.stderr || err.message).trim()).split('\n').slice(-3).join(' | ')}`, { exitCode: ExitCode.FAILURE });
+    }
+  };
+  // pg_ctl daemonizes postgres: if barysafe dies before drop(), stop the cluster on the way out.
+  const onExit = () => {
+    try {
+      const [c, a] = run(path.join(binDir, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w']);
+      if (existsSync(path.join(data, 'postmaster.pid'))) execFileSync(c, a, { stdio: 'ignore', timeout: 20_000 });
+    } catch {
+      /* best effort */
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+  const stop = async () => {
+    process.off('exit', onExit);
+    if (existsSync(path.join(data, 'postmaster.pid'))) await exec('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w'], 'pg_ctl stop').catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const pwfile = path.join(dir, 'pw');
+    await writeFile(pwfile, password + '\n', { mode: 0o600 });
+    if (asRoot) {
+      const uid = Number((await execFileP('id', ['-u', 'postgres'])).stdout.trim());
+      const gid = Number((await execFileP('id', ['-g', 'postgres'])).stdout.trim());
+      await chown(dir, uid, gid);
+      await chown(pwfile, uid, gid);
+    }
+    await exec('initdb', ['-D', data, '-U', USER, `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'], 'initdb');
+    await rm(pwfile, { force: true });
+    const [port] = await freeLoopbackPorts(1, []);
+    // A scratch cluster: durability is not wanted, speed is. The socket stays in the private dir.
+    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    await exec('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', path.join(dir, 'postgres.log'), '-o', opts], 'pg_ctl start');
+    const base = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+    const c = new pg.Client({ connectionString: `${base}/postgres` });
+    await c.connect();
+    try {
+      await c.query(`CREATE DATABASE "${DB}"`);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+    const url = `${base}/${DB}`;
+    return {
+      url,
+      display: redactUrl(url),
+      kind: 'local-cluster',
+      drop: async () => {
+        await stop();
+        if (existsSync(dir)) throw new Error(`the scratch cluster directory ${dir} is still there`);
+        return `local cluster on 127.0.0.1:${port} stopped and ${dir} removed`;
+      },
+    };
+  } catch (e) {
+    await stop();
+    if (e instanceof BarysafeError) throw e;
+    throw new BarysafeError('postgres', `cannot start the drill's scratch PostgreSQL cluster: ${redactText(errorText(e))}`, { exitCode: ExitCode.FAILURE });
+  }
+}
+
+/** The newest /usr/lib/postgresql/<v>/bin (Debian), else the directory of initdb on PATH. */
+export async function findPgServerBinDir(): Promise<string | undefined> {
+  const base = '/usr/lib/postgresql';
+  const versions = (await readdir(base).catch(() => [] as string[])).filter((v) => /^\d+$/.test(v) && existsSync(path.join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  if (versions[0]) return path.join(base, versions[0], 'bin');
+  return (process.env.PATH ?? '').split(path.delimiter).find((d) => d && existsSync(path.join(d, 'initdb')));
+}
