@@ -1,0 +1,51 @@
+import type { JWK } from 'jose';
+import type { Logger } from 'pino';
+import type { BarysafeConfig } from '../config/schema.js';
+import type { KeyFacts } from '../barycenter/jwk.js';
+import type { Repository, SnapshotEntry } from '../repository/repository.js';
+import type { RunningProcess } from '../restore/scratch/child-process.js';
+import type { Launcher } from '../restore/scratch/launcher.js';
+import type { ScratchDatabase } from '../restore/scratch/scratch-postgres.js';
+import type { ScratchLayout, ScratchNetwork } from '../restore/scratch/scratch-env.js';
+
+/** What the snapshot's artifacts became in the scratch directory (set only when all of them did). */
+export interface RestoredFiles {
+  layout: ScratchLayout;
+  configRestored: boolean;
+  envPath?: string;
+  database: { engine: 'sqlite'; path: string } | { engine: 'postgres'; dumpPath: string };
+}
+
+/**
+ * State the steps hand to each other. Each field is set by the step that proves it; a later step
+ * that finds its input missing is reported as not run instead of guessing.
+ */
+export interface DrillContext {
+  config: BarysafeConfig;
+  logger: Logger;
+  repo: Repository;
+  ref: string;
+  identityFile?: string;
+  scratchDir: string;
+  /** Set as soon as the snapshot id is known, even if its manifest then fails verification. */
+  snapshotId?: string;
+  snapshotSha256?: string;
+  entry?: SnapshotEntry;
+  restored?: RestoredFiles;
+  key?: { facts: KeyFacts; publicJwk: JWK };
+  /** Connection string Barycenter gets for the scratch DB (sqlite:// or postgres://). */
+  databaseUrl?: string;
+  scratchDb?: ScratchDatabase;
+  launcher?: Launcher;
+  launcherError?: unknown;
+  instance?: RunningProcess;
+  net?: ScratchNetwork;
+  drillUser?: { username: string; password: string };
+  /** http://127.0.0.1:<port>: where the drill talks to the scratch instance. */
+  baseUrl?: string;
+  /** The issuer the scratch instance must announce (http://localhost:<port>). */
+  issuer?: string;
+  discovery?: Record<string, unknown>;
+  /** performance.now() when the scratch instance was proven to issue valid tokens. */
+  verifiedAt?: number;
+}

@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { parse as parseDotenv } from 'dotenv';
+import { parseDuration } from '../../config/schema.js';
+import { describeExit, type RunningProcess } from '../../restore/scratch/child-process.js';
+import { writeDrillUser } from '../../restore/scratch/drill-user.js';
+import { freeLoopbackPorts } from '../../restore/scratch/ports.js';
+import { assertNotProduction, scratchIssuer, scratchOverrides, scratchProcessEnv, type ScratchNetwork } from '../../restore/scratch/scratch-env.js';
+import type { LaunchSpec } from '../../restore/scratch/launcher.js';
+import type { DrillContext } from '../context.js';
+import { fetchFailure, parseJsonObject, request } from '../http.js';
+import { fail, pass, type StepOutcome } from '../step-runner.js';
+
+const SYNC_USERS_TIMEOUT_MS = 60_000;
+const LOG_TAIL_LINES = 15;
+
+/**
+ * Step 4. Adds the drill user with `sync-users` (scratch database only), starts the scratch
+ * instance on free loopback ports with the scratch overrides, and waits for a 200 on discovery.
+ * The time from process start to that 200 is the instance's startup time. An instance that exits
+ * or never answers is reported with the tail of its log.
+ */
+export async function bootStep(ctx: DrillContext): Promise<StepOutcome> {
+  if (!ctx.launcher) throw ctx.launcherError;
+  const launcher = ctx.launcher;
+  const { layout, envPath } = ctx.restored!;
+  const production = ctx.entry!.manifest.barycenter;
+  const serviceEnv = envPath ? parseDotenv(readFileSync(envPath)) : {};
+  const timeoutMs = parseDuration(ctx.config.drill.boot_timeout);
+
+  ctx.drillUser = await writeDrillUser(layout.usersFile);
+  // A port found free can be taken before the instance binds it: one retry with fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    const [port, adminPort] = await freeLoopbackPorts(2, [production.port, production.admin_port]);
+    const net: ScratchNetwork = { port: port!, adminPort: adminPort! };
+    const dbPath = ctx.entry!.manifest.database.engine === 'sqlite' ? ctx.entry!.manifest.database.source : undefined;
+    assertNotProduction(layout, net, production, dbPath);
+    const spec: LaunchSpec = { layout, env: scratchProcessEnv(serviceEnv, scratchOverrides(layout, net, ctx.databaseUrl!)) };
+    ctx.net = net;
+    ctx.issuer = scratchIssuer(net);
+    ctx.baseUrl = `http://127.0.0.1:${net.port}`;
+
+    if (attempt === 1) {
+      const t = performance.now();
+      const sync = await launcher.syncUsers(spec, SYNC_USERS_TIMEOUT_MS);
+      await rm(layout.usersFile, { force: true }); // it holds the drill user's plaintext password
+      if (sync.code !== 0 || sync.timedOut) {
+        // sync-users loads the same config and runs the same migrations as the server, so its
+        // failure is the restored deployment failing to start.
+        const how = sync.timedOut ? `did not finish within ${SYNC_USERS_TIMEOUT_MS / 1000}s` : describeExit(sync);
+        return fail(`the restored deployment does not start: \`barycenter sync-users\` (same config, database and migrations as the server) ${how}; last lines of its output:\n${sync.output || '(no output)'}`, { launcher: launcher.description });
+      }
+      ctx.logger.info({ ms: Math.round(performance.now() - t) }, 'drill user added with sync-users');
+    }
+
+    const t0 = performance.now();
+    const instance = await launcher.start(spec);
+    ctx.instance = instance;
+    const ready = await waitForDiscovery(instance, ctx.baseUrl, timeoutMs);
+    const startupMs = Math.round(performance.now() - t0);
+    const evidence = { launcher: launcher.description, port: net.port, admin_port: net.adminPort, issuer: ctx.issuer, startup_ms: startupMs, attempts: attempt };
+    if (ready.ok) {
+      ctx.discovery = ready.discovery;
+      return pass(`${launcher.description} answered discovery on 127.0.0.1:${net.port} ${startupMs} ms after start (webfinger, federation and authz off)`, evidence);
+    }
+    if (attempt === 1 && /Address already in use/i.test(instance.logTail(LOG_TAIL_LINES))) {
+      await instance.stop();
+      continue;
+    }
+    await instance.stop();
+    return fail(`${ready.reason}; last lines of its log:\n${instance.logTail(LOG_TAIL_LINES) || '(no output)'}`, evidence);
+  }
+}
+
+type Ready = { ok: true; discovery: Record<string, unknown> } | { ok: false; reason: string };
+
+async function waitForDiscovery(instance: RunningProcess, baseUrl: string, timeoutMs: number): Promise<Ready> {
+  const deadline = performance.now() + timeoutMs;
+  let last = 'no answer yet';
+  for (;;) {
+    if (!instance.running()) return { ok: false, reason: `the scratch instance ${describeExit(await instance.exited)} before answering discovery` };
+    try {
+      const r = await request(`${baseUrl}/.well-known/openid-configuration`, {}, 2000);
+      const doc = parseJsonObject(r.text);
+      if (r.status === 200 && doc) return { ok: true, discovery: doc };
+      last = `discovery answered ${r.status}`;
+    } catch (e) {
+      last = fetchFailure(e);
+    }
+    if (performance.now() > deadline) return { ok: false, reason: `the scratch instance did not answer discovery within ${Math.round(timeoutMs / 1000)}s (drill.boot_timeout; last: ${last})` };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,127 @@
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { parse as parseToml } from 'smol-toml';
+import { BarysafeError, ExitCode, errorText } from '../../errors.js';
+import { loadIdentities } from '../../crypto/age.js';
+import type { ArtifactRecord } from '../../repository/manifest.js';
+import { manifestKey } from '../../repository/manifest.js';
+import { sha256Hex } from '../../repository/signed-document.js';
+import { openSnapshot } from '../../restore/open-snapshot.js';
+import { decryptToFile, fetchVerified } from '../../restore/fetch-artifact.js';
+import { scratchLayout } from '../../restore/scratch/scratch-env.js';
+import type { DrillContext, RestoredFiles } from '../context.js';
+import { fail, pass, type StepOutcome } from '../step-runner.js';
+
+/**
+ * Step 1. The manifest's signature and chain link, then every artifact: ciphertext size and
+ * SHA-256 against the signed manifest, decryption into the scratch directory, and a parse of each
+ * plaintext (a decrypting but garbled key file must not reach the boot step).
+ */
+export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
+  const identities = await loadIdentities(identityFileOf(ctx));
+  ctx.snapshotId = await ctx.repo.resolve(ctx.ref);
+  ctx.snapshotSha256 = await ctx.repo.readSmall(manifestKey(ctx.snapshotId), `manifest of snapshot ${ctx.snapshotId}`).then(sha256Hex, () => undefined);
+  const { entry, chain } = await openSnapshot(ctx.repo, ctx.snapshotId);
+  ctx.entry = entry;
+  const m = entry.manifest;
+
+  const problems: string[] = [];
+  if (!chain.ok) problems.push(`chain link broken: ${chain.detail}`);
+  for (const kind of ['key', 'jwks', 'database'] as const) {
+    if (!m.artifacts.some((a) => a.kind === kind)) problems.push(`the snapshot has no ${kind} artifact`);
+  }
+  if (problems.length) return fail(problems.join('; '), { chain: chain.detail });
+
+  const configArtifact = m.artifacts.find((a) => a.kind === 'config');
+  const layout = scratchLayout(ctx.scratchDir, configArtifact ? safeName(configArtifact.name) : 'config.toml');
+  const cipherDir = path.join(ctx.scratchDir, 'ciphertext');
+  await mkdir(cipherDir, { mode: 0o700 });
+  const files: Record<string, string> = {};
+  let database: RestoredFiles['database'] | undefined;
+  let envPath: string | undefined;
+  for (const a of m.artifacts) {
+    const { dest, mode } = destinationOf(a, layout, m.database.engine);
+    const { ciphertextPath } = await fetchVerified(ctx.repo, a, cipherDir);
+    await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+    await decryptToFile(ciphertextPath, identities, dest, mode);
+    await rm(ciphertextPath, { force: true });
+    const problem = await plaintextProblem(a, dest);
+    if (problem) problems.push(problem);
+    files[path.relative(ctx.scratchDir, dest)] = '0' + ((await stat(dest)).mode & 0o777).toString(8);
+    if (a.kind === 'database') database = m.database.engine === 'postgres' ? { engine: 'postgres', dumpPath: dest } : { engine: 'sqlite', path: dest };
+    if (a.kind === 'env') envPath = dest;
+  }
+  await rm(cipherDir, { recursive: true, force: true });
+  const evidence = {
+    snapshot_id: entry.id,
+    manifest_sha256: entry.sha256,
+    signed_by: m.signature?.key_id ?? null,
+    chain: chain.detail,
+    artifacts: m.artifacts.map((a) => ({ name: a.name, kind: a.kind, size: a.size, sha256: a.sha256 })),
+    restored_modes: files,
+  };
+  if (problems.length) return fail(problems.join('; '), evidence);
+  ctx.restored = { layout, configRestored: !!configArtifact, ...(envPath ? { envPath } : {}), database: database! };
+  return pass(`signature by ${m.signature?.key_id ?? '?'} verified, ${chain.detail}; ${m.artifacts.length} artifacts match their SHA-256, decrypt and parse`, evidence);
+}
+
+function identityFileOf(ctx: DrillContext): string {
+  const f = ctx.identityFile ?? ctx.config.encryption.identity_file;
+  if (!f) {
+    throw new BarysafeError('identity', 'no age identity to decrypt the snapshot with', {
+      exitCode: ExitCode.IDENTITY,
+      hint: 'pass --identity FILE or set encryption.identity_file',
+    });
+  }
+  return f;
+}
+
+/** Restored files are private (0600); the config 0640 as a service config usually is. */
+function destinationOf(a: ArtifactRecord, layout: ReturnType<typeof scratchLayout>, engine: 'sqlite' | 'postgres'): { dest: string; mode: number } {
+  switch (a.kind) {
+    case 'key':
+      return { dest: layout.privateKeyPath, mode: 0o600 };
+    case 'jwks':
+      return { dest: layout.jwksPath, mode: 0o600 };
+    case 'config':
+      return { dest: layout.configPath, mode: 0o640 };
+    case 'env':
+      return { dest: path.join(layout.dir, 'barycenter.env'), mode: 0o600 };
+    case 'database':
+      return { dest: path.join(layout.dir, engine === 'postgres' ? 'barycenter.pgdump' : 'barycenter.db'), mode: 0o600 };
+    default:
+      return { dest: path.join(layout.dir, 'extra', safeName(a.name)), mode: 0o600 };
+  }
+}
+
+/** A manifest is signed, but names still must not escape the scratch directory. */
+function safeName(name: string): string {
+  const base = path.basename(name).replace(/[^A-Za-z0-9._-]/g, '_');
+  return base && base !== '.' && base !== '..' ? base : 'artifact';
+}
+
+async function plaintextProblem(a: ArtifactRecord, file: string): Promise<string | undefined> {
+  const head = async (n: number) => (await readFile(file)).subarray(0, n);
+  try {
+    switch (a.kind) {
+      case 'key':
+      case 'jwks':
+        JSON.parse(await readFile(file, 'utf8'));
+        return;
+      case 'config':
+        if (/\.toml$/i.test(file)) parseToml(await readFile(file, 'utf8'));
+        return;
+      case 'env':
+        parseDotenv(await readFile(file));
+        return;
+      case 'database':
+        if (file.endsWith('.pgdump')) return (await head(5)).toString('latin1') === 'PGDMP' ? undefined : `${a.name} decrypts but is not a pg_dump custom-format archive`;
+        return (await head(16)).toString('latin1') === 'SQLite format 3\0' ? undefined : `${a.name} decrypts but is not an SQLite database`;
+      default:
+        return;
+    }
+  } catch (e) {
+    return `${a.name} decrypts but does not parse (${errorText(e).split('\n')[0]})`;
+  }
+}

@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+import { isBarysafeError } from '../../errors.js';
+import { matchKeyToJwks, parseJwks, parsePrivateJwk } from '../../barycenter/jwk.js';
+import type { DrillContext } from '../context.js';
+import { fail, pass, type StepOutcome } from '../step-runner.js';
+
+const MIN_RSA_BITS = 2048;
+
+/**
+ * Step 2. `private_key.pem` is an RSA JWK of at least 2048 bits, and `jwks.json` publishes exactly
+ * its public part (same kid and RFC 7638 thumbprint, one key, no private members) — the pairing
+ * Barycenter itself never checks (facts §1.3). Both must also be the key the manifest recorded.
+ */
+export async function keyStep(ctx: DrillContext): Promise<StepOutcome> {
+  const { layout } = ctx.restored!;
+  const manifestKey = ctx.entry!.manifest.key;
+  let facts, jwk, jwks;
+  try {
+    ({ facts, jwk } = await parsePrivateJwk(await readFile(layout.privateKeyPath, 'utf8'), 'the restored private_key.pem'));
+    jwks = await parseJwks(await readFile(layout.jwksPath, 'utf8'), 'the restored jwks.json');
+  } catch (e) {
+    if (isBarysafeError(e)) return fail(e.message);
+    throw e;
+  }
+  ctx.key = { facts, publicJwk: { kty: 'RSA', n: jwk.n, e: jwk.e, ...(facts.kid ? { kid: facts.kid } : {}), alg: 'RS256', use: 'sig' } };
+
+  const problems: string[] = [];
+  if ((facts.modulusBits ?? 0) < MIN_RSA_BITS) problems.push(`the key is RSA-${facts.modulusBits}, below ${MIN_RSA_BITS} bits`);
+  problems.push(...matchKeyToJwks(facts, jwks).problems);
+  if (facts.thumbprint !== manifestKey.thumbprint) problems.push(`the restored key (thumbprint ${facts.thumbprint}) is not the key the manifest recorded (${manifestKey.thumbprint})`);
+  if (facts.kid !== manifestKey.kid) problems.push(`the restored key's kid ${facts.kid} differs from the manifest's ${manifestKey.kid}`);
+  const evidence = {
+    kid: facts.kid,
+    thumbprint: facts.thumbprint,
+    modulus_bits: facts.modulusBits,
+    jwks_kids: jwks.keys.map((k) => k.kid),
+    jwks_thumbprints: jwks.keys.map((k) => k.thumbprint),
+  };
+  if (problems.length) return fail(problems.join('; '), evidence);
+  return pass(`RSA-${facts.modulusBits} key ${facts.kid ?? '(no kid)'}; jwks.json publishes exactly its public part (thumbprint ${facts.thumbprint})`, evidence);
+}
