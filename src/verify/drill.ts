@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import { errorText } from '../errors.js';
+import type { BarysafeConfig } from '../config/schema.js';
+import { parseDuration } from '../config/schema.js';
+import { loadVerifier } from '../crypto/signing.js';
+import { makePrivateTempDir } from '../backup/private-temp.js';
+import { newSnapshotId } from '../repository/manifest.js';
+import { Repository } from '../repository/repository.js';
+import type { Storage } from '../repository/storage.js';
+import { selectLauncher } from '../restore/scratch/select-launcher.js';
+import type { DrillContext } from './context.js';
+import { buildDrillRecord, storeDrillRecord } from './drill-record.js';
+import { notRun, runStep, worst, type RanStep, type StepOutcome } from './step-runner.js';
+import { bootStep } from './steps/boot.js';
+import { databaseStep } from './steps/database.js';
+import { discoveryStep } from './steps/discovery.js';
+import { integrityStep } from './steps/integrity.js';
+import { jwksStep } from './steps/jwks.js';
+import { keyStep } from './steps/key.js';
+import { teardownStep } from './steps/teardown.js';
+import { tokenStep } from './steps/token.js';
+import { drillExitCode } from './exit-code.js';
+import type { DrillResult, StepName } from './types.js';
+
+export type { DrillResult, StepResult, Verdict } from './types.js';
+export { drillExitCode } from './exit-code.js';
+
+export interface DrillOptions {
+  /** "latest" or a snapshot id (prefix). */
+  ref: string;
+  identityFile?: string;
+  logger: Logger;
+  storage: Storage;
+  now?: () => Date;
+}
+
+/**
+ * `restore --verify`: restores a snapshot into a scratch directory and scratch database, boots a
+ * scratch Barycenter from them, proves it works step by step, tears everything down, and stores a
+ * signed drill record. Never throws for what it finds: every finding is a step verdict.
+ */
+export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Promise<DrillResult> {
+  const now = opts.now ?? (() => new Date());
+  const started = now();
+  const t0 = performance.now();
+  const log = opts.logger;
+  const verifyKey = config.encryption.verify_key ?? config.encryption.signing_key_file;
+  const repo = new Repository(opts.storage, verifyKey ? await loadVerifier(verifyKey) : undefined);
+  const scratch = await makePrivateTempDir(config.backup.temp_dir);
+  const ctx: DrillContext = { config, logger: log, repo, ref: opts.ref, scratchDir: scratch.dir, ...(opts.identityFile ? { identityFile: opts.identityFile } : {}) };
+  // Chosen up front so a missing launcher is known before a large database is restored.
+  try {
+    ctx.launcher = await selectLauncher(config.drill);
+  } catch (e) {
+    ctx.launcherError = e;
+  }
+
+  const steps: RanStep[] = [];
+  const step = async (name: StepName, ready: string | undefined, fn: () => Promise<StepOutcome>) => {
+    if (ready) {
+      steps.push(notRun(name, ready));
+      return;
+    }
+    log.info({ step: name }, `drill step ${name}`);
+    const r = await runStep(name, fn);
+    steps.push(r);
+    log.info({ step: name, verdict: r.verdict, ms: r.duration_ms }, `drill step ${name}: ${r.verdict}`);
+  };
+  try {
+    await step('integrity', undefined, () => integrityStep(ctx));
+    const restored = ctx.restored ? undefined : 'the snapshot was not restored (integrity)';
+    await step('key', restored, () => keyStep(ctx));
+    await step('database', restored, () => databaseStep(ctx));
+    // A mismatched key or row count still boots (and shows what production would serve); a
+    // database that did not restore would boot as a fresh, empty one and prove nothing.
+    const bootable = restored ?? (ctx.key ? (ctx.databaseUrl ? undefined : 'the database was not restored') : 'the restored key does not parse');
+    await step('boot', bootable, () => bootStep(ctx));
+    const up = bootable ?? (ctx.discovery ? undefined : 'the scratch instance did not boot');
+    await step('discovery', up, () => discoveryStep(ctx));
+    await step('jwks', up, () => jwksStep(ctx));
+    await step('token', up, () => tokenStep(ctx));
+  } finally {
+    const r = await runStep('teardown', () => teardownStep(ctx, scratch.cleanup));
+    steps.push(r);
+    log.info({ step: 'teardown', verdict: r.verdict }, `drill step teardown: ${r.verdict}`);
+  }
+
+  const result = measure(config, ctx, steps, started, t0, now());
+  try {
+    result.record_key = await storeDrillRecord(repo, config.encryption.signing_key_file, buildDrillRecord(result));
+  } catch (e) {
+    result.record_error = errorText(e);
+    log.error(`the drill record was not stored: ${result.record_error}`);
+    if (result.verdict === 'pass') result.verdict = 'error';
+  }
+  result.exit_code = drillExitCode(result.verdict, steps);
+  return result;
+}
+
+/** RTO: drill start until the scratch instance was proven to issue valid tokens. RPO: drill start minus snapshot time. */
+function measure(config: BarysafeConfig, ctx: DrillContext, steps: RanStep[], started: Date, t0: number, finished: Date): DrillResult {
+  const passed = (n: StepName) => steps.find((s) => s.name === n)?.verdict === 'pass';
+  const rto = ctx.verifiedAt !== undefined && passed('discovery') && passed('jwks') ? Math.round(ctx.verifiedAt - t0) : null;
+  const created = ctx.entry ? Date.parse(ctx.entry.manifest.created_at) : NaN;
+  const rpo = Number.isFinite(created) ? Math.max(0, started.getTime() - created) : null;
+  const rtoTarget = config.drill.rto_target ? parseDuration(config.drill.rto_target) : undefined;
+  const rpoTarget = config.drill.rpo_target ? parseDuration(config.drill.rpo_target) : undefined;
+  let verdict = worst(steps.map((s) => s.verdict));
+  const rtoMet = rtoTarget !== undefined ? rto !== null && rto <= rtoTarget : undefined;
+  const rpoMet = rpoTarget !== undefined ? rpo !== null && rpo <= rpoTarget : undefined;
+  // A drill that works but misses an objective the operator set has not met its purpose.
+  if (verdict === 'pass' && (rtoMet === false || rpoMet === false)) verdict = 'fail';
+  return {
+    format: 'barysafe.drill-result/v1',
+    verdict,
+    exit_code: 0,
+    drill_id: newSnapshotId(started),
+    snapshot_id: ctx.snapshotId ?? null,
+    snapshot_sha256: ctx.entry?.sha256 ?? ctx.snapshotSha256 ?? null,
+    started_at: started.toISOString(),
+    finished_at: finished.toISOString(),
+    steps: steps.map(({ exitCode: _internal, ...s }) => s),
+    rto_ms: rto,
+    rpo_ms: rpo,
+    ...(rtoTarget !== undefined ? { rto_target_ms: rtoTarget, rto_met: rtoMet } : {}),
+    ...(rpoTarget !== undefined ? { rpo_target_ms: rpoTarget, rpo_met: rpoMet } : {}),
+    launcher: ctx.launcher?.description ?? null,
+    record_key: null,
+  };
+}
