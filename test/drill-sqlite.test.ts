@@ -11,7 +11,8 @@ import { loadVerifier } from '../src/crypto/signing.js';
 import { newIdentity } from '../src/crypto/age.js';
 import { startStandin } from './support/barycenter/launch.js';
 import { makeTempDir } from './support/services.js';
-import { FROM_CONFIG, assertAllPass, assertNoSecret, drillSetup, secretsOf, step, type DrillSetup } from './drill-fixtures.js';
+import { runCli } from './support/deployments.js';
+import { FROM_CONFIG, assertAllPass, assertNoSecret, assertScratchGone, drillSetup, secretsOf, step, type DrillSetup } from './drill-fixtures.js';
 
 describe('restore --verify on a SQLite deployment', () => {
   let s: DrillSetup;
@@ -181,6 +182,28 @@ describe('restore --verify on broken SQLite deployments', () => {
       assert.equal(step(result, 'teardown').verdict, 'pass');
       assert.match(text, /allow_public_registration/);
       assert.equal(result.exit_code, 3);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('barysafe restore --verify (the CLI)', () => {
+  test('--json prints every step, verdict, timings, RTO and RPO, and exits with the verdict', async () => {
+    const s = await drillSetup();
+    try {
+      await s.backup();
+      const r = await runCli(['--config', s.setup.configPath, '--json', 'restore', 'latest', '--verify']);
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as Record<string, any>;
+      assert.equal(doc.ok, true);
+      assert.deepEqual(doc.steps.map((x: { name: string; verdict: string }) => `${x.name}:${x.verdict}`), ['integrity', 'key', 'database', 'boot', 'discovery', 'jwks', 'token', 'teardown'].map((n) => `${n}:pass`));
+      assert.ok(doc.steps.every((x: { duration_ms: unknown }) => typeof x.duration_ms === 'number'));
+      assert.equal(typeof doc.rto_ms, 'number');
+      assert.equal(typeof doc.rpo_ms, 'number');
+      assert.match(doc.record_key, /^drills\/.*\.json$/);
+      assertNoSecret([r.stdout, r.stderr], await secretsOf(s));
+      assertScratchGone(s.tempBase);
     } finally {
       await s.close();
     }
