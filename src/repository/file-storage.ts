@@ -67,12 +67,9 @@ export class FileStorage implements Storage {
       if (opts.ifNoneMatch) {
         // link() fails with EEXIST when the key appeared meanwhile: atomic create-if-absent.
         await link(tmp, dest);
-        await unlink(tmp);
       } else {
         await rename(tmp, dest);
       }
-      await syncDir(path.dirname(dest));
-      return { key, size };
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => {});
       if (!body.destroyed) body.destroy(); // we failed before reading it all: unblock the producer
@@ -82,6 +79,10 @@ export class FileStorage implements Storage {
       }
       throw this.mapError(e, key, 'writing');
     }
+    // Published: from here on nothing may turn this put into a rejection.
+    if (opts.ifNoneMatch) await unlink(tmp).catch(() => {});
+    await syncDir(path.dirname(dest)).catch(() => {});
+    return { key, size };
   }
 
   async get(key: string): Promise<Readable> {
