@@ -90,6 +90,20 @@ describe('restore --verify on a SQLite deployment', () => {
     assert.equal(result.exit_code, 4);
   });
 
+  test('drill.command starts the instance through a command template; drill.image without a Docker engine is an error', async () => {
+    const { barycenter_bin: bin, ...rest } = s.config.drill;
+    const viaCommand = await s.drill({ ...s.config, drill: { ...rest, command: `exec '${bin}'` } });
+    assertAllPass(viaCommand.result);
+    assert.match(viaCommand.result.launcher!, /^command exec/);
+
+    if (!process.env.DOCKER_HOST && !(await import('node:fs')).existsSync('/var/run/docker.sock')) {
+      const viaImage = await s.drill({ ...s.config, drill: { ...rest, image: 'barycenter:latest' } });
+      assert.equal(step(viaImage.result, 'boot').verdict, 'error');
+      assert.match(step(viaImage.result, 'boot').detail, /drill\.image is set \(barycenter:latest\) but no Docker engine answers/);
+      assert.equal(viaImage.result.exit_code, 2);
+    }
+  });
+
   test('a tampered manifest fails integrity and nothing is restored', async () => {
     const file = path.join(s.repoRoot, 'snapshots', snapshotId, 'manifest.json');
     const original = await readFile(file);
