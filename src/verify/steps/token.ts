@@ -57,7 +57,7 @@ export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
     const why = e instanceof joseErrors.JWKSNoMatchingKey ? `does not publish the restored key (kid ${header.kid}; production publishes ${kids || 'no key'})` : `rejects the token (${joseReason(e)}; production publishes ${kids})`;
     return fail(`${local}; but production's JWKS at ${jwksUrl} ${why}: tokens from a restored instance would break every relying party`, evidence);
   }
-  return pass(`${local} and with production's JWKS at ${jwksUrl}`, evidence);
+  return pass(`${local}; it also verifies with production's JWKS at ${jwksUrl}`, evidence);
 }
 
 function productionBase(ctx: DrillContext): string | undefined {
