@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Runs one command and measures its wall time and peak resident set size. The peak is the
+ * kernel's own high-water mark (VmHWM in /proc/<pid>/status), polled every `pollMs` until the
+ * process exits: VmHWM only grows, so a poll can miss at most the growth of the last interval
+ * before exit. Direct children (pg_dump under barysafe) are polled too and reported apart.
+ * No GNU time needed; on a system without /proc the RSS figures are null.
+ */
+export interface Measured {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  wallMs: number;
+  /** Peak RSS of the process itself, KiB (max of VmHWM, VmRSS seen). */
+  peakRssKiB: number | null;
+  /** Largest peak RSS of any direct child, KiB (e.g. pg_dump spawned by barysafe). */
+  childPeakRssKiB: number | null;
+  /** RSS samples of the process: [ms since start, KiB]. Kept sparse (every 250 ms). */
+  samples: Array<[number, number]>;
+  stdout: string;
+  stderr: string;
+}
+
+function statusKiB(pid: number): { hwm: number; rss: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
+  const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+  if (!hwm && !rss) return null; // zombie: its memory is already released
+  return { hwm: Number(hwm?.[1] ?? 0), rss: Number(rss?.[1] ?? 0) };
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function runMeasured(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; pollMs?: number } = {},
+): Promise<Measured> {
+  const pollMs = opts.pollMs ?? 20;
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-200_000)));
+    let peak: number | null = null;
+    let childPeak: number | null = null;
+    const samples: Array<[number, number]> = [];
+    let lastSample = -Infinity;
+    const poll = () => {
+      const pid = child.pid;
+      if (pid === undefined) return;
+      const s = statusKiB(pid);
+      if (s) {
+        peak = Math.max(peak ?? 0, s.hwm, s.rss);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (ms - lastSample >= 250) {
+          samples.push([Math.round(ms), s.rss]);
+          lastSample = ms;
+        }
+      }
+      for (const c of childrenOf(pid)) {
+        const cs = statusKiB(c);
+        if (cs) childPeak = Math.max(childPeak ?? 0, cs.hwm, cs.rss);
+      }
+    };
+    poll();
+    const timer = setInterval(poll, pollMs);
+    child.once('error', (e) => {
+      clearInterval(timer);
+      reject(e);
+    });
+    child.once('close', (code, signal) => {
+      clearInterval(timer);
+      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      resolve({ code, signal, wallMs, peakRssKiB: peak, childPeakRssKiB: childPeak, samples, stdout, stderr });
+    });
+  });
+}

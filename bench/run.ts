@@ -1,0 +1,257 @@
+/**
+ * `npm run bench`: barysafe backup vs the equivalent shell pipeline on generated Barycenter
+ * databases (PostgreSQL ≥ 1 GiB and 256 MiB, SQLite ≥ 256 MiB and 64 MiB), with wall time and the
+ * peak RSS of the barysafe process. Method and measured figures: docs/BENCHMARKS.md.
+ *
+ * Environment:
+ *   BENCH_SCALE=0.1     shrink every size (quick smoke run)
+ *   BENCH_DIR=dir       work under dir (a run-* subdirectory, removed at the end) instead of $TMPDIR
+ *   BENCH_KEEP=dir      keep generated SQLite files in dir (and, with TEST_PG_URL, the generated
+ *                       PostgreSQL databases on that server) and reuse them on the next run
+ *   BENCH_REPEAT=n      run each backup n times (median time, max RSS); default 1
+ *   BENCH_CASES=a,b     only these cases (sqlite-small, sqlite-large, pg-small, pg-large)
+ *   TEST_PG_URL=url     use this server instead of a throwaway local cluster
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { findPgBinDir, startLocalCluster } from '../test/support/pg-cluster.js';
+import { createBenchDeployment } from './deployment.js';
+import { generatePostgres } from './generate-pg.js';
+import { generateSqlite } from './generate-sqlite.js';
+import { runMeasured } from './measure.js';
+import { fmtMiB, median, mib, rssComparison, table, type CaseResult } from './report.js';
+import { benchScale, MiB, type GeneratedDb } from './shape.js';
+import { shellPostgres, shellSqlite } from './shell.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = path.join(ROOT, 'bin', 'barysafe');
+
+interface CaseSpec {
+  name: string;
+  engine: 'sqlite' | 'postgres';
+  targetBytes: number;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+async function main(): Promise<number> {
+  const scale = benchScale();
+  const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1) || 1);
+  const all: CaseSpec[] = [
+    { name: 'sqlite-small', engine: 'sqlite', targetBytes: Math.round(64 * MiB * scale) },
+    { name: 'sqlite-large', engine: 'sqlite', targetBytes: Math.round(256 * MiB * scale) },
+    { name: 'pg-small', engine: 'postgres', targetBytes: Math.round(256 * MiB * scale) },
+    { name: 'pg-large', engine: 'postgres', targetBytes: Math.round(1024 * MiB * scale) },
+  ];
+  const only = process.env.BENCH_CASES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const cases = only ? all.filter((c) => only.includes(c.name)) : all;
+  if (cases.length === 0) throw new Error(`BENCH_CASES matches no case (known: ${all.map((c) => c.name).join(', ')})`);
+
+  const base = process.env.BENCH_DIR ? path.resolve(process.env.BENCH_DIR) : os.tmpdir();
+  await mkdir(base, { recursive: true });
+  const work = await mkdtemp(path.join(base, process.env.BENCH_DIR ? 'run-' : 'barysafe-bench-'));
+  const keepDir = process.env.BENCH_KEEP ? path.resolve(process.env.BENCH_KEEP) : undefined;
+  if (keepDir) await mkdir(keepDir, { recursive: true });
+  const resultsFile = path.join(base, process.env.BENCH_DIR ? 'latest.json' : 'barysafe-bench-latest.json');
+
+  const cleanups: Array<() => Promise<void>> = [async () => rm(work, { recursive: true, force: true })];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse().splice(0)) await c().catch((e) => log(`cleanup: ${(e as Error).message}`));
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`\n${sig}: cleaning up ${work}`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  log(`barysafe bench: scale ${scale}, work dir ${work}${keepDir ? `, keeping databases in ${keepDir}` : ''}`);
+  const results: CaseResult[] = [];
+  let failed = false;
+  try {
+    let server: { url: string; binDir: string; keepable: boolean } | undefined;
+    const pgServer = async () => {
+      if (server) return server;
+      if (process.env.TEST_PG_URL) {
+        server = { url: process.env.TEST_PG_URL, binDir: await findPgBinDir(), keepable: true };
+      } else {
+        const t = Date.now();
+        const cluster = await startLocalCluster();
+        cleanups.push(cluster.stop);
+        log(`throwaway PostgreSQL cluster from ${cluster.binDir} ready in ${Date.now() - t} ms`);
+        server = { url: cluster.url, binDir: cluster.binDir, keepable: false };
+        await tunePostgres(server.url); // our own throwaway cluster only, never TEST_PG_URL's
+      }
+      return server;
+    };
+
+    for (const spec of cases) {
+      const caseDir = path.join(work, spec.name);
+      await mkdir(caseDir, { recursive: true });
+      log(`\n== ${spec.name}: generating a ${spec.engine} database of at least ${fmtMiB(spec.targetBytes)}`);
+      let gen: GeneratedDb;
+      let dbUrl: string;
+      let dbFile: string | undefined;
+      let binDir: string | undefined;
+      let dropDb: (() => Promise<void>) | undefined;
+      if (spec.engine === 'sqlite') {
+        dbFile = path.join(keepDir ?? caseDir, `${spec.name}-${spec.targetBytes}.db`);
+        gen = await generateSqlite(dbFile, spec.targetBytes, { scale, keep: !!keepDir, log });
+        dbUrl = `sqlite://${dbFile}?mode=rwc`;
+      } else {
+        const s = await pgServer();
+        binDir = s.binDir;
+        const name = `barycenter_bench_${spec.name.replace(/\W/g, '_')}`;
+        const keep = !!keepDir && s.keepable;
+        const g = await generatePostgres(s.url, name, spec.targetBytes, { scale, keep, log });
+        gen = g;
+        dbUrl = g.url;
+        if (!keep) dropDb = () => dropDatabase(s.url, name);
+      }
+      log(`   ${fmtMiB(gen.sizeBytes)} on disk, ${Object.entries(gen.rows).map(([t, n]) => `${t}=${n}`).join(' ')}; ${gen.reused ? 'reused' : `generated in ${(gen.generateMs / 1000).toFixed(1)} s`}`);
+
+      const dep = await createBenchDeployment(path.join(caseDir, 'deployment'), dbUrl, { pgBinDir: binDir, tempDir: path.join(caseDir, 'tmp') });
+      const bRuns: CaseResult['barysafe']['runs'] = [];
+      const sRuns: CaseResult['shell']['runs'] = [];
+      let dumpBytes = 0;
+      let storedBytes = 0;
+      let samples: Array<[number, number]> = [];
+      for (let i = 0; i < repeat; i++) {
+        log(`   barysafe backup${repeat > 1 ? ` (run ${i + 1}/${repeat})` : ''} …`);
+        const m = await runMeasured(process.execPath, [BIN, '--config', dep.barysafeConfig, '--json', 'backup'], { cwd: ROOT });
+        let doc: { ok?: boolean; snapshot?: { duration_ms: number; artifacts: Array<{ kind: string; size: number; plaintext_size: number }> } } = {};
+        try {
+          doc = JSON.parse(m.stdout);
+        } catch {
+          /* reported below */
+        }
+        const db = doc.snapshot?.artifacts.find((a) => a.kind === 'database');
+        if (m.code !== 0 || !doc.ok || !db) {
+          failed = true;
+          log(`   BACKUP FAILED (exit ${m.code ?? m.signal}):\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-4000)}`);
+          bRuns.push({ wallMs: m.wallMs, peakRssKiB: m.peakRssKiB, childPeakRssKiB: m.childPeakRssKiB, code: m.code });
+          break;
+        }
+        dumpBytes = db.plaintext_size;
+        storedBytes = db.size;
+        if (m.samples.length > samples.length) samples = m.samples;
+        bRuns.push({ wallMs: m.wallMs, peakRssKiB: m.peakRssKiB, childPeakRssKiB: m.childPeakRssKiB, code: m.code, snapshotDurationMs: doc.snapshot!.duration_ms });
+        log(`   barysafe: ${(m.wallMs / 1000).toFixed(1)} s, peak RSS ${((m.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, dump ${fmtMiB(dumpBytes)} → ${fmtMiB(storedBytes)} encrypted`);
+        // Keep the disk tidy: the repository holds one snapshot per run.
+        await rm(dep.repositoryDir, { recursive: true, force: true });
+        await mkdir(dep.repositoryDir, { recursive: true, mode: 0o700 });
+
+        log(`   shell pipeline …`);
+        const s = spec.engine === 'postgres' ? await shellPostgres(dbUrl, binDir!, dep.recipient, caseDir) : await shellSqlite(dbFile!, dep.recipient, caseDir);
+        if (s.code !== 0) {
+          failed = true;
+          log(`   SHELL PIPELINE FAILED (exit ${s.code ?? s.signal}): ${s.stderr.slice(-2000)}`);
+        }
+        sRuns.push({ wallMs: s.wallMs, code: s.code, outputBytes: s.outputBytes });
+        log(`   shell: ${(s.wallMs / 1000).toFixed(1)} s, ${fmtMiB(s.outputBytes)} encrypted`);
+      }
+      if (dropDb) await dropDb();
+      if (dbFile && !keepDir) await rm(dbFile, { force: true });
+      await rm(caseDir, { recursive: true, force: true });
+      if (bRuns.some((r) => r.code !== 0) || sRuns.length === 0) break;
+
+      const bWall = median(bRuns.map((r) => r.wallMs));
+      const sWall = median(sRuns.map((r) => r.wallMs));
+      const maxOf = (xs: Array<number | null>) => (xs.every((x) => x === null) ? null : Math.max(...xs.map((x) => x ?? 0)));
+      results.push({
+        case: `${spec.engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${fmtMiB(spec.targetBytes)}`,
+        engine: spec.engine,
+        targetBytes: spec.targetBytes,
+        dbBytes: gen.sizeBytes,
+        rows: gen.rows,
+        generateMs: gen.generateMs,
+        reusedDb: gen.reused,
+        dumpBytes,
+        storedBytes,
+        barysafe: {
+          runs: bRuns,
+          wallMs: bWall,
+          peakRssKiB: maxOf(bRuns.map((r) => r.peakRssKiB)),
+          childPeakRssKiB: maxOf(bRuns.map((r) => r.childPeakRssKiB)),
+          rssSamples: samples,
+        },
+        shell: { runs: sRuns, wallMs: sWall, outputBytes: median(sRuns.map((r) => r.outputBytes)) },
+        ratio: bWall / sWall,
+        dbMiBps: mib(gen.sizeBytes) / (bWall / 1000),
+        streamMiBps: mib(dumpBytes) / (bWall / 1000),
+      });
+    }
+  } finally {
+    await cleanup();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+
+  const comparison = rssComparison(results);
+  const out = [
+    '',
+    `barysafe backup vs shell pipeline (node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}${repeat > 1 ? `, median of ${repeat}` : ''})`,
+    '',
+    table(results),
+    '',
+    '  dump = plaintext database artifact (pg_dump -Fc stream / SQLite copy); MiB/s (DB) = on-disk size ÷ barysafe wall time;',
+    '  MiB/s (stream) = dump ÷ barysafe wall time; peak RSS = VmHWM of the barysafe process; pg_dump RSS = its child pg_dump.',
+    '',
+    ...comparison.map((c) => c.line),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  const json = {
+    format: 'barysafe-bench/1',
+    created_at: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model,
+    total_memory_bytes: os.totalmem(),
+    scale,
+    repeat,
+    failed,
+    results,
+    rss_comparison: comparison,
+  };
+  await writeFile(resultsFile, JSON.stringify(json, null, 2) + '\n');
+  process.stdout.write(`\nresults written to ${resultsFile}\n`);
+  if (failed) {
+    process.stderr.write('a backup or shell pipeline failed (see above)\n');
+    return 1;
+  }
+  return 0;
+}
+
+/** A bench server, not a production one: give pg_dump and the loader room. */
+async function tunePostgres(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`ALTER SYSTEM SET maintenance_work_mem = '256MB'`);
+    await c.query(`ALTER SYSTEM SET max_wal_size = '4GB'`);
+    await c.query('SELECT pg_reload_conf()');
+  } finally {
+    await c.end();
+  }
+}
+
+async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  const c = new pg.Client({ connectionString: serverUrl });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);
