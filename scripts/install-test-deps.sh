@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(postgresql age sqlite3 util-linux openssl iproute2 procps)
+PKGS=(postgresql age sqlite3 util-linux openssl iproute2 procps nftables iptables)
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
