@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, idempotently and without questions: Debian's packages (PostgreSQL
 # server + pg_dump/pg_restore for the throwaway cluster and interop, the age CLI, sqlite3, setpriv,
-# openssl, ip, ps), then the npm dependencies. apt-get update runs only when something is missing.
+# openssl, ip, ps, nft and iptables for the firewall checks), then the npm dependencies. apt-get update runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
