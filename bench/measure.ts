@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 
 /**
  * Runs one command and measures its wall time and peak resident set size. The peak is the
@@ -16,6 +17,13 @@ export interface Measured {
   peakRssKiB: number | null;
   /** Largest peak RSS of any direct child, KiB (e.g. pg_dump spawned by barysafe). */
   childPeakRssKiB: number | null;
+  /**
+   * CPU seconds (user + system) of the process and all its descendants, each as last seen by a
+   * poll (so up to one interval short). On a shared machine this is steadier than wall time.
+   */
+  cpuSeconds: number | null;
+  /** 1-minute load average before the run: anything above the CPU count means contention. */
+  loadBefore: number;
   /** RSS samples of the process: [ms since start, KiB]. Kept sparse (every 250 ms). */
   samples: Array<[number, number]>;
   stdout: string;
@@ -35,6 +43,30 @@ function statusKiB(pid: number): { hwm: number; rss: number } | null {
   return { hwm: Number(hwm?.[1] ?? 0), rss: Number(rss?.[1] ?? 0) };
 }
 
+const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux
+
+function cpuTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+  } catch {
+    return null;
+  }
+}
+
+function descendantsOf(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of childrenOf(p)) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
 function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -50,6 +82,8 @@ export function runMeasured(
 ): Promise<Measured> {
   const pollMs = opts.pollMs ?? 20;
   return new Promise((resolve, reject) => {
+    const loadBefore = os.loadavg()[0]!;
+    const ticks = new Map<number, number>();
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -72,9 +106,15 @@ export function runMeasured(
           lastSample = ms;
         }
       }
+      const own = cpuTicks(pid);
+      if (own !== null) ticks.set(pid, own);
       for (const c of childrenOf(pid)) {
         const cs = statusKiB(c);
         if (cs) childPeak = Math.max(childPeak ?? 0, cs.hwm, cs.rss);
+      }
+      for (const d of descendantsOf(pid)) {
+        const t = cpuTicks(d);
+        if (t !== null) ticks.set(d, t);
       }
     };
     poll();
@@ -86,7 +126,8 @@ export function runMeasured(
     child.once('close', (code, signal) => {
       clearInterval(timer);
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-      resolve({ code, signal, wallMs, peakRssKiB: peak, childPeakRssKiB: childPeak, samples, stdout, stderr });
+      const cpuSeconds = ticks.size ? [...ticks.values()].reduce((a, b) => a + b, 0) / CLK_TCK : null;
+      resolve({ code, signal, wallMs, peakRssKiB: peak, childPeakRssKiB: childPeak, cpuSeconds, loadBefore, samples, stdout, stderr });
     });
   });
 }

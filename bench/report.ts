@@ -13,15 +13,17 @@ export interface CaseResult {
   /** Ciphertext bytes of the database artifact barysafe stored. */
   storedBytes: number;
   barysafe: {
-    runs: Array<{ wallMs: number; peakRssKiB: number | null; childPeakRssKiB: number | null; code: number | null; snapshotDurationMs?: number }>;
+    runs: Array<{ wallMs: number; cpuSeconds: number | null; loadBefore: number; peakRssKiB: number | null; childPeakRssKiB: number | null; code: number | null; snapshotDurationMs?: number }>;
     wallMs: number;
+    cpuSeconds: number | null;
     peakRssKiB: number | null;
     childPeakRssKiB: number | null;
     rssSamples: Array<[number, number]>;
   };
   shell: {
-    runs: Array<{ wallMs: number; code: number | null; outputBytes: number }>;
+    runs: Array<{ wallMs: number; cpuSeconds: number | null; loadBefore: number; code: number | null; outputBytes: number }>;
     wallMs: number;
+    cpuSeconds: number | null;
     outputBytes: number;
   };
   ratio: number;
@@ -42,7 +44,7 @@ export function median(xs: number[]): number {
 }
 
 export function table(results: CaseResult[]): string {
-  const head = ['case', 'DB size', 'dump', 'barysafe', 'shell', 'ratio', 'MiB/s (DB)', 'MiB/s (stream)', 'peak RSS', 'pg_dump RSS'];
+  const head = ['case', 'DB size', 'dump', 'barysafe', 'shell', 'ratio', 'MiB/s (DB)', 'MiB/s (stream)', 'peak RSS', 'pg_dump RSS', 'CPU s barysafe/shell', 'load'];
   const rows = results.map((r) => [
     r.case,
     fmtMiB(r.dbBytes),
@@ -54,6 +56,8 @@ export function table(results: CaseResult[]): string {
     r.streamMiBps.toFixed(1),
     fmtKiB(r.barysafe.peakRssKiB),
     r.engine === 'postgres' ? fmtKiB(r.barysafe.childPeakRssKiB) : '-',
+    `${r.barysafe.cpuSeconds?.toFixed(1) ?? 'n/a'} / ${r.shell.cpuSeconds?.toFixed(1) ?? 'n/a'}`,
+    Math.max(...r.barysafe.runs.map((x) => x.loadBefore), ...r.shell.runs.map((x) => x.loadBefore)).toFixed(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';

@@ -132,14 +132,14 @@ async function main(): Promise<number> {
         if (m.code !== 0 || !doc.ok || !db) {
           failed = true;
           log(`   BACKUP FAILED (exit ${m.code ?? m.signal}):\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-4000)}`);
-          bRuns.push({ wallMs: m.wallMs, peakRssKiB: m.peakRssKiB, childPeakRssKiB: m.childPeakRssKiB, code: m.code });
+          bRuns.push({ wallMs: m.wallMs, cpuSeconds: m.cpuSeconds, loadBefore: m.loadBefore, peakRssKiB: m.peakRssKiB, childPeakRssKiB: m.childPeakRssKiB, code: m.code });
           break;
         }
         dumpBytes = db.plaintext_size;
         storedBytes = db.size;
         if (m.samples.length > samples.length) samples = m.samples;
-        bRuns.push({ wallMs: m.wallMs, peakRssKiB: m.peakRssKiB, childPeakRssKiB: m.childPeakRssKiB, code: m.code, snapshotDurationMs: doc.snapshot!.duration_ms });
-        log(`   barysafe: ${(m.wallMs / 1000).toFixed(1)} s, peak RSS ${((m.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, dump ${fmtMiB(dumpBytes)} → ${fmtMiB(storedBytes)} encrypted`);
+        bRuns.push({ wallMs: m.wallMs, cpuSeconds: m.cpuSeconds, loadBefore: m.loadBefore, peakRssKiB: m.peakRssKiB, childPeakRssKiB: m.childPeakRssKiB, code: m.code, snapshotDurationMs: doc.snapshot!.duration_ms });
+        log(`   barysafe: ${(m.wallMs / 1000).toFixed(1)} s (CPU ${m.cpuSeconds?.toFixed(1)} s, load ${m.loadBefore.toFixed(1)}), peak RSS ${((m.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, dump ${fmtMiB(dumpBytes)} → ${fmtMiB(storedBytes)} encrypted`);
         // Keep the disk tidy: the repository holds one snapshot per run.
         await rm(dep.repositoryDir, { recursive: true, force: true });
         await mkdir(dep.repositoryDir, { recursive: true, mode: 0o700 });
@@ -150,8 +150,8 @@ async function main(): Promise<number> {
           failed = true;
           log(`   SHELL PIPELINE FAILED (exit ${s.code ?? s.signal}): ${s.stderr.slice(-2000)}`);
         }
-        sRuns.push({ wallMs: s.wallMs, code: s.code, outputBytes: s.outputBytes });
-        log(`   shell: ${(s.wallMs / 1000).toFixed(1)} s, ${fmtMiB(s.outputBytes)} encrypted`);
+        sRuns.push({ wallMs: s.wallMs, cpuSeconds: s.cpuSeconds, loadBefore: s.loadBefore, code: s.code, outputBytes: s.outputBytes });
+        log(`   shell: ${(s.wallMs / 1000).toFixed(1)} s (CPU ${s.cpuSeconds?.toFixed(1)} s, load ${s.loadBefore.toFixed(1)}), ${fmtMiB(s.outputBytes)} encrypted`);
       }
       if (dropDb) await dropDb();
       if (dbFile && !keepDir) await rm(dbFile, { force: true });
@@ -174,11 +174,12 @@ async function main(): Promise<number> {
         barysafe: {
           runs: bRuns,
           wallMs: bWall,
+          cpuSeconds: medianOrNull(bRuns.map((r) => r.cpuSeconds)),
           peakRssKiB: maxOf(bRuns.map((r) => r.peakRssKiB)),
           childPeakRssKiB: maxOf(bRuns.map((r) => r.childPeakRssKiB)),
           rssSamples: samples,
         },
-        shell: { runs: sRuns, wallMs: sWall, outputBytes: median(sRuns.map((r) => r.outputBytes)) },
+        shell: { runs: sRuns, wallMs: sWall, cpuSeconds: medianOrNull(sRuns.map((r) => r.cpuSeconds)), outputBytes: median(sRuns.map((r) => r.outputBytes)) },
         ratio: bWall / sWall,
         dbMiBps: mib(gen.sizeBytes) / (bWall / 1000),
         streamMiBps: mib(dumpBytes) / (bWall / 1000),
@@ -198,7 +199,9 @@ async function main(): Promise<number> {
     table(results),
     '',
     '  dump = plaintext database artifact (pg_dump -Fc stream / SQLite copy); MiB/s (DB) = on-disk size ÷ barysafe wall time;',
-    '  MiB/s (stream) = dump ÷ barysafe wall time; peak RSS = VmHWM of the barysafe process; pg_dump RSS = its child pg_dump.',
+    '  MiB/s (stream) = dump ÷ barysafe wall time; peak RSS = VmHWM of the barysafe process; pg_dump RSS = its child pg_dump;',
+    '  CPU s = user+system seconds of the command and its descendants (the PostgreSQL server\'s own work is in neither);',
+    `  load = highest 1-minute load average before a run (${os.cpus().length} CPUs: above that, other work shared the machine).`,
     '',
     ...comparison.map((c) => c.line),
   ];
@@ -236,6 +239,11 @@ async function tunePostgres(url: string): Promise<void> {
   } finally {
     await c.end();
   }
+}
+
+function medianOrNull(xs: Array<number | null>): number | null {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length ? median(v) : null;
 }
 
 async function dropDatabase(serverUrl: string, name: string): Promise<void> {
