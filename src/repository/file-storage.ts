@@ -49,6 +49,7 @@ export class FileStorage implements Storage {
     const tmp = path.join(tmpDir, `${randomBytes(8).toString('hex')}.tmp`);
     let size = 0;
     let bodyError: unknown;
+    let sinkError: unknown;
     body.once('error', (e) => (bodyError = e));
     try {
       await mkdir(tmpDir, { recursive: true, mode: 0o700 });
@@ -63,7 +64,10 @@ export class FileStorage implements Storage {
       // pipeline rejects with the first error, i.e. the body's own error when the body fails.
       // flush: fsync before close. (A FileHandle stream with autoClose:false makes fh.close()
       // wait forever on Node 20, so the stream owns the descriptor.)
-      await pipeline(body, counter, createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true }));
+      const sink = createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true });
+      // pipeline destroys the body with the sink's error too, so remember which side failed first.
+      sink.once('error', (err) => (sinkError ??= err));
+      await pipeline(body, counter, sink);
       if (opts.ifNoneMatch) {
         // link() fails with EEXIST when the key appeared meanwhile: atomic create-if-absent.
         await link(tmp, dest);
@@ -73,7 +77,7 @@ export class FileStorage implements Storage {
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => {});
       if (!body.destroyed) body.destroy(); // we failed before reading it all: unblock the producer
-      if (bodyError !== undefined && e === bodyError) throw e; // the producer failed: say so, unchanged
+      if (bodyError !== undefined && e === bodyError && e !== sinkError) throw e; // the producer failed: say so, unchanged
       if (opts.ifNoneMatch && (e as NodeJS.ErrnoException).code === 'EEXIST' && (e as NodeJS.ErrnoException).syscall === 'link') {
         throw new StorageExistsError(key);
       }

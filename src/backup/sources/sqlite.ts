@@ -1,4 +1,4 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -32,6 +32,13 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
     src.pragma('busy_timeout = 10000');
     await src.backup(copyPath, { progress: () => 0x7fffffff });
   } catch (e) {
+    if (/disk is full|SQLITE_FULL|ENOSPC/i.test(errorText(e))) {
+      throw new BarysafeError('sqlite', `cannot copy the SQLite database ${dbPath}: the temp directory is full (${errorText(e)})`, {
+        exitCode: ExitCode.FAILURE,
+        hint: `the consistent copy needs as much free space as the database (${Math.ceil(statSync(dbPath).size / 1048576)} MiB) in ${tempDir}; free space there or set backup.temp_dir to a larger disk`,
+        cause: e,
+      });
+    }
     throw new BarysafeError('sqlite', `cannot copy the SQLite database ${dbPath}: ${errorText(e)}`, { exitCode: ExitCode.SOURCE, cause: e });
   } finally {
     src?.close();
