@@ -1,21 +1,9 @@
 import { hostname } from 'node:os';
 import { ExitCode } from '../errors.js';
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../version.js';
 import type { CheckResult, CheckStatus, DeploymentType } from '../checks/types.js';
 
 /** The JSON report, versioned: docs/schemas/check-report.v1.json describes exactly this shape. */
-/** The package version (package.json sits three levels above dist/src/report/). */
-function toolVersion(): string {
-  for (const rel of ['../../../package.json', '../../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      /* try the source layout */
-    }
-  }
-  return '0.0.0';
-}
-
 export const CHECK_REPORT_FORMAT = 'barysafe.check-report/v1';
 
 export const STATUSES: CheckStatus[] = ['pass', 'fail', 'warn', 'manual', 'skip', 'error', 'waived'];
@@ -60,7 +48,7 @@ export function buildReport(input: {
   return {
     format: CHECK_REPORT_FORMAT,
     generated_at: (input.now ?? new Date()).toISOString(),
-    tool: { name: 'barysafe', version: toolVersion() },
+    tool: { name: 'barysafe', version: VERSION },
     host: hostname(),
     config_path: input.configPath,
     deployment: input.deployment,
