@@ -1,5 +1,5 @@
 import type { CheckDefinition, Evidence } from './types.js';
-import { openDatabase, type ClientRow } from './evidence/database.js';
+import { readRows, type ClientRow } from './evidence/database.js';
 
 /** Names and URIs that suggest a client registered for testing (dynamic registration is always open). */
 const TEST_LOOKING = /\b(test|testing|demo|example|sample|dummy|foo|bar|tmp|temp|debug|localhost|playground)\b|127\.0\.0\.1|\[::1\]|\.(test|example|invalid|local)\b/i;
@@ -19,15 +19,10 @@ const review: CheckDefinition = {
   severity: 'medium',
   remediation: { default: 'Review each client with its owner; delete unknown or test clients from the clients table (there is no admin API to delete them) and restrict /connect/register at the proxy.' },
   async run(ctx) {
-    const access = await openDatabase(ctx);
-    if (!access.ok) return { status: 'error', summary: `cannot read the clients: ${access.error}`, evidence: [{ source: access.source }] };
-    let clients: ClientRow[];
-    try {
-      clients = await access.db.clients();
-    } catch (e) {
-      return { status: 'error', summary: `cannot read the clients table: ${(e as Error).message}`, evidence: [{ source: access.db.source }] };
-    }
-    if (clients.length === 0) return { status: 'pass', summary: 'no client is registered', evidence: [{ source: `${access.db.source} clients`, observed: 0 }] };
+    const r = await readRows(ctx, 'clients', (db) => db.clients());
+    if ('status' in r) return r;
+    const { rows: clients, source } = r;
+    if (clients.length === 0) return { status: 'pass', summary: 'no client is registered', evidence: [{ source: `${source} clients`, observed: 0 }] };
     // client_secret is never selected: the list is safe to hand to a reviewer.
     const listed = clients.map((c) => {
       const hints = testHints(c);
@@ -41,7 +36,7 @@ const review: CheckDefinition = {
       };
     });
     const flagged = listed.filter((c) => 'flagged' in c).length;
-    const evidence: Evidence[] = [{ source: `${access.db.source} clients (client_secret not read)`, observed: listed, expected: 'every client known and owned' }];
+    const evidence: Evidence[] = [{ source: `${source} clients (client_secret not read)`, observed: listed, expected: 'every client known and owned' }];
     return { status: 'manual', summary: `${clients.length} client(s) to review${flagged ? `, ${flagged} flagged as test-looking` : ''}`, evidence };
   },
 };
@@ -72,14 +67,9 @@ const redirectUrisHttps: CheckDefinition = {
   severity: 'high',
   remediation: { default: "Re-register the client with https redirect URIs (or loopback for a native app) and delete the old row from the clients table." },
   async run(ctx) {
-    const access = await openDatabase(ctx);
-    if (!access.ok) return { status: 'error', summary: `cannot read the clients: ${access.error}`, evidence: [{ source: access.source }] };
-    let clients: ClientRow[];
-    try {
-      clients = await access.db.clients();
-    } catch (e) {
-      return { status: 'error', summary: `cannot read the clients table: ${(e as Error).message}`, evidence: [{ source: access.db.source }] };
-    }
+    const r = await readRows(ctx, 'clients', (db) => db.clients());
+    if ('status' in r) return r;
+    const { rows: clients, source } = r;
     const bad: Array<{ client_id: string; uri: string; reason: string }> = [];
     const review: typeof bad = [];
     const loopback: typeof bad = [];
@@ -95,7 +85,7 @@ const redirectUrisHttps: CheckDefinition = {
         else if (v.verdict === 'loopback') loopback.push(row);
       }
     }
-    const evidence: Evidence[] = [{ source: `${access.db.source} clients.redirect_uris`, observed: { clients: clients.length, redirect_uris: total }, expected: 'https, or http on loopback for native apps (RFC 8252 §7.3)' }];
+    const evidence: Evidence[] = [{ source: `${source} clients.redirect_uris`, observed: { clients: clients.length, redirect_uris: total }, expected: 'https, or http on loopback for native apps (RFC 8252 §7.3)' }];
     if (loopback.length) evidence.push({ source: 'loopback redirect URIs (accepted)', observed: loopback, note: 'the native-app exception of RFC 8252 §7.3: only valid for apps on the user’s own device' });
     if (review.length) evidence.push({ source: 'custom-scheme redirect URIs', observed: review });
     if (bad.length) {

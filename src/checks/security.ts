@@ -6,7 +6,7 @@ import { errorText } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
 import { settingSource } from './config.js';
-import { openDatabase, type UserRow } from './evidence/database.js';
+import { readRows } from './evidence/database.js';
 import { servedJwks } from './evidence/http.js';
 
 /** Argon2 verification of a stored PHC hash; a hash that is not PHC simply does not match. */
@@ -15,16 +15,6 @@ async function hashMatches(hash: string, password: string): Promise<boolean> {
     return await argon2Verify(hash, password);
   } catch {
     return false;
-  }
-}
-
-async function readUsers(ctx: CheckContext): Promise<{ users: UserRow[]; source: string } | CheckOutcome> {
-  const access = await openDatabase(ctx);
-  if (!access.ok) return { status: 'error', summary: `cannot read the users: ${access.error}`, evidence: [{ source: access.source }] };
-  try {
-    return { users: await access.db.users(), source: access.db.source };
-  } catch (e) {
-    return { status: 'error', summary: `cannot read the users table: ${(e as Error).message}`, evidence: [{ source: access.db.source }] };
   }
 }
 
@@ -38,9 +28,9 @@ const defaultAdminPassword: CheckDefinition = {
     default: 'Give admin a strong password (a users.json sync does not change existing passwords: update users.password_hash with an Argon2id PHC hash) or set enabled = 0. Do not delete the row: it comes back with password123 at the next start.',
   },
   async run(ctx) {
-    const r = await readUsers(ctx);
+    const r = await readRows(ctx, 'users', (db) => db.users());
     if ('status' in r) return r;
-    const admin = r.users.find((u) => u.username === 'admin');
+    const admin = r.rows.find((u) => u.username === 'admin');
     const evidence: Evidence[] = [{ source: `${r.source} users WHERE username = 'admin' (argon2 verify of the stored hash)`, expected: 'password123 does not verify' }];
     if (!admin) {
       evidence[0]!.observed = 'no admin row';
@@ -75,12 +65,12 @@ const demoUsers: CheckDefinition = {
     kubernetes: 'Remove the example users from the userSync secret, then change or disable them in the database (the init container never re-passwords existing users).',
   },
   async run(ctx) {
-    const r = await readUsers(ctx);
+    const r = await readRows(ctx, 'users', (db) => db.users());
     if ('status' in r) return r;
     const hits: Array<{ username: string; enabled: boolean; example_from: string }> = [];
     const tried: string[] = [];
     for (const cred of DEMO_CREDENTIALS) {
-      const user = r.users.find((u) => u.username === cred.username);
+      const user = r.rows.find((u) => u.username === cred.username);
       if (!user) continue;
       tried.push(`${cred.username} (${cred.origin})`);
       if (await hashMatches(user.password_hash, cred.password)) hits.push({ username: user.username, enabled: user.enabled, example_from: cred.origin });

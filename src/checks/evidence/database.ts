@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { errorText } from '../../errors.js';
 import { redactText, redactUrl } from '../../redact.js';
-import type { CheckContext } from '../types.js';
+import type { CheckContext, CheckOutcome } from '../types.js';
 
 /**
  * Reads Barycenter's database directly (facts §5.2: the admin Seaography API cannot be relied on
@@ -52,6 +52,20 @@ export function openDatabase(ctx: CheckContext): Promise<DatabaseAccess> {
     if (access.ok) opened.set(ctx, access.db as DatabaseReader & { close(): Promise<void> });
     return access;
   });
+}
+
+/**
+ * Reads one table for a check: rows and where they came from, or the check's `error` outcome when
+ * the database cannot be opened or the query fails.
+ */
+export async function readRows<T>(ctx: CheckContext, table: string, read: (db: DatabaseReader) => Promise<T[]>): Promise<{ rows: T[]; source: string } | CheckOutcome> {
+  const access = await openDatabase(ctx);
+  if (!access.ok) return { status: 'error', summary: `cannot read the ${table}: ${access.error}`, evidence: [{ source: access.source }] };
+  try {
+    return { rows: await read(access.db), source: access.db.source };
+  } catch (e) {
+    return { status: 'error', summary: `cannot read the ${table} table: ${(e as Error).message}`, evidence: [{ source: access.db.source }] };
+  }
 }
 
 async function connect(ctx: CheckContext): Promise<DatabaseAccess> {
