@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { redactText } from '../redact.js';
 import { errorText } from '../errors.js';
+import { closeDatabase } from './evidence/database.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import type { EffectiveBarycenter } from '../config/barycenter.js';
 import type { CheckContext, CheckDefinition, CheckResult, DeploymentType, Waiver } from './types.js';
@@ -19,9 +20,17 @@ export interface EngineInput {
 }
 
 export async function runChecks(definitions: CheckDefinition[], input: EngineInput): Promise<CheckResult[]> {
-  const ctx = createContext(input);
+  return runAll(definitions, createContext(input));
+}
+
+/** Runs the definitions one after another on ctx, then closes the database connection the run opened. */
+export async function runAll(definitions: CheckDefinition[], ctx: CheckContext): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  for (const def of definitions) results.push(await runOne(def, ctx));
+  try {
+    for (const def of definitions) results.push(await runOne(def, ctx));
+  } finally {
+    await closeDatabase(ctx).catch(() => undefined);
+  }
   return results;
 }
 

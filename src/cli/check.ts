@@ -4,10 +4,9 @@ import { BarysafeError, ExitCode } from '../errors.js';
 import { loadConfig, configPathFrom } from '../config/load.js';
 import { resolveBarycenter } from '../config/barycenter.js';
 import { catalogue, selectChecks } from '../checks/catalogue.js';
-import { createContext, detectDeployment, runOne } from '../checks/engine.js';
-import { closeDatabase } from '../checks/evidence/database.js';
+import { createContext, detectDeployment, runAll } from '../checks/engine.js';
 import { publicUrl } from '../checks/evidence/http.js';
-import type { CheckDefinition, CheckResult, DeploymentType } from '../checks/types.js';
+import type { CheckDefinition, DeploymentType } from '../checks/types.js';
 import { buildReport, type CheckReport } from '../report/model.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/index.js';
 
@@ -50,12 +49,7 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
   const barycenter = resolveBarycenter(config.barycenter);
   const deployment = detectDeployment(config, opts.deployment);
   const ctx = createContext({ config, configPath: loaded.path, barycenter, deployment, now: opts.now });
-  const results: CheckResult[] = [];
-  try {
-    for (const def of selected) results.push(await runOne(def, ctx));
-  } finally {
-    await closeDatabase(ctx).catch(() => undefined);
-  }
+  const results = await runAll(selected, ctx);
   const known = new Set(all.map((d) => d.id));
   const warnings = config.checks.waivers.filter((w) => !known.has(w.id)).map((w) => `waiver for unknown check id ${w.id} (typo?) has no effect`);
   const report = buildReport({
