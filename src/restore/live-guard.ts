@@ -1,21 +1,7 @@
-import net from 'node:net';
 import path from 'node:path';
 import { BarysafeError, ExitCode } from '../errors.js';
 import type { EffectiveBarycenter } from '../config/barycenter.js';
-
-/** True when something accepts TCP connections on host:port (within a short timeout). */
-export function portAnswers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (v: boolean) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
+import { tcpReachable } from '../checks/evidence/sockets.js';
 
 /** The directories a running Barycenter reads its key, JWKS and SQLite file from. */
 export function livePaths(bc: EffectiveBarycenter): string[] {
@@ -33,7 +19,7 @@ export async function refuseLiveTarget(target: string, bc: EffectiveBarycenter):
   const hit = livePaths(bc).find((d) => dest === d || dest.startsWith(d + path.sep));
   if (!hit) return;
   const host = bc.settings.server.host === '0.0.0.0' ? '127.0.0.1' : bc.settings.server.host === '::' ? '::1' : bc.settings.server.host;
-  if (await portAnswers(host, bc.settings.server.port)) {
+  if (await tcpReachable(host, bc.settings.server.port, 1000)) {
     throw new BarysafeError('restore', `refusing to restore into ${dest}: it is a live path of the Barycenter that answers on ${host}:${bc.settings.server.port}`, {
       exitCode: ExitCode.USAGE,
       hint: 'stop the service first (e.g. systemctl stop barycenter), or restore into another directory and move the files',
