@@ -78,6 +78,26 @@ describe('backup failures', () => {
     }
   });
 
+  test('another writer holds the repository lock; a dead holder\'s lock is taken over', async () => {
+    const d = await makeDeployment();
+    try {
+      const s = await fileSetup(d);
+      const lockFile = path.join(s.repoRoot, 'locks', 'writer.json');
+      await import('node:fs/promises').then((fs) => fs.mkdir(path.dirname(lockFile), { recursive: true }));
+      const holder = { host: (await import('node:os')).hostname(), command: 'barysafe backup', created_at: new Date().toISOString() };
+      await writeFile(lockFile, JSON.stringify({ ...holder, pid: process.pid }));
+      const r = await runCli(['--config', s.configPath, 'backup']);
+      assertFailed(r, ExitCode.LOCKED, /is locked by barysafe backup \(pid \d+ on /);
+      await assertNothingLeft(s, s.repoRoot);
+      await writeFile(lockFile, JSON.stringify({ ...holder, pid: 999999999 }));
+      const ok = await runCli(['--config', s.configPath, 'backup']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(existsSync(lockFile), false, 'the lock is released');
+    } finally {
+      await d.dir.cleanup();
+    }
+  });
+
   test('the repository is not writable', async () => {
     const d = await makeDeployment();
     try {

@@ -11,6 +11,7 @@ import { checkRecipient } from '../crypto/age.js';
 import { loadSigner, type Signer } from '../crypto/signing.js';
 import { MANIFEST_FORMAT, manifestKey, newSnapshotId, snapshotPrefix, type ArtifactKind, type ArtifactRecord, type Manifest } from '../repository/manifest.js';
 import { Repository, repoError } from '../repository/repository.js';
+import { acquireWriterLock } from '../repository/lock.js';
 import { sha256Hex, signDocument } from '../repository/signed-document.js';
 import { StorageError, type Storage } from '../repository/storage.js';
 import { VERSION } from '../version.js';
@@ -52,6 +53,18 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
   } catch (e) {
     throw repoError(storage, e);
   }
+  const lock = await acquireWriterLock(storage, 'barysafe backup');
+  try {
+    return await backupLocked(config, opts, bc, signer, started);
+  } finally {
+    await lock.release().catch((e) => log.warn(`could not release the repository lock: ${errorText(e)}`));
+  }
+}
+
+async function backupLocked(config: BarysafeConfig, opts: BackupOptions, bc: EffectiveBarycenter, signer: Signer, started: Date): Promise<BackupResult> {
+  const now = opts.now ?? (() => new Date());
+  const log = opts.logger;
+  const storage = opts.storage;
   const repo = new Repository(storage, signer);
   const warnings: string[] = [];
   const key = await readKeyMaterial(bc.privateKeyPath, bc.jwksPath);

@@ -1,0 +1,62 @@
+import os from 'node:os';
+import { Readable } from 'node:stream';
+import { BarysafeError, ExitCode } from '../errors.js';
+import { StorageExistsError, type Storage } from './storage.js';
+
+/**
+ * One writer at a time: two concurrent backups would both chain to the same previous manifest.
+ * The lock is an object created with if-none-match (restic-style): stale after `staleMs`, or at
+ * once when it names a dead process on this host.
+ */
+const KEY = 'locks/writer.json';
+
+interface LockBody {
+  host: string;
+  pid: number;
+  command: string;
+  created_at: string;
+}
+
+export async function acquireWriterLock(storage: Storage, command: string, staleMs = 30 * 60_000): Promise<{ release: () => Promise<void> }> {
+  const body: LockBody = { host: os.hostname(), pid: process.pid, command, created_at: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const bytes = Buffer.from(JSON.stringify(body));
+    try {
+      await storage.put(KEY, Readable.from([bytes]), { contentLength: bytes.length, ifNoneMatch: true });
+      return { release: () => storage.delete(KEY) };
+    } catch (e) {
+      if (!(e instanceof StorageExistsError)) throw e;
+    }
+    const holder = await readHolder(storage);
+    if (holder && !isStale(holder, staleMs)) {
+      throw new BarysafeError('lock', `the repository ${storage.displayUrl} is locked by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.created_at})`, {
+        exitCode: ExitCode.LOCKED,
+        hint: `wait for it to finish; a lock is stale after ${Math.round(staleMs / 60_000)} minutes or when its process is gone (delete ${KEY} in the repository if you are sure)`,
+      });
+    }
+    await storage.delete(KEY); // stale: take it over
+  }
+  throw new BarysafeError('lock', `could not take the repository lock ${KEY}`, { exitCode: ExitCode.LOCKED });
+}
+
+async function readHolder(storage: Storage): Promise<LockBody | null> {
+  try {
+    const chunks: Buffer[] = [];
+    for await (const c of await storage.get(KEY)) chunks.push(c as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as LockBody;
+  } catch {
+    return null; // vanished or unreadable: treat as stale
+  }
+}
+
+function isStale(h: LockBody, staleMs: number): boolean {
+  if (Date.now() - Date.parse(h.created_at) > staleMs) return true;
+  if (h.host === os.hostname()) {
+    try {
+      process.kill(h.pid, 0);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
+  return false;
+}
