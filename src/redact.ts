@@ -22,7 +22,10 @@ const URL_WITH_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*):([^\s@'"]*)@/gi
 const AGE_SECRET = /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]+/g;
 const PEM_PRIVATE = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g;
 const JWK_PRIVATE_MEMBER = /("(?:d|p|q|dp|dq|qi|k)"\s*:\s*)"[^"]*"/g;
-const KV_SECRET = /\b(password|passwd|pwd|secret|token|service_token)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+// key=value (URLs, env lines, CLI args) and "key": "value" (JSON); not "key: word" prose such
+// as "drill step token: pass", which is not a secret.
+const KV_SECRET = /\b(password|passwd|pwd|secret|token|service_token)(\s*=\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+const JSON_SECRET = /("(?:password|passwd|secret|client_secret|token|access_token|refresh_token|id_token|service_token)"\s*:\s*)"[^"]*"/gi;
 
 /** Scrubs anything that looks like a secret out of free text (error messages from libraries, child stderr). */
 export function redactText(text: string): string {
@@ -31,7 +34,8 @@ export function redactText(text: string): string {
     .replace(AGE_SECRET, 'AGE-SECRET-KEY-***')
     .replace(PEM_PRIVATE, '-----PRIVATE KEY REDACTED-----')
     .replace(JWK_PRIVATE_MEMBER, '$1"***"')
-    .replace(KV_SECRET, '$1$2***');
+    .replace(KV_SECRET, '$1$2***')
+    .replace(JSON_SECRET, '$1"***"');
 }
 
 /** The private members of an RSA/EC/oct JWK (RFC 7518 §6). */

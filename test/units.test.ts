@@ -104,6 +104,8 @@ describe('redaction and recipients', () => {
     const t = redactText('connect postgresql://u:hunter2@h/db failed; token=abc AGE-SECRET-KEY-1QQQQ {"d":"xyz","n":"ok"}');
     for (const s of ['hunter2', 'abc', 'QQQQ', 'xyz']) assert.ok(!t.includes(s), s);
     assert.ok(t.includes('"n":"ok"'));
+    assert.equal(redactText('{"client_secret": "s3", "access_token":"at"}'), '{"client_secret": "***", "access_token":"***"}');
+    assert.equal(redactText('drill step token: pass'), 'drill step token: pass', 'prose about tokens is left alone');
   });
 
   test('recipients are validated before anything is read', async () => {
