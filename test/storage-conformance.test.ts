@@ -14,7 +14,7 @@ import { FileStorage } from '../src/repository/file-storage.js';
 import { openStorage, type RepositoryLocation } from '../src/repository/open-storage.js';
 import { S3Storage } from '../src/repository/s3-storage.js';
 import { StorageError, StorageExistsError, StorageNotFoundError, type Storage } from '../src/repository/storage.js';
-import { freePort } from './support/pg-cluster.js';
+import { freeLoopbackPort } from '../src/restore/scratch/ports.js';
 import { getS3, makeTempDir, useS3Credentials, type TempDir, type TestS3 } from './support/services.js';
 
 const MiB = 1024 * 1024;
@@ -274,7 +274,7 @@ conformance('s3://', async () => {
 
 describe('s3:// specifics', () => {
   it('a dead endpoint (closed port) fails fast with "unreachable" and the endpoint', async () => {
-    const port = await freePort(); // nothing listens there now
+    const port = await freeLoopbackPort(); // nothing listens there now
     const s = new S3Storage('s3://bucket/p', { endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true });
     for (const op of [() => s.probeWritable(), () => s.head('k'), () => s.put('k', Readable.from([Buffer.from('x')]))]) {
       const t0 = Date.now();
@@ -296,7 +296,7 @@ describe('s3:// specifics', () => {
   });
 
   it('the endpoint password never appears in errors', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const s = new S3Storage('s3://bucket/p', { endpoint: `http://user:hunter2secret@127.0.0.1:${port}`, forcePathStyle: true, maxAttempts: 1 });
     await assert.rejects(s.head('k'), (e: unknown) => !String((e as Error).message).includes('hunter2secret'));
     await s.close();

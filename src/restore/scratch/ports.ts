@@ -7,14 +7,15 @@ import { createServer } from 'node:net';
 export async function freeLoopbackPorts(count: number, avoid: readonly number[]): Promise<number[]> {
   const out: number[] = [];
   for (let tries = 0; out.length < count && tries < 100; tries++) {
-    const p = await freePort();
+    const p = await freeLoopbackPort();
     if (!avoid.includes(p) && !out.includes(p)) out.push(p);
   }
   if (out.length < count) throw new Error('no free port on 127.0.0.1 for the scratch instance');
   return out;
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on at 127.0.0.1 right now (the kernel's pick). */
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeLoopbackPort } from '../../../src/restore/scratch/ports.js';
 
 /** test/support/bin/barycenter, found from dist/test/support/barycenter/launch.js. */
 export const BARYCENTER_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/support/bin/barycenter');
@@ -22,21 +23,10 @@ export interface Standin {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** A port p with p and p+1 (admin) both free on loopback. */
 export async function freePortPair(): Promise<number> {
   for (let i = 0; i < 50; i++) {
-    const p = await freePort();
+    const p = await freeLoopbackPort();
     if (p >= 65535) continue;
     const ok = await new Promise<boolean>((resolve) => {
       const s = createServer();
