@@ -1,15 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
+import { THROWAWAY_SETTINGS, asClusterOwner, findPgServerBinDir, initCluster } from '../../src/restore/scratch/local-cluster.js';
+import { freeLoopbackPort } from '../../src/restore/scratch/ports.js';
 import { detach } from './s3-server.js';
-
-const execFileP = promisify(execFile);
 
 /**
  * A throwaway PostgreSQL cluster from the machine's own binaries: the fallback when there is neither
@@ -30,16 +28,7 @@ export const PG_TEST_USER = 'barysafe_test';
 
 /** TEST_PG_BIN_DIR, else the newest /usr/lib/postgresql/<v>/bin, else initdb's dir on PATH; '' when none. */
 export async function findPgBinDir(): Promise<string> {
-  if (process.env.TEST_PG_BIN_DIR) return process.env.TEST_PG_BIN_DIR;
-  const base = '/usr/lib/postgresql';
-  const versions = (await readdir(base).catch(() => [] as string[]))
-    .filter((v) => /^\d+(\.\d+)?$/.test(v) && existsSync(path.join(base, v, 'bin', 'initdb')))
-    .sort((a, b) => Number(b) - Number(a));
-  if (versions[0]) return path.join(base, versions[0], 'bin');
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(path.join(dir, 'initdb'))) return dir;
-  }
-  return '';
+  return process.env.TEST_PG_BIN_DIR || ((await findPgServerBinDir()) ?? '');
 }
 
 export async function startLocalCluster(opts: { binDir?: string; timeoutMs?: number } = {}): Promise<LocalCluster> {
@@ -50,29 +39,12 @@ export async function startLocalCluster(opts: { binDir?: string; timeoutMs?: num
         'or set TEST_PG_URL to a server you own, or TEST_PG_BIN_DIR to their directory',
     );
   }
-  const asRoot = process.getuid?.() === 0;
   const dir = await mkdtemp(path.join(tmpdir(), 'barysafe-pg-'));
   const data = path.join(dir, 'data');
   const password = randomBytes(16).toString('hex');
-  // postgres refuses to run as root: hand the directory to the postgres user and run as it.
-  const run = (cmd: string, args: string[]) => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
   try {
-    const pwfile = path.join(dir, 'pw');
-    await writeFile(pwfile, password + '\n', { mode: 0o600 });
-    if (asRoot) {
-      const uid = Number((await execFileP('id', ['-u', 'postgres'])).stdout.trim());
-      const gid = Number((await execFileP('id', ['-g', 'postgres'])).stdout.trim());
-      await chown(dir, uid, gid);
-      await chown(pwfile, uid, gid);
-    }
-    const [cmd, args] = run(path.join(binDir, 'initdb'), [
-      '-D', data, '-U', PG_TEST_USER, `--pwfile=${pwfile}`,
-      '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync',
-    ]);
-    await execFileP(cmd, args, { cwd: dir }).catch((e: { stderr?: string; message: string }) => {
-      throw new Error(`initdb failed: ${(e.stderr || e.message).trim()}`);
-    });
-    await rm(pwfile, { force: true });
+    // As root, initCluster hands dir to the postgres user, and asClusterOwner runs postgres as it.
+    await initCluster(binDir, dir, PG_TEST_USER, password);
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
@@ -81,8 +53,8 @@ export async function startLocalCluster(opts: { binDir?: string; timeoutMs?: num
   // Ports can be taken between probing and binding: try a few.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const child = spawnPostgres(run, binDir, data, dir, port);
+    const port = await freeLoopbackPort();
+    const child = spawnPostgres(binDir, data, dir, port);
     const url = `postgres://${PG_TEST_USER}:${password}@127.0.0.1:${port}/postgres`;
     try {
       await waitReady(url, child, opts.timeoutMs ?? 30_000);
@@ -108,17 +80,15 @@ export async function startLocalCluster(opts: { binDir?: string; timeoutMs?: num
  * dying in any way), it asks postgres for a fast shutdown and removes the cluster's directory.
  * No cluster outlives the tests.
  */
-function spawnPostgres(run: (c: string, a: string[]) => [string, string[]], binDir: string, data: string, sockDir: string, port: number): ChildProcess & { stderrText: () => string } {
+function spawnPostgres(binDir: string, data: string, sockDir: string, port: number): ChildProcess & { stderrText: () => string } {
   // $1 is the directory to remove once postgres is gone after such a shutdown.
   const script =
     'dir=$1; shift; exec 3<&0; "$@" </dev/null & pid=$!; ' +
     '(cat <&3 >/dev/null; kill -INT $pid 2>/dev/null; while kill -0 $pid 2>/dev/null; do sleep 0.1; done; rm -rf "$dir") & wait $pid';
-  const [cmd, args] = run('sh', [
+  const [cmd, args] = asClusterOwner('sh', [
     '-c', script, 'sh', sockDir, path.join(binDir, 'postgres'),
     '-D', data, '-p', String(port), '-k', sockDir,
-    '-c', 'listen_addresses=127.0.0.1',
-    // A throwaway cluster: durability is not wanted, speed is.
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+    ...THROWAWAY_SETTINGS.flatMap((s) => ['-c', s]),
   ]);
   const child = spawn(cmd, args, { cwd: sockDir, stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
@@ -154,15 +124,4 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(t);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }

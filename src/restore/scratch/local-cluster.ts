@@ -29,24 +29,14 @@ export async function startLocalCluster(binDirSetting?: string): Promise<Scratch
       hint: 'install the PostgreSQL server package, set drill.pg_bin_dir to its bin directory, or set drill.postgres_url to a server where barysafe may create and drop a database',
     });
   }
-  const asRoot = process.getuid?.() === 0;
-  const run = (cmd: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'barysafe-drill-pg-'));
   const data = path.join(dir, 'data');
   const password = randomBytes(18).toString('base64url');
-  const exec = async (cmd: string, args: string[], what: string) => {
-    const [c, a] = run(path.join(binDir, cmd), args);
-    try {
-      return await execFileP(c, a, { cwd: dir, timeout: 60_000 });
-    } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      throw new BarysafeError('postgres', `${what} failed: ${redactText((err.stderr || err.message).trim()).split('\n').slice(-3).join(' | ')}`, { exitCode: ExitCode.FAILURE });
-    }
-  };
+  const pgCtl = (args: string[], what: string) => execAsClusterOwner(path.join(binDir, 'pg_ctl'), args, dir, what);
   // pg_ctl daemonizes postgres: if barysafe dies before drop(), stop the cluster on the way out.
   const onExit = () => {
     try {
-      const [c, a] = run(path.join(binDir, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w']);
+      const [c, a] = asClusterOwner(path.join(binDir, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w']);
       if (existsSync(path.join(data, 'postmaster.pid'))) execFileSync(c, a, { stdio: 'ignore', timeout: 20_000 });
     } catch {
       /* best effort */
@@ -56,24 +46,15 @@ export async function startLocalCluster(binDirSetting?: string): Promise<Scratch
   process.once('exit', onExit);
   const stop = async () => {
     process.off('exit', onExit);
-    if (existsSync(path.join(data, 'postmaster.pid'))) await exec('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w'], 'pg_ctl stop').catch(() => undefined);
+    if (existsSync(path.join(data, 'postmaster.pid'))) await pgCtl(['stop', '-D', data, '-m', 'immediate', '-w'], 'pg_ctl stop').catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const pwfile = path.join(dir, 'pw');
-    await writeFile(pwfile, password + '\n', { mode: 0o600 });
-    if (asRoot) {
-      const uid = Number((await execFileP('id', ['-u', 'postgres'])).stdout.trim());
-      const gid = Number((await execFileP('id', ['-g', 'postgres'])).stdout.trim());
-      await chown(dir, uid, gid);
-      await chown(pwfile, uid, gid);
-    }
-    await exec('initdb', ['-D', data, '-U', USER, `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'], 'initdb');
-    await rm(pwfile, { force: true });
+    await initCluster(binDir, dir, USER, password);
     const [port] = await freeLoopbackPorts(1, []);
-    // A scratch cluster: durability is not wanted, speed is. The socket stays in the private dir.
-    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-    await exec('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', path.join(dir, 'postgres.log'), '-o', opts], 'pg_ctl start');
+    // The socket stays in the private dir.
+    const opts = [`-p ${port} -k ${dir}`, ...THROWAWAY_SETTINGS.map((s) => `-c ${s}`)].join(' ');
+    await pgCtl(['start', '-D', data, '-w', '-t', '60', '-l', path.join(dir, 'postgres.log'), '-o', opts], 'pg_ctl start');
     const base = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
     const c = new pg.Client({ connectionString: `${base}/postgres` });
     await c.connect();
@@ -100,10 +81,55 @@ export async function startLocalCluster(binDirSetting?: string): Promise<Scratch
   }
 }
 
+/*
+ * The pieces below are shared with the test harness's throwaway cluster (test/support/pg-cluster.ts),
+ * which runs postgres itself under a watchdog instead of through pg_ctl.
+ */
+
+/** Settings of a throwaway cluster: TCP on 127.0.0.1 only; durability is not wanted, speed is. */
+export const THROWAWAY_SETTINGS: readonly string[] = ['listen_addresses=127.0.0.1', 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off'];
+
+/** postgres refuses to run as root: as root, a cluster command runs as the `postgres` user. */
+export function asClusterOwner(cmd: string, args: string[]): [string, string[]] {
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+}
+
+async function execAsClusterOwner(cmd: string, args: string[], cwd: string, what: string) {
+  const [c, a] = asClusterOwner(cmd, args);
+  try {
+    return await execFileP(c, a, { cwd, timeout: 60_000 });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new BarysafeError('postgres', `${what} failed: ${redactText((err.stderr || err.message).trim()).split('\n').slice(-3).join(' | ')}`, { exitCode: ExitCode.FAILURE });
+  }
+}
+
+/**
+ * initdb into <dir>/data with the superuser `user`: trust on the cluster's own socket, scram
+ * password over TCP. The password goes through a 0600 file that is removed right after, never a
+ * command line. As root, dir is handed to the `postgres` user, which then runs the cluster.
+ */
+export async function initCluster(binDir: string, dir: string, user: string, password: string): Promise<void> {
+  const pwfile = path.join(dir, 'pw');
+  await writeFile(pwfile, password + '\n', { mode: 0o600 });
+  try {
+    if (process.getuid?.() === 0) {
+      const uid = Number((await execFileP('id', ['-u', 'postgres'])).stdout.trim());
+      const gid = Number((await execFileP('id', ['-g', 'postgres'])).stdout.trim());
+      await chown(dir, uid, gid);
+      await chown(pwfile, uid, gid);
+    }
+    const args = ['-D', path.join(dir, 'data'), '-U', user, `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'];
+    await execAsClusterOwner(path.join(binDir, 'initdb'), args, dir, 'initdb');
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
+
 /** The newest /usr/lib/postgresql/<v>/bin (Debian), else the directory of initdb on PATH. */
 export async function findPgServerBinDir(): Promise<string | undefined> {
   const base = '/usr/lib/postgresql';
-  const versions = (await readdir(base).catch(() => [] as string[])).filter((v) => /^\d+$/.test(v) && existsSync(path.join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  const versions = (await readdir(base).catch(() => [] as string[])).filter((v) => /^\d+(\.\d+)?$/.test(v) && existsSync(path.join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
   if (versions[0]) return path.join(base, versions[0], 'bin');
   return (process.env.PATH ?? '').split(path.delimiter).find((d) => d && existsSync(path.join(d, 'initdb')));
 }
