@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../src/config/load.js';
 import type { BarysafeConfig } from '../src/config/schema.js';
 import { createLogger } from '../src/log.js';
+import { tempRoot } from '../src/backup/private-temp.js';
 import { runBackup, type BackupResult } from '../src/backup/pipeline.js';
 import { openStorage } from '../src/repository/open-storage.js';
 import { runDrill, type DrillResult } from '../src/verify/drill.js';
@@ -72,20 +73,9 @@ export async function drillSetup(o: { databaseUrl?: string; drillToml?: string; 
   return self;
 }
 
-/** Env that makes the stand-in read config.toml like a production service (no scratch overrides). */
-export const FROM_CONFIG = {
-  BARYCENTER__SERVER__HOST: undefined,
-  BARYCENTER__SERVER__PORT: undefined,
-  BARYCENTER__SERVER__PUBLIC_BASE_URL: undefined,
-  BARYCENTER__DATABASE__URL: undefined,
-  BARYCENTER__KEYS__PRIVATE_KEY_PATH: undefined,
-  BARYCENTER__KEYS__JWKS_PATH: undefined,
-  RUST_LOG: 'warn',
-};
-
 /** The private temp root holds no run directory after a drill, passed or failed. */
 export function assertScratchGone(tempBase: string): void {
-  const root = path.join(tempBase, `barysafe-${process.getuid?.() ?? 0}`);
+  const root = tempRoot(tempBase);
   const left = existsSync(root) ? readdirSync(root) : [];
   assert.deepEqual(left, [], `scratch directories left behind: ${left.join(', ')}`);
 }

@@ -11,8 +11,8 @@ import { loadVerifier } from '../src/crypto/signing.js';
 import { newIdentity } from '../src/crypto/age.js';
 import { startStandin } from './support/barycenter/launch.js';
 import { makeTempDir } from './support/services.js';
-import { runCli } from './support/deployments.js';
-import { FROM_CONFIG, assertAllPass, assertNoSecret, assertScratchGone, drillSetup, secretsOf, step, type DrillSetup } from './drill-fixtures.js';
+import { FROM_CONFIG, runCli } from './support/deployments.js';
+import { assertAllPass, assertNoSecret, assertScratchGone, drillSetup, secretsOf, step, type DrillSetup } from './drill-fixtures.js';
 
 describe('restore --verify on a SQLite deployment', () => {
   let s: DrillSetup;

@@ -20,8 +20,8 @@ export interface Deployment {
   databaseUrl: string;
 }
 
-/** Unset the scratch overrides so the stand-in reads config.toml like a production service. */
-const FROM_CONFIG = {
+/** Env that unsets the scratch overrides so the stand-in reads config.toml like a production service. */
+export const FROM_CONFIG = {
   BARYCENTER__SERVER__HOST: undefined,
   BARYCENTER__SERVER__PORT: undefined,
   BARYCENTER__SERVER__PUBLIC_BASE_URL: undefined,
