@@ -125,10 +125,16 @@ test('monitoring.background-jobs reads jobLogs from the stand-in admin API, then
     assert.equal(fallback.status, 'fail');
     assert.match(fallback.summary, /read from job_executions/);
     db.prepare('DELETE FROM job_executions WHERE success = 0').run();
-    db.close();
     const fallbackPass = await run('monitoring.background-jobs', await contextFor(barysafeToml));
     assert.equal(fallbackPass.status, 'pass');
     assert.match(fallbackPass.summary, /admin API unavailable/);
+
+    // No run within the window: the scheduler is not running; the fallback judges it as the admin API does.
+    db.prepare('UPDATE job_executions SET started_at = started_at - 2 * 86400, completed_at = completed_at - 2 * 86400').run();
+    db.close();
+    const stale = await run('monitoring.background-jobs', await contextFor(barysafeToml));
+    assert.equal(stale.status, 'warn', stale.summary);
+    assert.match(stale.summary, /no background job started within 24h.*read from job_executions/);
   } finally {
     await standin?.stop();
   }

@@ -107,13 +107,19 @@ const backgroundJobs: CheckDefinition = {
       evidence.push({ source: `POST ${endpoint}`, observed: why, note: 'admin API unavailable; falling back to the job_executions table' });
       const access = await openDatabase(ctx);
       if (!access.ok) return { status: 'error', summary: `neither the admin API (${why}) nor the database (${access.error}) could be read`, evidence };
+      let latest: number | null;
       try {
         failures = await access.db.failedJobsSince(since);
+        latest = await access.db.latestJobStart();
       } catch (e) {
         return { status: 'error', summary: `the admin API was unavailable (${why}) and job_executions could not be read: ${(e as Error).message}`, evidence };
       }
-      evidence.push({ source: `${access.db.source} job_executions (success = 0, started_at >= ${iso(since)})`, observed: { failures_in_window: failures.length }, expected: { failures_in_window: 0 } });
+      evidence.push({ source: `${access.db.source} job_executions (success = 0, started_at >= ${iso(since)}; newest started_at)`, observed: { failures_in_window: failures.length, latest_run: latest === null ? null : iso(latest) }, expected: { failures_in_window: 0 } });
       note = ' (read from job_executions: admin API unavailable)';
+      // The same judgement as through the admin API: no run at all within the window means no scheduler.
+      if (failures.length === 0 && (latest === null || latest < since)) {
+        return { status: 'warn', summary: `no background job started within ${windowText}: is the scheduler running?${note}`, evidence };
+      }
     }
     if (failures.length) {
       evidence.push({ source: 'failed runs', observed: failures.slice(0, 20).map((j) => ({ job: j.job_name, started_at: iso(j.started_at), error: j.error_message ? redactText(j.error_message) : null })) });

@@ -38,6 +38,8 @@ export interface DatabaseReader {
   users(): Promise<UserRow[]>;
   clients(): Promise<ClientRow[]>;
   failedJobsSince(epochSeconds: number): Promise<JobRow[]>;
+  /** started_at of the newest job run (epoch seconds), null when job_executions is empty. */
+  latestJobStart(): Promise<number | null>;
 }
 
 export type DatabaseAccess = { ok: true; db: DatabaseReader } | { ok: false; source: string; error: string };
@@ -106,6 +108,7 @@ function sqliteReader(db: Database.Database, source: string): DatabaseReader & {
     clients: () => all<RawClient>('SELECT client_id, client_name, redirect_uris, created_at FROM clients ORDER BY created_at, client_id').then((r) => r.map(toClient)),
     failedJobsSince: (t) =>
       all<JobRow>('SELECT job_name, started_at, success, error_message FROM job_executions WHERE success = 0 AND started_at >= ? ORDER BY started_at DESC', t),
+    latestJobStart: () => all<{ t: number | null }>('SELECT MAX(started_at) AS t FROM job_executions').then((r) => (r[0]?.t == null ? null : Number(r[0].t))),
     close: async () => {
       db.close();
     },
@@ -128,6 +131,7 @@ function pgReader(client: pg.Client, source: string): DatabaseReader & { close()
       all<JobRow>('SELECT job_name, started_at::bigint AS started_at, success, error_message FROM job_executions WHERE success = 0 AND started_at >= $1 ORDER BY started_at DESC', [t]).then((r) =>
         r.map((j) => ({ ...j, started_at: Number(j.started_at) })),
       ),
+    latestJobStart: () => all<{ t: string | number | null }>('SELECT MAX(started_at)::bigint AS t FROM job_executions').then((r) => (r[0]?.t == null ? null : Number(r[0].t))),
     close: () => client.end(),
   };
 }
