@@ -25,7 +25,13 @@ export function dockerLauncher(image: string, docker = 'docker'): Launcher {
   return {
     kind: 'docker',
     description: `docker image ${image}`,
-    syncUsers: (spec, timeoutMs) => runToEnd(docker, runArgs(spec, name(), syncUsersArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env, timeoutMs }),
+    syncUsers: async (spec, timeoutMs) => {
+      const n = name();
+      const r = await runToEnd(docker, runArgs(spec, n, syncUsersArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env, timeoutMs });
+      // Killing the docker CLI on timeout does not always stop the container (--rm then never fires).
+      if (r.timedOut) await removeContainer(docker, n, spec);
+      return r;
+    },
     start: async (spec) => {
       const n = name();
       const p = startProcess(docker, runArgs(spec, n, serverArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env });
@@ -38,13 +44,15 @@ export function dockerLauncher(image: string, docker = 'docker'): Launcher {
 function withContainerRemoval(p: RunningProcess, name: string, docker: string, spec: LaunchSpec): RunningProcess {
   return {
     ...p,
-    running: p.running,
-    logTail: p.logTail,
     stop: async (graceMs) => {
-      await runToEnd(docker, ['rm', '-f', name], { cwd: spec.layout.dir, env: spec.env, timeoutMs: 30_000 });
+      await removeContainer(docker, name, spec);
       return p.stop(graceMs);
     },
   };
+}
+
+async function removeContainer(docker: string, name: string, spec: LaunchSpec): Promise<void> {
+  await runToEnd(docker, ['rm', '-f', name], { cwd: spec.layout.dir, env: spec.env, timeoutMs: 30_000 });
 }
 
 /** Whether a Docker engine answers (the CLI alone is not enough). */
