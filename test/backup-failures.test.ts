@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { getPostgres, getS3, type TestPostgres, type TestS3 } from './support/services.js';
-import { makeDeployment, runCli, setupBarysafe, type Deployment, type BarysafeSetup, type CliResult } from './support/deployments.js';
+import { makeDeployment, runCli, setupBarysafe, setupFileRepository, type BarysafeSetup, type CliResult } from './support/deployments.js';
 import { ExitCode } from '../src/errors.js';
 
 let pgService: TestPostgres;
@@ -21,15 +21,6 @@ before(async () => {
 after(async () => {
   await Promise.all([pgService?.stop(), s3?.stop()]);
 });
-
-/** A deployment with a file:// repository and a private temp dir we can inspect afterwards. */
-async function fileSetup(d: Deployment, extraToml = ''): Promise<BarysafeSetup & { repoRoot: string; tempBase: string }> {
-  const repoRoot = path.join(d.dir.path, 'repository');
-  const s = await setupBarysafe(d, { url: `file://${repoRoot}` });
-  const tempBase = path.join(d.dir.path, 'tmp');
-  await writeFile(s.configPath, (await readFile(s.configPath, 'utf8')) + `\n[backup]\ntemp_dir = "${tempBase}"\n${extraToml}`);
-  return { ...s, repoRoot, tempBase };
-}
 
 async function assertNothingLeft(s: BarysafeSetup & { tempBase: string }, repoRoot?: string) {
   const list = await runCli(['--config', s.configPath, '--json', 'snapshots']);
@@ -52,7 +43,7 @@ describe('backup failures', () => {
   test('the signing key file is missing', async () => {
     const d = await makeDeployment();
     try {
-      const s = await fileSetup(d);
+      const s = await setupFileRepository(d);
       await rm(path.join(d.workdir, 'data/private_key.pem'));
       const r = await runCli(['--config', s.configPath, 'backup']);
       assertFailed(r, ExitCode.SOURCE, /cannot read the signing key file .*private_key\.pem: it does not exist/);
@@ -65,7 +56,7 @@ describe('backup failures', () => {
   test('the key file is not a JWK', async () => {
     const d = await makeDeployment();
     try {
-      const s = await fileSetup(d);
+      const s = await setupFileRepository(d);
       const { generateKeyPairSync } = await import('node:crypto');
       const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
       await writeFile(path.join(d.workdir, 'data/private_key.pem'), pem);
@@ -81,7 +72,7 @@ describe('backup failures', () => {
   test('another writer holds the repository lock; a dead holder\'s lock is taken over', async () => {
     const d = await makeDeployment();
     try {
-      const s = await fileSetup(d);
+      const s = await setupFileRepository(d);
       const lockFile = path.join(s.repoRoot, 'locks', 'writer.json');
       await import('node:fs/promises').then((fs) => fs.mkdir(path.dirname(lockFile), { recursive: true }));
       const holder = { host: (await import('node:os')).hostname(), command: 'barysafe backup', created_at: new Date().toISOString() };
@@ -116,7 +107,7 @@ describe('backup failures', () => {
   test('a recipient string is invalid', async () => {
     const d = await makeDeployment();
     try {
-      const s = await fileSetup(d);
+      const s = await setupFileRepository(d);
       const text = await readFile(s.configPath, 'utf8');
       await writeFile(s.configPath, text.replace(/recipients = \[ "(age1[a-z0-9]+)" \]/, 'recipients = [ "$1", "age1thisisnotarecipient" ]'));
       assert.notEqual(await readFile(s.configPath, 'utf8'), text, 'the test edited the recipients');
@@ -136,7 +127,7 @@ describe('backup failures', () => {
     try {
       // ~120 MB of incompressible rows so the dump is still streaming when its backend is killed.
       await c.query("CREATE TABLE bulk AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 900000) g");
-      const s = await fileSetup(d, pgService.binDir ? `pg_bin_dir = "${pgService.binDir}"\n` : '');
+      const s = await setupFileRepository(d, pgService.binDir ? `pg_bin_dir = "${pgService.binDir}"\n` : '');
       const running = runCli(['--config', s.configPath, 'backup']);
       let killed = false;
       for (let i = 0; i < 400 && !killed; i++) {

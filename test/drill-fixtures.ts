@@ -14,7 +14,7 @@ import { openStorage } from '../src/repository/open-storage.js';
 import { runDrill, type DrillResult } from '../src/verify/drill.js';
 import { drillJson, drillText } from '../src/cli/drill-output.js';
 import { BARYCENTER_BIN, type Standin } from './support/barycenter/launch.js';
-import { makeDeployment, setupBarysafe, type BarysafeSetup, type Deployment } from './support/deployments.js';
+import { makeDeployment, setupFileRepository, type BarysafeSetup, type Deployment } from './support/deployments.js';
 
 export const logger = createLogger({ level: process.env.BARYSAFE_TEST_VERBOSE ? 'info' : 'silent' });
 
@@ -41,14 +41,8 @@ export interface Drilled {
 export async function drillSetup(o: { databaseUrl?: string; drillToml?: string; backupToml?: string } = {}): Promise<DrillSetup> {
   const dep = await makeDeployment({ keepRunning: true, ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}) });
   const production = dep.standin!;
-  const repoRoot = path.join(dep.dir.path, 'repository');
-  const tempBase = path.join(dep.dir.path, 'tmp');
-  const setup = await setupBarysafe(dep, { url: `file://${repoRoot}` });
-  await writeFile(
-    setup.configPath,
-    (await readFile(setup.configPath, 'utf8')) +
-      `\n[backup]\ntemp_dir = "${tempBase}"\n${o.backupToml ?? ''}\n[drill]\nbarycenter_bin = "${BARYCENTER_BIN}"\nboot_timeout = "30s"\n${o.drillToml ?? ''}\n`,
-  );
+  const { repoRoot, tempBase, ...setup } = await setupFileRepository(dep, o.backupToml);
+  await writeFile(setup.configPath, (await readFile(setup.configPath, 'utf8')) + `\n[drill]\nbarycenter_bin = "${BARYCENTER_BIN}"\nboot_timeout = "30s"\n${o.drillToml ?? ''}\n`);
   const { config } = await loadConfig(setup.configPath);
   const storage = openStorage(config.repository);
   const self: DrillSetup = {

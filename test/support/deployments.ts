@@ -72,6 +72,15 @@ export async function setupBarysafe(d: Deployment, repository: { url: string; ex
   return { configPath: r.configPath, etc, identityFile: path.join(etc, 'identity.txt') };
 }
 
+/** setupBarysafe with a file:// repository under the deployment's dir and backup.temp_dir there too (plus `backupToml` lines). */
+export async function setupFileRepository(d: Deployment, backupToml = ''): Promise<BarysafeSetup & { repoRoot: string; tempBase: string }> {
+  const repoRoot = path.join(d.dir.path, 'repository');
+  const s = await setupBarysafe(d, { url: `file://${repoRoot}` });
+  const tempBase = path.join(d.dir.path, 'tmp');
+  await writeFile(s.configPath, (await readFile(s.configPath, 'utf8')) + `\n[backup]\ntemp_dir = "${tempBase}"\n${backupToml}`);
+  return { ...s, repoRoot, tempBase };
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;
