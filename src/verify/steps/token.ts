@@ -1,7 +1,8 @@
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { errorText } from '../../errors.js';
 import type { DrillContext } from '../context.js';
-import { fetchFailure, parseJsonObject, request, toLoopback } from '../http.js';
+import { parseJsonObject, request, toLoopback } from '../http.js';
+import { request as probe } from '../../checks/evidence/http.js';
 import { deviceGrant, TokenFlowError } from '../token-flow.js';
 import { fail, inconclusive, pass, type StepOutcome } from '../step-runner.js';
 
@@ -42,14 +43,12 @@ export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
   const jwksUrl = `${prod}/.well-known/jwks.json`;
   evidence.production_jwks = jwksUrl;
   let prodJwks: JSONWebKeySet;
-  try {
-    const r = await request(jwksUrl, { redirect: 'follow' });
-    const doc = parseJsonObject(r.text);
-    if (r.status !== 200 || !Array.isArray(doc?.keys)) return inconclusive(`${local}; but production's JWKS at ${jwksUrl} answered ${r.status}${doc ? '' : ' without a JWK Set'}, so key continuity is unproven`, evidence);
-    prodJwks = doc as unknown as JSONWebKeySet;
-  } catch (e) {
-    return inconclusive(`${local}; but production's JWKS at ${jwksUrl} is unreachable (${fetchFailure(e)}), so key continuity is unproven`, evidence);
-  }
+  // The checks' probe, not fetch: it trusts BARYSAFE_CA_FILE (production behind an internal CA).
+  const r = await probe(jwksUrl);
+  if (r.error !== null) return inconclusive(`${local}; but production's JWKS at ${jwksUrl} is unreachable (${r.error}), so key continuity is unproven`, evidence);
+  const doc = r.json as { keys?: unknown } | undefined;
+  if (r.status !== 200 || !Array.isArray(doc?.keys)) return inconclusive(`${local}; but production's JWKS at ${jwksUrl} answered ${r.status}${doc ? '' : ' without a JWK Set'}, so key continuity is unproven`, evidence);
+  prodJwks = doc as unknown as JSONWebKeySet;
   try {
     await jwtVerify(tokens.idToken, createLocalJWKSet(prodJwks), { algorithms: ['RS256'] });
   } catch (e) {
