@@ -87,7 +87,14 @@ async function backupLocked(config: BarysafeConfig, opts: BackupOptions, bc: Eff
   // Chain to the exact stored bytes of the newest manifest, whatever their state.
   const previous = previousId ? { id: previousId, sha256: sha256Hex(await repo.readSmall(manifestKey(previousId), `manifest of snapshot ${previousId}`)) } : null;
 
-  const id = newSnapshotId(started);
+  // Ids order snapshots ("latest", chain checks): two backups within one second must still sort
+  // after each other, so step the id's clock past the previous one (created_at stays exact).
+  let idClock = started;
+  let id = newSnapshotId(idClock);
+  while (previousId !== undefined && id <= previousId) {
+    idClock = new Date(idClock.getTime() + 1000);
+    id = newSnapshotId(idClock);
+  }
   const prefix = snapshotPrefix(id);
   const artifacts: ArtifactRecord[] = [];
   const temp = await makePrivateTempDir(config.backup.temp_dir);
