@@ -3,9 +3,7 @@ import { Command, Option } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { loadConfig, configPathFrom } from '../config/load.js';
 import { resolveBarycenter } from '../config/barycenter.js';
-import { catalogue, selectChecks } from '../checks/catalogue.js';
-import { createContext, detectDeployment, runAll } from '../checks/engine.js';
-import { publicUrl } from '../checks/evidence/http.js';
+import { action } from './common.js';
 import type { CheckDefinition, DeploymentType } from '../checks/types.js';
 import { buildReport, type CheckReport } from '../report/model.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/index.js';
@@ -36,6 +34,12 @@ export interface CheckCommandResult {
 const DEPLOYMENTS: DeploymentType[] = ['systemd', 'docker', 'kubernetes', 'freebsd', 'illumos', 'plain'];
 
 export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckCommandResult> {
+  // The catalogue pulls in every evidence module (~1 s to load): only `check` pays for it.
+  const [{ catalogue, selectChecks }, { createContext, detectDeployment, runAll }, { publicUrl }] = await Promise.all([
+    import('../checks/catalogue.js'),
+    import('../checks/engine.js'),
+    import('../checks/evidence/http.js'),
+  ]);
   const all = opts.definitions ?? catalogue();
   const format: ReportFormat = opts.json ? 'json' : (opts.format ?? 'text');
   if (opts.list) return { exitCode: ExitCode.OK, output: listCatalogue(all, opts.json === true) };
@@ -93,10 +97,12 @@ export function registerCheck(program: Command, deps: { stdout?: NodeJS.WriteStr
     .option('--list', 'print the check catalogue and exit')
     .option('--only <ids>', 'run only these check ids or sections (comma-separated)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .addOption(new Option('--deployment <type>', 'deployment type instead of detecting it').choices(DEPLOYMENTS))
-    .action(async (_opts: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<{ config?: string; json?: boolean; format: ReportFormat; output?: string; list?: boolean; only?: string[]; deployment?: DeploymentType }>();
-      const res = await runCheckCommand({ ...o, colour: stdout.isTTY === true && !process.env.NO_COLOR });
-      stdout.write(res.output);
-      process.exitCode = res.exitCode;
-    });
+    .action(
+      action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<{ config?: string; json?: boolean; format: ReportFormat; output?: string; list?: boolean; only?: string[]; deployment?: DeploymentType }>();
+        const res = await runCheckCommand({ ...o, colour: stdout.isTTY === true && !process.env.NO_COLOR });
+        stdout.write(res.output);
+        return res.exitCode;
+      }),
+    );
 }

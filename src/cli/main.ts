@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { ExitCode } from '../errors.js';
+import { redactText } from '../redact.js';
 import { registerBackup } from './backup.js';
 import { registerDemo } from './demo.js';
 import { registerInit } from './init.js';
@@ -32,5 +34,11 @@ export async function main(argv: string[]): Promise<void> {
   program.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
-  await program.parseAsync(argv);
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    // Every command wraps its action; this is the net for anything that escapes (a bug).
+    process.stderr.write(`barysafe: internal error: ${redactText(e instanceof Error ? e.message : String(e))}\n`);
+    process.exitCode = ExitCode.INTERNAL;
+  }
 }

@@ -1,7 +1,8 @@
 import { redactUrl } from '../redact.js';
 import { FileStorage } from './file-storage.js';
-import { S3Storage } from './s3-storage.js';
-import { StorageError, type Storage } from './storage.js';
+import { parseS3Url } from './s3-url.js';
+import type { Readable } from 'node:stream';
+import { StorageError, type ObjectInfo, type PutOptions, type Storage } from './storage.js';
 
 /** The `repository` section of barysafe.toml (src/config/schema.ts), as far as storage needs it. */
 export interface RepositoryLocation {
@@ -20,16 +21,52 @@ export function openStorage(repo: RepositoryLocation): Storage {
   switch (scheme) {
     case 'file':
       return new FileStorage(repo.url);
-    case 's3':
-      return new S3Storage(repo.url, {
-        endpoint: repo.endpoint,
-        region: repo.region,
-        forcePathStyle: repo.force_path_style,
-        checksum: repo.checksum,
-        partSizeMiB: repo.part_size_mib,
-        queueSize: repo.queue_size,
+    case 's3': {
+      // The AWS SDK takes ~0.5 s to load: only commands that really talk to S3 pay for it.
+      const { displayUrl } = parseS3Url(repo.url); // a bad URL is a usage error now, not at first use
+      return new LazyStorage(displayUrl, async () => {
+        const { S3Storage } = await import('./s3-storage.js');
+        return new S3Storage(repo.url, {
+          endpoint: repo.endpoint,
+          region: repo.region,
+          forcePathStyle: repo.force_path_style,
+          checksum: repo.checksum,
+          partSizeMiB: repo.part_size_mib,
+          queueSize: repo.queue_size,
+        });
       });
+    }
     default:
       throw new StorageError(`unsupported repository URL ${redactUrl(repo.url)}: use file:///absolute/dir or s3://bucket/prefix`);
+  }
+}
+
+/** A Storage whose backend module is loaded on first use. */
+class LazyStorage implements Storage {
+  private backend?: Promise<Storage>;
+  constructor(readonly displayUrl: string, private readonly load: () => Promise<Storage>) {}
+  private get real(): Promise<Storage> {
+    return (this.backend ??= this.load());
+  }
+  async put(key: string, body: Readable, opts?: PutOptions): Promise<ObjectInfo> {
+    return (await this.real).put(key, body, opts);
+  }
+  async get(key: string): Promise<Readable> {
+    return (await this.real).get(key);
+  }
+  async head(key: string): Promise<ObjectInfo | null> {
+    return (await this.real).head(key);
+  }
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    yield* (await this.real).list(prefix);
+  }
+  async delete(key: string): Promise<void> {
+    return (await this.real).delete(key);
+  }
+  async probeWritable(): Promise<void> {
+    return (await this.real).probeWritable();
+  }
+  async close(): Promise<void> {
+    if (this.backend) await (await this.backend).close?.();
   }
 }

@@ -19,6 +19,7 @@ import {
   type PutOptions,
   type Storage,
 } from './storage.js';
+import { parseS3Url } from './s3-url.js';
 
 export interface S3StorageOptions {
   /** Custom endpoint for S3-compatible stores (MinIO, Ceph, s3rver…); default: AWS. */
@@ -58,12 +59,7 @@ export class S3Storage implements Storage {
   private readonly queueSize: number;
 
   constructor(url: string, opts: S3StorageOptions = {}) {
-    const m = /^s3:\/\/([^/?#]+)\/?([^?#]*)$/.exec(url);
-    if (!m) throw new StorageError(`invalid S3 repository URL ${redactUrl(url)} (use s3://bucket/prefix)`);
-    this.bucket = m[1]!;
-    const p = m[2]!.replace(/^\/+|\/+$/g, '');
-    this.prefix = p ? `${p}/` : '';
-    this.displayUrl = `s3://${this.bucket}/${this.prefix}`;
+    ({ bucket: this.bucket, prefix: this.prefix, displayUrl: this.displayUrl } = parseS3Url(url));
     const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
     this.endpointText = opts.endpoint ? redactUrl(opts.endpoint) : `https://s3.${region}.amazonaws.com`;
     this.partSize = Math.max(5, opts.partSizeMiB ?? 8) * MiB;

@@ -1,0 +1,29 @@
+// The CLI's contract at its edges: usage errors exit 2 with a message and a hint, no stack trace;
+// --json failures print one JSON error document on stdout.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from './support/deployments.js';
+import { ExitCode } from '../src/errors.js';
+
+test('usage errors: clear message, hint, exit 2, no stack trace', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--config', '/nonexistent/barysafe.toml', 'backup'], /cannot read barysafe config \/nonexistent\/barysafe\.toml: no such file/],
+    [['--config', '/nonexistent/barysafe.toml', 'check'], /cannot read barysafe config/],
+    [['check', '--only', 'no.such-check'], /--only names unknown check\(s\): no\.such-check/],
+    [['restore', 'latest', '--config', '/nonexistent/barysafe.toml'], /cannot read barysafe config/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args);
+    assert.equal(r.code, ExitCode.USAGE, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /hint: /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const unknown = await runCli(['frobnicate']);
+  assert.equal(unknown.code, ExitCode.USAGE);
+  assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+  const json = await runCli(['--json', '--config', '/nonexistent/barysafe.toml', 'snapshots']);
+  assert.equal(json.code, ExitCode.USAGE);
+  const doc = JSON.parse(json.stdout) as { ok: boolean; error: { kind: string; exit_code: number } };
+  assert.deepEqual([doc.ok, doc.error.kind, doc.error.exit_code], [false, 'config', 2]);
+});
