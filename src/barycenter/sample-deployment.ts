@@ -26,14 +26,17 @@ CREATE TABLE seaql_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT N
 
 const id = () => randomBytes(24).toString('base64url');
 
-export async function createSampleDeployment(dir: string, opts: { port?: number } = {}): Promise<{ configPath: string; workdir: string; dbPath: string }> {
-  const workdir = path.resolve(dir);
+/**
+ * Barycenter's on-disk layout around a database: config.toml (relative key paths, as shipped),
+ * data/private_key.pem as a JSON JWK with a random 22-character kid, and the matching jwks.json.
+ */
+export async function writeBarycenterLayout(workdir: string, opts: { port?: number; databaseUrl: string }): Promise<{ configPath: string }> {
   const port = opts.port ?? 8080;
   await mkdir(path.join(workdir, 'data'), { recursive: true, mode: 0o750 });
   const configPath = path.join(workdir, 'config.toml');
   await writeFile(
     configPath,
-    `[server]\nhost = "127.0.0.1"\nport = ${port}\npublic_base_url = "http://localhost:${port}"\n\n[database]\nurl = "sqlite://barycenter.db?mode=rwc"\n\n[keys]\njwks_path = "data/jwks.json"\nprivate_key_path = "data/private_key.pem"\nalg = "RS256"\n`,
+    `[server]\nhost = "127.0.0.1"\nport = ${port}\npublic_base_url = "http://localhost:${port}"\n\n[database]\nurl = ${JSON.stringify(opts.databaseUrl)}\n\n[keys]\njwks_path = "data/jwks.json"\nprivate_key_path = "data/private_key.pem"\nalg = "RS256"\n`,
     { mode: 0o640 },
   );
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -42,6 +45,12 @@ export async function createSampleDeployment(dir: string, opts: { port?: number 
   await writeFile(path.join(workdir, 'data/private_key.pem'), JSON.stringify(jwk, null, 2), { mode: 0o600 });
   const pub = { kty: jwk.kty, use: 'sig', kid, alg: 'RS256', n: jwk.n, e: jwk.e };
   await writeFile(path.join(workdir, 'data/jwks.json'), JSON.stringify({ keys: [pub] }, null, 2), { mode: 0o644 });
+  return { configPath };
+}
+
+export async function createSampleDeployment(dir: string, opts: { port?: number } = {}): Promise<{ configPath: string; workdir: string; dbPath: string }> {
+  const workdir = path.resolve(dir);
+  const { configPath } = await writeBarycenterLayout(workdir, { port: opts.port, databaseUrl: 'sqlite://barycenter.db?mode=rwc' });
 
   const dbPath = path.join(workdir, 'barycenter.db');
   const db = new Database(dbPath);
