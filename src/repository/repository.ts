@@ -48,6 +48,31 @@ export class Repository {
   /** Reads one manifest; verifies it when a verify key is known (throws on a bad signature). */
   async readManifest(id: string, opts: { requireSignature?: boolean } = {}): Promise<SnapshotEntry> {
     const bytes = await this.readSmall(manifestKey(id), `manifest of snapshot ${id}`);
+    return this.entryOf(id, bytes, opts);
+  }
+
+  /** Every snapshot, oldest first; a manifest that fails verification is listed with its error, not hidden. */
+  async list(): Promise<SnapshotEntry[]> {
+    const out: SnapshotEntry[] = [];
+    for (const id of await this.snapshotIds()) {
+      const bytes = await this.readSmall(manifestKey(id), `manifest of snapshot ${id}`);
+      try {
+        out.push(this.entryOf(id, bytes));
+      } catch (e) {
+        if (!(e instanceof BarysafeError) || e.exitCode !== ExitCode.INTEGRITY) throw e;
+        let manifest: Manifest;
+        try {
+          manifest = parseDocument<Manifest>(bytes, id);
+        } catch {
+          manifest = { id } as Manifest;
+        }
+        out.push({ id, manifest, sha256: sha256Hex(bytes), verified: false, error: e.message });
+      }
+    }
+    return out;
+  }
+
+  private entryOf(id: string, bytes: Buffer, opts: { requireSignature?: boolean } = {}): SnapshotEntry {
     const what = `manifest of snapshot ${id}`;
     if (!this.verifier) {
       if (opts.requireSignature) {
@@ -60,27 +85,6 @@ export class Repository {
     }
     const manifest = checkShape(parseAndVerify<Manifest>(bytes, this.verifier, what), id, what);
     return { id, manifest, sha256: sha256Hex(bytes), verified: true };
-  }
-
-  /** Every snapshot, oldest first; a manifest that fails verification is listed with its error, not hidden. */
-  async list(): Promise<SnapshotEntry[]> {
-    const out: SnapshotEntry[] = [];
-    for (const id of await this.snapshotIds()) {
-      try {
-        out.push(await this.readManifest(id));
-      } catch (e) {
-        if (!(e instanceof BarysafeError) || e.exitCode !== ExitCode.INTEGRITY) throw e;
-        const bytes = await this.readSmall(manifestKey(id), `manifest of snapshot ${id}`);
-        let manifest: Manifest;
-        try {
-          manifest = parseDocument<Manifest>(bytes, id);
-        } catch {
-          manifest = { id } as Manifest;
-        }
-        out.push({ id, manifest, sha256: sha256Hex(bytes), verified: false, error: e.message });
-      }
-    }
-    return out;
   }
 
   /** "latest" or an id (a unique prefix of one is accepted). */
