@@ -4,21 +4,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { checks as diskChecks } from '../src/checks/disk.js';
 import { mountOf, parseMountinfo } from '../src/checks/evidence/filesystem.js';
-import { checks as permissionChecks } from '../src/checks/permissions.js';
-import { checks as storageChecks } from '../src/checks/storage.js';
-import type { CheckContext, CheckDefinition, CheckOutcome } from '../src/checks/types.js';
-import { checkContext } from './support/check-context.js';
+import { checkContext, expectStatus, runCheck as run } from './support/check-context.js';
 import { testServiceUser } from './support/host-process.js';
 
-const all: CheckDefinition[] = [...permissionChecks, ...storageChecks, ...diskChecks];
-async function run(ctx: CheckContext, id: string): Promise<CheckOutcome> {
-  return all.find((c) => c.id === id)!.run(ctx);
-}
-function expectStatus(o: CheckOutcome, status: CheckOutcome['status'], id: string) {
-  assert.equal(o.status, status, `${id}: ${o.status} — ${o.summary}\n${JSON.stringify(o.evidence, null, 1)}`);
-}
 
 const svc = testServiceUser();
 const created: string[] = [];

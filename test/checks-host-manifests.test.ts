@@ -6,26 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { checks as containerChecks } from '../src/checks/container.js';
 import { parseIptablesSave, parseNftJson, verdictFor } from '../src/checks/evidence/firewall.js';
-import { checks as networkChecks } from '../src/checks/network.js';
-import { checks as processChecks } from '../src/checks/process.js';
-import { checks as storageChecks } from '../src/checks/storage.js';
-import type { CheckContext, CheckDefinition, CheckOutcome, DeploymentType } from '../src/checks/types.js';
-import { checkContext } from './support/check-context.js';
+import type { CheckContext, DeploymentType } from '../src/checks/types.js';
+import { checkContext, expectStatus, runCheck as run } from './support/check-context.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/checks');
 const fixture = (name: string) => path.join(FIXTURES, name);
-const all: CheckDefinition[] = [...processChecks, ...containerChecks, ...networkChecks, ...storageChecks];
 
-async function run(ctx: CheckContext, id: string): Promise<CheckOutcome> {
-  const def = all.find((c) => c.id === id);
-  assert.ok(def, `no check ${id}`);
-  return def.run(ctx);
-}
-function expectStatus(o: CheckOutcome, status: CheckOutcome['status'], id: string) {
-  assert.equal(o.status, status, `${id}: ${o.status} — ${o.summary}\n${JSON.stringify(o.evidence, null, 1)}`);
-}
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'barysafe-manifests-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -5,24 +5,11 @@ import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checks as containerChecks } from '../src/checks/container.js';
-import { checks as networkChecks } from '../src/checks/network.js';
-import { checks as processChecks } from '../src/checks/process.js';
-import { checks as storageChecks } from '../src/checks/storage.js';
-import type { CheckContext, CheckDefinition, CheckOutcome } from '../src/checks/types.js';
+import type { CheckContext } from '../src/checks/types.js';
 import { freePortPair } from './support/barycenter/launch.js';
-import { checkContext } from './support/check-context.js';
+import { checkContext, expectStatus, runCheck as run } from './support/check-context.js';
 import { type HostProcess, startHostProcess, testServiceUser, toolAvailable } from './support/host-process.js';
 
-const all: CheckDefinition[] = [...processChecks, ...containerChecks, ...networkChecks, ...storageChecks];
-async function run(ctx: CheckContext, id: string): Promise<CheckOutcome> {
-  const def = all.find((c) => c.id === id);
-  assert.ok(def, `no check ${id}`);
-  return def.run(ctx);
-}
-function expectStatus(o: CheckOutcome, status: CheckOutcome['status'], id: string) {
-  assert.equal(o.status, status, `${id}: ${o.status} — ${o.summary}\n${JSON.stringify(o.evidence, null, 1)}`);
-}
 
 const svc = testServiceUser();
 const haveNft = toolAvailable('nft');

@@ -2,7 +2,9 @@
 // schema defaults applied, Barycenter's effective config resolved, a per-run memo.
 import { resolveBarycenter } from '../../src/config/barycenter.js';
 import { configSchema, type BarysafeConfig } from '../../src/config/schema.js';
-import type { CheckContext, DeploymentType } from '../../src/checks/types.js';
+import assert from 'node:assert/strict';
+import { catalogue } from '../../src/checks/catalogue.js';
+import type { CheckContext, CheckOutcome, DeploymentType } from '../../src/checks/types.js';
 
 export interface TestConfigInput {
   barycenter: Partial<BarysafeConfig['barycenter']> & { config: string; workdir: string };
@@ -42,4 +44,16 @@ export function checkContext(input: TestConfigInput | BarysafeConfig, opts: { ow
       return memo.get(key) as Promise<T>;
     },
   };
+}
+
+/** Runs one check of the catalogue by id (the host tests' shared driver). */
+export async function runCheck(ctx: CheckContext, id: string): Promise<CheckOutcome> {
+  const def = catalogue().find((c) => c.id === id);
+  assert.ok(def, `no check ${id}`);
+  return def.run(ctx);
+}
+
+/** Asserts a status, printing the summary and evidence when it differs. */
+export function expectStatus(o: CheckOutcome, status: CheckOutcome['status'], id: string): void {
+  assert.equal(o.status, status, `${id}: ${o.status} — ${o.summary}\n${JSON.stringify(o.evidence, null, 1)}`);
 }
