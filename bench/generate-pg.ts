@@ -29,7 +29,7 @@ export async function generatePostgres(
   try {
     if (opts.keep) {
       const r = await admin.query<{ c: string | null }>(
-        'SELECT shobj_description(oid, \'pg_database\') AS c FROM pg_database WHERE datname = $1',
+        "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1",
         [name],
       );
       if (r.rows[0]?.c === MARKER(targetBytes)) {
@@ -49,11 +49,16 @@ export async function generatePostgres(
   await c.connect();
   try {
     // Barycenter's own schema: the eight migrations, in order, with sea-orm's bookkeeping.
-    await c.query('CREATE TABLE IF NOT EXISTS "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL )');
+    await c.query(
+      'CREATE TABLE IF NOT EXISTS "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL )',
+    );
     const applied = Math.floor(Date.now() / 1000) - 86400 * 200;
     for (const [i, m] of MIGRATIONS.entries()) {
       for (const sql of m.up('postgres')) await c.query(sql);
-      await c.query('INSERT INTO seaql_migrations (version, applied_at) VALUES ($1, $2)', [m.version, applied + i * 86400]);
+      await c.query('INSERT INTO seaql_migrations (version, applied_at) VALUES ($1, $2)', [
+        m.version,
+        applied + i * 86400,
+      ]);
     }
     // Session-local helpers (pg_temp): nothing of them lands in the database or its dump.
     // tok(): 43 random-looking base64url chars, like a 32-byte token; dtok(x): the same, but a
@@ -165,7 +170,9 @@ async function withClient<T>(url: string, c: pg.Client | undefined, fn: (c: pg.C
 }
 
 export function dbSize(url: string, c?: pg.Client): Promise<number> {
-  return withClient(url, c, async (cl) => Number((await cl.query<{ s: string }>('SELECT pg_database_size(current_database()) AS s')).rows[0]!.s));
+  return withClient(url, c, async (cl) =>
+    Number((await cl.query<{ s: string }>('SELECT pg_database_size(current_database()) AS s')).rows[0]!.s),
+  );
 }
 
 const COUNTED = ['users', 'clients', 'sessions', 'access_tokens', 'refresh_tokens', 'properties', 'seaql_migrations'];
@@ -173,7 +180,8 @@ const COUNTED = ['users', 'clients', 'sessions', 'access_tokens', 'refresh_token
 export function countRows(url: string, c?: pg.Client): Promise<Record<string, number>> {
   return withClient(url, c, async (cl) => {
     const out: Record<string, number> = {};
-    for (const t of COUNTED) out[t] = Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM "${t}"`)).rows[0]!.n);
+    for (const t of COUNTED)
+      out[t] = Number((await cl.query<{ n: string }>(`SELECT count(*) AS n FROM "${t}"`)).rows[0]!.n);
     return out;
   });
 }

@@ -24,7 +24,13 @@ export async function generateSqlite(
     try {
       if (db.pragma('user_version', { simple: true }) === MARKER_VERSION && statSync(file).size >= targetBytes) {
         opts.log(`  reusing ${file} from BENCH_KEEP`);
-        return { engine: 'sqlite', sizeBytes: statSync(file).size, rows: countRows(db), generateMs: Date.now() - t0, reused: true };
+        return {
+          engine: 'sqlite',
+          sizeBytes: statSync(file).size,
+          rows: countRows(db),
+          generateMs: Date.now() - t0,
+          reused: true,
+        };
       }
     } finally {
       db.close();
@@ -39,9 +45,13 @@ export async function generateSqlite(
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -262144');
     db.function('tok', { deterministic: false }, () => randomBytes(32).toString('base64url'));
-    db.function('dtok', { deterministic: true }, (x: unknown) => createHash('sha256').update(String(x)).digest('base64url'));
+    db.function('dtok', { deterministic: true }, (x: unknown) =>
+      createHash('sha256').update(String(x)).digest('base64url'),
+    );
 
-    db.exec('CREATE TABLE IF NOT EXISTS "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL )');
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL )',
+    );
     const applied = Math.floor(Date.now() / 1000) - 86400 * 200;
     const insMig = db.prepare('INSERT INTO seaql_migrations (version, applied_at) VALUES (?, ?)');
     for (const [i, m] of MIGRATIONS.entries()) {
@@ -53,7 +63,8 @@ export async function generateSqlite(
     const now = Math.floor(Date.now() / 1000);
     const series = (from: number, to: number) =>
       `WITH RECURSIVE s(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM s WHERE i < ${to})`;
-    const scope = (expr: string) => `(CASE (${expr}) % ${SCOPES.length} ${SCOPES.map((s, k) => `WHEN ${k} THEN '${s}'`).join(' ')} END)`;
+    const scope = (expr: string) =>
+      `(CASE (${expr}) % ${SCOPES.length} ${SCOPES.map((s, k) => `WHEN ${k} THEN '${s}'`).join(' ')} END)`;
     const user = (expr: string) => `dtok('user:' || (1 + (${expr}) % ${n.users}))`;
     const client = (expr: string) => `dtok('client:' || (1 + (${expr}) % ${n.clients}))`;
 
@@ -117,7 +128,8 @@ export async function generateSqlite(
                ${now} - i % 864000
         FROM s`);
     });
-    const size = () => (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+    const size = () =>
+      (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
     const base = size();
     const first = Math.max(5_000, Math.round(100_000 * Math.min(1, opts.scale)));
     round(first);
@@ -143,7 +155,15 @@ export async function generateSqlite(
 
 function countRows(db: Database.Database): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of ['users', 'clients', 'sessions', 'access_tokens', 'refresh_tokens', 'properties', 'seaql_migrations']) {
+  for (const t of [
+    'users',
+    'clients',
+    'sessions',
+    'access_tokens',
+    'refresh_tokens',
+    'properties',
+    'seaql_migrations',
+  ]) {
     out[t] = (db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n;
   }
   return out;

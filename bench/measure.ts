@@ -127,7 +127,18 @@ export function runMeasured(
       clearInterval(timer);
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
       const cpuSeconds = ticks.size ? [...ticks.values()].reduce((a, b) => a + b, 0) / CLK_TCK : null;
-      resolve({ code, signal, wallMs, peakRssKiB: peak, childPeakRssKiB: childPeak, cpuSeconds, loadBefore, samples, stdout, stderr });
+      resolve({
+        code,
+        signal,
+        wallMs,
+        peakRssKiB: peak,
+        childPeakRssKiB: childPeak,
+        cpuSeconds,
+        loadBefore,
+        samples,
+        stdout,
+        stderr,
+      });
     });
   });
 }

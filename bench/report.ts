@@ -13,7 +13,15 @@ export interface CaseResult {
   /** Ciphertext bytes of the database artifact barysafe stored. */
   storedBytes: number;
   barysafe: {
-    runs: Array<{ wallMs: number; cpuSeconds: number | null; loadBefore: number; peakRssKiB: number | null; childPeakRssKiB: number | null; code: number | null; snapshotDurationMs?: number }>;
+    runs: Array<{
+      wallMs: number;
+      cpuSeconds: number | null;
+      loadBefore: number;
+      peakRssKiB: number | null;
+      childPeakRssKiB: number | null;
+      code: number | null;
+      snapshotDurationMs?: number;
+    }>;
     wallMs: number;
     cpuSeconds: number | null;
     peakRssKiB: number | null;
@@ -21,7 +29,13 @@ export interface CaseResult {
     rssSamples: Array<[number, number]>;
   };
   shell: {
-    runs: Array<{ wallMs: number; cpuSeconds: number | null; loadBefore: number; code: number | null; outputBytes: number }>;
+    runs: Array<{
+      wallMs: number;
+      cpuSeconds: number | null;
+      loadBefore: number;
+      code: number | null;
+      outputBytes: number;
+    }>;
     wallMs: number;
     cpuSeconds: number | null;
     outputBytes: number;
@@ -34,7 +48,8 @@ export interface CaseResult {
 }
 
 export const mib = (b: number) => b / MiB;
-export const fmtMiB = (b: number) => (b >= 1024 * MiB ? `${(b / 1024 / MiB).toFixed(2)} GiB` : `${(b / MiB).toFixed(0)} MiB`);
+export const fmtMiB = (b: number) =>
+  b >= 1024 * MiB ? `${(b / 1024 / MiB).toFixed(2)} GiB` : `${(b / MiB).toFixed(0)} MiB`;
 export const fmtKiB = (k: number | null) => (k === null ? 'n/a' : `${(k / 1024).toFixed(0)} MiB`);
 
 export function median(xs: number[]): number {
@@ -44,7 +59,20 @@ export function median(xs: number[]): number {
 }
 
 export function table(results: CaseResult[]): string {
-  const head = ['case', 'DB size', 'dump', 'barysafe', 'shell', 'ratio', 'MiB/s (DB)', 'MiB/s (stream)', 'peak RSS', 'pg_dump RSS', 'CPU s barysafe/shell', 'load'];
+  const head = [
+    'case',
+    'DB size',
+    'dump',
+    'barysafe',
+    'shell',
+    'ratio',
+    'MiB/s (DB)',
+    'MiB/s (stream)',
+    'peak RSS',
+    'pg_dump RSS',
+    'CPU s barysafe/shell',
+    'load',
+  ];
   const rows = results.map((r) => [
     r.case,
     fmtMiB(r.dbBytes),
@@ -60,8 +88,13 @@ export function table(results: CaseResult[]): string {
     Math.max(...r.barysafe.runs.map((x) => x.loadBefore), ...r.shell.runs.map((x) => x.loadBefore)).toFixed(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+  const line = (cells: string[]) =>
+    '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+  return [
+    line(head),
+    '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|',
+    ...rows.map(line),
+  ].join('\n');
 }
 
 /**
@@ -72,7 +105,9 @@ export function table(results: CaseResult[]): string {
 export function rssComparison(results: CaseResult[]): Array<{ engine: string; line: string; grows: boolean }> {
   const out: Array<{ engine: string; line: string; grows: boolean }> = [];
   for (const engine of ['sqlite', 'postgres'] as const) {
-    const rs = results.filter((r) => r.engine === engine && r.barysafe.peakRssKiB !== null).sort((a, b) => a.dbBytes - b.dbBytes);
+    const rs = results
+      .filter((r) => r.engine === engine && r.barysafe.peakRssKiB !== null)
+      .sort((a, b) => a.dbBytes - b.dbBytes);
     if (rs.length < 2) continue;
     const small = rs[0]!;
     const big = rs[rs.length - 1]!;

@@ -46,7 +46,9 @@ async function main(): Promise<number> {
     { name: 'pg-small', engine: 'postgres', targetBytes: Math.round(256 * MiB * scale) },
     { name: 'pg-large', engine: 'postgres', targetBytes: Math.round(1024 * MiB * scale) },
   ];
-  const only = process.env.BENCH_CASES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.BENCH_CASES?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const cases = only ? all.filter((c) => only.includes(c.name)) : all;
   if (cases.length === 0) throw new Error(`BENCH_CASES matches no case (known: ${all.map((c) => c.name).join(', ')})`);
 
@@ -111,9 +113,16 @@ async function main(): Promise<number> {
         dbUrl = g.url;
         if (!keep) dropDb = () => dropDatabase(s.url, name);
       }
-      log(`   ${fmtMiB(gen.sizeBytes)} on disk, ${Object.entries(gen.rows).map(([t, n]) => `${t}=${n}`).join(' ')}; ${gen.reused ? 'reused' : `generated in ${(gen.generateMs / 1000).toFixed(1)} s`}`);
+      log(
+        `   ${fmtMiB(gen.sizeBytes)} on disk, ${Object.entries(gen.rows)
+          .map(([t, n]) => `${t}=${n}`)
+          .join(' ')}; ${gen.reused ? 'reused' : `generated in ${(gen.generateMs / 1000).toFixed(1)} s`}`,
+      );
 
-      const dep = await createBenchDeployment(path.join(caseDir, 'deployment'), dbUrl, { pgBinDir: binDir, tempDir: path.join(caseDir, 'tmp') });
+      const dep = await createBenchDeployment(path.join(caseDir, 'deployment'), dbUrl, {
+        pgBinDir: binDir,
+        tempDir: path.join(caseDir, 'tmp'),
+      });
       const bRuns: CaseResult['barysafe']['runs'] = [];
       const sRuns: CaseResult['shell']['runs'] = [];
       let dumpBytes = 0;
@@ -121,8 +130,13 @@ async function main(): Promise<number> {
       let samples: Array<[number, number]> = [];
       for (let i = 0; i < repeat; i++) {
         log(`   barysafe backup${repeat > 1 ? ` (run ${i + 1}/${repeat})` : ''} …`);
-        const m = await runMeasured(process.execPath, [BIN, '--config', dep.barysafeConfig, '--json', 'backup'], { cwd: ROOT });
-        let doc: { ok?: boolean; snapshot?: { duration_ms: number; artifacts: Array<{ kind: string; size: number; plaintext_size: number }> } } = {};
+        const m = await runMeasured(process.execPath, [BIN, '--config', dep.barysafeConfig, '--json', 'backup'], {
+          cwd: ROOT,
+        });
+        let doc: {
+          ok?: boolean;
+          snapshot?: { duration_ms: number; artifacts: Array<{ kind: string; size: number; plaintext_size: number }> };
+        } = {};
         try {
           doc = JSON.parse(m.stdout);
         } catch {
@@ -132,26 +146,54 @@ async function main(): Promise<number> {
         if (m.code !== 0 || !doc.ok || !db) {
           failed = true;
           log(`   BACKUP FAILED (exit ${m.code ?? m.signal}):\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-4000)}`);
-          bRuns.push({ wallMs: m.wallMs, cpuSeconds: m.cpuSeconds, loadBefore: m.loadBefore, peakRssKiB: m.peakRssKiB, childPeakRssKiB: m.childPeakRssKiB, code: m.code });
+          bRuns.push({
+            wallMs: m.wallMs,
+            cpuSeconds: m.cpuSeconds,
+            loadBefore: m.loadBefore,
+            peakRssKiB: m.peakRssKiB,
+            childPeakRssKiB: m.childPeakRssKiB,
+            code: m.code,
+          });
           break;
         }
         dumpBytes = db.plaintext_size;
         storedBytes = db.size;
         if (m.samples.length > samples.length) samples = m.samples;
-        bRuns.push({ wallMs: m.wallMs, cpuSeconds: m.cpuSeconds, loadBefore: m.loadBefore, peakRssKiB: m.peakRssKiB, childPeakRssKiB: m.childPeakRssKiB, code: m.code, snapshotDurationMs: doc.snapshot!.duration_ms });
-        log(`   barysafe: ${(m.wallMs / 1000).toFixed(1)} s (CPU ${m.cpuSeconds?.toFixed(1)} s, load ${m.loadBefore.toFixed(1)}), peak RSS ${((m.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, dump ${fmtMiB(dumpBytes)} → ${fmtMiB(storedBytes)} encrypted`);
+        bRuns.push({
+          wallMs: m.wallMs,
+          cpuSeconds: m.cpuSeconds,
+          loadBefore: m.loadBefore,
+          peakRssKiB: m.peakRssKiB,
+          childPeakRssKiB: m.childPeakRssKiB,
+          code: m.code,
+          snapshotDurationMs: doc.snapshot!.duration_ms,
+        });
+        log(
+          `   barysafe: ${(m.wallMs / 1000).toFixed(1)} s (CPU ${m.cpuSeconds?.toFixed(1)} s, load ${m.loadBefore.toFixed(1)}), peak RSS ${((m.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, dump ${fmtMiB(dumpBytes)} → ${fmtMiB(storedBytes)} encrypted`,
+        );
         // Keep the disk tidy: the repository holds one snapshot per run.
         await rm(dep.repositoryDir, { recursive: true, force: true });
         await mkdir(dep.repositoryDir, { recursive: true, mode: 0o700 });
 
         log(`   shell pipeline …`);
-        const s = spec.engine === 'postgres' ? await shellPostgres(dbUrl, binDir!, dep.recipient, caseDir) : await shellSqlite(dbFile!, dep.recipient, caseDir);
+        const s =
+          spec.engine === 'postgres'
+            ? await shellPostgres(dbUrl, binDir!, dep.recipient, caseDir)
+            : await shellSqlite(dbFile!, dep.recipient, caseDir);
         if (s.code !== 0) {
           failed = true;
           log(`   SHELL PIPELINE FAILED (exit ${s.code ?? s.signal}): ${s.stderr.slice(-2000)}`);
         }
-        sRuns.push({ wallMs: s.wallMs, cpuSeconds: s.cpuSeconds, loadBefore: s.loadBefore, code: s.code, outputBytes: s.outputBytes });
-        log(`   shell: ${(s.wallMs / 1000).toFixed(1)} s (CPU ${s.cpuSeconds?.toFixed(1)} s, load ${s.loadBefore.toFixed(1)}), ${fmtMiB(s.outputBytes)} encrypted`);
+        sRuns.push({
+          wallMs: s.wallMs,
+          cpuSeconds: s.cpuSeconds,
+          loadBefore: s.loadBefore,
+          code: s.code,
+          outputBytes: s.outputBytes,
+        });
+        log(
+          `   shell: ${(s.wallMs / 1000).toFixed(1)} s (CPU ${s.cpuSeconds?.toFixed(1)} s, load ${s.loadBefore.toFixed(1)}), ${fmtMiB(s.outputBytes)} encrypted`,
+        );
       }
       if (dropDb) await dropDb();
       if (dbFile && !keepDir) await rm(dbFile, { force: true });
@@ -160,7 +202,8 @@ async function main(): Promise<number> {
 
       const bWall = median(bRuns.map((r) => r.wallMs));
       const sWall = median(sRuns.map((r) => r.wallMs));
-      const maxOf = (xs: Array<number | null>) => (xs.every((x) => x === null) ? null : Math.max(...xs.map((x) => x ?? 0)));
+      const maxOf = (xs: Array<number | null>) =>
+        xs.every((x) => x === null) ? null : Math.max(...xs.map((x) => x ?? 0));
       results.push({
         case: `${spec.engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${fmtMiB(spec.targetBytes)}`,
         engine: spec.engine,
@@ -179,7 +222,12 @@ async function main(): Promise<number> {
           childPeakRssKiB: maxOf(bRuns.map((r) => r.childPeakRssKiB)),
           rssSamples: samples,
         },
-        shell: { runs: sRuns, wallMs: sWall, cpuSeconds: medianOrNull(sRuns.map((r) => r.cpuSeconds)), outputBytes: median(sRuns.map((r) => r.outputBytes)) },
+        shell: {
+          runs: sRuns,
+          wallMs: sWall,
+          cpuSeconds: medianOrNull(sRuns.map((r) => r.cpuSeconds)),
+          outputBytes: median(sRuns.map((r) => r.outputBytes)),
+        },
         ratio: bWall / sWall,
         dbMiBps: mib(gen.sizeBytes) / (bWall / 1000),
         streamMiBps: mib(dumpBytes) / (bWall / 1000),
@@ -200,7 +248,7 @@ async function main(): Promise<number> {
     '',
     '  dump = plaintext database artifact (pg_dump -Fc stream / SQLite copy); MiB/s (DB) = on-disk size ÷ barysafe wall time;',
     '  MiB/s (stream) = dump ÷ barysafe wall time; peak RSS = VmHWM of the barysafe process; pg_dump RSS = its child pg_dump;',
-    '  CPU s = user+system seconds of the command and its descendants (the PostgreSQL server\'s own work is in neither);',
+    "  CPU s = user+system seconds of the command and its descendants (the PostgreSQL server's own work is in neither);",
     `  load = highest 1-minute load average before a run (${os.cpus().length} CPUs: above that, other work shared the machine).`,
     '',
     ...comparison.map((c) => c.line),

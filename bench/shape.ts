@@ -19,7 +19,12 @@ export const SMALL = {
 /** Rows per round, relative to access_tokens. */
 export const ROUND_MIX = { access_tokens: 1, refresh_tokens: 0.6, properties: 0.25 } as const;
 
-export const SCOPES = ['openid profile email', 'openid profile email offline_access', 'openid email', 'openid'] as const;
+export const SCOPES = [
+  'openid profile email',
+  'openid profile email offline_access',
+  'openid email',
+  'openid',
+] as const;
 
 export const ARGON2_PREFIX = '$argon2id$v=19$m=19456,t=2,p=1$';
 
@@ -36,7 +41,8 @@ export function benchScale(): number {
 
 export function scaledSmall(scale: number): Record<keyof typeof SMALL, number> {
   const out = {} as Record<keyof typeof SMALL, number>;
-  for (const [k, v] of Object.entries(SMALL)) out[k as keyof typeof SMALL] = Math.max(10, Math.round(v * Math.min(1, scale)));
+  for (const [k, v] of Object.entries(SMALL))
+    out[k as keyof typeof SMALL] = Math.max(10, Math.round(v * Math.min(1, scale)));
   return out;
 }
 

@@ -13,13 +13,25 @@ export interface ShellResult extends Measured {
   outputBytes: number;
 }
 
-export async function shellPostgres(url: string, binDir: string, recipient: string, outDir: string): Promise<ShellResult> {
+export async function shellPostgres(
+  url: string,
+  binDir: string,
+  recipient: string,
+  outDir: string,
+): Promise<ShellResult> {
   const u = new URL(url);
   const password = decodeURIComponent(u.password);
   u.password = '';
   const out = path.join(outDir, 'shell.pgdump.age');
   const r = await runMeasured('bash', ['-c', 'set -o pipefail; "$PG_DUMP" -Fc "$PG_URL" | age -r "$R" > "$OUT"'], {
-    env: { ...process.env, PGPASSWORD: password, PG_DUMP: path.join(binDir, 'pg_dump'), PG_URL: u.toString(), R: recipient, OUT: out },
+    env: {
+      ...process.env,
+      PGPASSWORD: password,
+      PG_DUMP: path.join(binDir, 'pg_dump'),
+      PG_URL: u.toString(),
+      R: recipient,
+      OUT: out,
+    },
   });
   const outputBytes = size(out);
   await rm(out, { force: true });
@@ -29,9 +41,13 @@ export async function shellPostgres(url: string, binDir: string, recipient: stri
 export async function shellSqlite(dbPath: string, recipient: string, outDir: string): Promise<ShellResult> {
   const copy = path.join(outDir, 'shell-copy.db');
   const out = path.join(outDir, 'shell.db.age');
-  const r = await runMeasured('bash', ['-c', 'set -e; sqlite3 "$DB" ".backup \'$COPY\'"; age -r "$R" -o "$OUT" "$COPY"'], {
-    env: { ...process.env, DB: dbPath, COPY: copy, R: recipient, OUT: out },
-  });
+  const r = await runMeasured(
+    'bash',
+    ['-c', 'set -e; sqlite3 "$DB" ".backup \'$COPY\'"; age -r "$R" -o "$OUT" "$COPY"'],
+    {
+      env: { ...process.env, DB: dbPath, COPY: copy, R: recipient, OUT: out },
+    },
+  );
   const outputBytes = size(out);
   await rm(copy, { force: true });
   await rm(out, { force: true });

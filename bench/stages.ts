@@ -10,7 +10,7 @@
  * (the whole path of `barysafe backup`); and node:crypto's chacha20-poly1305 for reference.
  * Prints MiB/s and the peak RSS seen during each stage.
  */
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,7 +24,11 @@ import { FileStorage } from '../src/repository/file-storage.js';
 
 const MiB = 1024 * 1024;
 
-async function timed(name: string, bytes: number, fn: () => Promise<void>): Promise<{ name: string; ms: number; mibps: number; peakRssMiB: number }> {
+async function timed(
+  name: string,
+  bytes: number,
+  fn: () => Promise<void>,
+): Promise<{ name: string; ms: number; mibps: number; peakRssMiB: number }> {
   global.gc?.();
   let peak = process.memoryUsage().rss;
   const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
@@ -34,7 +38,9 @@ async function timed(name: string, bytes: number, fn: () => Promise<void>): Prom
   clearInterval(t);
   peak = Math.max(peak, process.memoryUsage().rss);
   const r = { name, ms, mibps: bytes / MiB / (ms / 1000), peakRssMiB: peak / MiB };
-  process.stdout.write(`${name.padEnd(58)} ${(ms / 1000).toFixed(2).padStart(7)} s ${r.mibps.toFixed(1).padStart(8)} MiB/s   peak RSS ${r.peakRssMiB.toFixed(0)} MiB\n`);
+  process.stdout.write(
+    `${name.padEnd(58)} ${(ms / 1000).toFixed(2).padStart(7)} s ${r.mibps.toFixed(1).padStart(8)} MiB/s   peak RSS ${r.peakRssMiB.toFixed(0)} MiB\n`,
+  );
   return r;
 }
 
@@ -53,7 +59,8 @@ async function main() {
     if (!file) {
       file = path.join(dir, 'random.bin');
       const out = createWriteStream(file);
-      for (let i = 0; i < sizeMiB; i++) if (!out.write(randomBytes(MiB))) await new Promise<void>((r) => out.once('drain', () => r()));
+      for (let i = 0; i < sizeMiB; i++)
+        if (!out.write(randomBytes(MiB))) await new Promise<void>((r) => out.once('drain', () => r()));
       await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
     }
     const bytes = statSync(file).size;
@@ -62,7 +69,11 @@ async function main() {
     process.stdout.write(`stages over ${file} (${(bytes / MiB).toFixed(0)} MiB), node ${process.version}\n`);
     const results = [];
     results.push(await timed('read file (1 MiB chunks)', bytes, () => drain(read())));
-    results.push(await timed('read → Readable.toWeb → Readable.fromWeb', bytes, () => drain(Readable.fromWeb(Readable.toWeb(read()) as never))));
+    results.push(
+      await timed('read → Readable.toWeb → Readable.fromWeb', bytes, () =>
+        drain(Readable.fromWeb(Readable.toWeb(read()) as never)),
+      ),
+    );
     results.push(
       await timed('typage cipher alone (@noble chacha20poly1305, 64 KiB)', bytes, async () => {
         const key = randomBytes(32);
@@ -83,13 +94,20 @@ async function main() {
         }
       }),
     );
-    results.push(await timed('encryptStream (barysafe seam: toWeb → typage → fromWeb)', bytes, async () => drain(await encryptStream([recipient], read()))));
+    results.push(
+      await timed('encryptStream (barysafe seam: toWeb → typage → fromWeb)', bytes, async () =>
+        drain(await encryptStream([recipient], read())),
+      ),
+    );
     results.push(
       await timed('storeArtifact stream: count → encrypt → sha256 (no storage)', bytes, async () => {
         // A storage that only counts: storeArtifact checks the size it reports afterwards.
         let size = 0;
         const counting = {
-          put: async (k: string, body: Readable) => { for await (const c of body) size += (c as Buffer).length; return { key: k, size }; },
+          put: async (k: string, body: Readable) => {
+            for await (const c of body) size += (c as Buffer).length;
+            return { key: k, size };
+          },
           head: async (k: string) => ({ key: k, size }),
           delete: async () => undefined,
         };

@@ -74,7 +74,11 @@ console.log(`run-tests: services up in ${Date.now() - t0} ms; running ${files.le
 
 let code;
 try {
-  child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   code = await new Promise((resolve) => {
     child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 + 15 : 1)));
     child.once('error', (e) => {

@@ -9,7 +9,10 @@ import { redactText } from './redact.js';
  */
 export function createLogger(opts: { level?: string; format?: 'json' | 'text' } = {}): Logger {
   const level = opts.level ?? process.env.BARYSAFE_LOG_LEVEL ?? 'info';
-  const format = opts.format ?? (process.env.BARYSAFE_LOG_FORMAT as 'json' | 'text' | undefined) ?? (process.stderr.isTTY ? 'text' : 'json');
+  const format =
+    opts.format ??
+    (process.env.BARYSAFE_LOG_FORMAT as 'json' | 'text' | undefined) ??
+    (process.stderr.isTTY ? 'text' : 'json');
   return pino(
     {
       level,
@@ -31,8 +34,12 @@ function humanDestination(): { write(line: string): void } {
   return {
     write(line: string) {
       const { time, level, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
-      const extra = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
-      process.stderr.write(`${String(time).slice(11, 19)} ${String(level).padEnd(5)} ${String(msg)}${extra ? ` (${extra})` : ''}\n`);
+      const extra = Object.entries(rest)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+      process.stderr.write(
+        `${String(time).slice(11, 19)} ${String(level).padEnd(5)} ${String(msg)}${extra ? ` (${extra})` : ''}\n`,
+      );
     },
   };
 }
@@ -42,7 +49,8 @@ function scrub(v: unknown): unknown {
   if (v instanceof Error) return { err: { type: v.name, message: redactText(v.message) } };
   if (v && typeof v === 'object' && !Array.isArray(v)) {
     const out: Record<string, unknown> = {};
-    for (const [k, val] of Object.entries(v)) out[k] = typeof val === 'string' ? redactText(val) : val instanceof Error ? redactText(val.message) : val;
+    for (const [k, val] of Object.entries(v))
+      out[k] = typeof val === 'string' ? redactText(val) : val instanceof Error ? redactText(val.message) : val;
     return out;
   }
   return v;

@@ -25,7 +25,8 @@ const JWK_PRIVATE_MEMBER = /("(?:d|p|q|dp|dq|qi|k)"\s*:\s*)"[^"]*"/g;
 // key=value (URLs, env lines, CLI args) and "key": "value" (JSON); not "key: word" prose such
 // as "drill step token: pass", which is not a secret.
 const KV_SECRET = /\b(password|passwd|pwd|secret|token|service_token)(\s*=\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
-const JSON_SECRET = /("(?:password|passwd|secret|client_secret|token|access_token|refresh_token|id_token|service_token)"\s*:\s*)"[^"]*"/gi;
+const JSON_SECRET =
+  /("(?:password|passwd|secret|client_secret|token|access_token|refresh_token|id_token|service_token)"\s*:\s*)"[^"]*"/gi;
 
 /** Scrubs anything that looks like a secret out of free text (error messages from libraries, child stderr). */
 export function redactText(text: string): string {

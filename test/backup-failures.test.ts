@@ -10,7 +10,14 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { getPostgres, getS3, type TestPostgres, type TestS3 } from './support/services.js';
-import { makeDeployment, runCli, setupBarysafe, setupFileRepository, type BarysafeSetup, type CliResult } from './support/deployments.js';
+import {
+  makeDeployment,
+  runCli,
+  setupBarysafe,
+  setupFileRepository,
+  type BarysafeSetup,
+  type CliResult,
+} from './support/deployments.js';
 import { ExitCode } from '../src/errors.js';
 
 let pgService: TestPostgres;
@@ -24,13 +31,24 @@ after(async () => {
 
 async function assertNothingLeft(s: BarysafeSetup & { tempBase: string }, repoRoot?: string) {
   const list = await runCli(['--config', s.configPath, '--json', 'snapshots']);
-  if (list.code === 0) assert.deepEqual((JSON.parse(list.stdout) as { snapshots: unknown[] }).snapshots, [], 'no snapshot listed');
+  if (list.code === 0)
+    assert.deepEqual((JSON.parse(list.stdout) as { snapshots: unknown[] }).snapshots, [], 'no snapshot listed');
   if (repoRoot && existsSync(path.join(repoRoot, 'snapshots'))) {
-    const objects = readdirSync(path.join(repoRoot, 'snapshots'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
-    assert.deepEqual(objects.map((e) => e.name), [], 'no partial object remains');
+    const objects = readdirSync(path.join(repoRoot, 'snapshots'), { recursive: true, withFileTypes: true }).filter(
+      (e) => e.isFile(),
+    );
+    assert.deepEqual(
+      objects.map((e) => e.name),
+      [],
+      'no partial object remains',
+    );
   }
   const runs = existsSync(s.tempBase) ? readdirSync(s.tempBase, { recursive: true }) : [];
-  assert.deepEqual(runs.filter((n) => String(n).includes('run-') && String(n).split(path.sep).length > 1), [], 'no plaintext temp file remains');
+  assert.deepEqual(
+    runs.filter((n) => String(n).includes('run-') && String(n).split(path.sep).length > 1),
+    [],
+    'no plaintext temp file remains',
+  );
 }
 
 function assertFailed(r: CliResult, code: number, message: RegExp) {
@@ -58,7 +76,9 @@ describe('backup failures', () => {
     try {
       const s = await setupFileRepository(d);
       const { generateKeyPairSync } = await import('node:crypto');
-      const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString();
       await writeFile(path.join(d.workdir, 'data/private_key.pem'), pem);
       const r = await runCli(['--config', s.configPath, 'backup']);
       assertFailed(r, ExitCode.SOURCE, /private_key\.pem is not a JSON JWK \(it is PEM/);
@@ -69,13 +89,17 @@ describe('backup failures', () => {
     }
   });
 
-  test('another writer holds the repository lock; a dead holder\'s lock is taken over', async () => {
+  test("another writer holds the repository lock; a dead holder's lock is taken over", async () => {
     const d = await makeDeployment();
     try {
       const s = await setupFileRepository(d);
       const lockFile = path.join(s.repoRoot, 'locks', 'writer.json');
       await import('node:fs/promises').then((fs) => fs.mkdir(path.dirname(lockFile), { recursive: true }));
-      const holder = { host: (await import('node:os')).hostname(), command: 'barysafe backup', created_at: new Date().toISOString() };
+      const holder = {
+        host: (await import('node:os')).hostname(),
+        command: 'barysafe backup',
+        created_at: new Date().toISOString(),
+      };
       await writeFile(lockFile, JSON.stringify({ ...holder, pid: process.pid }));
       const r = await runCli(['--config', s.configPath, 'backup']);
       assertFailed(r, ExitCode.LOCKED, /is locked by barysafe backup \(pid \d+ on /);
@@ -109,7 +133,10 @@ describe('backup failures', () => {
     try {
       const s = await setupFileRepository(d);
       const text = await readFile(s.configPath, 'utf8');
-      await writeFile(s.configPath, text.replace(/recipients = \[ "(age1[a-z0-9]+)" \]/, 'recipients = [ "$1", "age1thisisnotarecipient" ]'));
+      await writeFile(
+        s.configPath,
+        text.replace(/recipients = \[ "(age1[a-z0-9]+)" \]/, 'recipients = [ "$1", "age1thisisnotarecipient" ]'),
+      );
       assert.notEqual(await readFile(s.configPath, 'utf8'), text, 'the test edited the recipients');
       const r = await runCli(['--config', s.configPath, 'backup']);
       assertFailed(r, ExitCode.USAGE, /invalid age recipient "age1thisisno…"/);
@@ -126,12 +153,16 @@ describe('backup failures', () => {
     await c.connect();
     try {
       // ~120 MB of incompressible rows so the dump is still streaming when its backend is killed.
-      await c.query("CREATE TABLE bulk AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 900000) g");
+      await c.query(
+        'CREATE TABLE bulk AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 900000) g',
+      );
       const s = await setupFileRepository(d, pgService.binDir ? `pg_bin_dir = "${pgService.binDir}"\n` : '');
       const running = runCli(['--config', s.configPath, 'backup']);
       let killed = false;
       for (let i = 0; i < 400 && !killed; i++) {
-        const r = await c.query("SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE application_name = 'barysafe-pg_dump' AND query ILIKE 'COPY%'");
+        const r = await c.query(
+          "SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE application_name = 'barysafe-pg_dump' AND query ILIKE 'COPY%'",
+        );
         killed = r.rows.some((x: { t: boolean }) => x.t);
         if (!killed) await new Promise((res) => setTimeout(res, 25));
       }
@@ -150,7 +181,9 @@ describe('backup failures', () => {
     const d = await makeDeployment();
     // A SQLite database large enough to need several multipart parts.
     const db = new Database(path.join(d.workdir, 'barycenter.db'));
-    db.exec("CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 1200) INSERT INTO bulk SELECT randomblob(50000) FROM n");
+    db.exec(
+      'CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 1200) INSERT INTO bulk SELECT randomblob(50000) FROM n',
+    );
     db.close();
     const bucket = await s3.createBucket();
     // barysafe talks to S3 through a TCP relay that we cut mid-upload: the endpoint "dies".
@@ -166,7 +199,10 @@ describe('backup failures', () => {
     await new Promise<void>((res) => relay.listen(0, '127.0.0.1', res));
     const relayUrl = `http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
     try {
-      const s = await setupBarysafe(d, { url: `s3://${bucket}/repo`, extra: `endpoint = "${relayUrl}"\nregion = "${s3.region}"\nforce_path_style = true\nchecksum = "when_required"\npart_size_mib = 5` });
+      const s = await setupBarysafe(d, {
+        url: `s3://${bucket}/repo`,
+        extra: `endpoint = "${relayUrl}"\nregion = "${s3.region}"\nforce_path_style = true\nchecksum = "when_required"\npart_size_mib = 5`,
+      });
       const tempBase = path.join(d.dir.path, 'tmp');
       await writeFile(s.configPath, (await readFile(s.configPath, 'utf8')) + `\n[backup]\ntemp_dir = "${tempBase}"\n`);
       const running = runCli(['--config', s.configPath, 'backup'], { env: s3.env });
@@ -179,11 +215,24 @@ describe('backup failures', () => {
       for (const sock of sockets) sock.destroy();
       const r = await running;
       assertFailed(r, ExitCode.REPOSITORY, /repository s3:\/\/.*(unreachable|ECONNREFUSED|socket|connect)/i);
-      const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+      const client = new S3Client({
+        endpoint: s3.endpoint,
+        region: s3.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      });
       const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'repo/snapshots/' }));
-      assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), [], 'no object, and so no snapshot, was left in the bucket');
+      assert.deepEqual(
+        (listed.Contents ?? []).map((o) => o.Key),
+        [],
+        'no object, and so no snapshot, was left in the bucket',
+      );
       const runs = existsSync(tempBase) ? readdirSync(tempBase, { recursive: true }) : [];
-      assert.deepEqual(runs.filter((n) => String(n).split(path.sep).length > 1), [], 'no plaintext temp file remains');
+      assert.deepEqual(
+        runs.filter((n) => String(n).split(path.sep).length > 1),
+        [],
+        'no plaintext temp file remains',
+      );
     } finally {
       relay.close();
       for (const sock of sockets) sock.destroy();

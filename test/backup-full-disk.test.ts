@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import { CLI, makeDeployment, run, setupBarysafe } from './support/deployments.js';
 import { ExitCode } from '../src/errors.js';
 
-const canMount = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'], { stdio: 'ignore' }).status === 0;
+const canMount =
+  spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'], { stdio: 'ignore' }).status === 0;
 
 /** Runs `barysafe backup` then `barysafe --json snapshots` with `dir` a 1 MiB tmpfs visible only to them. */
 async function inFullDisk(dir: string, configPath: string) {
@@ -22,35 +23,50 @@ ${node} ${JSON.stringify(CLI)} --config ${JSON.stringify(configPath)} --json sna
 echo "LEFT=$(find ${JSON.stringify(dir)} -type f -name '*.age' -o -type f -name 'barycenter.db' | wc -l)" >&2`;
   const r = await run('unshare', ['-m', 'sh', '-c', script]);
   const stderr = r.stderr;
-  return { code: Number(/BACKUP_EXIT=(\d+)/.exec(stderr)?.[1]), stderr, snapshots: (JSON.parse(r.stdout.toString()) as { snapshots: unknown[] }).snapshots, left: Number(/LEFT=(\d+)/.exec(stderr)?.[1]) };
+  return {
+    code: Number(/BACKUP_EXIT=(\d+)/.exec(stderr)?.[1]),
+    stderr,
+    snapshots: (JSON.parse(r.stdout.toString()) as { snapshots: unknown[] }).snapshots,
+    left: Number(/LEFT=(\d+)/.exec(stderr)?.[1]),
+  };
 }
 
-test('a full repository disk and a full temp disk', { skip: canMount ? false : 'cannot mount a tmpfs in a private mount namespace here' }, async () => {
-  const d = await makeDeployment();
-  try {
-    const db = new Database(path.join(d.workdir, 'barycenter.db'));
-    db.exec('CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 60) INSERT INTO bulk SELECT randomblob(50000) FROM n');
-    db.close();
+test(
+  'a full repository disk and a full temp disk',
+  { skip: canMount ? false : 'cannot mount a tmpfs in a private mount namespace here' },
+  async () => {
+    const d = await makeDeployment();
+    try {
+      const db = new Database(path.join(d.workdir, 'barycenter.db'));
+      db.exec(
+        'CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 60) INSERT INTO bulk SELECT randomblob(50000) FROM n',
+      );
+      db.close();
 
-    const repoDir = path.join(d.dir.path, 'full-repo');
-    const s = await setupBarysafe(d, { url: `file://${repoDir}` });
-    const repoFull = await inFullDisk(repoDir, s.configPath);
-    assert.equal(repoFull.code, ExitCode.REPOSITORY, repoFull.stderr);
-    assert.match(repoFull.stderr, /no space left on device writing snapshots\/.*barycenter\.db\.age/);
-    assert.deepEqual(repoFull.snapshots, []);
-    assert.equal(repoFull.left, 0, 'no partial object on the full disk');
+      const repoDir = path.join(d.dir.path, 'full-repo');
+      const s = await setupBarysafe(d, { url: `file://${repoDir}` });
+      const repoFull = await inFullDisk(repoDir, s.configPath);
+      assert.equal(repoFull.code, ExitCode.REPOSITORY, repoFull.stderr);
+      assert.match(repoFull.stderr, /no space left on device writing snapshots\/.*barycenter\.db\.age/);
+      assert.deepEqual(repoFull.snapshots, []);
+      assert.equal(repoFull.left, 0, 'no partial object on the full disk');
 
-    const tempDir = path.join(d.dir.path, 'full-tmp');
-    // Same deployment, a roomy repository, and the temp dir on the full disk.
-    const config = await readFile(s.configPath, 'utf8');
-    await writeFile(s.configPath, config.replace(`file://${repoDir}`, `file://${path.join(d.dir.path, 'repo2')}`) + `\n[backup]\ntemp_dir = "${tempDir}"\n`);
-    const tempFull = await inFullDisk(tempDir, s.configPath);
-    assert.notEqual(tempFull.code, 0, tempFull.stderr);
-    assert.match(tempFull.stderr, /disk is full|no space left/i);
-    assert.match(tempFull.stderr, /hint: .*temp_dir/);
-    assert.deepEqual(tempFull.snapshots, []);
-    assert.equal(tempFull.left, 0, 'no plaintext copy left in the temp dir');
-  } finally {
-    await d.dir.cleanup();
-  }
-});
+      const tempDir = path.join(d.dir.path, 'full-tmp');
+      // Same deployment, a roomy repository, and the temp dir on the full disk.
+      const config = await readFile(s.configPath, 'utf8');
+      await writeFile(
+        s.configPath,
+        config.replace(`file://${repoDir}`, `file://${path.join(d.dir.path, 'repo2')}`) +
+          `\n[backup]\ntemp_dir = "${tempDir}"\n`,
+      );
+      const tempFull = await inFullDisk(tempDir, s.configPath);
+      assert.notEqual(tempFull.code, 0, tempFull.stderr);
+      assert.match(tempFull.stderr, /disk is full|no space left/i);
+      assert.match(tempFull.stderr, /hint: .*temp_dir/);
+      assert.deepEqual(tempFull.snapshots, []);
+      assert.equal(tempFull.left, 0, 'no plaintext copy left in the temp dir');
+    } finally {
+      await d.dir.cleanup();
+    }
+  },
+);

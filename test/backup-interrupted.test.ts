@@ -14,24 +14,35 @@ test('SIGTERM during a backup: no snapshot, no plaintext left; stale run dirs ar
   const d = await makeDeployment();
   try {
     const db = new Database(path.join(d.workdir, 'barycenter.db'));
-    db.exec('CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 2000) INSERT INTO bulk SELECT randomblob(50000) FROM n');
+    db.exec(
+      'CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 2000) INSERT INTO bulk SELECT randomblob(50000) FROM n',
+    );
     db.close();
     const repoRoot = path.join(d.dir.path, 'repository');
     const s = await setupBarysafe(d, { url: `file://${repoRoot}` });
     const tempBase = path.join(d.dir.path, 'tmp');
     await writeFile(s.configPath, (await readFile(s.configPath, 'utf8')) + `\n[backup]\ntemp_dir = "${tempBase}"\n`);
 
-    const child = spawn(process.execPath, [CLI, '--config', s.configPath, 'backup'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--config', s.configPath, 'backup'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
-    const uploading = new Promise<void>((resolve) => child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-      if (stderr.includes('encrypting and uploading barycenter.db')) resolve();
-    }));
+    const uploading = new Promise<void>((resolve) =>
+      child.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        if (stderr.includes('encrypting and uploading barycenter.db')) resolve();
+      }),
+    );
     await uploading;
     const root = tempRoot(tempBase);
-    assert.ok(readdirSync(root).some((n) => n.startsWith('run-')), 'the run had its private temp dir');
+    assert.ok(
+      readdirSync(root).some((n) => n.startsWith('run-')),
+      'the run had its private temp dir',
+    );
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 + 15 : null))));
+    const code = await new Promise<number | null>((resolve) =>
+      child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 + 15 : null))),
+    );
     assert.equal(code, 143, stderr);
     assert.deepEqual(readdirSync(root), [], 'the plaintext SQLite copy is gone');
     const list = await runCli(['--config', s.configPath, '--json', 'snapshots']);

@@ -17,7 +17,12 @@ test('three backups stamped with the same instant form an ordered, linked chain'
   const dir = await makeTempDir('barysafe-order-');
   try {
     const dep = await createSampleDeployment(path.join(dir.path, 'bc'));
-    const init = await initConfig({ dir: path.join(dir.path, 'etc'), barycenterConfig: dep.configPath, workdir: dep.workdir, repository: `file://${path.join(dir.path, 'repo')}` });
+    const init = await initConfig({
+      dir: path.join(dir.path, 'etc'),
+      barycenterConfig: dep.configPath,
+      workdir: dep.workdir,
+      repository: `file://${path.join(dir.path, 'repo')}`,
+    });
     const { config } = await loadConfig(init.configPath);
     const storage = openStorage(config.repository);
     const frozen = new Date('2026-11-28T09:00:00.000Z');

@@ -24,18 +24,31 @@ after(async () => {
 /** Where a backend keeps the object bytes: a function that fetches them as a Buffer. */
 type Fetch = (key: string) => Promise<Buffer>;
 
-async function repoFor(kind: 'file' | 's3', d: Deployment): Promise<{ url: string; extra?: string; fetch: Fetch; env: Record<string, string> }> {
+async function repoFor(
+  kind: 'file' | 's3',
+  d: Deployment,
+): Promise<{ url: string; extra?: string; fetch: Fetch; env: Record<string, string> }> {
   if (kind === 'file') {
     const root = path.join(d.dir.path, 'repository');
     return { url: `file://${root}`, fetch: (k) => readFile(path.join(root, k)), env: {} };
   }
   const bucket = await s3.createBucket();
-  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   return {
     url: `s3://${bucket}/barysafe`,
     extra: `endpoint = "${s3.endpoint}"\nregion = "${s3.region}"\nforce_path_style = true\nchecksum = "when_required"`,
     env: s3.env,
-    fetch: async (k) => Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: `barysafe/${k}` }))).Body!.transformToByteArray()),
+    fetch: async (k) =>
+      Buffer.from(
+        await (
+          await client.send(new GetObjectCommand({ Bucket: bucket, Key: `barysafe/${k}` }))
+        ).Body!.transformToByteArray(),
+      ),
   };
 }
 
@@ -54,13 +67,24 @@ for (const kind of ['file', 's3'] as const) {
       try {
         const b = await runCli(['--config', setup.configPath, '--json', 'backup'], { env: repo.env });
         assert.equal(b.code, 0, b.stderr);
-        const out = JSON.parse(b.stdout) as { snapshot: { id: string; artifacts: Array<{ name: string; object: string; sha256: string }> } };
+        const out = JSON.parse(b.stdout) as {
+          snapshot: { id: string; artifacts: Array<{ name: string; object: string; sha256: string }> };
+        };
         const snap = out.snapshot;
-        assert.deepEqual(snap.artifacts.map((a) => a.name).sort(), ['barycenter.db', 'config.toml', 'jwks.json', 'private_key.pem']);
+        assert.deepEqual(snap.artifacts.map((a) => a.name).sort(), [
+          'barycenter.db',
+          'config.toml',
+          'jwks.json',
+          'private_key.pem',
+        ]);
 
         // The manifest is signed by the configured key and chains to nothing (first snapshot).
         const manifestBytes = await repo.fetch(`snapshots/${snap.id}/manifest.json`);
-        const manifest = parseAndVerify<Manifest>(manifestBytes, await loadVerifier(path.join(setup.etc, 'signing.pub.pem')), 'manifest');
+        const manifest = parseAndVerify<Manifest>(
+          manifestBytes,
+          await loadVerifier(path.join(setup.etc, 'signing.pub.pem')),
+          'manifest',
+        );
         assert.equal(manifest.previous, null);
         assert.equal(manifest.key.jwks.publishes_key_exactly, true);
         assert.equal(manifest.key.modulus_bits, 2048);
@@ -75,16 +99,38 @@ for (const kind of ['file', 's3'] as const) {
           assert.equal(sha256Hex(ct), a.sha256, `${a.name}: stored bytes differ from what was hashed`);
           assert.equal(ct.length, a.size);
         }
-        const keyPlain = await ageDecrypt(setup.identityFile, await repo.fetch(manifest.artifacts.find((a) => a.name === 'private_key.pem')!.object));
-        assert.deepEqual(keyPlain, await readFile(path.join(d.workdir, 'data/private_key.pem')), 'the key decrypts byte-identical');
-        const jwksPlain = await ageDecrypt(setup.identityFile, await repo.fetch(manifest.artifacts.find((a) => a.name === 'jwks.json')!.object));
+        const keyPlain = await ageDecrypt(
+          setup.identityFile,
+          await repo.fetch(manifest.artifacts.find((a) => a.name === 'private_key.pem')!.object),
+        );
+        assert.deepEqual(
+          keyPlain,
+          await readFile(path.join(d.workdir, 'data/private_key.pem')),
+          'the key decrypts byte-identical',
+        );
+        const jwksPlain = await ageDecrypt(
+          setup.identityFile,
+          await repo.fetch(manifest.artifacts.find((a) => a.name === 'jwks.json')!.object),
+        );
         assert.deepEqual(jwksPlain, await readFile(path.join(d.workdir, 'data/jwks.json')));
-        const cfgPlain = await ageDecrypt(setup.identityFile, await repo.fetch(manifest.artifacts.find((a) => a.name === 'config.toml')!.object));
+        const cfgPlain = await ageDecrypt(
+          setup.identityFile,
+          await repo.fetch(manifest.artifacts.find((a) => a.name === 'config.toml')!.object),
+        );
         assert.deepEqual(cfgPlain, await readFile(d.configPath));
 
         const dbFile = path.join(d.dir.path, 'restored.db');
-        await writeFile(dbFile, await ageDecrypt(setup.identityFile, await repo.fetch(manifest.artifacts.find((a) => a.name === 'barycenter.db')!.object)));
-        const check = await run('sqlite3', [dbFile, 'PRAGMA integrity_check; SELECT count(*) FROM users; SELECT count(*) FROM clients;']);
+        await writeFile(
+          dbFile,
+          await ageDecrypt(
+            setup.identityFile,
+            await repo.fetch(manifest.artifacts.find((a) => a.name === 'barycenter.db')!.object),
+          ),
+        );
+        const check = await run('sqlite3', [
+          dbFile,
+          'PRAGMA integrity_check; SELECT count(*) FROM users; SELECT count(*) FROM clients;',
+        ]);
         assert.equal(check.stdout.toString().trim(), 'ok\n1\n1');
 
         // A second backup chains to the first manifest's exact bytes; both are listed.
@@ -96,7 +142,13 @@ for (const kind of ['file', 's3'] as const) {
         const list = await runCli(['--config', setup.configPath, '--json', 'snapshots'], { env: repo.env });
         assert.equal(list.code, 0, list.stderr);
         const rows = (JSON.parse(list.stdout) as { snapshots: Array<{ id: string; signature: string }> }).snapshots;
-        assert.deepEqual(rows.map((r) => [r.id, r.signature]), [[snap.id, 'verified'], [id2, 'verified']]);
+        assert.deepEqual(
+          rows.map((r) => [r.id, r.signature]),
+          [
+            [snap.id, 'verified'],
+            [id2, 'verified'],
+          ],
+        );
         const table = await runCli(['--config', setup.configPath, 'snapshots'], { env: repo.env });
         assert.match(table.stdout, new RegExp(`${id2}.*sqlite.*ok\\s+verified`));
       } finally {
@@ -111,24 +163,41 @@ for (const kind of ['file', 's3'] as const) {
       const d = await makeDeployment({ databaseUrl: dbUrl });
       const repo = await repoFor(kind, d);
       const setup = await setupBarysafe(d, repo);
-      await writeFile(setup.configPath, (await readFile(setup.configPath, 'utf8')) + (pgService.binDir ? `\n[backup]\npg_bin_dir = "${pgService.binDir}"\n` : ''));
+      await writeFile(
+        setup.configPath,
+        (await readFile(setup.configPath, 'utf8')) +
+          (pgService.binDir ? `\n[backup]\npg_bin_dir = "${pgService.binDir}"\n` : ''),
+      );
       const target = await pgService.createDatabase();
       try {
         const b = await runCli(['--config', setup.configPath, '--json', 'backup'], { env: repo.env });
         assert.equal(b.code, 0, b.stderr);
-        const { snapshot } = JSON.parse(b.stdout) as { snapshot: { id: string; database: Manifest['database']; artifacts: Manifest['artifacts'] } };
+        const { snapshot } = JSON.parse(b.stdout) as {
+          snapshot: { id: string; database: Manifest['database']; artifacts: Manifest['artifacts'] };
+        };
         assert.equal(snapshot.database.engine, 'postgres');
         assert.equal(snapshot.database.dump_format, 'pg_dump-custom');
         assert.equal(snapshot.database.migrations.length, 8);
-        assert.doesNotMatch(snapshot.database.source, new RegExp(new URL(dbUrl).password), 'no DB password in the manifest');
+        assert.doesNotMatch(
+          snapshot.database.source,
+          new RegExp(new URL(dbUrl).password),
+          'no DB password in the manifest',
+        );
 
-        const dump = await ageDecrypt(setup.identityFile, await repo.fetch(snapshot.artifacts.find((a) => a.kind === 'database')!.object));
+        const dump = await ageDecrypt(
+          setup.identityFile,
+          await repo.fetch(snapshot.artifacts.find((a) => a.kind === 'database')!.object),
+        );
         assert.equal(dump.subarray(0, 5).toString(), 'PGDMP', 'a pg_dump custom-format archive');
         const u = new URL(target);
-        const restore = await run(path.join(pgService.binDir || '', 'pg_restore'), ['--no-owner', '--exit-on-error', '-d', `${u.protocol}//${u.username}@${u.host}${u.pathname}`], {
-          env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) },
-          input: dump,
-        });
+        const restore = await run(
+          path.join(pgService.binDir || '', 'pg_restore'),
+          ['--no-owner', '--exit-on-error', '-d', `${u.protocol}//${u.username}@${u.host}${u.pathname}`],
+          {
+            env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) },
+            input: dump,
+          },
+        );
         assert.equal(restore.code, 0, restore.stderr);
         const c = new pg.Client({ connectionString: target });
         await c.connect();

@@ -10,9 +10,14 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import { runBarycenter, runSyncUsers, scratchEnv, startStandin, type Standin } from './support/barycenter/launch.js';
 
 const EXPECTED_MIGRATIONS = [
-  'm20250101_000001_initial_schema', 'm20250107_000001_add_passkeys', 'm20250107_000002_extend_sessions_users',
-  'm20250108_000001_add_consent_table', 'm20250109_000001_add_device_codes', 'm20250222_000001_rename_device_code_table',
-  'm20260407_000001_create_federation_tables', 'm20260407_000002_create_peer_requests',
+  'm20250101_000001_initial_schema',
+  'm20250107_000001_add_passkeys',
+  'm20250107_000002_extend_sessions_users',
+  'm20250108_000001_add_consent_table',
+  'm20250109_000001_add_device_codes',
+  'm20250222_000001_rename_device_code_table',
+  'm20260407_000001_create_federation_tables',
+  'm20260407_000002_create_peer_requests',
 ];
 
 function scratchDir(t: { after(fn: () => void): void }): string {
@@ -22,7 +27,10 @@ function scratchDir(t: { after(fn: () => void): void }): string {
 }
 
 const form = (fields: Record<string, string>) => ({
-  method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), redirect: 'manual' as const,
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields).toString(),
+  redirect: 'manual' as const,
 });
 
 async function login(bc: Standin, username: string, password: string): Promise<Response> {
@@ -38,7 +46,11 @@ async function sessionCookie(bc: Standin, username: string, password: string): P
 }
 
 async function gql(bc: Standin, p: string, query: string): Promise<{ data?: any; errors?: { message: string }[] }> {
-  const r = await fetch(`http://127.0.0.1:${bc.adminPort}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const r = await fetch(`http://127.0.0.1:${bc.adminPort}${p}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
   assert.equal(r.status, 200);
   return (await r.json()) as { data?: any; errors?: { message: string }[] };
 }
@@ -54,9 +66,20 @@ async function deviceGrant(bc: Standin, username = 'admin', password = 'password
   assert.equal(dev.verification_uri, `http://localhost:${bc.port}/device`);
   assert.ok(dev.client_id && dev.client_secret, 'auto-registered client returned');
 
-  const poll = () => fetch(`${bc.url}/token`, form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: dev.device_code, client_id: dev.client_id }));
+  const poll = () =>
+    fetch(
+      `${bc.url}/token`,
+      form({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: dev.device_code,
+        client_id: dev.client_id,
+      }),
+    );
   const cookie = await sessionCookie(bc, username, password);
-  const consent = await fetch(`${bc.url}/device/consent`, { ...form({ user_code: dev.user_code, approved: 'true' }), headers: { 'content-type': 'application/x-www-form-urlencoded', cookie } });
+  const consent = await fetch(`${bc.url}/device/consent`, {
+    ...form({ user_code: dev.user_code, approved: 'true' }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+  });
   assert.equal(consent.status, 200);
   assert.match(await consent.text(), /Device Approved/);
   const tok = await poll();
@@ -80,7 +103,8 @@ test('fresh SQLite instance: keys, discovery, device grant, userinfo, admin jobs
   const keyText = readFileSync(path.join(dir, 'private_key.pem'), 'utf8');
   assert.match(keyText, /^\{\n  "kty": "RSA"/);
   const priv = JSON.parse(keyText) as Record<string, string>;
-  for (const k of ['kty', 'kid', 'alg', 'use', 'n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi']) assert.ok(priv[k], `private JWK has ${k}`);
+  for (const k of ['kty', 'kid', 'alg', 'use', 'n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi'])
+    assert.ok(priv[k], `private JWK has ${k}`);
   assert.equal(priv.kid!.length, 22);
   assert.equal(priv.use, 'sig');
   assert.equal(Buffer.from(priv.n!, 'base64url').length, 256);
@@ -101,7 +125,12 @@ test('fresh SQLite instance: keys, discovery, device grant, userinfo, admin jobs
   assert.equal(disco.device_authorization_endpoint, `${iss}/device_authorization`);
   assert.deepEqual(disco.id_token_signing_alg_values_supported, ['RS256']);
   assert.deepEqual(disco.code_challenge_methods_supported, ['S256']);
-  assert.deepEqual(disco.grant_types_supported, ['authorization_code', 'refresh_token', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code']);
+  assert.deepEqual(disco.grant_types_supported, [
+    'authorization_code',
+    'refresh_token',
+    'implicit',
+    'urn:ietf:params:oauth:grant-type:device_code',
+  ]);
   assert.equal(disco.end_session_endpoint, undefined);
   assert.equal(Object.keys(disco).length, 21);
 
@@ -112,7 +141,10 @@ test('fresh SQLite instance: keys, discovery, device grant, userinfo, admin jobs
   const { dev, tokens } = await deviceGrant(bc);
   const header = decodeProtectedHeader(tokens.id_token);
   assert.deepEqual(Object.keys(header).sort(), ['alg', 'kid']);
-  const { payload } = await jwtVerify(tokens.id_token, createLocalJWKSet(served), { issuer: iss, audience: dev.client_id });
+  const { payload } = await jwtVerify(tokens.id_token, createLocalJWKSet(served), {
+    issuer: iss,
+    audience: dev.client_id,
+  });
   assert.equal(typeof payload.aud, 'string');
   assert.equal(payload.exp, payload.iat! + 3600);
   assert.equal(payload.preferred_username, 'admin');
@@ -125,11 +157,23 @@ test('fresh SQLite instance: keys, discovery, device grant, userinfo, admin jobs
   assert.equal(payload.sub!.length, 32);
 
   // Admin jobs API: Int timestamps and 0/1/null success; unknown names leave a NULL row.
-  const trig = await gql(bc, '/admin/jobs', 'mutation { triggerJob(jobName: "cleanup_expired_sessions") { success message jobName } }');
-  assert.deepEqual(trig.data.triggerJob, { success: true, message: "Job 'cleanup_expired_sessions' triggered successfully", jobName: 'cleanup_expired_sessions' });
+  const trig = await gql(
+    bc,
+    '/admin/jobs',
+    'mutation { triggerJob(jobName: "cleanup_expired_sessions") { success message jobName } }',
+  );
+  assert.deepEqual(trig.data.triggerJob, {
+    success: true,
+    message: "Job 'cleanup_expired_sessions' triggered successfully",
+    jobName: 'cleanup_expired_sessions',
+  });
   const bogus = await gql(bc, '/admin/jobs', 'mutation { triggerJob(jobName: "nope") { success message } }');
   assert.equal(bogus.data.triggerJob.success, false);
-  const logs = await gql(bc, '/admin/jobs', '{ jobLogs(limit: 5) { id jobName startedAt completedAt success recordsProcessed } availableJobs { name schedule } }');
+  const logs = await gql(
+    bc,
+    '/admin/jobs',
+    '{ jobLogs(limit: 5) { id jobName startedAt completedAt success recordsProcessed } availableJobs { name schedule } }',
+  );
   assert.equal(logs.data.availableJobs.length, 6);
   const byName = Object.fromEntries(logs.data.jobLogs.map((l: any) => [l.jobName, l]));
   assert.equal(byName.cleanup_expired_sessions.success, 1);
@@ -148,15 +192,36 @@ test('fresh SQLite instance: keys, discovery, device grant, userinfo, admin jobs
   // Schema and migration bookkeeping as the real migrations leave them.
   const db = new Database(path.join(dir, 'barycenter.db'), { readonly: true });
   try {
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]).map((r) => r.name);
-    for (const tname of ['clients', 'users', 'consent', 'device_codes', 'job_executions', 'trusted_peers', 'federated_identities', 'federation_auth_requests', 'peer_requests', 'seaql_migrations']) {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]).map(
+      (r) => r.name,
+    );
+    for (const tname of [
+      'clients',
+      'users',
+      'consent',
+      'device_codes',
+      'job_executions',
+      'trusted_peers',
+      'federated_identities',
+      'federation_auth_requests',
+      'peer_requests',
+      'seaql_migrations',
+    ]) {
       assert.ok(tables.includes(tname), `table ${tname}`);
     }
     assert.ok(!tables.includes('consents') && !tables.includes('device_code'));
-    const versions = db.prepare('SELECT version, applied_at FROM seaql_migrations ORDER BY version').all() as { version: string; applied_at: number }[];
-    assert.deepEqual(versions.map((v) => v.version), EXPECTED_MIGRATIONS);
+    const versions = db.prepare('SELECT version, applied_at FROM seaql_migrations ORDER BY version').all() as {
+      version: string;
+      applied_at: number;
+    }[];
+    assert.deepEqual(
+      versions.map((v) => v.version),
+      EXPECTED_MIGRATIONS,
+    );
     assert.ok(versions.every((v) => Number.isInteger(v.applied_at) && v.applied_at > 1.7e9 && v.applied_at < 1e10));
-    const admin = db.prepare("SELECT password_hash FROM users WHERE username='admin'").get() as { password_hash: string };
+    const admin = db.prepare("SELECT password_hash FROM users WHERE username='admin'").get() as {
+      password_hash: string;
+    };
     assert.match(admin.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   } finally {
     db.close();
@@ -183,10 +248,15 @@ test('a stale jwks.json is served verbatim and never rewritten', async (t) => {
 test('sync-users adds users that can log in; never re-passwords; rejects an array file', async (t) => {
   const dir = scratchDir(t);
   const usersFile = path.join(dir, 'users.json');
-  writeFileSync(usersFile, JSON.stringify({ users: [
-    { username: 'alice', password: 'alice-pw', email: 'alice@example.com', properties: { name: 'Alice' } },
-    { username: 'bob', password: 'bob-pw', enabled: false },
-  ] }));
+  writeFileSync(
+    usersFile,
+    JSON.stringify({
+      users: [
+        { username: 'alice', password: 'alice-pw', email: 'alice@example.com', properties: { name: 'Alice' } },
+        { username: 'bob', password: 'bob-pw', enabled: false },
+      ],
+    }),
+  );
   const sync = await runSyncUsers({ cwd: dir, file: usersFile });
   assert.equal(sync.code, 0, sync.stdout + sync.stderr);
   assert.match(sync.stdout, /User sync complete: 2 created, 0 updated, 0 unchanged/);
@@ -194,7 +264,10 @@ test('sync-users adds users that can log in; never re-passwords; rejects an arra
   assert.ok(!existsSync(path.join(dir, 'private_key.pem')));
   assert.doesNotMatch(sync.stdout, /Created default admin user/);
 
-  writeFileSync(usersFile, JSON.stringify({ users: [{ username: 'alice', password: 'changed', email: 'alice@example.com' }] }));
+  writeFileSync(
+    usersFile,
+    JSON.stringify({ users: [{ username: 'alice', password: 'changed', email: 'alice@example.com' }] }),
+  );
   assert.equal((await runSyncUsers({ cwd: dir, file: usersFile })).code, 0);
   writeFileSync(path.join(dir, 'array.json'), JSON.stringify([{ username: 'carol', password: 'x' }]));
   const bad = await runSyncUsers({ cwd: dir, file: path.join(dir, 'array.json') });
@@ -209,14 +282,19 @@ test('sync-users adds users that can log in; never re-passwords; rejects an arra
   assert.equal(disabled.status, 307);
   assert.match(disabled.headers.get('location') ?? '', /^\/login\?error=/);
   const { tokens } = await deviceGrant(bc, 'alice', 'alice-pw');
-  const ui = (await (await fetch(`${bc.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json()) as Record<string, unknown>;
+  const ui = (await (
+    await fetch(`${bc.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+  ).json()) as Record<string, unknown>;
   assert.equal(ui.name, 'Alice');
   assert.equal(ui.preferred_username, 'alice');
 });
 
 test('without a hostname public_base_url startup fails on WebAuthn after DB, admin and key', async (t) => {
   const dir = scratchDir(t);
-  const env: Record<string, string | undefined> = { ...scratchEnv(dir, 18999), BARYCENTER__SERVER__PUBLIC_BASE_URL: undefined };
+  const env: Record<string, string | undefined> = {
+    ...scratchEnv(dir, 18999),
+    BARYCENTER__SERVER__PUBLIC_BASE_URL: undefined,
+  };
   const r = await runBarycenter(['--config', path.join(dir, 'none.toml')], { cwd: dir, env });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /WebAuthn/);
@@ -232,7 +310,10 @@ test('a database with a migration unknown to the binary is refused', async (t) =
   db.close();
   const r = await runBarycenter(['--config', path.join(dir, 'none.toml')], { cwd: dir, env: scratchEnv(dir, 18998) });
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /Migration file of version 'm20990101_000001_future' is missing, this migration has been applied but its file is missing/);
+  assert.match(
+    r.stderr,
+    /Migration file of version 'm20990101_000001_future' is missing, this migration has been applied but its file is missing/,
+  );
 });
 
 test('PostgreSQL deployment', async (t) => {
@@ -262,7 +343,10 @@ test('PostgreSQL deployment', async (t) => {
   await c.connect();
   try {
     const v = await c.query('SELECT version FROM seaql_migrations ORDER BY version');
-    assert.deepEqual(v.rows.map((r) => r.version), EXPECTED_MIGRATIONS);
+    assert.deepEqual(
+      v.rows.map((r) => r.version),
+      EXPECTED_MIGRATIONS,
+    );
     const tables = await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
     assert.ok(tables.rows.some((r) => r.table_name === 'consent'));
   } finally {

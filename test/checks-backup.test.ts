@@ -5,7 +5,11 @@ import { runOne } from '../src/checks/engine.js';
 import type { CheckContext } from '../src/checks/types.js';
 import { contextFor, makeDeployment, otherSigner, putDrill, putSnapshot, writeConfigs } from './checks-fixture.js';
 
-const run = (id: string, ctx: CheckContext) => runOne(catalogue().find((d) => d.id === id)!, ctx);
+const run = (id: string, ctx: CheckContext) =>
+  runOne(
+    catalogue().find((d) => d.id === id)!,
+    ctx,
+  );
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
 
 test('backup.* pass with a fresh signed snapshot holding key, database and config', async () => {

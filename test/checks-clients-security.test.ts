@@ -6,10 +6,26 @@ import Database from 'better-sqlite3';
 import { catalogue } from '../src/checks/catalogue.js';
 import { runOne } from '../src/checks/engine.js';
 import type { CheckContext } from '../src/checks/types.js';
-import { addClient, addUser, certificate, contextFor, makeDeployment, publicJwk, rsaJwk, startTlsIdp, tempDir, writeKeys, type TlsIdp } from './checks-fixture.js';
+import {
+  addClient,
+  addUser,
+  certificate,
+  contextFor,
+  makeDeployment,
+  publicJwk,
+  rsaJwk,
+  startTlsIdp,
+  tempDir,
+  writeKeys,
+  type TlsIdp,
+} from './checks-fixture.js';
 import type { JWK } from 'jose';
 
-const run = (id: string, ctx: CheckContext) => runOne(catalogue().find((d) => d.id === id)!, ctx);
+const run = (id: string, ctx: CheckContext) =>
+  runOne(
+    catalogue().find((d) => d.id === id)!,
+    ctx,
+  );
 
 const certDir = tempDir('barysafe-certs-');
 const cert = certificate(certDir, 400);
@@ -55,7 +71,11 @@ test('clients.redirect-uris-https: https and loopback pass (exception stated); p
 test('security.default-admin-password fails on admin/password123 (and on a missing admin), passes on a strong one', async () => {
   const weak = await makeDeployment({});
   const db = new Database(weak.dbFile);
-  assert.equal((await run('security.default-admin-password', await contextFor(weak.barysafeToml))).status, 'fail', 'no admin row: recreated at next start');
+  assert.equal(
+    (await run('security.default-admin-password', await contextFor(weak.barysafeToml))).status,
+    'fail',
+    'no admin row: recreated at next start',
+  );
   await addUser(db, 'admin', 'password123');
   db.close();
   const r = await run('security.default-admin-password', await contextFor(weak.barysafeToml));
@@ -114,11 +134,18 @@ test('security.key-strength passes RSA-2048 with a clean served JWKS; fails a 10
   assert.equal(weak.status, 'fail');
   assert.match(weak.summary, /1024 bits/);
   const noUrl = await makeDeployment({});
-  assert.equal((await run('security.key-strength', await contextFor(noUrl.barysafeToml))).status, 'error', 'the served JWKS is unknown: never pass');
+  assert.equal(
+    (await run('security.key-strength', await contextFor(noUrl.barysafeToml))).status,
+    'error',
+    'the served JWKS is unknown: never pass',
+  );
 });
 
 test('security.secrets-in-config fails on a world-readable inline DB password, passes when only the service can read it', async () => {
-  const d = await makeDeployment({ databaseUrl: 'postgres://barycenter:S3cretPw@127.0.0.1:1/barycenter', extraToml: '[webfinger]\nservice_token = "tok-abc"' });
+  const d = await makeDeployment({
+    databaseUrl: 'postgres://barycenter:S3cretPw@127.0.0.1:1/barycenter',
+    extraToml: '[webfinger]\nservice_token = "tok-abc"',
+  });
   chmodSync(d.configToml, 0o644);
   const r = await run('security.secrets-in-config', await contextFor(d.barysafeToml));
   assert.equal(r.status, 'fail');
@@ -131,7 +158,10 @@ test('security.secrets-in-config fails on a world-readable inline DB password, p
   assert.equal((await run('security.secrets-in-config', await contextFor(clean.barysafeToml))).status, 'pass');
   const unit = path.join(clean.dir, 'barycenter.service');
   writeFileSync(unit, '[Service]\nEnvironment=BARYCENTER__DATABASE__URL=postgres://u:pw@db/x\n', { mode: 0o644 });
-  writeFileSync(clean.barysafeToml, (await import('node:fs')).readFileSync(clean.barysafeToml, 'utf8') + `systemd_unit = "${unit}"\n`);
+  writeFileSync(
+    clean.barysafeToml,
+    (await import('node:fs')).readFileSync(clean.barysafeToml, 'utf8') + `systemd_unit = "${unit}"\n`,
+  );
   const u = await run('security.secrets-in-config', await contextFor(clean.barysafeToml, 'systemd'));
   assert.equal(u.status, 'fail');
   assert.match(u.remediation, /EnvironmentFile/);

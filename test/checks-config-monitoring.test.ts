@@ -6,7 +6,15 @@ import Database from 'better-sqlite3';
 import { catalogue } from '../src/checks/catalogue.js';
 import { runOne } from '../src/checks/engine.js';
 import type { CheckContext } from '../src/checks/types.js';
-import { certificate, contextFor, makeDeployment, publicJwk, startTlsIdp, tempDir, writeConfigs, type TlsIdp } from './checks-fixture.js';
+import {
+  certificate,
+  contextFor,
+  makeDeployment,
+  startTlsIdp,
+  tempDir,
+  writeConfigs,
+  type TlsIdp,
+} from './checks-fixture.js';
 import { startStandin, type Standin } from './support/barycenter/launch.js';
 
 const def = (id: string) => catalogue().find((d) => d.id === id)!;
@@ -25,7 +33,11 @@ before(async () => {
   process.env.BARYSAFE_CA_FILE = path.join(certDir, 'ca.pem');
   good = await startTlsIdp({ ...valid, jwks: () => ({ keys: [] }) });
   expiring = await startTlsIdp({ ...soon, jwks: () => ({ keys: [] }) });
-  wrongIssuer = await startTlsIdp({ ...valid, issuer: () => 'https://old-idp.example.com', jwks: () => ({ keys: [] }) });
+  wrongIssuer = await startTlsIdp({
+    ...valid,
+    issuer: () => 'https://old-idp.example.com',
+    jwks: () => ({ keys: [] }),
+  });
 });
 after(async () => {
   await Promise.all([good.close(), expiring.close(), wrongIssuer.close()]);
@@ -56,7 +68,10 @@ test('config.database: SQLite with one replica passes; SQLite with two, or no UR
   assert.equal((await run('config.database', await contextFor(one.barysafeToml))).status, 'pass');
   const two = await makeDeployment({});
   const manifest = path.join(two.dir, 'deployment.yaml');
-  writeFileSync(manifest, 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: barycenter\nspec:\n  replicas: 2\n');
+  writeFileSync(
+    manifest,
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: barycenter\nspec:\n  replicas: 2\n',
+  );
   writeConfigs(two.dir, { checksToml: `kubernetes_manifests = ["${manifest}"]` });
   const r = await run('config.database', await contextFor(two.barysafeToml, 'kubernetes'));
   assert.equal(r.status, 'fail');
@@ -109,13 +124,22 @@ test('monitoring.background-jobs reads jobLogs from the stand-in admin API, then
     standin = await startStandin({ cwd: dir });
     const db = new Database(path.join(dir, 'barycenter.db'));
     const now = Math.floor(Date.now() / 1000);
-    db.prepare('INSERT INTO job_executions (job_name, started_at, completed_at, success) VALUES (?, ?, ?, 1)').run('cleanup_expired_sessions', now - 600, now - 599);
-    const { barysafeToml } = writeConfigs(dir, { adminPort: standin.adminPort, databaseUrl: `sqlite://${path.join(dir, 'barycenter.db')}?mode=rwc` });
+    db.prepare('INSERT INTO job_executions (job_name, started_at, completed_at, success) VALUES (?, ?, ?, 1)').run(
+      'cleanup_expired_sessions',
+      now - 600,
+      now - 599,
+    );
+    const { barysafeToml } = writeConfigs(dir, {
+      adminPort: standin.adminPort,
+      databaseUrl: `sqlite://${path.join(dir, 'barycenter.db')}?mode=rwc`,
+    });
     const pass = await run('monitoring.background-jobs', await contextFor(barysafeToml));
     assert.equal(pass.status, 'pass', pass.summary);
     assert.match(pass.evidence[0]!.source, /\/admin\/jobs/);
 
-    db.prepare('INSERT INTO job_executions (job_name, started_at, completed_at, success, error_message) VALUES (?, ?, ?, 0, ?)').run('cleanup_expired_refresh_tokens', now - 300, now - 299, 'database is locked');
+    db.prepare(
+      'INSERT INTO job_executions (job_name, started_at, completed_at, success, error_message) VALUES (?, ?, ?, 0, ?)',
+    ).run('cleanup_expired_refresh_tokens', now - 300, now - 299, 'database is locked');
     const fail = await run('monitoring.background-jobs', await contextFor(barysafeToml));
     assert.equal(fail.status, 'fail');
     assert.match(fail.summary, /cleanup_expired_refresh_tokens/);
@@ -130,7 +154,9 @@ test('monitoring.background-jobs reads jobLogs from the stand-in admin API, then
     assert.match(fallbackPass.summary, /admin API unavailable/);
 
     // No run within the window: the scheduler is not running; the fallback judges it as the admin API does.
-    db.prepare('UPDATE job_executions SET started_at = started_at - 2 * 86400, completed_at = completed_at - 2 * 86400').run();
+    db.prepare(
+      'UPDATE job_executions SET started_at = started_at - 2 * 86400, completed_at = completed_at - 2 * 86400',
+    ).run();
     db.close();
     const stale = await run('monitoring.background-jobs', await contextFor(barysafeToml));
     assert.equal(stale.status, 'warn', stale.summary);

@@ -16,17 +16,35 @@ const config = (checks: Record<string, unknown> = {}) =>
   });
 
 const fixed = (id: string, status: 'pass' | 'fail' | 'warn'): CheckDefinition => ({
-  id, section: id.split('.')[0]!, title: id, rationale: 'r', severity: 'high', remediation: { default: 'fix it', docker: 'fix the container' },
+  id,
+  section: id.split('.')[0]!,
+  title: id,
+  rationale: 'r',
+  severity: 'high',
+  remediation: { default: 'fix it', docker: 'fix the container' },
   run: async () => ({ status, summary: status, evidence: [{ source: 'test' }] }),
 });
 
 const input = (cfg: ReturnType<typeof config>, now = new Date('2026-05-01T12:00:00Z')) => ({
-  config: cfg, configPath: '/x/barysafe.toml', barycenter: resolveBarycenter(cfg.barycenter, {}), deployment: { type: 'docker' as const, reason: 'test' }, now,
+  config: cfg,
+  configPath: '/x/barysafe.toml',
+  barycenter: resolveBarycenter(cfg.barycenter, {}),
+  deployment: { type: 'docker' as const, reason: 'test' },
+  now,
 });
 
 test('waivers apply through their expiry day, keep the raw status, and stop applying once expired', async () => {
-  const cfg = config({ waivers: [{ id: 'a.fail', reason: 'accepted until the migration', expires: '2026-05-01' }, { id: 'b.fail', reason: 'old', expires: '2026-04-30' }, { id: 'c.pass', reason: 'x', expires: '2030-01-01' }] });
-  const [a, b, c] = await runChecks([fixed('a.fail', 'fail'), fixed('b.fail', 'fail'), fixed('c.pass', 'pass')], input(cfg));
+  const cfg = config({
+    waivers: [
+      { id: 'a.fail', reason: 'accepted until the migration', expires: '2026-05-01' },
+      { id: 'b.fail', reason: 'old', expires: '2026-04-30' },
+      { id: 'c.pass', reason: 'x', expires: '2030-01-01' },
+    ],
+  });
+  const [a, b, c] = await runChecks(
+    [fixed('a.fail', 'fail'), fixed('b.fail', 'fail'), fixed('c.pass', 'pass')],
+    input(cfg),
+  );
   assert.equal(a!.status, 'waived');
   assert.equal(a!.raw_status, 'fail');
   assert.equal(a!.waiver?.expired, false);
@@ -39,7 +57,12 @@ test('waivers apply through their expiry day, keep the raw status, and stop appl
 });
 
 test('a throwing check is an error with a redacted reason; remediation fits the deployment', async () => {
-  const boom: CheckDefinition = { ...fixed('x.boom', 'pass'), run: async () => { throw new Error('connect postgres://u:hunter2@db/x failed'); } };
+  const boom: CheckDefinition = {
+    ...fixed('x.boom', 'pass'),
+    run: async () => {
+      throw new Error('connect postgres://u:hunter2@db/x failed');
+    },
+  };
   const [r, w] = await runChecks([boom, fixed('y.warn', 'warn')], input(config()));
   assert.equal(r!.status, 'error');
   assert.doesNotMatch(r!.summary, /hunter2/);
@@ -64,9 +87,15 @@ test('deployment detection: flag, setting, configured evidence, then host signal
   assert.equal(detectDeployment(config({ kubernetes_manifests: ['/m.yaml'] }), undefined, none).type, 'kubernetes');
   assert.equal(detectDeployment(config({ docker_inspect: '/i.json' }), undefined, none).type, 'docker');
   assert.equal(detectDeployment(config({ systemd_unit: '/u.service' }), undefined, none).type, 'systemd');
-  assert.equal(detectDeployment(config(), undefined, { ...none, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } }).type, 'kubernetes');
+  assert.equal(
+    detectDeployment(config(), undefined, { ...none, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } }).type,
+    'kubernetes',
+  );
   assert.equal(detectDeployment(config(), undefined, { ...none, exists: (p) => p === '/.dockerenv' }).type, 'docker');
-  const sd = detectDeployment(config(), undefined, { ...none, exists: (p) => p === '/etc/systemd/system/barycenter.service' });
+  const sd = detectDeployment(config(), undefined, {
+    ...none,
+    exists: (p) => p === '/etc/systemd/system/barycenter.service',
+  });
   assert.equal(sd.type, 'systemd');
   assert.match(sd.reason, /barycenter\.service/);
   assert.equal(detectDeployment(config(), undefined, none).type, 'plain');
@@ -77,8 +106,20 @@ test('the catalogue keeps checklist order and unique ids; --only takes ids and s
   const ids = all.map((d) => d.id);
   assert.equal(new Set(ids).size, ids.length);
   const known = ids.filter((i) => (CATALOGUE_ORDER as readonly string[]).includes(i));
-  assert.deepEqual(known, CATALOGUE_ORDER.filter((i) => ids.includes(i)));
-  for (const mine of ['config.public-base-url-https', 'backup.restore-tested', 'monitoring.background-jobs', 'security.demo-users']) assert.ok(ids.includes(mine));
-  assert.deepEqual(selectChecks(all, ['backup']).selected.map((d) => d.id), ['backup.private-key', 'backup.database', 'backup.config', 'backup.restore-tested']);
+  assert.deepEqual(
+    known,
+    CATALOGUE_ORDER.filter((i) => ids.includes(i)),
+  );
+  for (const mine of [
+    'config.public-base-url-https',
+    'backup.restore-tested',
+    'monitoring.background-jobs',
+    'security.demo-users',
+  ])
+    assert.ok(ids.includes(mine));
+  assert.deepEqual(
+    selectChecks(all, ['backup']).selected.map((d) => d.id),
+    ['backup.private-key', 'backup.database', 'backup.config', 'backup.restore-tested'],
+  );
   assert.deepEqual(selectChecks(all, ['nope.x']).unknown, ['nope.x']);
 });

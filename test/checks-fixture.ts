@@ -51,22 +51,58 @@ export function createDatabase(file: string): Database.Database {
   return db;
 }
 
-export async function addUser(db: Database.Database, username: string, password: string, enabled = true): Promise<void> {
+export async function addUser(
+  db: Database.Database,
+  username: string,
+  password: string,
+  enabled = true,
+): Promise<void> {
   db.prepare('INSERT INTO users (subject, username, password_hash, created_at, enabled) VALUES (?, ?, ?, ?, ?)').run(
-    randomBytes(24).toString('base64url'), username, await hash(password), Math.floor(Date.now() / 1000), enabled ? 1 : 0);
+    randomBytes(24).toString('base64url'),
+    username,
+    await hash(password),
+    Math.floor(Date.now() / 1000),
+    enabled ? 1 : 0,
+  );
 }
 
 export function addClient(db: Database.Database, name: string, uris: string[]): void {
-  db.prepare('INSERT INTO clients (client_id, client_secret, client_name, redirect_uris, created_at) VALUES (?, ?, ?, ?, ?)').run(
-    randomBytes(24).toString('base64url'), 'secret-' + randomBytes(8).toString('hex'), name, JSON.stringify(uris), Math.floor(Date.now() / 1000));
+  db.prepare(
+    'INSERT INTO clients (client_id, client_secret, client_name, redirect_uris, created_at) VALUES (?, ?, ?, ?, ?)',
+  ).run(
+    randomBytes(24).toString('base64url'),
+    'secret-' + randomBytes(8).toString('hex'),
+    name,
+    JSON.stringify(uris),
+    Math.floor(Date.now() / 1000),
+  );
 }
 
 /** A self-signed certificate for localhost from the openssl CLI, valid for `days`. */
 export function certificate(dir: string, days: number): { cert: string; key: string; certFile: string } {
   const certFile = path.join(dir, `cert-${days}.pem`);
   const keyFile = path.join(dir, `key-${days}.pem`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', String(days), '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      String(days),
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile };
 }
 
@@ -76,7 +112,13 @@ export interface TlsIdp {
 }
 
 /** A real HTTPS server on loopback serving discovery and the JWKS (the public face of Barycenter). */
-export async function startTlsIdp(opts: { cert: string; key: string; issuer?: (url: string) => string; jwks: () => unknown; discoveryStatus?: number }): Promise<TlsIdp> {
+export async function startTlsIdp(opts: {
+  cert: string;
+  key: string;
+  issuer?: (url: string) => string;
+  jwks: () => unknown;
+  discoveryStatus?: number;
+}): Promise<TlsIdp> {
   const server = https.createServer({ cert: opts.cert, key: opts.key }, (req, res) => {
     const url = `https://localhost:${(server.address() as { port: number }).port}`;
     const send = (body: unknown) => {
@@ -86,7 +128,11 @@ export async function startTlsIdp(opts: { cert: string; key: string; issuer?: (u
     if (req.url === '/.well-known/openid-configuration') {
       if (opts.discoveryStatus) return void res.writeHead(opts.discoveryStatus).end('unavailable');
       const iss = opts.issuer ? opts.issuer(url) : url;
-      return send({ issuer: iss, jwks_uri: `${url}/.well-known/jwks.json`, id_token_signing_alg_values_supported: ['RS256'] });
+      return send({
+        issuer: iss,
+        jwks_uri: `${url}/.well-known/jwks.json`,
+        id_token_signing_alg_values_supported: ['RS256'],
+      });
     }
     if (req.url === '/.well-known/jwks.json') return send(opts.jwks());
     res.writeHead(404).end();
@@ -108,25 +154,52 @@ export interface Deployment {
 }
 
 /** Barycenter's config.toml and barysafe.toml for a deployment in `dir`. */
-export function writeConfigs(dir: string, o: {
-  publicBaseUrl?: string; adminPort?: number; databaseUrl?: string; extraToml?: string; checksToml?: string; barysafeExtra?: string;
-}): { configToml: string; barysafeToml: string } {
+export function writeConfigs(
+  dir: string,
+  o: {
+    publicBaseUrl?: string;
+    adminPort?: number;
+    databaseUrl?: string;
+    extraToml?: string;
+    checksToml?: string;
+    barysafeExtra?: string;
+  },
+): { configToml: string; barysafeToml: string } {
   const configToml = path.join(dir, 'config.toml');
   const lines = ['[server]', 'host = "127.0.0.1"', 'port = 18080'];
   if (o.publicBaseUrl) lines.push(`public_base_url = "${o.publicBaseUrl}"`);
   if (o.adminPort) lines.push(`admin_port = ${o.adminPort}`);
   lines.push('', '[database]', `url = "${o.databaseUrl ?? `sqlite://${path.join(dir, 'barycenter.db')}?mode=rwc`}"`);
-  lines.push('', '[keys]', `private_key_path = "${path.join(dir, 'data/private_key.pem')}"`, `jwks_path = "${path.join(dir, 'data/jwks.json')}"`);
+  lines.push(
+    '',
+    '[keys]',
+    `private_key_path = "${path.join(dir, 'data/private_key.pem')}"`,
+    `jwks_path = "${path.join(dir, 'data/jwks.json')}"`,
+  );
   if (o.extraToml) lines.push('', o.extraToml);
   writeFileSync(configToml, lines.join('\n') + '\n', { mode: 0o640 });
   const barysafeToml = path.join(dir, 'barysafe.toml');
-  writeFileSync(barysafeToml, [
-    '[barycenter]', `config = "${configToml}"`, `workdir = "${dir}"`, `service_user = "${process.env.USER ?? 'root'}"`,
-    o.barysafeExtra ?? '',
-    '', '[repository]', `url = "file://${path.join(dir, 'repo')}"`,
-    '', '[encryption]', 'recipients = ["age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"]', `signing_key_file = "${path.join(dir, 'signing.pem')}"`,
-    '', '[checks]', 'deployment = "plain"', o.checksToml ?? '',
-  ].join('\n') + '\n');
+  writeFileSync(
+    barysafeToml,
+    [
+      '[barycenter]',
+      `config = "${configToml}"`,
+      `workdir = "${dir}"`,
+      `service_user = "${process.env.USER ?? 'root'}"`,
+      o.barysafeExtra ?? '',
+      '',
+      '[repository]',
+      `url = "file://${path.join(dir, 'repo')}"`,
+      '',
+      '[encryption]',
+      'recipients = ["age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"]',
+      `signing_key_file = "${path.join(dir, 'signing.pem')}"`,
+      '',
+      '[checks]',
+      'deployment = "plain"',
+      o.checksToml ?? '',
+    ].join('\n') + '\n',
+  );
   return { configToml, barysafeToml };
 }
 
@@ -150,35 +223,98 @@ export async function makeDeployment(o: Parameters<typeof writeConfigs>[1] & { k
 }
 
 export function snapshotId(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z') + '-' + randomBytes(3).toString('hex');
+  return (
+    at
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z') +
+    '-' +
+    randomBytes(3).toString('hex')
+  );
 }
 
 /** Stores a signed manifest (artifacts of the given kinds) created at `at`. */
-export async function putSnapshot(d: Deployment, at: Date, kinds: string[], opts: { signer?: Signer; thumbprint?: string } = {}): Promise<string> {
+export async function putSnapshot(
+  d: Deployment,
+  at: Date,
+  kinds: string[],
+  opts: { signer?: Signer; thumbprint?: string } = {},
+): Promise<string> {
   const id = snapshotId(at);
-  const thumbprint = opts.thumbprint ?? (await calculateJwkThumbprint({ kty: 'RSA', n: d.key.n!, e: d.key.e! }, 'sha256'));
+  const thumbprint =
+    opts.thumbprint ?? (await calculateJwkThumbprint({ kty: 'RSA', n: d.key.n!, e: d.key.e! }, 'sha256'));
   const manifest = {
-    format: 'barysafe.snapshot/v1', id, created_at: at.toISOString(), started_at: at.toISOString(), host: 'test', tool: { name: 'barysafe', version: '0.0.0' },
-    previous: null, recipients: [],
-    key: { kid: d.key.kid, kty: 'RSA', alg: 'RS256', thumbprint, modulus_bits: 2048, jwks: { kids: [], thumbprints: [], publishes_key_exactly: true, problems: [] } },
-    artifacts: kinds.map((k) => ({ name: k, kind: k, object: `snapshots/${id}/${k}.age`, source: k, size: 1, sha256: '0'.repeat(64), plaintext_size: 1 })),
+    format: 'barysafe.snapshot/v1',
+    id,
+    created_at: at.toISOString(),
+    started_at: at.toISOString(),
+    host: 'test',
+    tool: { name: 'barysafe', version: '0.0.0' },
+    previous: null,
+    recipients: [],
+    key: {
+      kid: d.key.kid,
+      kty: 'RSA',
+      alg: 'RS256',
+      thumbprint,
+      modulus_bits: 2048,
+      jwks: { kids: [], thumbprints: [], publishes_key_exactly: true, problems: [] },
+    },
+    artifacts: kinds.map((k) => ({
+      name: k,
+      kind: k,
+      object: `snapshots/${id}/${k}.age`,
+      source: k,
+      size: 1,
+      sha256: '0'.repeat(64),
+      plaintext_size: 1,
+    })),
     warnings: [],
   };
   const bytes = serialize(signDocument(manifest, opts.signer ?? d.signer));
-  await new FileStorage(`file://${d.repoDir}`).put(`snapshots/${id}/manifest.json`, Readable.from([bytes]), { contentLength: bytes.length });
+  await new FileStorage(`file://${d.repoDir}`).put(`snapshots/${id}/manifest.json`, Readable.from([bytes]), {
+    contentLength: bytes.length,
+  });
   return id;
 }
 
-export async function putDrill(d: Deployment, finishedAt: Date, verdict: 'pass' | 'fail', opts: { signer?: Signer } = {}): Promise<void> {
+export async function putDrill(
+  d: Deployment,
+  finishedAt: Date,
+  verdict: 'pass' | 'fail',
+  opts: { signer?: Signer } = {},
+): Promise<void> {
   const id = snapshotId(finishedAt);
-  const record = { format: 'barysafe.drill/v1', id, snapshot_id: id, started_at: new Date(finishedAt.getTime() - 60_000).toISOString(), finished_at: finishedAt.toISOString(), verdict, steps: [], rto_ms: 42_000, rpo_ms: 3_600_000 };
+  const record = {
+    format: 'barysafe.drill/v1',
+    id,
+    snapshot_id: id,
+    started_at: new Date(finishedAt.getTime() - 60_000).toISOString(),
+    finished_at: finishedAt.toISOString(),
+    verdict,
+    steps: [],
+    rto_ms: 42_000,
+    rpo_ms: 3_600_000,
+  };
   const bytes = serialize(signDocument(record, opts.signer ?? d.signer));
-  await new FileStorage(`file://${d.repoDir}`).put(`drills/${id}.json`, Readable.from([bytes]), { contentLength: bytes.length });
+  await new FileStorage(`file://${d.repoDir}`).put(`drills/${id}.json`, Readable.from([bytes]), {
+    contentLength: bytes.length,
+  });
 }
 
-export async function contextFor(barysafeToml: string, deployment: DeploymentType = 'plain', now = new Date()): Promise<CheckContext> {
+export async function contextFor(
+  barysafeToml: string,
+  deployment: DeploymentType = 'plain',
+  now = new Date(),
+): Promise<CheckContext> {
   const loaded = await loadConfig(barysafeToml);
-  return createContext({ config: loaded.config, configPath: loaded.path, barycenter: resolveBarycenter(loaded.config.barycenter, {}), deployment: { type: deployment, reason: 'test' }, now });
+  return createContext({
+    config: loaded.config,
+    configPath: loaded.path,
+    barycenter: resolveBarycenter(loaded.config.barycenter, {}),
+    deployment: { type: deployment, reason: 'test' },
+    now,
+  });
 }
 
 export function otherSigner(): Signer {

@@ -8,7 +8,6 @@ import { mountOf, parseMountinfo } from '../src/checks/evidence/filesystem.js';
 import { checkContext, expectStatus, runCheck as run } from './support/check-context.js';
 import { testServiceUser } from './support/host-process.js';
 
-
 const svc = testServiceUser();
 const created: string[] = [];
 after(() => created.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -23,7 +22,10 @@ function layout(base: string, good: boolean) {
   mkdirSync(data, { recursive: true });
   const config = path.join(etc, 'config.toml');
   mkdirSync(etc);
-  writeFileSync(config, `[database]\nurl = "sqlite://${lib}/barycenter.db?mode=rwc"\n[keys]\nprivate_key_path = "${data}/private_key.pem"\njwks_path = "${data}/jwks.json"\n`);
+  writeFileSync(
+    config,
+    `[database]\nurl = "sqlite://${lib}/barycenter.db?mode=rwc"\n[keys]\nprivate_key_path = "${data}/private_key.pem"\njwks_path = "${data}/jwks.json"\n`,
+  );
   writeFileSync(path.join(data, 'private_key.pem'), '{"kty":"RSA"}');
   writeFileSync(path.join(lib, 'barycenter.db'), '');
   chmodSync(root, 0o755);
@@ -31,7 +33,8 @@ function layout(base: string, good: boolean) {
   if (good) {
     chownSync(config, 0, svc.gid);
     chmodSync(config, 0o640);
-    for (const p of [lib, data, path.join(data, 'private_key.pem'), path.join(lib, 'barycenter.db')]) chownSync(p, svc.uid, svc.gid);
+    for (const p of [lib, data, path.join(data, 'private_key.pem'), path.join(lib, 'barycenter.db')])
+      chownSync(p, svc.uid, svc.gid);
     chmodSync(lib, 0o750);
     chmodSync(data, 0o750);
     chmodSync(path.join(data, 'private_key.pem'), 0o600);
@@ -47,7 +50,10 @@ function layout(base: string, good: boolean) {
 }
 
 const ctxOf = (l: ReturnType<typeof layout>, checks: Record<string, unknown> = {}) =>
-  checkContext({ barycenter: { config: l.config, workdir: l.lib, service_user: svc.name, service_group: svc.group }, checks: { deployment: 'plain', pid_file: '/nonexistent.pid', ...checks } });
+  checkContext({
+    barycenter: { config: l.config, workdir: l.lib, service_user: svc.name, service_group: svc.group },
+    checks: { deployment: 'plain', pid_file: '/nonexistent.pid', ...checks },
+  });
 
 /** Where a disk-backed directory is: /var/tmp normally; skip the pass case if this host made it a tmpfs. */
 function diskDir(): string | undefined {
@@ -58,7 +64,13 @@ const disk = diskDir();
 
 describe('compliant layout on disk', { skip: disk ? false : '/var/tmp is not disk-backed on this host' }, () => {
   const l = layout(disk ?? '/tmp', true);
-  for (const id of ['permissions.private-key', 'permissions.config', 'permissions.data-dir', 'storage.data-dir-writable', 'storage.data-dir-persistent']) {
+  for (const id of [
+    'permissions.private-key',
+    'permissions.config',
+    'permissions.data-dir',
+    'storage.data-dir-writable',
+    'storage.data-dir-persistent',
+  ]) {
     it(`${id} passes`, async () => expectStatus(await run(ctxOf(l), id), 'pass', id));
   }
   it('monitoring.disk-usage passes above the threshold (real statfs)', async () => {
@@ -74,11 +86,20 @@ describe('compliant layout on disk', { skip: disk ? false : '/var/tmp is not dis
 
 describe('non-compliant layout', () => {
   const l = layout('/tmp', false);
-  for (const id of ['permissions.private-key', 'permissions.config', 'permissions.data-dir', 'storage.data-dir-writable']) {
+  for (const id of [
+    'permissions.private-key',
+    'permissions.config',
+    'permissions.data-dir',
+    'storage.data-dir-writable',
+  ]) {
     it(`${id} fails`, async () => expectStatus(await run(ctxOf(l), id), 'fail', id));
   }
   it('monitoring.disk-usage fails when the threshold is above the free space', async () => {
-    expectStatus(await run(ctxOf(l, { disk_free_min_percent: 100 }), 'monitoring.disk-usage'), 'fail', 'monitoring.disk-usage');
+    expectStatus(
+      await run(ctxOf(l, { disk_free_min_percent: 100 }), 'monitoring.disk-usage'),
+      'fail',
+      'monitoring.disk-usage',
+    );
   });
   it('a missing key file is an error, not a pass', async () => {
     rmSync(path.join(l.data, 'private_key.pem'));
@@ -94,7 +115,10 @@ describe('data directory on tmpfs (/dev/shm)', () => {
     assert.match(o.summary, /tmpfs/);
   });
   it('an in-memory SQLite database fails', async () => {
-    writeFileSync(l.config, `[database]\nurl = "sqlite::memory:"\n[keys]\nprivate_key_path = "${l.data}/private_key.pem"\n`);
+    writeFileSync(
+      l.config,
+      `[database]\nurl = "sqlite::memory:"\n[keys]\nprivate_key_path = "${l.data}/private_key.pem"\n`,
+    );
     expectStatus(await run(ctxOf(l), 'storage.data-dir-persistent'), 'fail', 'storage.data-dir-persistent');
   });
 });

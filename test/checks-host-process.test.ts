@@ -10,7 +10,6 @@ import { freePortPair } from './support/barycenter/launch.js';
 import { checkContext, expectStatus, runCheck as run } from './support/check-context.js';
 import { type HostProcess, startHostProcess, testServiceUser, toolAvailable } from './support/host-process.js';
 
-
 const svc = testServiceUser();
 const haveNft = toolAvailable('nft');
 const haveFirewallTool = haveNft || toolAvailable('iptables-save');
@@ -36,26 +35,50 @@ async function deploy(opts: {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'barysafe-host-'));
   const port = await freePortPair();
   const configPath = path.join(dir, 'config.toml');
-  writeFileSync(configPath, [
-    '[server]', `host = "${opts.host}"`, `port = ${port}`, `public_base_url = "${opts.publicBaseUrl}"`,
-    '[database]', `url = "sqlite://${dir}/barycenter.db?mode=rwc"`,
-    '[keys]', `private_key_path = "${dir}/data/private_key.pem"`, `jwks_path = "${dir}/data/jwks.json"`, '',
-  ].join('\n'));
+  writeFileSync(
+    configPath,
+    [
+      '[server]',
+      `host = "${opts.host}"`,
+      `port = ${port}`,
+      `public_base_url = "${opts.publicBaseUrl}"`,
+      '[database]',
+      `url = "sqlite://${dir}/barycenter.db?mode=rwc"`,
+      '[keys]',
+      `private_key_path = "${dir}/data/private_key.pem"`,
+      `jwks_path = "${dir}/data/jwks.json"`,
+      '',
+    ].join('\n'),
+  );
   if (opts.asService) chownSync(dir, svc.uid, svc.gid);
   const proc = await startHostProcess({
-    cwd: dir, configPath, port, env: opts.env ?? {},
-    uid: opts.asService ? svc.uid : undefined, gid: opts.asService ? svc.gid : undefined,
-    noNewPrivs: opts.noNewPrivs, dropCaps: opts.dropCaps, readOnlyRoot: opts.readOnlyRoot,
-    netnsRuleset: opts.netnsRuleset?.(port), stdoutNull: opts.stdoutNull,
+    cwd: dir,
+    configPath,
+    port,
+    env: opts.env ?? {},
+    uid: opts.asService ? svc.uid : undefined,
+    gid: opts.asService ? svc.gid : undefined,
+    noNewPrivs: opts.noNewPrivs,
+    dropCaps: opts.dropCaps,
+    readOnlyRoot: opts.readOnlyRoot,
+    netnsRuleset: opts.netnsRuleset?.(port),
+    stdoutNull: opts.stdoutNull,
   });
   const pidFile = path.join(dir, 'barycenter.pid');
   writeFileSync(pidFile, `${proc.pid}\n`);
   return {
-    dir, port, proc,
-    ctx: (extra = {}) => checkContext({
-      barycenter: { config: configPath, workdir: dir, ...(extra.service_user ? { service_user: extra.service_user } : {}) },
-      checks: { deployment: 'plain', ...(extra.pidFile === false ? {} : { pid_file: pidFile }) },
-    }),
+    dir,
+    port,
+    proc,
+    ctx: (extra = {}) =>
+      checkContext({
+        barycenter: {
+          config: configPath,
+          workdir: dir,
+          ...(extra.service_user ? { service_user: extra.service_user } : {}),
+        },
+        checks: { deployment: 'plain', ...(extra.pidFile === false ? {} : { pid_file: pidFile }) },
+      }),
   };
 }
 
@@ -68,12 +91,30 @@ async function teardown(d: Deployment | undefined) {
 describe('hardened stand-in: non-root, no_new_privs, no capabilities, read-only root, loopback', () => {
   let d: Deployment | undefined;
   before(async () => {
-    d = await deploy({ host: '127.0.0.1', publicBaseUrl: 'https://idp.example.com', env: { RUST_LOG: 'info' }, asService: true, noNewPrivs: true, dropCaps: true, readOnlyRoot: true });
+    d = await deploy({
+      host: '127.0.0.1',
+      publicBaseUrl: 'https://idp.example.com',
+      env: { RUST_LOG: 'info' },
+      asService: true,
+      noNewPrivs: true,
+      dropCaps: true,
+      readOnlyRoot: true,
+    });
   });
   after(() => teardown(d));
 
-  for (const id of ['process.non-root', 'container.no-new-privileges', 'container.capabilities-dropped', 'container.read-only-rootfs',
-    'logging.level', 'security.skip-consent', 'network.public-ports', 'security.admin-api-exposure', 'config.tls-terminated', 'storage.data-dir-writable']) {
+  for (const id of [
+    'process.non-root',
+    'container.no-new-privileges',
+    'container.capabilities-dropped',
+    'container.read-only-rootfs',
+    'logging.level',
+    'security.skip-consent',
+    'network.public-ports',
+    'security.admin-api-exposure',
+    'config.tls-terminated',
+    'storage.data-dir-writable',
+  ]) {
     it(`${id} passes`, async () => expectStatus(await run(d!.ctx(), id), 'pass', id));
   }
 
@@ -106,12 +147,29 @@ describe('weak stand-in: root with capabilities, wildcard bind, debug logging, s
   before(async () => {
     // Its own network namespace with no ruleset: the wildcard bind never touches the real network,
     // and the firewall evidence is deterministic.
-    d = await deploy({ host: '0.0.0.0', publicBaseUrl: 'http://localhost:1', env: { RUST_LOG: 'info,barycenter=debug', BARYCENTER_SKIP_CONSENT: 'false' }, asService: false, netnsRuleset: () => '', stdoutNull: true });
+    d = await deploy({
+      host: '0.0.0.0',
+      publicBaseUrl: 'http://localhost:1',
+      env: { RUST_LOG: 'info,barycenter=debug', BARYCENTER_SKIP_CONSENT: 'false' },
+      asService: false,
+      netnsRuleset: () => '',
+      stdoutNull: true,
+    });
   });
   after(() => teardown(d));
 
-  for (const id of ['process.non-root', 'container.no-new-privileges', 'container.capabilities-dropped', 'container.read-only-rootfs',
-    'logging.level', 'security.skip-consent', 'network.public-ports', 'security.admin-api-exposure', 'config.tls-terminated', 'logging.forwarded']) {
+  for (const id of [
+    'process.non-root',
+    'container.no-new-privileges',
+    'container.capabilities-dropped',
+    'container.read-only-rootfs',
+    'logging.level',
+    'security.skip-consent',
+    'network.public-ports',
+    'security.admin-api-exposure',
+    'config.tls-terminated',
+    'logging.forwarded',
+  ]) {
     it(`${id} fails`, async () => expectStatus(await run(d!.ctx(), id), 'fail', id));
   }
 
@@ -138,7 +196,12 @@ describe('weak stand-in: root with capabilities, wildcard bind, debug logging, s
 describe('service user without an emptied bounding set', () => {
   let d: Deployment | undefined;
   before(async () => {
-    d = await deploy({ host: '127.0.0.1', publicBaseUrl: 'https://idp.example.com', asService: true, noNewPrivs: false });
+    d = await deploy({
+      host: '127.0.0.1',
+      publicBaseUrl: 'https://idp.example.com',
+      asService: true,
+      noNewPrivs: false,
+    });
   });
   after(() => teardown(d));
 
@@ -153,24 +216,37 @@ describe('service user without an emptied bounding set', () => {
     assert.match(o.summary, /defaults to info/);
   });
   it('storage.data-dir-writable fails for a configured service user that cannot write the directory', async () => {
-    expectStatus(await run(d!.ctx({ service_user: 'nobody' }), 'storage.data-dir-writable'), svc.name === 'nobody' ? 'pass' : 'fail', 'storage.data-dir-writable');
+    expectStatus(
+      await run(d!.ctx({ service_user: 'nobody' }), 'storage.data-dir-writable'),
+      svc.name === 'nobody' ? 'pass' : 'fail',
+      'storage.data-dir-writable',
+    );
   });
 });
 
-describe('firewalled stand-in: wildcard bind, nftables drops everything but the public port', { skip: haveNft ? false : 'nft is not installed' }, () => {
-  let d: Deployment | undefined;
-  before(async () => {
-    d = await deploy({
-      host: '0.0.0.0', publicBaseUrl: 'https://idp.example.com', asService: true, noNewPrivs: true, dropCaps: true,
-      netnsRuleset: (port) => `table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iifname "lo" accept\n  tcp dport ${port} accept\n }\n}\n`,
+describe(
+  'firewalled stand-in: wildcard bind, nftables drops everything but the public port',
+  { skip: haveNft ? false : 'nft is not installed' },
+  () => {
+    let d: Deployment | undefined;
+    before(async () => {
+      d = await deploy({
+        host: '0.0.0.0',
+        publicBaseUrl: 'https://idp.example.com',
+        asService: true,
+        noNewPrivs: true,
+        dropCaps: true,
+        netnsRuleset: (port) =>
+          `table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iifname "lo" accept\n  tcp dport ${port} accept\n }\n}\n`,
+      });
     });
-  });
-  after(() => teardown(d));
+    after(() => teardown(d));
 
-  for (const id of ['network.public-ports', 'network.firewall', 'security.admin-api-exposure']) {
-    it(`${id} passes`, async () => expectStatus(await run(d!.ctx(), id), 'pass', id));
-  }
-  it('config.tls-terminated fails: the plain HTTP port is open on every interface', async () => {
-    expectStatus(await run(d!.ctx(), 'config.tls-terminated'), 'fail', 'config.tls-terminated');
-  });
-});
+    for (const id of ['network.public-ports', 'network.firewall', 'security.admin-api-exposure']) {
+      it(`${id} passes`, async () => expectStatus(await run(d!.ctx(), id), 'pass', id));
+    }
+    it('config.tls-terminated fails: the plain HTTP port is open on every interface', async () => {
+      expectStatus(await run(d!.ctx(), 'config.tls-terminated'), 'fail', 'config.tls-terminated');
+    });
+  },
+);

@@ -7,16 +7,45 @@ import { Ajv } from 'ajv';
 import { runCheckCommand } from '../src/cli/check.js';
 import { renderReport, REPORT_FORMATS } from '../src/report/index.js';
 import type { CheckReport } from '../src/report/model.js';
-import { addClient, addUser, certificate, makeDeployment, publicJwk, putDrill, putSnapshot, rsaJwk, startTlsIdp, tempDir, writeKeys, type Deployment, type TlsIdp } from './checks-fixture.js';
+import {
+  addClient,
+  addUser,
+  certificate,
+  makeDeployment,
+  publicJwk,
+  putDrill,
+  putSnapshot,
+  rsaJwk,
+  startTlsIdp,
+  tempDir,
+  writeKeys,
+  type Deployment,
+  type TlsIdp,
+} from './checks-fixture.js';
 
 /** The application-level checks this test drives end to end (the host-evidence ones have their own tests). */
 const MINE = [
-  'config.public-base-url-https', 'config.database', 'backup.private-key', 'backup.database', 'backup.config', 'backup.restore-tested',
-  'monitoring.health-check', 'monitoring.certificate-expiry', 'monitoring.background-jobs', 'clients.review', 'clients.redirect-uris-https',
-  'security.default-admin-password', 'security.jwks-matches-key', 'security.key-strength', 'security.demo-users', 'security.secrets-in-config',
+  'config.public-base-url-https',
+  'config.database',
+  'backup.private-key',
+  'backup.database',
+  'backup.config',
+  'backup.restore-tested',
+  'monitoring.health-check',
+  'monitoring.certificate-expiry',
+  'monitoring.background-jobs',
+  'clients.review',
+  'clients.redirect-uris-https',
+  'security.default-admin-password',
+  'security.jwks-matches-key',
+  'security.key-strength',
+  'security.demo-users',
+  'security.secrets-in-config',
 ];
 
-const schema = JSON.parse(readFileSync(new URL('../../docs/schemas/check-report.v1.json', import.meta.url), 'utf8')) as object;
+const schema = JSON.parse(
+  readFileSync(new URL('../../docs/schemas/check-report.v1.json', import.meta.url), 'utf8'),
+) as object;
 const validate = new Ajv({ allErrors: true, validateFormats: false }).compile(schema);
 
 const certDir = tempDir('barysafe-certs-');
@@ -38,7 +67,11 @@ before(async () => {
   const db = new Database(good.dbFile);
   await addUser(db, 'admin', 'a-long-and-unguessable-admin-passphrase');
   addClient(db, 'Payroll', ['https://payroll.acme-corp.net/cb']);
-  db.prepare('INSERT INTO job_executions (job_name, started_at, completed_at, success) VALUES (?, ?, ?, 1)').run('cleanup_expired_sessions', Math.floor(Date.now() / 1000) - 60, Math.floor(Date.now() / 1000) - 59);
+  db.prepare('INSERT INTO job_executions (job_name, started_at, completed_at, success) VALUES (?, ?, ?, 1)').run(
+    'cleanup_expired_sessions',
+    Math.floor(Date.now() / 1000) - 60,
+    Math.floor(Date.now() / 1000) - 59,
+  );
   db.close();
   await putSnapshot(good, new Date(Date.now() - 3_600_000), ['key', 'jwks', 'database', 'config']);
   await putDrill(good, new Date(Date.now() - 86_400_000), 'pass');
@@ -49,7 +82,10 @@ before(async () => {
   badIdp = await startTlsIdp({ ...soon, discoveryStatus: 503, jwks: () => ({ keys: [badKey] }) });
   const port = new URL(badIdp.url).port;
   bad = await makeDeployment({
-    publicBaseUrl: `https://127.0.0.1:${port}`, adminPort: 1, key: badKey, checksToml: 'replicas = 3',
+    publicBaseUrl: `https://127.0.0.1:${port}`,
+    adminPort: 1,
+    key: badKey,
+    checksToml: 'replicas = 3',
     databaseUrl: `sqlite://${path.join(tempDir(), 'barycenter.db')}?mode=rwc`,
   });
   writeKeys(bad.dataDir, badKey, [publicJwk(rsaJwk())]);
@@ -59,9 +95,15 @@ before(async () => {
   await addUser(bdb, 'admin', 'password123');
   await addUser(bdb, 'alice', 'alice-secure-password');
   addClient(bdb, 'test client', ['http://app.acme-corp.net/cb']);
-  bdb.prepare('INSERT INTO job_executions (job_name, started_at, success, error_message) VALUES (?, ?, 0, ?)').run('cleanup_expired_device_codes', Math.floor(Date.now() / 1000) - 60, 'boom');
+  bdb
+    .prepare('INSERT INTO job_executions (job_name, started_at, success, error_message) VALUES (?, ?, 0, ?)')
+    .run('cleanup_expired_device_codes', Math.floor(Date.now() / 1000) - 60, 'boom');
   bdb.close();
-  writeFileSync(bad.configToml, readFileSync(bad.configToml, 'utf8') + '\n[webfinger]\nservice_token = "inline-token"\n', { mode: 0o644 });
+  writeFileSync(
+    bad.configToml,
+    readFileSync(bad.configToml, 'utf8') + '\n[webfinger]\nservice_token = "inline-token"\n',
+    { mode: 0o644 },
+  );
   chmodSync(bad.configToml, 0o644);
 });
 after(async () => {
@@ -73,7 +115,10 @@ test('a deployment that follows the checklist reports no fail and no error; its 
   const report = JSON.parse(res.output) as CheckReport;
   assert.ok(validate(report), JSON.stringify(validate.errors));
   const notOk = report.results.filter((r) => r.status === 'fail' || r.status === 'error');
-  assert.deepEqual(notOk.map((r) => `${r.id}: ${r.summary}`), []);
+  assert.deepEqual(
+    notOk.map((r) => `${r.id}: ${r.summary}`),
+    [],
+  );
   assert.equal(report.results.find((r) => r.id === 'clients.review')!.status, 'manual');
   assert.equal(res.exitCode, 0);
   assert.equal(report.exit_code, 0);
@@ -85,15 +130,23 @@ test('a deployment that breaks every item reports each break under its id, witho
   const report = JSON.parse(res.output) as CheckReport;
   assert.ok(validate(report), JSON.stringify(validate.errors));
   const status = Object.fromEntries(report.results.map((r) => [r.id, r.status]));
-  for (const id of MINE.filter((i) => i !== 'clients.review')) assert.equal(status[id], 'fail', `${id}: ${report.results.find((r) => r.id === id)!.summary}`);
+  for (const id of MINE.filter((i) => i !== 'clients.review'))
+    assert.equal(status[id], 'fail', `${id}: ${report.results.find((r) => r.id === id)!.summary}`);
   assert.equal(status['clients.review'], 'manual');
   assert.equal(res.exitCode, 3);
   assert.doesNotMatch(res.output, /inline-token|\$argon2|"(d|p|q|dp|dq|qi)": "/);
-  for (const r of report.results) assert.ok(r.evidence.length > 0 && r.remediation && r.rationale, `${r.id} carries evidence, rationale and remediation`);
+  for (const r of report.results)
+    assert.ok(
+      r.evidence.length > 0 && r.remediation && r.rationale,
+      `${r.id} carries evidence, rationale and remediation`,
+    );
 });
 
 test('waivers show as waived with the raw status; an unknown waiver id is reported', async () => {
-  writeFileSync(bad.barysafeToml, readFileSync(bad.barysafeToml, 'utf8') + `
+  writeFileSync(
+    bad.barysafeToml,
+    readFileSync(bad.barysafeToml, 'utf8') +
+      `
 [[checks.waivers]]
 id = "backup.restore-tested"
 reason = "first drill scheduled next week"
@@ -103,7 +156,8 @@ expires = "2099-12-31"
 id = "backup.restore-tsted"
 reason = "typo"
 expires = "2099-12-31"
-`);
+`,
+  );
   const res = await runCheckCommand({ config: bad.barysafeToml, format: 'json', only: ['backup.restore-tested'] });
   const report = JSON.parse(res.output) as CheckReport;
   assert.ok(validate(report), JSON.stringify(validate.errors));
@@ -127,14 +181,23 @@ test('every renderer carries every result; text groups by section and colours on
   assert.equal((junit.match(/<testcase /g) ?? []).length, report.results.length);
   assert.equal((junit.match(/<failure /g) ?? []).length, report.summary.fail);
 
-  const sarif = JSON.parse(renderReport(report, 'sarif')) as { version: string; runs: Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; kind: string; level: string; suppressions?: unknown[] }> }> };
+  const sarif = JSON.parse(renderReport(report, 'sarif')) as {
+    version: string;
+    runs: Array<{
+      tool: { driver: { rules: Array<{ id: string }> } };
+      results: Array<{ ruleId: string; kind: string; level: string; suppressions?: unknown[] }>;
+    }>;
+  };
   assert.equal(sarif.version, '2.1.0');
   const run = sarif.runs[0]!;
   assert.equal(run.results.length, report.results.length);
   for (const r of run.results) assert.ok(run.tool.driver.rules.some((x) => x.id === r.ruleId));
   assert.equal(run.results.find((r) => r.ruleId === 'clients.review')!.kind, 'review');
   assert.equal(run.results.find((r) => r.ruleId === 'security.demo-users')!.level, 'error');
-  assert.ok(run.results.find((r) => r.ruleId === 'backup.restore-tested')!.suppressions, 'waiver is an external suppression');
+  assert.ok(
+    run.results.find((r) => r.ruleId === 'backup.restore-tested')!.suppressions,
+    'waiver is an external suppression',
+  );
 
   const md = renderReport(report, 'markdown');
   assert.match(md, /^# Barycenter production checklist/);
@@ -145,12 +208,20 @@ test('every renderer carries every result; text groups by section and colours on
 test('--output writes the file (never through a symlink); --list prints the catalogue', async () => {
   const dir = tempDir();
   const out = path.join(dir, 'report.sarif');
-  const res = await runCheckCommand({ config: good.barysafeToml, format: 'sarif', output: out, only: ['config.database'] });
+  const res = await runCheckCommand({
+    config: good.barysafeToml,
+    format: 'sarif',
+    output: out,
+    only: ['config.database'],
+  });
   assert.match(res.output, /written to/);
   assert.equal(JSON.parse(readFileSync(out, 'utf8')).version, '2.1.0');
   const link = path.join(dir, 'link.json');
   symlinkSync(path.join(dir, 'elsewhere'), link);
-  await assert.rejects(runCheckCommand({ config: good.barysafeToml, format: 'json', output: link, only: ['config.database'] }), /symlink/);
+  await assert.rejects(
+    runCheckCommand({ config: good.barysafeToml, format: 'json', output: link, only: ['config.database'] }),
+    /symlink/,
+  );
   const list = await runCheckCommand({ list: true });
   assert.match(list.output, /security\.default-admin-password\s+critical/);
   await assert.rejects(runCheckCommand({ config: good.barysafeToml, only: ['no.such-check'] }), /unknown check/);

@@ -7,7 +7,17 @@
 // Every check runs through runCheckCommand with --json; the report is validated against its schema.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
@@ -26,7 +36,9 @@ import { BARYCENTER_BIN, freePortPair, runBarycenter } from './support/barycente
 import { runCli } from './support/deployments.js';
 import { type HostProcess, startHostProcess, testServiceUser, toolAvailable } from './support/host-process.js';
 
-const schema = JSON.parse(readFileSync(new URL('../../docs/schemas/check-report.v1.json', import.meta.url), 'utf8')) as object;
+const schema = JSON.parse(
+  readFileSync(new URL('../../docs/schemas/check-report.v1.json', import.meta.url), 'utf8'),
+) as object;
 const validate = new Ajv({ allErrors: true, validateFormats: false }).compile(schema);
 
 type Status = CheckReport['results'][number]['status'];
@@ -39,19 +51,30 @@ const COMPLIANT_EXCEPTIONS: Record<string, { status: Status; why: string }> = {
     why: 'the unit sends stdout to the journal (a pass finding), but the live process writes to a socket it inherited; where a socket or pipe leads needs a person',
   },
   'container.pod-security-restricted': { status: 'skip', why: 'Pod Security Standards apply to Kubernetes only' },
-  'network.authz-network-policy': { status: 'skip', why: 'not Kubernetes (and authz is off): network.firewall covers the authz port' },
+  'network.authz-network-policy': {
+    status: 'skip',
+    why: 'not Kubernetes (and authz is off): network.firewall covers the authz port',
+  },
 };
 
 /** What a broken deployment reports instead of fail, and why. */
 const BROKEN_EXCEPTIONS: Record<string, { status: Status; why: string }> = {
-  'clients.review': { status: 'manual', why: 'the client list is always for a person; the test client is flagged in it' },
+  'clients.review': {
+    status: 'manual',
+    why: 'the client list is always for a person; the test client is flagged in it',
+  },
   'container.pod-security-restricted': { status: 'skip', why: 'Pod Security Standards apply to Kubernetes only' },
   'network.authz-network-policy': { status: 'skip', why: 'not Kubernetes: there is no NetworkPolicy to judge' },
 };
 
 const svc = testServiceUser();
 const prerequisites = ['setpriv', 'unshare', 'nsenter', 'nft', 'openssl', 'mount'].filter((t) => !toolAvailable(t));
-const skipReason = process.getuid?.() !== 0 ? 'needs root (chown, setpriv, network namespaces, mount)' : prerequisites.length ? `missing ${prerequisites.join(', ')}` : false;
+const skipReason =
+  process.getuid?.() !== 0
+    ? 'needs root (chown, setpriv, network namespaces, mount)'
+    : prerequisites.length
+      ? `missing ${prerequisites.join(', ')}`
+      : false;
 
 /** A directory on a disk-backed file system (storage.data-dir-persistent must be able to pass). */
 function diskBackedBase(): string | undefined {
@@ -72,12 +95,24 @@ interface TlsProxy {
 }
 
 /** A TLS-terminating reverse proxy on loopback (what nginx/Caddy is in production); 502 when the upstream does not answer. */
-async function startTlsProxy(tlsCert: { cert: string; key: string }, upstream: () => http.RequestOptions): Promise<TlsProxy> {
+async function startTlsProxy(
+  tlsCert: { cert: string; key: string },
+  upstream: () => http.RequestOptions,
+): Promise<TlsProxy> {
   const server = https.createServer({ cert: tlsCert.cert, key: tlsCert.key }, (req, res) => {
-    const up = http.request({ ...upstream(), agent: false, path: req.url, method: req.method, headers: { ...req.headers, 'x-forwarded-proto': 'https' } }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
-    });
+    const up = http.request(
+      {
+        ...upstream(),
+        agent: false,
+        path: req.url,
+        method: req.method,
+        headers: { ...req.headers, 'x-forwarded-proto': 'https' },
+      },
+      (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        ur.pipe(res);
+      },
+    );
     up.on('error', (e) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`bad gateway: ${e.message}`);
@@ -89,7 +124,11 @@ async function startTlsProxy(tlsCert: { cert: string; key: string }, upstream: (
   return {
     url: `https://localhost:${port}`,
     port,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -99,7 +138,11 @@ async function startTlsProxy(tlsCert: { cert: string; key: string }, upstream: (
  */
 async function startNetnsBridge(pid: number, socketPath: string, port: number): Promise<ChildProcess> {
   const script = `const net=require('net');const [s,p]=process.argv.slice(1);net.createServer((c)=>{const u=net.connect(Number(p),'127.0.0.1');c.pipe(u).pipe(c);u.on('error',()=>c.destroy());c.on('error',()=>u.destroy());}).listen(s);`;
-  const bridge = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, process.execPath, '-e', script, socketPath, String(port)], { stdio: 'ignore' });
+  const bridge = spawn(
+    'nsenter',
+    [`--net=/proc/${pid}/ns/net`, process.execPath, '-e', script, socketPath, String(port)],
+    { stdio: 'ignore' },
+  );
   const deadline = Date.now() + 10_000;
   while (!existsSync(socketPath)) {
     if (bridge.exitCode !== null || Date.now() > deadline) throw new Error('the netns bridge did not start');
@@ -116,26 +159,56 @@ async function stopChild(c: ChildProcess | undefined): Promise<void> {
 }
 
 async function registerClient(port: number, name: string, uris: string[]): Promise<void> {
-  const r = await fetch(`http://127.0.0.1:${port}/connect/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: uris, client_name: name }) });
+  const r = await fetch(`http://127.0.0.1:${port}/connect/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: uris, client_name: name }),
+  });
   assert.equal(r.status, 201, `client registration answered ${r.status}`);
 }
 
-function configToml(o: { host: string; port: number; publicBaseUrl: string; lib: string; data: string; databaseUrl?: string; extra?: string }): string {
+function configToml(o: {
+  host: string;
+  port: number;
+  publicBaseUrl: string;
+  lib: string;
+  data: string;
+  databaseUrl?: string;
+  extra?: string;
+}): string {
   return [
-    '[server]', `host = "${o.host}"`, `port = ${o.port}`, `public_base_url = "${o.publicBaseUrl}"`, '',
+    '[server]',
+    `host = "${o.host}"`,
+    `port = ${o.port}`,
+    `public_base_url = "${o.publicBaseUrl}"`,
+    '',
     ...(o.databaseUrl ? ['[database]', `url = "${o.databaseUrl}"`, ''] : []),
-    '[keys]', `private_key_path = "${o.data}/private_key.pem"`, `jwks_path = "${o.data}/jwks.json"`, '',
+    '[keys]',
+    `private_key_path = "${o.data}/private_key.pem"`,
+    `jwks_path = "${o.data}/jwks.json"`,
+    '',
     o.extra ?? '',
   ].join('\n');
 }
 
 /** barysafe init, then the settings of this deployment. */
-async function writeBarysafe(root: string, o: { config: string; workdir: string; envFile: string; barycenterExtra: string; checks: string }): Promise<string> {
+async function writeBarysafe(
+  root: string,
+  o: { config: string; workdir: string; envFile: string; barycenterExtra: string; checks: string },
+): Promise<string> {
   const repo = path.join(root, 'repo');
   mkdirSync(repo);
-  const r = await initConfig({ dir: path.join(root, 'etc-barysafe'), barycenterConfig: o.config, workdir: o.workdir, envFile: o.envFile, repository: `file://${repo}` });
+  const r = await initConfig({
+    dir: path.join(root, 'etc-barysafe'),
+    barycenterConfig: o.config,
+    workdir: o.workdir,
+    envFile: o.envFile,
+    repository: `file://${repo}`,
+  });
   const text = readFileSync(r.configPath, 'utf8').replace(/^\[barycenter\]\n/m, `[barycenter]\n${o.barycenterExtra}\n`);
-  writeFileSync(r.configPath, `${text}
+  writeFileSync(
+    r.configPath,
+    `${text}
 [backup]
 temp_dir = "${path.join(root, 'tmp')}"
 
@@ -145,19 +218,27 @@ boot_timeout = "30s"
 
 [checks]
 ${o.checks}
-`);
+`,
+  );
   return r.configPath;
 }
 
-async function runCatalogue(barysafeToml: string): Promise<{ report: CheckReport; exitCode: number; byId: Map<string, CheckReport['results'][number]> }> {
+async function runCatalogue(
+  barysafeToml: string,
+): Promise<{ report: CheckReport; exitCode: number; byId: Map<string, CheckReport['results'][number]> }> {
   const res = await runCheckCommand({ config: barysafeToml, json: true });
   const report = JSON.parse(res.output) as CheckReport;
-  assert.ok(validate(report), `the JSON report does not match check-report.v1.json: ${JSON.stringify(validate.errors)}`);
+  assert.ok(
+    validate(report),
+    `the JSON report does not match check-report.v1.json: ${JSON.stringify(validate.errors)}`,
+  );
   return { report, exitCode: res.exitCode, byId: new Map(report.results.map((r) => [r.id, r])) };
 }
 
-const show = (r: CheckReport['results'][number] | undefined) => (r ? `${r.id}: ${r.status} — ${r.summary}\n${JSON.stringify(r.evidence, null, 1)}` : 'missing');
-const tally = (report: CheckReport) => Object.fromEntries(Object.entries(report.summary).filter(([k]) => k !== 'total'));
+const show = (r: CheckReport['results'][number] | undefined) =>
+  r ? `${r.id}: ${r.status} — ${r.summary}\n${JSON.stringify(r.evidence, null, 1)}` : 'missing';
+const tally = (report: CheckReport) =>
+  Object.fromEntries(Object.entries(report.summary).filter(([k]) => k !== 'total'));
 
 function assertEveryIdOnce(report: CheckReport) {
   const ids = report.results.map((r) => r.id);
@@ -167,7 +248,10 @@ function assertEveryIdOnce(report: CheckReport) {
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
-  for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);
+  for (const c of cleanups.reverse())
+    await Promise.resolve()
+      .then(c)
+      .catch(() => undefined);
 });
 
 let caFile = '';
@@ -185,37 +269,56 @@ before(() => {
 
 // ---- 1. the compliant deployment ---------------------------------------------------------
 
-describe('a systemd deployment that follows the checklist completely', { skip: skipReason || (diskBase ? false : 'no disk-backed directory for the data (storage.data-dir-persistent could not pass)') }, () => {
-  let barysafeToml = '';
-  let proc: HostProcess | undefined;
+describe(
+  'a systemd deployment that follows the checklist completely',
+  {
+    skip:
+      skipReason ||
+      (diskBase ? false : 'no disk-backed directory for the data (storage.data-dir-persistent could not pass)'),
+  },
+  () => {
+    let barysafeToml = '';
+    let proc: HostProcess | undefined;
 
-  before(async () => {
-    const root = mkdtempSync(path.join(diskBase!, 'barysafe-whole-good-'));
-    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
-    chmodSync(root, 0o755);
-    const etc = path.join(root, 'etc');
-    const lib = path.join(root, 'lib'); // /var/lib/barycenter
-    const data = path.join(lib, 'data');
-    mkdirSync(etc, { mode: 0o755 });
-    mkdirSync(lib, { mode: 0o750 });
-    chownSync(lib, svc.uid, svc.gid);
+    before(async () => {
+      const root = mkdtempSync(path.join(diskBase!, 'barysafe-whole-good-'));
+      cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+      chmodSync(root, 0o755);
+      const etc = path.join(root, 'etc');
+      const lib = path.join(root, 'lib'); // /var/lib/barycenter
+      const data = path.join(lib, 'data');
+      mkdirSync(etc, { mode: 0o755 });
+      mkdirSync(lib, { mode: 0o750 });
+      chownSync(lib, svc.uid, svc.gid);
 
-    const proxySocket = path.join(root, 'upstream.sock');
-    const proxy = await startTlsProxy(certs!.valid, () => ({ socketPath: proxySocket }));
-    cleanups.push(() => proxy.close());
+      const proxySocket = path.join(root, 'upstream.sock');
+      const proxy = await startTlsProxy(certs!.valid, () => ({ socketPath: proxySocket }));
+      cleanups.push(() => proxy.close());
 
-    const port = await freePortPair();
-    const config = path.join(etc, 'config.toml');
-    writeFileSync(config, configToml({ host: '127.0.0.1', port, publicBaseUrl: proxy.url, lib, data, databaseUrl: `sqlite://${lib}/barycenter.db?mode=rwc` }));
-    chownSync(config, 0, svc.gid);
-    chmodSync(config, 0o640);
-    const envFile = path.join(etc, 'barycenter.env');
-    writeFileSync(envFile, 'RUST_LOG=info\n');
-    chownSync(envFile, 0, svc.gid);
-    chmodSync(envFile, 0o640);
-    const unit = path.join(root, 'barycenter.service');
-    // The shipped unit (facts §6.3) plus what it lacks: an empty bounding set and UMask.
-    writeFileSync(unit, `[Unit]
+      const port = await freePortPair();
+      const config = path.join(etc, 'config.toml');
+      writeFileSync(
+        config,
+        configToml({
+          host: '127.0.0.1',
+          port,
+          publicBaseUrl: proxy.url,
+          lib,
+          data,
+          databaseUrl: `sqlite://${lib}/barycenter.db?mode=rwc`,
+        }),
+      );
+      chownSync(config, 0, svc.gid);
+      chmodSync(config, 0o640);
+      const envFile = path.join(etc, 'barycenter.env');
+      writeFileSync(envFile, 'RUST_LOG=info\n');
+      chownSync(envFile, 0, svc.gid);
+      chmodSync(envFile, 0o640);
+      const unit = path.join(root, 'barycenter.service');
+      // The shipped unit (facts §6.3) plus what it lacks: an empty bounding set and UMask.
+      writeFileSync(
+        unit,
+        `[Unit]
 Description=Barycenter OpenID Connect Identity Provider
 After=network.target
 
@@ -251,71 +354,110 @@ Restart=on-failure
 
 [Install]
 WantedBy=multi-user.target
-`);
-    const env = { RUST_LOG: 'info' };
+`,
+      );
+      const env = { RUST_LOG: 'info' };
 
-    // First start as the service user: migrations, admin/password123, the key and jwks.json.
-    const first = await startHostProcess({ cwd: lib, configPath: config, port, env, uid: svc.uid, gid: svc.gid, noNewPrivs: true, dropCaps: true });
-    try {
-      await registerClient(port, 'Payroll portal', ['https://payroll.acme-corp.net/oidc/callback']);
-      await registerClient(port, 'Wiki', ['https://wiki.acme-corp.net/callback']);
-    } finally {
-      await first.stop();
-    }
-    // The operator's follow-up: a strong admin password (sync-users never re-passwords), a job history.
-    const db = new Database(path.join(lib, 'barycenter.db'));
-    db.prepare("UPDATE users SET password_hash = ? WHERE username = 'admin'").run(await hash('Correct-Horse-Battery-Staple-9431!'));
-    const now = Math.floor(Date.now() / 1000);
-    db.prepare('INSERT INTO job_executions (job_name, started_at, completed_at, success, records_processed) VALUES (?, ?, ?, 1, 0)').run('cleanup_expired_sessions', now - 900, now - 899);
-    db.close();
-    for (const f of ['barycenter.db', 'barycenter.db-wal', 'barycenter.db-shm', 'barycenter.db-journal'].map((n) => path.join(lib, n))) {
-      if (existsSync(f)) { chownSync(f, svc.uid, svc.gid); chmodSync(f, 0o600); }
-    }
-    chmodSync(data, 0o750);
-    chmodSync(path.join(data, 'private_key.pem'), 0o600);
-    chmodSync(path.join(data, 'jwks.json'), 0o644);
+      // First start as the service user: migrations, admin/password123, the key and jwks.json.
+      const first = await startHostProcess({
+        cwd: lib,
+        configPath: config,
+        port,
+        env,
+        uid: svc.uid,
+        gid: svc.gid,
+        noNewPrivs: true,
+        dropCaps: true,
+      });
+      try {
+        await registerClient(port, 'Payroll portal', ['https://payroll.acme-corp.net/oidc/callback']);
+        await registerClient(port, 'Wiki', ['https://wiki.acme-corp.net/callback']);
+      } finally {
+        await first.stop();
+      }
+      // The operator's follow-up: a strong admin password (sync-users never re-passwords), a job history.
+      const db = new Database(path.join(lib, 'barycenter.db'));
+      db.prepare("UPDATE users SET password_hash = ? WHERE username = 'admin'").run(
+        await hash('Correct-Horse-Battery-Staple-9431!'),
+      );
+      const now = Math.floor(Date.now() / 1000);
+      db.prepare(
+        'INSERT INTO job_executions (job_name, started_at, completed_at, success, records_processed) VALUES (?, ?, ?, 1, 0)',
+      ).run('cleanup_expired_sessions', now - 900, now - 899);
+      db.close();
+      for (const f of ['barycenter.db', 'barycenter.db-wal', 'barycenter.db-shm', 'barycenter.db-journal'].map((n) =>
+        path.join(lib, n),
+      )) {
+        if (existsSync(f)) {
+          chownSync(f, svc.uid, svc.gid);
+          chmodSync(f, 0o600);
+        }
+      }
+      chmodSync(data, 0o750);
+      chmodSync(path.join(data, 'private_key.pem'), 0o600);
+      chmodSync(path.join(data, 'jwks.json'), 0o644);
 
-    // The service as systemd would run it: non-root, no_new_privs, no capabilities, read-only root
-    // (ReadWritePaths=lib), loopback only, in a network namespace whose nftables drop inbound but the public port.
-    const ruleset = `table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iifname "lo" accept\n  tcp dport ${port} accept\n }\n}\n`;
-    proc = await startHostProcess({ cwd: lib, configPath: config, port, env, uid: svc.uid, gid: svc.gid, noNewPrivs: true, dropCaps: true, readOnlyRoot: true, netnsRuleset: ruleset });
-    cleanups.push(() => proc?.stop());
-    const pidFile = path.join(root, 'barycenter.pid');
-    writeFileSync(pidFile, `${proc.pid}\n`);
-    const bridge = await startNetnsBridge(proc.pid, proxySocket, port);
-    cleanups.push(() => stopChild(bridge));
+      // The service as systemd would run it: non-root, no_new_privs, no capabilities, read-only root
+      // (ReadWritePaths=lib), loopback only, in a network namespace whose nftables drop inbound but the public port.
+      const ruleset = `table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iifname "lo" accept\n  tcp dport ${port} accept\n }\n}\n`;
+      proc = await startHostProcess({
+        cwd: lib,
+        configPath: config,
+        port,
+        env,
+        uid: svc.uid,
+        gid: svc.gid,
+        noNewPrivs: true,
+        dropCaps: true,
+        readOnlyRoot: true,
+        netnsRuleset: ruleset,
+      });
+      cleanups.push(() => proc?.stop());
+      const pidFile = path.join(root, 'barycenter.pid');
+      writeFileSync(pidFile, `${proc.pid}\n`);
+      const bridge = await startNetnsBridge(proc.pid, proxySocket, port);
+      cleanups.push(() => stopChild(bridge));
 
-    barysafeToml = await writeBarysafe(root, {
-      config, workdir: lib, envFile,
-      barycenterExtra: `service_user = "${svc.name}"\nservice_group = "${svc.group}"`,
-      checks: `pid_file = "${pidFile}"\nsystemd_unit = "${unit}"\nreplicas = 1\ndisk_free_min_percent = 1`,
+      barysafeToml = await writeBarysafe(root, {
+        config,
+        workdir: lib,
+        envFile,
+        barycenterExtra: `service_user = "${svc.name}"\nservice_group = "${svc.group}"`,
+        checks: `pid_file = "${pidFile}"\nsystemd_unit = "${unit}"\nreplicas = 1\ndisk_free_min_percent = 1`,
+      });
+
+      // A fresh signed snapshot and a passing drill, through the CLI. The drill fetches production's
+      // JWKS with fetch(), which trusts NODE_EXTRA_CA_CERTS (read at start) rather than BARYSAFE_CA_FILE.
+      const backup = await runCli(['--config', barysafeToml, 'backup']);
+      assert.equal(backup.code, 0, `barysafe backup failed:\n${backup.stdout}\n${backup.stderr}`);
+      const drill = await runCli(['--config', barysafeToml, 'restore', 'latest', '--verify'], {
+        env: { NODE_EXTRA_CA_CERTS: caFile },
+      });
+      assert.equal(drill.code, 0, `barysafe restore --verify failed:\n${drill.stdout}\n${drill.stderr}`);
     });
 
-    // A fresh signed snapshot and a passing drill, through the CLI. The drill fetches production's
-    // JWKS with fetch(), which trusts NODE_EXTRA_CA_CERTS (read at start) rather than BARYSAFE_CA_FILE.
-    const backup = await runCli(['--config', barysafeToml, 'backup']);
-    assert.equal(backup.code, 0, `barysafe backup failed:\n${backup.stdout}\n${backup.stderr}`);
-    const drill = await runCli(['--config', barysafeToml, 'restore', 'latest', '--verify'], { env: { NODE_EXTRA_CA_CERTS: caFile } });
-    assert.equal(drill.code, 0, `barysafe restore --verify failed:\n${drill.stdout}\n${drill.stderr}`);
-  });
-
-  it('reports no fail and no error; every id is there; only the designed exceptions are not pass; exit 0; JSON matches the schema', async () => {
-    const { report, exitCode, byId } = await runCatalogue(barysafeToml);
-    assertEveryIdOnce(report);
-    assert.equal(report.deployment.type, 'systemd', 'detected from checks.systemd_unit');
-    const bad = report.results.filter((r) => r.status === 'fail' || r.status === 'error');
-    assert.deepEqual(bad.map(show), [], 'no fail or error');
-    for (const id of CATALOGUE_ORDER) {
-      const expected = COMPLIANT_EXCEPTIONS[id]?.status ?? 'pass';
-      assert.equal(byId.get(id)?.status, expected, `${show(byId.get(id))}\nexpected ${expected}${COMPLIANT_EXCEPTIONS[id] ? ` (${COMPLIANT_EXCEPTIONS[id]!.why})` : ''}`);
-    }
-    assert.match(byId.get('clients.review')!.summary, /^2 client\(s\) to review$/);
-    assert.match(JSON.stringify(byId.get('logging.forwarded')!.evidence), /StandardOutput=.*journal/);
-    assert.equal(exitCode, 0);
-    assert.equal(report.exit_code, 0);
-    console.log(`# compliant deployment: ${JSON.stringify(tally(report))}`);
-  });
-});
+    it('reports no fail and no error; every id is there; only the designed exceptions are not pass; exit 0; JSON matches the schema', async () => {
+      const { report, exitCode, byId } = await runCatalogue(barysafeToml);
+      assertEveryIdOnce(report);
+      assert.equal(report.deployment.type, 'systemd', 'detected from checks.systemd_unit');
+      const bad = report.results.filter((r) => r.status === 'fail' || r.status === 'error');
+      assert.deepEqual(bad.map(show), [], 'no fail or error');
+      for (const id of CATALOGUE_ORDER) {
+        const expected = COMPLIANT_EXCEPTIONS[id]?.status ?? 'pass';
+        assert.equal(
+          byId.get(id)?.status,
+          expected,
+          `${show(byId.get(id))}\nexpected ${expected}${COMPLIANT_EXCEPTIONS[id] ? ` (${COMPLIANT_EXCEPTIONS[id]!.why})` : ''}`,
+        );
+      }
+      assert.match(byId.get('clients.review')!.summary, /^2 client\(s\) to review$/);
+      assert.match(JSON.stringify(byId.get('logging.forwarded')!.evidence), /StandardOutput=.*journal/);
+      assert.equal(exitCode, 0);
+      assert.equal(report.exit_code, 0);
+      console.log(`# compliant deployment: ${JSON.stringify(tally(report))}`);
+    });
+  },
+);
 
 // ---- 2. the deployment that breaks every item --------------------------------------------
 
@@ -334,7 +476,9 @@ describe('a systemd deployment that breaks every item it can', { skip: skipReaso
     mkdirSync(lib, { mode: 0o755 });
     // The data directory on a small tmpfs: lost at reboot, and (filled below) short of space.
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', lib]);
-    cleanups.push(() => { execFileSync('umount', ['-l', lib]); });
+    cleanups.push(() => {
+      execFileSync('umount', ['-l', lib]);
+    });
 
     const port = await freePortPair();
     // The proxy points at the port on this host's loopback, where nothing answers (Barycenter runs in its own namespace): 502.
@@ -343,13 +487,26 @@ describe('a systemd deployment that breaks every item it can', { skip: skipReaso
 
     const config = path.join(etc, 'config.toml');
     // No database.url (the default path), http issuer, wildcard bind, an inline webfinger token, world-readable.
-    writeFileSync(config, configToml({ host: '0.0.0.0', port, publicBaseUrl: `http://localhost:${port}`, lib, data, extra: '[webfinger]\nservice_token = "wf-inline-token-7f3a"\n' }));
+    writeFileSync(
+      config,
+      configToml({
+        host: '0.0.0.0',
+        port,
+        publicBaseUrl: `http://localhost:${port}`,
+        lib,
+        data,
+        extra: '[webfinger]\nservice_token = "wf-inline-token-7f3a"\n',
+      }),
+    );
     chmodSync(config, 0o644);
     const envFile = path.join(etc, 'barycenter.env');
     writeFileSync(envFile, 'RUST_LOG=debug\nBARYCENTER_SKIP_CONSENT=false\n');
     chmodSync(envFile, 0o644);
     const unit = path.join(root, 'barycenter.service');
-    writeFileSync(unit, `[Unit]\nDescription=Barycenter\n\n[Service]\nType=simple\nWorkingDirectory=${lib}\nExecStart=/usr/local/bin/barycenter --config ${config}\nEnvironment=RUST_LOG=debug\nEnvironmentFile=${envFile}\nStandardOutput=null\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n`);
+    writeFileSync(
+      unit,
+      `[Unit]\nDescription=Barycenter\n\n[Service]\nType=simple\nWorkingDirectory=${lib}\nExecStart=/usr/local/bin/barycenter --config ${config}\nEnvironment=RUST_LOG=debug\nEnvironmentFile=${envFile}\nStandardOutput=null\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n`,
+    );
     const env = { RUST_LOG: 'debug', BARYCENTER_SKIP_CONSENT: 'false' };
 
     // First start as root: admin/password123 is created and stays; a test client with an http redirect URI.
@@ -361,15 +518,28 @@ describe('a systemd deployment that breaks every item it can', { skip: skipReaso
     }
     // users.json copied from users.json.example: alice keeps her example password.
     const usersFile = path.join(etc, 'users.json');
-    writeFileSync(usersFile, JSON.stringify({ users: [{ username: 'alice', email: 'alice@example.com', password: 'alice-secure-password', enabled: true }] }));
-    const sync = await runBarycenter(['-c', config, 'sync-users', '--file', usersFile], { cwd: lib, env: { RUST_LOG: 'warn' } });
+    writeFileSync(
+      usersFile,
+      JSON.stringify({
+        users: [{ username: 'alice', email: 'alice@example.com', password: 'alice-secure-password', enabled: true }],
+      }),
+    );
+    const sync = await runBarycenter(['-c', config, 'sync-users', '--file', usersFile], {
+      cwd: lib,
+      env: { RUST_LOG: 'warn' },
+    });
     assert.equal(sync.code, 0, `sync-users failed:\n${sync.stdout}${sync.stderr}`);
     const db = new Database(path.join(lib, 'barycenter.db'));
     const now = Math.floor(Date.now() / 1000);
-    db.prepare('INSERT INTO job_executions (job_name, started_at, completed_at, success, error_message) VALUES (?, ?, ?, 0, ?)').run('cleanup_expired_refresh_tokens', now - 1200, now - 1199, 'database is locked');
+    db.prepare(
+      'INSERT INTO job_executions (job_name, started_at, completed_at, success, error_message) VALUES (?, ?, ?, 0, ?)',
+    ).run('cleanup_expired_refresh_tokens', now - 1200, now - 1199, 'database is locked');
     db.close();
     // A jwks.json that does not match the key, and that publishes a private key (another one).
-    writeFileSync(path.join(data, 'jwks.json'), JSON.stringify({ keys: [{ ...rsaJwk(), use: 'sig' }, publicJwk(rsaJwk())] }, null, 2));
+    writeFileSync(
+      path.join(data, 'jwks.json'),
+      JSON.stringify({ keys: [{ ...rsaJwk(), use: 'sig' }, publicJwk(rsaJwk())] }, null, 2),
+    );
     chmodSync(path.join(data, 'private_key.pem'), 0o644);
     chmodSync(data, 0o755);
     // Fill the volume to ~3 % free.
@@ -384,7 +554,9 @@ describe('a systemd deployment that breaks every item it can', { skip: skipReaso
     writeFileSync(pidFile, `${proc.pid}\n`);
 
     barysafeToml = await writeBarysafe(root, {
-      config, workdir: lib, envFile,
+      config,
+      workdir: lib,
+      envFile,
       // The operator meant the service to run as the service user; the public reaches it through the proxy.
       barycenterExtra: `service_user = "${svc.name}"\nservice_group = "${svc.group}"\npublic_url = "${proxy.url}"`,
       checks: `pid_file = "${pidFile}"\nsystemd_unit = "${unit}"`,
@@ -398,7 +570,11 @@ describe('a systemd deployment that breaks every item it can', { skip: skipReaso
     assert.equal(report.deployment.type, 'systemd');
     for (const id of CATALOGUE_ORDER) {
       const expected = BROKEN_EXCEPTIONS[id]?.status ?? 'fail';
-      assert.equal(byId.get(id)?.status, expected, `${show(byId.get(id))}\nexpected ${expected}${BROKEN_EXCEPTIONS[id] ? ` (${BROKEN_EXCEPTIONS[id]!.why})` : ''}`);
+      assert.equal(
+        byId.get(id)?.status,
+        expected,
+        `${show(byId.get(id))}\nexpected ${expected}${BROKEN_EXCEPTIONS[id] ? ` (${BROKEN_EXCEPTIONS[id]!.why})` : ''}`,
+      );
     }
     assert.match(byId.get('clients.review')!.summary, /1 flagged as test-looking/);
     assert.match(byId.get('monitoring.certificate-expiry')!.summary, /expires in [45] day/);

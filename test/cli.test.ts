@@ -7,7 +7,10 @@ import { ExitCode } from '../src/errors.js';
 
 test('usage errors: clear message, hint, exit 2, no stack trace', async () => {
   const cases: Array<[string[], RegExp]> = [
-    [['--config', '/nonexistent/barysafe.toml', 'backup'], /cannot read barysafe config \/nonexistent\/barysafe\.toml: no such file/],
+    [
+      ['--config', '/nonexistent/barysafe.toml', 'backup'],
+      /cannot read barysafe config \/nonexistent\/barysafe\.toml: no such file/,
+    ],
     [['--config', '/nonexistent/barysafe.toml', 'check'], /cannot read barysafe config/],
     [['check', '--only', 'no.such-check'], /--only names unknown check\(s\): no\.such-check/],
     [['restore', 'latest', '--config', '/nonexistent/barysafe.toml'], /cannot read barysafe config/],

@@ -38,11 +38,17 @@ export interface Drilled {
   record: string;
 }
 
-export async function drillSetup(o: { databaseUrl?: string; drillToml?: string; backupToml?: string } = {}): Promise<DrillSetup> {
+export async function drillSetup(
+  o: { databaseUrl?: string; drillToml?: string; backupToml?: string } = {},
+): Promise<DrillSetup> {
   const dep = await makeDeployment({ keepRunning: true, ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}) });
   const production = dep.standin!;
   const { repoRoot, tempBase, ...setup } = await setupFileRepository(dep, o.backupToml);
-  await writeFile(setup.configPath, (await readFile(setup.configPath, 'utf8')) + `\n[drill]\nbarycenter_bin = "${BARYCENTER_BIN}"\nboot_timeout = "30s"\n${o.drillToml ?? ''}\n`);
+  await writeFile(
+    setup.configPath,
+    (await readFile(setup.configPath, 'utf8')) +
+      `\n[drill]\nbarycenter_bin = "${BARYCENTER_BIN}"\nboot_timeout = "30s"\n${o.drillToml ?? ''}\n`,
+  );
   const { config } = await loadConfig(setup.configPath);
   const storage = openStorage(config.repository);
   const self: DrillSetup = {
@@ -54,7 +60,12 @@ export async function drillSetup(o: { databaseUrl?: string; drillToml?: string; 
     tempBase,
     backup: () => runBackup(config, { logger, storage }),
     drill: async (c = config, opts = {}) => {
-      const result = await runDrill(c, { ref: opts.ref ?? 'latest', logger, storage, ...(opts.identityFile ? { identityFile: opts.identityFile } : {}) });
+      const result = await runDrill(c, {
+        ref: opts.ref ?? 'latest',
+        logger,
+        storage,
+        ...(opts.identityFile ? { identityFile: opts.identityFile } : {}),
+      });
       const record = result.record_key ? await readFile(path.join(repoRoot, result.record_key), 'utf8') : '';
       assertScratchGone(tempBase);
       return { result, text: drillText(result), json: JSON.stringify(drillJson(result)), record };
@@ -82,7 +93,10 @@ export function step(r: DrillResult, name: string) {
 
 /** Every step of a passing drill passed, in the issue's order, and the result maps to exit 0. */
 export function assertAllPass(r: DrillResult): void {
-  assert.deepEqual(r.steps.map((s) => s.name), ['integrity', 'key', 'database', 'boot', 'discovery', 'jwks', 'token', 'teardown']);
+  assert.deepEqual(
+    r.steps.map((s) => s.name),
+    ['integrity', 'key', 'database', 'boot', 'discovery', 'jwks', 'token', 'teardown'],
+  );
   for (const s of r.steps) assert.equal(s.verdict, 'pass', `${s.name}: ${s.detail}`);
   assert.equal(r.verdict, 'pass');
   assert.equal(r.exit_code, 0);
@@ -90,11 +104,18 @@ export function assertAllPass(r: DrillResult): void {
 
 /** Secrets that must appear nowhere in what a drill prints or stores. */
 export async function secretsOf(s: DrillSetup, extra: string[] = []): Promise<string[]> {
-  const jwk = JSON.parse(await readFile(path.join(s.d.workdir, 'data/private_key.pem'), 'utf8')) as Record<string, string>;
-  const identity = (await readFile(s.setup.identityFile, 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
+  const jwk = JSON.parse(await readFile(path.join(s.d.workdir, 'data/private_key.pem'), 'utf8')) as Record<
+    string,
+    string
+  >;
+  const identity = (await readFile(s.setup.identityFile, 'utf8'))
+    .split('\n')
+    .find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
   return [jwk.d!, jwk.p!, jwk.q!, identity, ...extra].filter(Boolean);
 }
 
 export function assertNoSecret(texts: string[], secrets: string[]): void {
-  for (const t of texts) for (const secret of secrets) assert.ok(!t.includes(secret), `a secret (${secret.slice(0, 6)}…) leaked into drill output or record`);
+  for (const t of texts)
+    for (const secret of secrets)
+      assert.ok(!t.includes(secret), `a secret (${secret.slice(0, 6)}…) leaked into drill output or record`);
 }

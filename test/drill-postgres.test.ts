@@ -28,7 +28,10 @@ describe('restore --verify on a PostgreSQL deployment', () => {
   test('drill.postgres_url: a scratch database is restored with pg_restore, every step passes, the database is dropped', async () => {
     const { result, text, json, record } = await s.drill();
     assertAllPass(result);
-    assert.match(step(result, 'database').detail, /pg_restore into postgres:\/\/.*:\*\*\*@.*\/barysafe_drill_[0-9a-f]+ succeeded/);
+    assert.match(
+      step(result, 'database').detail,
+      /pg_restore into postgres:\/\/.*:\*\*\*@.*\/barysafe_drill_[0-9a-f]+ succeeded/,
+    );
     assert.match(step(result, 'teardown').detail, /database barysafe_drill_[0-9a-f]+ dropped/);
     const c = new pg.Client({ connectionString: service.url });
     await c.connect();
@@ -39,7 +42,9 @@ describe('restore --verify on a PostgreSQL deployment', () => {
       await c.end();
     }
     assertNoSecret([text, json, record], await secretsOf(s, [password]));
-    process.stderr.write(`# healthy PostgreSQL drill (server database): RTO ${result.rto_ms} ms, startup ${String(step(result, 'boot').evidence!.startup_ms)} ms\n`);
+    process.stderr.write(
+      `# healthy PostgreSQL drill (server database): RTO ${result.rto_ms} ms, startup ${String(step(result, 'boot').evidence!.startup_ms)} ms\n`,
+    );
   });
 
   test('no drill.postgres_url: a throwaway local cluster is started and removed', async () => {
@@ -51,6 +56,8 @@ describe('restore --verify on a PostgreSQL deployment', () => {
     assert.deepEqual(left, [], 'no scratch cluster directory left');
     assert.ok(!existsSync(String(step(result, 'teardown').detail.match(/removed (\S+)/)?.[1] ?? '/nonexistent-x')));
     assertNoSecret([text, json, record], await secretsOf(s, [password]));
-    process.stderr.write(`# healthy PostgreSQL drill (local cluster): RTO ${result.rto_ms} ms, database step ${step(result, 'database').duration_ms} ms\n`);
+    process.stderr.write(
+      `# healthy PostgreSQL drill (local cluster): RTO ${result.rto_ms} ms, database step ${step(result, 'database').duration_ms} ms\n`,
+    );
   });
 });

@@ -12,7 +12,15 @@ import { newIdentity } from '../src/crypto/age.js';
 import { startStandin } from './support/barycenter/launch.js';
 import { makeTempDir } from './support/services.js';
 import { FROM_CONFIG, runCli } from './support/deployments.js';
-import { assertAllPass, assertNoSecret, assertScratchGone, drillSetup, secretsOf, step, type DrillSetup } from './drill-fixtures.js';
+import {
+  assertAllPass,
+  assertNoSecret,
+  assertScratchGone,
+  drillSetup,
+  secretsOf,
+  step,
+  type DrillSetup,
+} from './drill-fixtures.js';
 
 describe('restore --verify on a SQLite deployment', () => {
   let s: DrillSetup;
@@ -32,7 +40,9 @@ describe('restore --verify on a SQLite deployment', () => {
     assert.equal(result.rto_met, true);
     assert.equal(result.rpo_met, true);
     assert.ok((step(result, 'boot').evidence!.startup_ms as number) > 0);
-    process.stderr.write(`# healthy SQLite drill: RTO ${result.rto_ms} ms, startup ${String(step(result, 'boot').evidence!.startup_ms)} ms, steps ${result.steps.map((x) => `${x.name}=${x.duration_ms}`).join(' ')}\n`);
+    process.stderr.write(
+      `# healthy SQLite drill: RTO ${result.rto_ms} ms, startup ${String(step(result, 'boot').evidence!.startup_ms)} ms, steps ${result.steps.map((x) => `${x.name}=${x.duration_ms}`).join(' ')}\n`,
+    );
 
     // Restored files were private: key, jwks, database 0600; config 0640.
     const modes = step(result, 'integrity').evidence!.restored_modes as Record<string, string>;
@@ -46,7 +56,8 @@ describe('restore --verify on a SQLite deployment', () => {
     assert.equal(doc.ok, true);
     assert.equal(doc.verdict, 'pass');
     assert.equal(doc.steps.length, 8);
-    for (const st of doc.steps) assert.ok(typeof st.verdict === 'string' && typeof st.duration_ms === 'number' && typeof st.detail === 'string');
+    for (const st of doc.steps)
+      assert.ok(typeof st.verdict === 'string' && typeof st.duration_ms === 'number' && typeof st.detail === 'string');
     assert.equal(typeof doc.rto_ms, 'number');
     assert.equal(typeof doc.rpo_ms, 'number');
     assert.match(text, /verdict: PASS \(exit 0\)/);
@@ -59,7 +70,20 @@ describe('restore --verify on a SQLite deployment', () => {
     assert.equal(mine.record.format, 'barysafe.drill/v1');
     assert.equal(mine.record.snapshot_id, snapshotId);
     assert.equal(mine.record.verdict, 'pass');
-    for (const k of ['id', 'snapshot_sha256', 'started_at', 'finished_at', 'steps', 'rto_ms', 'rpo_ms', 'rto_target_ms', 'rpo_target_ms', 'host', 'tool']) assert.ok(k in mine.record, k);
+    for (const k of [
+      'id',
+      'snapshot_sha256',
+      'started_at',
+      'finished_at',
+      'steps',
+      'rto_ms',
+      'rpo_ms',
+      'rto_target_ms',
+      'rpo_target_ms',
+      'host',
+      'tool',
+    ])
+      assert.ok(k in mine.record, k);
 
     assertNoSecret([text, json, record], await secretsOf(s));
     assert.doesNotMatch(record + text, /password123|"password"/);
@@ -69,11 +93,17 @@ describe('restore --verify on a SQLite deployment', () => {
     const other = await makeTempDir('barysafe-other-prod-');
     const prod2 = await startStandin({ cwd: other.path }); // its own, different key
     try {
-      const { result } = await s.drill({ ...s.config, barycenter: { ...s.config.barycenter, public_url: `http://localhost:${prod2.port}` } });
+      const { result } = await s.drill({
+        ...s.config,
+        barycenter: { ...s.config.barycenter, public_url: `http://localhost:${prod2.port}` },
+      });
       assert.equal(step(result, 'jwks').verdict, 'pass');
       const tok = step(result, 'token');
       assert.equal(tok.verdict, 'fail');
-      assert.match(tok.detail, /production's JWKS at http:\/\/localhost:\d+\/\.well-known\/jwks\.json does not publish the restored key/);
+      assert.match(
+        tok.detail,
+        /production's JWKS at http:\/\/localhost:\d+\/\.well-known\/jwks\.json does not publish the restored key/,
+      );
       assert.equal(result.verdict, 'fail');
       assert.equal(result.exit_code, 3);
     } finally {
@@ -83,7 +113,10 @@ describe('restore --verify on a SQLite deployment', () => {
   });
 
   test('an unreachable production JWKS is inconclusive, not a pass', async () => {
-    const { result } = await s.drill({ ...s.config, barycenter: { ...s.config.barycenter, public_url: 'http://127.0.0.1:9' } });
+    const { result } = await s.drill({
+      ...s.config,
+      barycenter: { ...s.config.barycenter, public_url: 'http://127.0.0.1:9' },
+    });
     assert.equal(step(result, 'token').verdict, 'inconclusive');
     assert.match(step(result, 'token').detail, /unreachable/);
     assert.equal(result.verdict, 'inconclusive');
@@ -99,7 +132,10 @@ describe('restore --verify on a SQLite deployment', () => {
     if (!process.env.DOCKER_HOST && !(await import('node:fs')).existsSync('/var/run/docker.sock')) {
       const viaImage = await s.drill({ ...s.config, drill: { ...rest, image: 'barycenter:latest' } });
       assert.equal(step(viaImage.result, 'boot').verdict, 'error');
-      assert.match(step(viaImage.result, 'boot').detail, /drill\.image is set \(barycenter:latest\) but no Docker engine answers/);
+      assert.match(
+        step(viaImage.result, 'boot').detail,
+        /drill\.image is set \(barycenter:latest\) but no Docker engine answers/,
+      );
       assert.equal(viaImage.result.exit_code, 2);
     }
   });
@@ -133,7 +169,10 @@ describe('restore --verify on a SQLite deployment', () => {
     try {
       const { result } = await s.drill();
       assert.equal(step(result, 'integrity').verdict, 'fail');
-      assert.match(step(result, 'integrity').detail, /object snapshots\/.*private_key\.pem\.age \(private_key\.pem\) is corrupt: sha256/);
+      assert.match(
+        step(result, 'integrity').detail,
+        /object snapshots\/.*private_key\.pem\.age \(private_key\.pem\) is corrupt: sha256/,
+      );
       assert.equal(result.verdict, 'fail');
     } finally {
       await writeFile(file, original);
@@ -165,7 +204,12 @@ describe('restore --verify on broken SQLite deployments', () => {
       // next start and keeps serving the old jwks.json.
       await s.production.stop();
       await rm(path.join(s.d.workdir, 'data/private_key.pem'));
-      s.production = await startStandin({ cwd: s.d.workdir, configPath: s.d.configPath, port: s.d.port, env: FROM_CONFIG });
+      s.production = await startStandin({
+        cwd: s.d.workdir,
+        configPath: s.d.configPath,
+        port: s.d.port,
+        env: FROM_CONFIG,
+      });
       await s.backup();
       const { result } = await s.drill();
       assert.equal(step(result, 'integrity').verdict, 'pass');
@@ -185,14 +229,24 @@ describe('restore --verify on broken SQLite deployments', () => {
     const s = await drillSetup();
     try {
       // A typo in the config that the running service has not picked up yet: the backup takes it.
-      await writeFile(s.d.configPath, (await readFile(s.d.configPath, 'utf8')).replace('[server]\n', '[server]\nallow_public_registration = "maybe"\n'));
+      await writeFile(
+        s.d.configPath,
+        (await readFile(s.d.configPath, 'utf8')).replace(
+          '[server]\n',
+          '[server]\nallow_public_registration = "maybe"\n',
+        ),
+      );
       await s.backup();
       const { result, text } = await s.drill();
       const boot = step(result, 'boot');
       assert.equal(boot.verdict, 'fail');
       // sync-users runs first with the same config, so it is what reports the broken config.
-      assert.match(boot.detail, /the restored deployment does not start: .*exited with code 1; last lines of its output:\n[\s\S]*expected a boolean for key `server\.allow_public_registration`/);
-      for (const n of ['discovery', 'jwks', 'token']) assert.match(step(result, n).detail, /^not run: the scratch instance did not boot/);
+      assert.match(
+        boot.detail,
+        /the restored deployment does not start: .*exited with code 1; last lines of its output:\n[\s\S]*expected a boolean for key `server\.allow_public_registration`/,
+      );
+      for (const n of ['discovery', 'jwks', 'token'])
+        assert.match(step(result, n).detail, /^not run: the scratch instance did not boot/);
       assert.equal(step(result, 'teardown').verdict, 'pass');
       assert.match(text, /allow_public_registration/);
       assert.equal(result.exit_code, 3);
@@ -211,7 +265,10 @@ describe('barysafe restore --verify (the CLI)', () => {
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout) as Record<string, any>;
       assert.equal(doc.ok, true);
-      assert.deepEqual(doc.steps.map((x: { name: string; verdict: string }) => `${x.name}:${x.verdict}`), ['integrity', 'key', 'database', 'boot', 'discovery', 'jwks', 'token', 'teardown'].map((n) => `${n}:pass`));
+      assert.deepEqual(
+        doc.steps.map((x: { name: string; verdict: string }) => `${x.name}:${x.verdict}`),
+        ['integrity', 'key', 'database', 'boot', 'discovery', 'jwks', 'token', 'teardown'].map((n) => `${n}:pass`),
+      );
       assert.ok(doc.steps.every((x: { duration_ms: unknown }) => typeof x.duration_ms === 'number'));
       assert.equal(typeof doc.rto_ms, 'number');
       assert.equal(typeof doc.rpo_ms, 'number');

@@ -7,7 +7,14 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { getPostgres, type TestPostgres } from './support/services.js';
-import { makeDeployment, run, runCli, setupBarysafe, type Deployment, type BarysafeSetup } from './support/deployments.js';
+import {
+  makeDeployment,
+  run,
+  runCli,
+  setupBarysafe,
+  type Deployment,
+  type BarysafeSetup,
+} from './support/deployments.js';
 import { newIdentity } from '../src/crypto/age.js';
 import { ExitCode } from '../src/errors.js';
 
@@ -38,16 +45,35 @@ describe('restore of a SQLite snapshot', () => {
       const to = path.join(d.dir.path, 'restore');
       const r = await runCli(['--config', s.configPath, '--json', 'restore', 'latest', '--to', to]);
       assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout) as { snapshot: { id: string; chain: { ok: boolean } }; database: { integrity_check: string }; next_steps: string[] };
+      const out = JSON.parse(r.stdout) as {
+        snapshot: { id: string; chain: { ok: boolean } };
+        database: { integrity_check: string };
+        next_steps: string[];
+      };
       assert.equal(out.snapshot.id, s.id);
       assert.equal(out.database.integrity_check, 'ok');
       assert.deepEqual((await readdir(to)).sort(), ['barycenter.db', 'config.toml', 'jwks.json', 'private_key.pem']);
-      assert.deepEqual(['private_key.pem', 'jwks.json', 'barycenter.db', 'config.toml'].map((f) => mode(path.join(to, f))), ['600', '600', '600', '640']);
-      assert.deepEqual(await readFile(path.join(to, 'private_key.pem')), await readFile(path.join(d.workdir, 'data/private_key.pem')));
-      assert.deepEqual(await readFile(path.join(to, 'jwks.json')), await readFile(path.join(d.workdir, 'data/jwks.json')));
-      const q = await run('sqlite3', [path.join(to, 'barycenter.db'), 'PRAGMA integrity_check; SELECT count(*) FROM clients;']);
+      assert.deepEqual(
+        ['private_key.pem', 'jwks.json', 'barycenter.db', 'config.toml'].map((f) => mode(path.join(to, f))),
+        ['600', '600', '600', '640'],
+      );
+      assert.deepEqual(
+        await readFile(path.join(to, 'private_key.pem')),
+        await readFile(path.join(d.workdir, 'data/private_key.pem')),
+      );
+      assert.deepEqual(
+        await readFile(path.join(to, 'jwks.json')),
+        await readFile(path.join(d.workdir, 'data/jwks.json')),
+      );
+      const q = await run('sqlite3', [
+        path.join(to, 'barycenter.db'),
+        'PRAGMA integrity_check; SELECT count(*) FROM clients;',
+      ]);
       assert.equal(q.stdout.toString().trim(), 'ok\n1');
-      assert.ok(out.next_steps.some((step) => step.includes(path.join(d.workdir, 'data/private_key.pem'))), 'the steps name the live key path');
+      assert.ok(
+        out.next_steps.some((step) => step.includes(path.join(d.workdir, 'data/private_key.pem'))),
+        'the steps name the live key path',
+      );
 
       const again = await runCli(['--config', s.configPath, 'restore', 'latest', '--to', to]);
       assert.equal(again.code, ExitCode.USAGE);
@@ -63,7 +89,15 @@ describe('restore of a SQLite snapshot', () => {
     const d = await makeDeployment({ keepRunning: true });
     try {
       const s = await backedUp(d);
-      const r = await runCli(['--config', s.configPath, 'restore', 'latest', '--to', path.join(d.workdir, 'data'), '--force']);
+      const r = await runCli([
+        '--config',
+        s.configPath,
+        'restore',
+        'latest',
+        '--to',
+        path.join(d.workdir, 'data'),
+        '--force',
+      ]);
       assert.equal(r.code, ExitCode.USAGE, r.stderr);
       assert.match(r.stderr, /refusing to restore into .*live path of the Barycenter that answers/);
     } finally {
@@ -80,7 +114,16 @@ describe('restore of a SQLite snapshot', () => {
 
       const wrong = path.join(d.dir.path, 'wrong-identity.txt');
       await writeFile(wrong, (await newIdentity()).identity + '\n', { mode: 0o600 });
-      const w = await runCli(['--config', s.configPath, 'restore', 'latest', '--to', path.join(d.dir.path, 'w'), '--identity', wrong]);
+      const w = await runCli([
+        '--config',
+        s.configPath,
+        'restore',
+        'latest',
+        '--to',
+        path.join(d.dir.path, 'w'),
+        '--identity',
+        wrong,
+      ]);
       assert.equal(w.code, ExitCode.IDENTITY, w.stderr);
       assert.match(w.stderr, /identity does not match any recipient/);
       assert.ok(!existsSync(path.join(d.dir.path, 'w', 'barycenter.db')), 'nothing half-written');
@@ -88,7 +131,7 @@ describe('restore of a SQLite snapshot', () => {
       const objectFile = path.join(snapDir, 'barycenter.db.age');
       const original = await readFile(objectFile);
       const corrupt = Buffer.from(original);
-      corrupt[corrupt.length - 100] ^= 0xff;
+      corrupt[corrupt.length - 100]! ^= 0xff;
       await writeFile(objectFile, corrupt);
       const c = await runCli(['--config', s.configPath, 'restore', 'latest', '--to', path.join(d.dir.path, 'c')]);
       assert.equal(c.code, ExitCode.INTEGRITY, c.stderr);
@@ -103,7 +146,10 @@ describe('restore of a SQLite snapshot', () => {
       assert.equal(t.code, ExitCode.INTEGRITY, t.stderr);
       assert.match(t.stderr, /manifest of snapshot .* has an invalid signature/);
       const list = await runCli(['--config', s.configPath, '--json', 'snapshots']);
-      assert.equal((JSON.parse(list.stdout) as { snapshots: Array<{ signature: string }> }).snapshots[0]!.signature, 'INVALID');
+      assert.equal(
+        (JSON.parse(list.stdout) as { snapshots: Array<{ signature: string }> }).snapshots[0]!.signature,
+        'INVALID',
+      );
     } finally {
       await d.dir.cleanup();
     }
@@ -120,21 +166,52 @@ describe('restore of a PostgreSQL snapshot', () => {
       const to = path.join(d.dir.path, 'restore');
       const r = await runCli(['--config', s.configPath, '--json', 'restore', 'latest', '--to', to, '--pg-url', target]);
       assert.equal(r.code, 0, r.stderr);
-      assert.doesNotMatch(r.stdout + r.stderr, new RegExp(new URL(target).password || 'no-password-set'), 'the DB password is not printed');
-      const manifest = JSON.parse(await readFile(path.join(s.repoRoot, 'snapshots', s.id, 'manifest.json'), 'utf8')) as { database: { row_counts: Record<string, number> } };
+      assert.doesNotMatch(
+        r.stdout + r.stderr,
+        new RegExp(new URL(target).password || 'no-password-set'),
+        'the DB password is not printed',
+      );
+      const manifest = JSON.parse(
+        await readFile(path.join(s.repoRoot, 'snapshots', s.id, 'manifest.json'), 'utf8'),
+      ) as { database: { row_counts: Record<string, number> } };
       const c = new pg.Client({ connectionString: target });
       await c.connect();
       try {
         for (const [table, n] of Object.entries(manifest.database.row_counts)) {
-          assert.equal(Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`)).rows[0]!.n), n, table);
+          assert.equal(
+            Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`)).rows[0]!.n),
+            n,
+            table,
+          );
         }
       } finally {
         await c.end();
       }
-      const again = await runCli(['--config', s.configPath, 'restore', 'latest', '--to', to, '--force', '--pg-url', target]);
+      const again = await runCli([
+        '--config',
+        s.configPath,
+        'restore',
+        'latest',
+        '--to',
+        to,
+        '--force',
+        '--pg-url',
+        target,
+      ]);
       assert.equal(again.code, ExitCode.USAGE);
       assert.match(again.stderr, /is not empty .*tables/);
-      const clean = await runCli(['--config', s.configPath, 'restore', 'latest', '--to', to, '--force', '--pg-url', target, '--clean']);
+      const clean = await runCli([
+        '--config',
+        s.configPath,
+        'restore',
+        'latest',
+        '--to',
+        to,
+        '--force',
+        '--pg-url',
+        target,
+        '--clean',
+      ]);
       assert.equal(clean.code, 0, clean.stderr);
     } finally {
       await d.dir.cleanup();

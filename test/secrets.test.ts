@@ -19,7 +19,9 @@ async function secretsOf(workdir: string, etc: string, dbUrl: string): Promise<M
   const jwk = JSON.parse(await readFile(path.join(workdir, 'data/private_key.pem'), 'utf8')) as Record<string, string>;
   const secrets = new Map<string, string>();
   for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi']) secrets.set(`JWK ${m}`, jwk[m]!.slice(0, 24));
-  const identity = (await readFile(path.join(etc, 'identity.txt'), 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
+  const identity = (await readFile(path.join(etc, 'identity.txt'), 'utf8'))
+    .split('\n')
+    .find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
   secrets.set('age identity', identity.slice(15, 45));
   const signing = (await readFile(path.join(etc, 'signing.pem'), 'utf8')).split('\n')[1]!;
   secrets.set('signing key', signing.slice(0, 40));
@@ -39,7 +41,11 @@ test('successful and failing runs print, log and store no secret', async () => {
   try {
     const repoRoot = path.join(d.dir.path, 'repository');
     const s = await setupBarysafe(d, { url: `file://${repoRoot}` });
-    await writeFile(s.configPath, (await readFile(s.configPath, 'utf8')) + (pgService.binDir ? `\n[backup]\npg_bin_dir = "${pgService.binDir}"\n` : ''));
+    await writeFile(
+      s.configPath,
+      (await readFile(s.configPath, 'utf8')) +
+        (pgService.binDir ? `\n[backup]\npg_bin_dir = "${pgService.binDir}"\n` : ''),
+    );
     const secrets = await secretsOf(d.workdir, s.etc, dbUrl);
     const env = { BARYSAFE_LOG_LEVEL: 'debug' };
 
@@ -49,7 +55,10 @@ test('successful and failing runs print, log and store no secret', async () => {
     outputs.push(['backup --json', b.stdout], ['backup logs', b.stderr]);
     const list = await runCli(['--config', s.configPath, '--json', 'snapshots'], { env });
     outputs.push(['snapshots --json', list.stdout + list.stderr]);
-    const restore = await runCli(['--config', s.configPath, '--json', 'restore', 'latest', '--to', path.join(d.dir.path, 'r')], { env });
+    const restore = await runCli(
+      ['--config', s.configPath, '--json', 'restore', 'latest', '--to', path.join(d.dir.path, 'r')],
+      { env },
+    );
     assert.equal(restore.code, 0, restore.stderr);
     outputs.push(['restore --json', restore.stdout + restore.stderr]);
     const check = await runCli(['--config', s.configPath, '--json', 'check'], { env });
@@ -65,7 +74,11 @@ test('successful and failing runs print, log and store no secret', async () => {
     await writeFile(d.configPath, config.replace(dbUrl, deadUrl));
     const dead = await runCli(['--config', s.configPath, '--json', 'backup'], { env });
     assert.notEqual(dead.code, 0);
-    assert.match(dead.stderr, /cannot connect to PostgreSQL postgres(ql)?:\/\/[^:]+:\*\*\*@127\.0\.0\.1:1\//, 'the URL is shown, redacted');
+    assert.match(
+      dead.stderr,
+      /cannot connect to PostgreSQL postgres(ql)?:\/\/[^:]+:\*\*\*@127\.0\.0\.1:1\//,
+      'the URL is shown, redacted',
+    );
     outputs.push(['backup error (dead server)', dead.stdout + dead.stderr]);
     const wrongPw = dbUrl.replace(/:([^:@/]+)@/, ':wrong-$1@');
     await writeFile(d.configPath, config.replace(dbUrl, wrongPw));

@@ -124,7 +124,10 @@ function conformance(name: string, setup: () => Promise<Backend>): void {
     });
 
     it('missing keys: get rejects StorageNotFoundError, head is null, delete is a no-op', async () => {
-      await assert.rejects(s.get('missing/nothing'), (e: unknown) => e instanceof StorageNotFoundError && e.key === 'missing/nothing');
+      await assert.rejects(
+        s.get('missing/nothing'),
+        (e: unknown) => e instanceof StorageNotFoundError && e.key === 'missing/nothing',
+      );
       assert.equal(await s.head('missing/nothing'), null);
       await s.delete('missing/nothing');
       assert.deepEqual(await keys(s, 'missing/'), []);
@@ -136,7 +139,10 @@ function conformance(name: string, setup: () => Promise<Backend>): void {
       const sorted = [...ks].sort();
       assert.deepEqual(await keys(s, 'ls/'), sorted);
       assert.deepEqual(await keys(s, 'ls/a/b/'), ['ls/a/b/1/x', 'ls/a/b/10', 'ls/a/b/2']);
-      assert.deepEqual(await keys(s, 'ls/a'), sorted.filter((k) => k.startsWith('ls/a')));
+      assert.deepEqual(
+        await keys(s, 'ls/a'),
+        sorted.filter((k) => k.startsWith('ls/a')),
+      );
       assert.deepEqual(await keys(s, 'ls/zzz'), []);
       const sizes = [];
       for await (const o of s.list('ls/a/c')) sizes.push(o);
@@ -228,20 +234,27 @@ describe('file:// specifics', () => {
     const file = path.join(tmp.path, 'a-file');
     await writeFile(file, 'not a directory');
     const s = new FileStorage(pathToFileURL(path.join(file, 'repo')).href);
-    await assert.rejects(s.probeWritable(), (e: unknown) => e instanceof StorageError && /is not writable/.test(e.message) && e.message.includes(file));
+    await assert.rejects(
+      s.probeWritable(),
+      (e: unknown) => e instanceof StorageError && /is not writable/.test(e.message) && e.message.includes(file),
+    );
     await assert.rejects(s.put('k', Readable.from([Buffer.from('x')])), /is not writable/);
     assert.deepEqual(await keys(s, ''), []);
   });
 
-  it('a read-only directory fails with "not writable" (skipped as root: modes do not stop root)', { skip: process.getuid?.() === 0 }, async () => {
-    const { chmod, mkdir } = await import('node:fs/promises');
-    const dir = path.join(tmp.path, 'ro');
-    await mkdir(dir, { mode: 0o500 });
-    await chmod(dir, 0o500);
-    const s = new FileStorage(pathToFileURL(dir).href);
-    await assert.rejects(s.probeWritable(), /is not writable/);
-    await chmod(dir, 0o700);
-  });
+  it(
+    'a read-only directory fails with "not writable" (skipped as root: modes do not stop root)',
+    { skip: process.getuid?.() === 0 },
+    async () => {
+      const { chmod, mkdir } = await import('node:fs/promises');
+      const dir = path.join(tmp.path, 'ro');
+      await mkdir(dir, { mode: 0o500 });
+      await chmod(dir, 0o500);
+      const s = new FileStorage(pathToFileURL(dir).href);
+      await assert.rejects(s.probeWritable(), /is not writable/);
+      await chmod(dir, 0o700);
+    },
+  );
 });
 
 // ------------------------------------------------------------------ s3://
@@ -276,7 +289,11 @@ describe('s3:// specifics', () => {
   it('a dead endpoint (closed port) fails fast with "unreachable" and the endpoint', async () => {
     const port = await freeLoopbackPort(); // nothing listens there now
     const s = new S3Storage('s3://bucket/p', { endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true });
-    for (const op of [() => s.probeWritable(), () => s.head('k'), () => s.put('k', Readable.from([Buffer.from('x')]))]) {
+    for (const op of [
+      () => s.probeWritable(),
+      () => s.head('k'),
+      () => s.put('k', Readable.from([Buffer.from('x')])),
+    ]) {
       const t0 = Date.now();
       await assert.rejects(op(), (e: unknown) => {
         assert.ok(e instanceof StorageError, String(e));
@@ -297,7 +314,11 @@ describe('s3:// specifics', () => {
 
   it('the endpoint password never appears in errors', async () => {
     const port = await freeLoopbackPort();
-    const s = new S3Storage('s3://bucket/p', { endpoint: `http://user:hunter2secret@127.0.0.1:${port}`, forcePathStyle: true, maxAttempts: 1 });
+    const s = new S3Storage('s3://bucket/p', {
+      endpoint: `http://user:hunter2secret@127.0.0.1:${port}`,
+      forcePathStyle: true,
+      maxAttempts: 1,
+    });
     await assert.rejects(s.head('k'), (e: unknown) => !String((e as Error).message).includes('hunter2secret'));
     await s.close();
   });

@@ -17,10 +17,19 @@ describe('effective Barycenter settings', () => {
   test('defaults < file < env_file < environment; relative paths against the workdir', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'bs-unit-'));
     const cfg = path.join(dir, 'config.toml');
-    await writeFile(cfg, '[server]\nport = 9000\npublic_base_url = "https://id.example.org/"\n[keys]\nprivate_key_path = "keys/k.json"\n[Unknown]\nx = 1\n');
+    await writeFile(
+      cfg,
+      '[server]\nport = 9000\npublic_base_url = "https://id.example.org/"\n[keys]\nprivate_key_path = "keys/k.json"\n[Unknown]\nx = 1\n',
+    );
     const envFile = path.join(dir, 'env');
-    await writeFile(envFile, 'BARYCENTER__SERVER__PORT=9100\nBARYCENTER__DATABASE__URL="postgres://u:pw@db/bc"\nRUST_LOG=debug\n');
-    const bc = resolveBarycenter({ config: cfg, workdir: '/var/lib/bc', env_file: envFile, extra_files: [] }, { BARYCENTER__SERVER__ADMIN_PORT: '9999' });
+    await writeFile(
+      envFile,
+      'BARYCENTER__SERVER__PORT=9100\nBARYCENTER__DATABASE__URL="postgres://u:pw@db/bc"\nRUST_LOG=debug\n',
+    );
+    const bc = resolveBarycenter(
+      { config: cfg, workdir: '/var/lib/bc', env_file: envFile, extra_files: [] },
+      { BARYCENTER__SERVER__ADMIN_PORT: '9999' },
+    );
     assert.equal(bc.settings.server.port, 9100);
     assert.equal(bc.sources['server.port'], 'env_file');
     assert.equal(bc.adminPort, 9999);
@@ -37,20 +46,48 @@ describe('effective Barycenter settings', () => {
     assert.equal(bc.configExists, false);
     assert.equal(bc.issuer, 'http://0.0.0.0:8080');
     assert.equal(bc.adminPort, 8081);
-    assert.deepEqual(bc.database, { engine: 'sqlite', path: '/srv/bc/barycenter.db', memory: false, createIfMissing: true });
+    assert.deepEqual(bc.database, {
+      engine: 'sqlite',
+      path: '/srv/bc/barycenter.db',
+      memory: false,
+      createIfMissing: true,
+    });
   });
 
   test('sqlx URL forms', () => {
-    assert.deepEqual(locateDatabase('sqlite:///abs/x.db?mode=rwc', '/w'), { engine: 'sqlite', path: '/abs/x.db', memory: false, createIfMissing: true });
-    assert.deepEqual(locateDatabase('sqlite://data/x.db', '/w'), { engine: 'sqlite', path: '/w/data/x.db', memory: false, createIfMissing: false });
+    assert.deepEqual(locateDatabase('sqlite:///abs/x.db?mode=rwc', '/w'), {
+      engine: 'sqlite',
+      path: '/abs/x.db',
+      memory: false,
+      createIfMissing: true,
+    });
+    assert.deepEqual(locateDatabase('sqlite://data/x.db', '/w'), {
+      engine: 'sqlite',
+      path: '/w/data/x.db',
+      memory: false,
+      createIfMissing: false,
+    });
     assert.equal(locateDatabase('sqlite::memory:', '/w').engine, 'sqlite');
     assert.throws(() => locateDatabase('mysql://x', '/w'), BarysafeError);
   });
 });
 
 describe('key and JWKS', () => {
-  const jwkOf = (kid: string) => ({ ...(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as object), kid, alg: 'RS256', use: 'sig' }) as Record<string, string>;
-  const publicOf = (j: Record<string, string>) => ({ kty: j.kty, n: j.n, e: j.e, kid: j.kid, alg: 'RS256', use: 'sig' });
+  const jwkOf = (kid: string) =>
+    ({
+      ...(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as object),
+      kid,
+      alg: 'RS256',
+      use: 'sig',
+    }) as Record<string, string>;
+  const publicOf = (j: Record<string, string>) => ({
+    kty: j.kty,
+    n: j.n,
+    e: j.e,
+    kid: j.kid,
+    alg: 'RS256',
+    use: 'sig',
+  });
 
   test('a matching pair; a stale JWKS by kid; same kid with another modulus; private members published', async () => {
     const a = jwkOf('kid-a');
@@ -61,7 +98,10 @@ describe('key and JWKS', () => {
     const stale = matchKeyToJwks(facts, await parseJwks(JSON.stringify({ keys: [publicOf(b)] })));
     assert.equal(stale.exact, false);
     assert.match(stale.problems[0]!, /unknown kid/);
-    const sameKid = matchKeyToJwks(facts, await parseJwks(JSON.stringify({ keys: [{ ...publicOf(b), kid: 'kid-a' }] })));
+    const sameKid = matchKeyToJwks(
+      facts,
+      await parseJwks(JSON.stringify({ keys: [{ ...publicOf(b), kid: 'kid-a' }] })),
+    );
     assert.match(sameKid.problems[0]!, /different modulus/);
     const leaky = matchKeyToJwks(facts, await parseJwks(JSON.stringify({ keys: [a] })));
     assert.equal(leaky.published, true);
@@ -69,8 +109,13 @@ describe('key and JWKS', () => {
   });
 
   test('a PEM or a public-only JWK is refused without echoing content', async () => {
-    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    await assert.rejects(parsePrivateJwk(pem), (e: Error) => /not a JSON JWK \(it is PEM/.test(e.message) && !e.message.includes('MII'));
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    await assert.rejects(
+      parsePrivateJwk(pem),
+      (e: Error) => /not a JSON JWK \(it is PEM/.test(e.message) && !e.message.includes('MII'),
+    );
     const a = jwkOf('x');
     await assert.rejects(parsePrivateJwk(JSON.stringify(publicOf(a))), /no private exponent/);
   });
@@ -100,17 +145,28 @@ describe('signed documents', () => {
 
 describe('redaction and recipients', () => {
   test('URLs and free text lose their secrets', () => {
-    assert.equal(redactUrl('postgres://bc:s3cr%40t@db:5432/bc?sslmode=require&password=x'), 'postgres://bc:***@db:5432/bc?sslmode=require&password=***');
-    const t = redactText('connect postgresql://u:hunter2@h/db failed; token=abc AGE-SECRET-KEY-1QQQQ {"d":"xyz","n":"ok"}');
+    assert.equal(
+      redactUrl('postgres://bc:s3cr%40t@db:5432/bc?sslmode=require&password=x'),
+      'postgres://bc:***@db:5432/bc?sslmode=require&password=***',
+    );
+    const t = redactText(
+      'connect postgresql://u:hunter2@h/db failed; token=abc AGE-SECRET-KEY-1QQQQ {"d":"xyz","n":"ok"}',
+    );
     for (const s of ['hunter2', 'abc', 'QQQQ', 'xyz']) assert.ok(!t.includes(s), s);
     assert.ok(t.includes('"n":"ok"'));
-    assert.equal(redactText('{"client_secret": "s3", "access_token":"at"}'), '{"client_secret": "***", "access_token":"***"}');
+    assert.equal(
+      redactText('{"client_secret": "s3", "access_token":"at"}'),
+      '{"client_secret": "***", "access_token":"***"}',
+    );
     assert.equal(redactText('drill step token: pass'), 'drill step token: pass', 'prose about tokens is left alone');
   });
 
   test('recipients are validated before anything is read', async () => {
     await checkRecipient((await newIdentity()).recipient);
-    await assert.rejects(checkRecipient('age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq'), /invalid age recipient "age1qqqqqqqq…"/);
+    await assert.rejects(
+      checkRecipient('age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq'),
+      /invalid age recipient "age1qqqqqqqq…"/,
+    );
     await assert.rejects(checkRecipient('ssh-ed25519 AAAA'), /expected an X25519/);
   });
 });

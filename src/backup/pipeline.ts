@@ -9,7 +9,15 @@ import type { BarysafeConfig } from '../config/schema.js';
 import { resolveBarycenter, type EffectiveBarycenter } from '../config/barycenter.js';
 import { checkRecipient } from '../crypto/age.js';
 import { loadSigner, type Signer } from '../crypto/signing.js';
-import { MANIFEST_FORMAT, manifestKey, newSnapshotId, snapshotPrefix, type ArtifactKind, type ArtifactRecord, type Manifest } from '../repository/manifest.js';
+import {
+  MANIFEST_FORMAT,
+  manifestKey,
+  newSnapshotId,
+  snapshotPrefix,
+  type ArtifactKind,
+  type ArtifactRecord,
+  type Manifest,
+} from '../repository/manifest.js';
 import { Repository, repoError } from '../repository/repository.js';
 import { acquireWriterLock } from '../repository/lock.js';
 import { sha256Hex, signDocument } from '../repository/signed-document.js';
@@ -61,7 +69,13 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
   }
 }
 
-async function backupLocked(config: BarysafeConfig, opts: BackupOptions, bc: EffectiveBarycenter, signer: Signer, started: Date): Promise<BackupResult> {
+async function backupLocked(
+  config: BarysafeConfig,
+  opts: BackupOptions,
+  bc: EffectiveBarycenter,
+  signer: Signer,
+  started: Date,
+): Promise<BackupResult> {
   const now = opts.now ?? (() => new Date());
   const log = opts.logger;
   const storage = opts.storage;
@@ -71,21 +85,35 @@ async function backupLocked(config: BarysafeConfig, opts: BackupOptions, bc: Eff
   if (!key.record.jwks.publishes_key_exactly) {
     for (const p of key.record.jwks.problems) {
       warnings.push(`KEY/JWKS MISMATCH: ${p}`);
-      log.warn({ kid: key.record.kid }, `KEY/JWKS MISMATCH — this deployment serves a JWKS that does not match its signing key: ${p}. barysafe records it and does not fix it.`);
+      log.warn(
+        { kid: key.record.kid },
+        `KEY/JWKS MISMATCH — this deployment serves a JWKS that does not match its signing key: ${p}. barysafe records it and does not fix it.`,
+      );
     }
   }
   if (!bc.configExists) {
-    warnings.push(`Barycenter's config ${bc.configPath} does not exist; Barycenter silently runs on defaults and environment overrides`);
+    warnings.push(
+      `Barycenter's config ${bc.configPath} does not exist; Barycenter silently runs on defaults and environment overrides`,
+    );
     log.warn(`Barycenter config ${bc.configPath} does not exist (Barycenter would silently use defaults)`);
   }
   if (bc.database.engine === 'sqlite' && bc.database.memory) {
-    throw new BarysafeError('sqlite', 'Barycenter runs on an in-memory SQLite database (sqlite::memory:); there is nothing durable to back up', { exitCode: ExitCode.SOURCE });
+    throw new BarysafeError(
+      'sqlite',
+      'Barycenter runs on an in-memory SQLite database (sqlite::memory:); there is nothing durable to back up',
+      { exitCode: ExitCode.SOURCE },
+    );
   }
 
   const ids = await repo.snapshotIds();
   const previousId = ids[ids.length - 1];
   // Chain to the exact stored bytes of the newest manifest, whatever their state.
-  const previous = previousId ? { id: previousId, sha256: sha256Hex(await repo.readSmall(manifestKey(previousId), `manifest of snapshot ${previousId}`)) } : null;
+  const previous = previousId
+    ? {
+        id: previousId,
+        sha256: sha256Hex(await repo.readSmall(manifestKey(previousId), `manifest of snapshot ${previousId}`)),
+      }
+    : null;
 
   // Ids order snapshots ("latest", chain checks): two backups within one second must still sort
   // after each other, so step the id's clock past the previous one (created_at stays exact).
@@ -98,19 +126,41 @@ async function backupLocked(config: BarysafeConfig, opts: BackupOptions, bc: Eff
   const prefix = snapshotPrefix(id);
   const artifacts: ArtifactRecord[] = [];
   const temp = await makePrivateTempDir(config.backup.temp_dir);
-  const put = async (name: string, kind: ArtifactKind, source: string, body: Readable | AsyncIterable<Uint8Array>, mode?: string) => {
+  const put = async (
+    name: string,
+    kind: ArtifactKind,
+    source: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+    mode?: string,
+  ) => {
     const object = `${prefix}${name}.age`;
     log.info({ artifact: name, snapshot: id }, `encrypting and uploading ${name}`);
-    const stored = await storeArtifact(storage, config.encryption.recipients, object, body, { onProgress: (n) => opts.onProgress?.(name, n) });
+    const stored = await storeArtifact(storage, config.encryption.recipients, object, body, {
+      onProgress: (n) => opts.onProgress?.(name, n),
+    });
     artifacts.push({ name, kind, object, source, ...(mode ? { mode } : {}), ...stored });
   };
   try {
     const database = await backupDatabase(bc, config, temp.dir, put);
-    await put('private_key.pem', 'key', bc.privateKeyPath, Readable.from([key.keyBytes]), await modeOf(bc.privateKeyPath));
+    await put(
+      'private_key.pem',
+      'key',
+      bc.privateKeyPath,
+      Readable.from([key.keyBytes]),
+      await modeOf(bc.privateKeyPath),
+    );
     await put('jwks.json', 'jwks', bc.jwksPath, Readable.from([key.jwksBytes]), await modeOf(bc.jwksPath));
-    if (bc.configExists) await put(path.basename(bc.configPath), 'config', bc.configPath, createReadStream(bc.configPath), await modeOf(bc.configPath));
+    if (bc.configExists)
+      await put(
+        path.basename(bc.configPath),
+        'config',
+        bc.configPath,
+        createReadStream(bc.configPath),
+        await modeOf(bc.configPath),
+      );
     if (bc.envFile) await putFileIfPresent(bc.envFile, 'barycenter.env', 'env', put, warnings);
-    for (const extra of config.barycenter.extra_files) await putFileIfPresent(extra, `extra/${path.basename(extra)}`, 'extra', put, warnings);
+    for (const extra of config.barycenter.extra_files)
+      await putFileIfPresent(extra, `extra/${path.basename(extra)}`, 'extra', put, warnings);
 
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
@@ -127,7 +177,9 @@ async function backupLocked(config: BarysafeConfig, opts: BackupOptions, bc: Eff
         workdir: bc.workdir,
         ...(bc.envFile ? { env_file: bc.envFile } : {}),
         issuer: bc.issuer,
-        ...(bc.settings.server.public_base_url !== undefined ? { public_base_url: bc.settings.server.public_base_url } : {}),
+        ...(bc.settings.server.public_base_url !== undefined
+          ? { public_base_url: bc.settings.server.public_base_url }
+          : {}),
         port: bc.settings.server.port,
         admin_port: bc.adminPort,
         private_key_path: bc.privateKeyPath,
@@ -152,7 +204,13 @@ async function backupLocked(config: BarysafeConfig, opts: BackupOptions, bc: Eff
   }
 }
 
-type Put = (name: string, kind: ArtifactKind, source: string, body: Readable | AsyncIterable<Uint8Array>, mode?: string) => Promise<void>;
+type Put = (
+  name: string,
+  kind: ArtifactKind,
+  source: string,
+  body: Readable | AsyncIterable<Uint8Array>,
+  mode?: string,
+) => Promise<void>;
 
 async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, tempDir: string, put: Put) {
   const db = bc.database;
@@ -202,6 +260,8 @@ async function removeObjects(storage: Storage, prefix: string, log: Logger): Pro
   try {
     for await (const o of storage.list(prefix)) await storage.delete(o.key);
   } catch (e) {
-    log.warn(`could not remove the partial objects under ${prefix}: ${errorText(e)}; they are not a snapshot (no manifest) and can be deleted`);
+    log.warn(
+      `could not remove the partial objects under ${prefix}: ${errorText(e)}; they are not a snapshot (no manifest) and can be deleted`,
+    );
   }
 }

@@ -50,10 +50,14 @@ export async function storeArtifact(
   const stored = await storage.head(key);
   if (!stored || stored.size !== size) {
     await storage.delete(key).catch(() => undefined);
-    throw new BarysafeError('upload', `the store kept ${stored ? stored.size : 'no'} bytes of ${key} but ${size} were sent`, {
-      exitCode: ExitCode.REPOSITORY,
-      hint: 'the S3-compatible store may not understand streaming checksums; set repository.checksum = "when_required"',
-    });
+    throw new BarysafeError(
+      'upload',
+      `the store kept ${stored ? stored.size : 'no'} bytes of ${key} but ${size} were sent`,
+      {
+        exitCode: ExitCode.REPOSITORY,
+        hint: 'the S3-compatible store may not understand streaming checksums; set repository.checksum = "when_required"',
+      },
+    );
   }
   return { size, sha256: hash.digest('hex'), plaintext_size: plainBytes };
 }

@@ -37,24 +37,34 @@ export async function parsePrivateJwk(text: string, file = 'private_key.pem'): P
     jwk = JSON.parse(text) as JWK;
   } catch {
     const looksPem = /-----BEGIN/.test(text);
-    throw new BarysafeError('key', `${file} is not a JSON JWK${looksPem ? ' (it is PEM; Barycenter only reads a JSON JWK and would fail to start with "Serialization error")' : ''}`, {
-      exitCode: ExitCode.SOURCE,
-      hint: 'keys.private_key_path must point at the JSON JWK Barycenter generated',
-    });
+    throw new BarysafeError(
+      'key',
+      `${file} is not a JSON JWK${looksPem ? ' (it is PEM; Barycenter only reads a JSON JWK and would fail to start with "Serialization error")' : ''}`,
+      {
+        exitCode: ExitCode.SOURCE,
+        hint: 'keys.private_key_path must point at the JSON JWK Barycenter generated',
+      },
+    );
   }
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk) || typeof jwk.kty !== 'string') {
     throw new BarysafeError('key', `${file} is JSON but not a JWK (no "kty")`, { exitCode: ExitCode.SOURCE });
   }
   if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string' || typeof jwk.d !== 'string') {
-    throw new BarysafeError('key', `${file} is not an RSA private JWK (kty=${jwk.kty}${typeof jwk.d === 'string' ? '' : ', no private exponent'})`, {
-      exitCode: ExitCode.SOURCE,
-      hint: 'Barycenter signs with RS256 and needs the private RSA JWK it generated',
-    });
+    throw new BarysafeError(
+      'key',
+      `${file} is not an RSA private JWK (kty=${jwk.kty}${typeof jwk.d === 'string' ? '' : ', no private exponent'})`,
+      {
+        exitCode: ExitCode.SOURCE,
+        hint: 'Barycenter signs with RS256 and needs the private RSA JWK it generated',
+      },
+    );
   }
   try {
     createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
   } catch {
-    throw new BarysafeError('key', `${file} is an RSA JWK whose private members are inconsistent or damaged`, { exitCode: ExitCode.SOURCE });
+    throw new BarysafeError('key', `${file} is an RSA JWK whose private members are inconsistent or damaged`, {
+      exitCode: ExitCode.SOURCE,
+    });
   }
   return { facts: await describe(jwk), jwk };
 }
@@ -71,7 +81,8 @@ export async function parseJwks(text: string, file = 'jwks.json'): Promise<JwksF
   }
   const keys = [];
   for (const k of doc.keys as JWK[]) {
-    if (!k || typeof k.kty !== 'string') throw new BarysafeError('jwks', `${file} holds an entry that is not a JWK`, { exitCode: ExitCode.SOURCE });
+    if (!k || typeof k.kty !== 'string')
+      throw new BarysafeError('jwks', `${file} holds an entry that is not a JWK`, { exitCode: ExitCode.SOURCE });
     keys.push({ ...(await describe(k)), privateMembers: JWK_PRIVATE_MEMBERS.filter((m) => m in k) });
   }
   return { keys };
@@ -91,19 +102,30 @@ export function matchKeyToJwks(key: KeyFacts, jwks: JwksFacts): KeyJwksMatch {
   } else if (same.some((k) => k.kid !== key.kid)) {
     problems.push(`jwks.json publishes the key under kid ${same[0]!.kid}, but the private key's kid is ${key.kid}`);
   }
-  if (jwks.keys.length !== 1) problems.push(`jwks.json publishes ${jwks.keys.length} keys; Barycenter writes exactly one`);
+  if (jwks.keys.length !== 1)
+    problems.push(`jwks.json publishes ${jwks.keys.length} keys; Barycenter writes exactly one`);
   const leaking = jwks.keys.filter((k) => k.privateMembers.length > 0);
-  if (leaking.length) problems.push(`jwks.json contains private key members (${[...new Set(leaking.flatMap((k) => k.privateMembers))].join(', ')}): the private key is published`);
+  if (leaking.length)
+    problems.push(
+      `jwks.json contains private key members (${[...new Set(leaking.flatMap((k) => k.privateMembers))].join(', ')}): the private key is published`,
+    );
   return { exact: problems.length === 0, published, problems };
 }
 
 async function describe(jwk: JWK): Promise<KeyFacts> {
-  const publicOnly: JWK = jwk.kty === 'RSA' ? { kty: 'RSA', n: jwk.n, e: jwk.e } : jwk.kty === 'EC' ? { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y } : { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
+  const publicOnly: JWK =
+    jwk.kty === 'RSA'
+      ? { kty: 'RSA', n: jwk.n, e: jwk.e }
+      : jwk.kty === 'EC'
+        ? { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y }
+        : { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
   let thumbprint: string;
   try {
     thumbprint = await calculateJwkThumbprint(publicOnly, 'sha256');
   } catch {
-    throw new BarysafeError('key', `a ${jwk.kty} JWK lacks the members needed for its thumbprint`, { exitCode: ExitCode.SOURCE });
+    throw new BarysafeError('key', `a ${jwk.kty} JWK lacks the members needed for its thumbprint`, {
+      exitCode: ExitCode.SOURCE,
+    });
   }
   return {
     kid: typeof jwk.kid === 'string' ? jwk.kid : null,

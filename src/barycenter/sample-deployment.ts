@@ -30,7 +30,10 @@ const id = () => randomBytes(24).toString('base64url');
  * Barycenter's on-disk layout around a database: config.toml (relative key paths, as shipped),
  * data/private_key.pem as a JSON JWK with a random 22-character kid, and the matching jwks.json.
  */
-export async function writeBarycenterLayout(workdir: string, opts: { port?: number; databaseUrl: string }): Promise<{ configPath: string }> {
+export async function writeBarycenterLayout(
+  workdir: string,
+  opts: { port?: number; databaseUrl: string },
+): Promise<{ configPath: string }> {
   const port = opts.port ?? 8080;
   await mkdir(path.join(workdir, 'data'), { recursive: true, mode: 0o750 });
   const configPath = path.join(workdir, 'config.toml');
@@ -48,9 +51,15 @@ export async function writeBarycenterLayout(workdir: string, opts: { port?: numb
   return { configPath };
 }
 
-export async function createSampleDeployment(dir: string, opts: { port?: number } = {}): Promise<{ configPath: string; workdir: string; dbPath: string }> {
+export async function createSampleDeployment(
+  dir: string,
+  opts: { port?: number } = {},
+): Promise<{ configPath: string; workdir: string; dbPath: string }> {
   const workdir = path.resolve(dir);
-  const { configPath } = await writeBarycenterLayout(workdir, { port: opts.port, databaseUrl: 'sqlite://barycenter.db?mode=rwc' });
+  const { configPath } = await writeBarycenterLayout(workdir, {
+    port: opts.port,
+    databaseUrl: 'sqlite://barycenter.db?mode=rwc',
+  });
 
   const dbPath = path.join(workdir, 'barycenter.db');
   const db = new Database(dbPath);
@@ -60,13 +69,17 @@ export async function createSampleDeployment(dir: string, opts: { port?: number 
     const insMig = db.prepare('INSERT INTO seaql_migrations (version, applied_at) VALUES (?, ?)');
     for (const v of KNOWN_MIGRATIONS) insMig.run(v, now);
     const pw = await hash(randomBytes(18).toString('base64url'));
-    const insUser = db.prepare('INSERT INTO users (subject, username, password_hash, email, created_at) VALUES (?, ?, ?, ?, ?)');
+    const insUser = db.prepare(
+      'INSERT INTO users (subject, username, password_hash, email, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
     insUser.run(id(), 'admin', pw, 'admin@example.com', now);
     insUser.run(id(), 'alice.demo', await hash(randomBytes(18).toString('base64url')), 'alice@example.org', now);
-    db.prepare('INSERT INTO clients (client_id, client_secret, client_name, redirect_uris, created_at) VALUES (?, ?, ?, ?, ?)').run(
-      id(), id(), 'Demo web app', JSON.stringify(['https://app.example.org/callback']), now,
+    db.prepare(
+      'INSERT INTO clients (client_id, client_secret, client_name, redirect_uris, created_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(id(), id(), 'Demo web app', JSON.stringify(['https://app.example.org/callback']), now);
+    const insJob = db.prepare(
+      'INSERT INTO job_executions (job_name, started_at, completed_at, success, records_processed) VALUES (?, ?, ?, 1, 0)',
     );
-    const insJob = db.prepare('INSERT INTO job_executions (job_name, started_at, completed_at, success, records_processed) VALUES (?, ?, ?, 1, 0)');
     insJob.run('cleanup_expired_sessions', now - 3600, now - 3599);
     insJob.run('cleanup_expired_refresh_tokens', now - 1800, now - 1799);
   } finally {

@@ -30,38 +30,82 @@ function repoEvidence(repo: RepositoryFacts): Evidence {
 }
 
 /** The newest verified snapshot holding an artifact of one of `kinds`, and the evidence of the search. */
-async function freshness(ctx: CheckContext, kinds: ArtifactKind[], what: string): Promise<CheckOutcome & { snapshot?: SnapshotEntry }> {
+async function freshness(
+  ctx: CheckContext,
+  kinds: ArtifactKind[],
+  what: string,
+): Promise<CheckOutcome & { snapshot?: SnapshotEntry }> {
   const access = await readRepository(ctx);
-  if (!access.ok) return { status: 'error', summary: `cannot read the repository ${access.displayUrl}: ${access.error}`, evidence: [{ source: `repository ${access.displayUrl}`, note: access.error }] };
+  if (!access.ok)
+    return {
+      status: 'error',
+      summary: `cannot read the repository ${access.displayUrl}: ${access.error}`,
+      evidence: [{ source: `repository ${access.displayUrl}`, note: access.error }],
+    };
   const repo = access.repo;
   const rpoText = ctx.config.checks.rpo;
   const rpo = parseDuration(rpoText);
   const evidence: Evidence[] = [repoEvidence(repo)];
-  const holding = repo.snapshots.filter((s) => Array.isArray(s.manifest.artifacts) && s.manifest.artifacts.some((a) => kinds.includes(a.kind)));
+  const holding = repo.snapshots.filter(
+    (s) => Array.isArray(s.manifest.artifacts) && s.manifest.artifacts.some((a) => kinds.includes(a.kind)),
+  );
   for (const s of holding.filter((x) => x.verified === false)) {
-    evidence.push({ source: `manifest of snapshot ${s.id}`, observed: 'signature does not verify', note: `not counted: ${s.error ?? ''}`.trim() });
+    evidence.push({
+      source: `manifest of snapshot ${s.id}`,
+      observed: 'signature does not verify',
+      note: `not counted: ${s.error ?? ''}`.trim(),
+    });
   }
   const counted = holding.filter((s) => s.verified !== false);
   const newest = counted[counted.length - 1];
   if (!newest) {
-    return { status: 'fail', summary: `no ${holding.length ? 'verified ' : ''}snapshot in ${repo.displayUrl} holds the ${what}`, evidence };
+    return {
+      status: 'fail',
+      summary: `no ${holding.length ? 'verified ' : ''}snapshot in ${repo.displayUrl} holds the ${what}`,
+      evidence,
+    };
   }
   const age = ctx.now.getTime() - Date.parse(newest.manifest.created_at);
   evidence.push({
     source: `manifest of snapshot ${newest.id}`,
-    observed: { created_at: newest.manifest.created_at, age: ageText(age), artifacts: newest.manifest.artifacts.filter((a) => kinds.includes(a.kind)).map((a) => a.name) },
+    observed: {
+      created_at: newest.manifest.created_at,
+      age: ageText(age),
+      artifacts: newest.manifest.artifacts.filter((a) => kinds.includes(a.kind)).map((a) => a.name),
+    },
     expected: `younger than checks.rpo = ${rpoText}`,
   });
-  if (!(age <= rpo)) return { status: 'fail', summary: `the newest snapshot with the ${what} is ${ageText(age)} old, older than the RPO ${rpoText}`, evidence, snapshot: newest };
+  if (!(age <= rpo))
+    return {
+      status: 'fail',
+      summary: `the newest snapshot with the ${what} is ${ageText(age)} old, older than the RPO ${rpoText}`,
+      evidence,
+      snapshot: newest,
+    };
   if (newest.verified === null) {
-    evidence.push({ source: 'encryption.verify_key / encryption.signing_key_file', observed: 'not configured', expected: 'the Ed25519 key manifests are signed with' });
-    return { status: 'warn', summary: `snapshot ${newest.id} (${ageText(age)} old) holds the ${what}, but its manifest signature was not verified (no verify key configured)`, evidence, snapshot: newest };
+    evidence.push({
+      source: 'encryption.verify_key / encryption.signing_key_file',
+      observed: 'not configured',
+      expected: 'the Ed25519 key manifests are signed with',
+    });
+    return {
+      status: 'warn',
+      summary: `snapshot ${newest.id} (${ageText(age)} old) holds the ${what}, but its manifest signature was not verified (no verify key configured)`,
+      evidence,
+      snapshot: newest,
+    };
   }
-  return { status: 'pass', summary: `snapshot ${newest.id}, ${ageText(age)} old, holds the ${what} (signature verified)`, evidence, snapshot: newest };
+  return {
+    status: 'pass',
+    summary: `snapshot ${newest.id}, ${ageText(age)} old, holds the ${what} (signature verified)`,
+    evidence,
+    snapshot: newest,
+  };
 }
 
 const REPO_REMEDIATION = {
-  default: 'Schedule `barysafe backup` (barysafe agent, cron or a systemd timer) more often than checks.rpo and alert on failures.',
+  default:
+    'Schedule `barysafe backup` (barysafe agent, cron or a systemd timer) more often than checks.rpo and alert on failures.',
   kubernetes: 'Run `barysafe backup` as a CronJob that mounts the data PVC read-only, more often than checks.rpo.',
 };
 
@@ -69,7 +113,8 @@ const privateKey: CheckDefinition = {
   id: 'backup.private-key',
   section: 'backup',
   title: 'The signing key is in a snapshot younger than the RPO',
-  rationale: 'If the signing key is lost, every relying party must re-trust a new key and every session and token becomes invalid. jwks.json must travel with it (it is never regenerated from the key).',
+  rationale:
+    'If the signing key is lost, every relying party must re-trust a new key and every session and token becomes invalid. jwks.json must travel with it (it is never regenerated from the key).',
   severity: 'critical',
   remediation: REPO_REMEDIATION,
   async run(ctx) {
@@ -78,13 +123,26 @@ const privateKey: CheckDefinition = {
     // The backup must hold the key in use now, not an older one.
     const recorded = r.snapshot.manifest.key?.thumbprint;
     try {
-      const live = (await parsePrivateJwk(await readFile(ctx.barycenter.privateKeyPath, 'utf8'), ctx.barycenter.privateKeyPath)).facts;
-      r.evidence.push({ source: `file:${ctx.barycenter.privateKeyPath} (RFC 7638 thumbprint)`, observed: live.thumbprint, expected: recorded ?? '(not recorded in manifest)' });
+      const live = (
+        await parsePrivateJwk(await readFile(ctx.barycenter.privateKeyPath, 'utf8'), ctx.barycenter.privateKeyPath)
+      ).facts;
+      r.evidence.push({
+        source: `file:${ctx.barycenter.privateKeyPath} (RFC 7638 thumbprint)`,
+        observed: live.thumbprint,
+        expected: recorded ?? '(not recorded in manifest)',
+      });
       if (recorded && recorded !== live.thumbprint) {
-        return { status: 'fail', summary: `snapshot ${r.snapshot.id} holds a different key (thumbprint ${recorded}) than the one in use (${live.thumbprint})`, evidence: r.evidence };
+        return {
+          status: 'fail',
+          summary: `snapshot ${r.snapshot.id} holds a different key (thumbprint ${recorded}) than the one in use (${live.thumbprint})`,
+          evidence: r.evidence,
+        };
       }
     } catch (e) {
-      r.evidence.push({ source: `file:${ctx.barycenter.privateKeyPath}`, note: `could not compare with the key in use: ${errorText(e)}` });
+      r.evidence.push({
+        source: `file:${ctx.barycenter.privateKeyPath}`,
+        note: `could not compare with the key in use: ${errorText(e)}`,
+      });
     }
     return strip(r);
   },
@@ -94,7 +152,8 @@ const database: CheckDefinition = {
   id: 'backup.database',
   section: 'backup',
   title: 'The database is in a snapshot younger than the RPO',
-  rationale: 'Users, clients (with their secrets), consents and refresh tokens live in the database; losing more than the RPO forces re-registration and re-login.',
+  rationale:
+    'Users, clients (with their secrets), consents and refresh tokens live in the database; losing more than the RPO forces re-registration and re-login.',
   severity: 'critical',
   remediation: REPO_REMEDIATION,
   run: async (ctx) => strip(await freshness(ctx, ['database'], 'database')),
@@ -104,14 +163,24 @@ const config: CheckDefinition = {
   id: 'backup.config',
   section: 'backup',
   title: 'The config is in a snapshot younger than the RPO',
-  rationale: 'The config decides the issuer, key paths and database location; restoring data under a different config breaks every token and client.',
+  rationale:
+    'The config decides the issuer, key paths and database location; restoring data under a different config breaks every token and client.',
   severity: 'high',
   remediation: REPO_REMEDIATION,
   async run(ctx) {
     // Barycenter runs on defaults + env when its config file does not exist (facts §2.1): then the env is the config.
     const kinds: ArtifactKind[] = ctx.barycenter.configExists ? ['config'] : ['env'];
-    const r = strip(await freshness(ctx, kinds, ctx.barycenter.configExists ? 'config' : 'service environment (no config file exists)'));
-    r.evidence.unshift({ source: `file:${ctx.barycenter.configPath}`, observed: ctx.barycenter.configExists ? 'exists' : 'absent (Barycenter runs on defaults + environment)' });
+    const r = strip(
+      await freshness(
+        ctx,
+        kinds,
+        ctx.barycenter.configExists ? 'config' : 'service environment (no config file exists)',
+      ),
+    );
+    r.evidence.unshift({
+      source: `file:${ctx.barycenter.configPath}`,
+      observed: ctx.barycenter.configExists ? 'exists' : 'absent (Barycenter runs on defaults + environment)',
+    });
     return r;
   },
 };
@@ -120,33 +189,96 @@ const restoreTested: CheckDefinition = {
   id: 'backup.restore-tested',
   section: 'backup',
   title: 'A restore drill passed within checks.drill_max_age',
-  rationale: 'A backup never restored is a hope, not a backup: the drill proves the snapshot boots, serves the right issuer and the production JWKS verifies its tokens.',
+  rationale:
+    'A backup never restored is a hope, not a backup: the drill proves the snapshot boots, serves the right issuer and the production JWKS verifies its tokens.',
   severity: 'high',
-  remediation: { default: 'Run `barysafe restore --verify latest` on a schedule shorter than checks.drill_max_age and keep its signed record in the repository.' },
+  remediation: {
+    default:
+      'Run `barysafe restore --verify latest` on a schedule shorter than checks.drill_max_age and keep its signed record in the repository.',
+  },
   async run(ctx) {
     const access = await readRepository(ctx);
-    if (!access.ok) return { status: 'error', summary: `cannot read the repository ${access.displayUrl}: ${access.error}`, evidence: [] };
+    if (!access.ok)
+      return {
+        status: 'error',
+        summary: `cannot read the repository ${access.displayUrl}: ${access.error}`,
+        evidence: [],
+      };
     const repo = access.repo;
     const maxText = ctx.config.checks.drill_max_age;
     const maxAge = parseDuration(maxText);
-    const evidence: Evidence[] = [{ source: `repository ${repo.displayUrl} drills/`, observed: { records: repo.drills.length, failed_verification: repo.drills.filter((d) => d.verified === false).length } }];
-    const valid = repo.drills.filter((d) => d.verified !== false && d.record.format === 'barysafe.drill/v1' && !Number.isNaN(Date.parse(d.record.finished_at)));
+    const evidence: Evidence[] = [
+      {
+        source: `repository ${repo.displayUrl} drills/`,
+        observed: {
+          records: repo.drills.length,
+          failed_verification: repo.drills.filter((d) => d.verified === false).length,
+        },
+      },
+    ];
+    const valid = repo.drills.filter(
+      (d) =>
+        d.verified !== false &&
+        d.record.format === 'barysafe.drill/v1' &&
+        !Number.isNaN(Date.parse(d.record.finished_at)),
+    );
     valid.sort((a, b) => Date.parse(a.record.finished_at) - Date.parse(b.record.finished_at));
     const latest = valid[valid.length - 1];
     const passed = valid.filter((d) => d.record.verdict === 'pass');
     const lastPass = passed[passed.length - 1];
-    if (latest) evidence.push({ source: `drill record ${latest.key}`, observed: { verdict: latest.record.verdict, finished_at: latest.record.finished_at, snapshot: latest.record.snapshot_id, signature: latest.verified ? 'verified' : 'not verified' } });
-    if (!lastPass) return { status: 'fail', summary: valid.length ? `no drill passed (${valid.length} recorded, latest verdict ${latest!.record.verdict})` : 'no drill record in the repository', evidence };
+    if (latest)
+      evidence.push({
+        source: `drill record ${latest.key}`,
+        observed: {
+          verdict: latest.record.verdict,
+          finished_at: latest.record.finished_at,
+          snapshot: latest.record.snapshot_id,
+          signature: latest.verified ? 'verified' : 'not verified',
+        },
+      });
+    if (!lastPass)
+      return {
+        status: 'fail',
+        summary: valid.length
+          ? `no drill passed (${valid.length} recorded, latest verdict ${latest!.record.verdict})`
+          : 'no drill record in the repository',
+        evidence,
+      };
     const age = ctx.now.getTime() - Date.parse(lastPass.record.finished_at);
     evidence.push({
       source: `drill record ${lastPass.key}`,
-      observed: { verdict: 'pass', finished_at: lastPass.record.finished_at, age: ageText(age), rto_ms: lastPass.record.rto_ms, rpo_ms: lastPass.record.rpo_ms },
+      observed: {
+        verdict: 'pass',
+        finished_at: lastPass.record.finished_at,
+        age: ageText(age),
+        rto_ms: lastPass.record.rto_ms,
+        rpo_ms: lastPass.record.rpo_ms,
+      },
       expected: `a pass younger than checks.drill_max_age = ${maxText}`,
     });
-    if (age > maxAge) return { status: 'fail', summary: `the last passing drill is ${ageText(age)} old, older than ${maxText}`, evidence };
-    if (latest !== lastPass) return { status: 'warn', summary: `a drill passed ${ageText(age)} ago, but the latest (${latest!.record.finished_at}) ended ${latest!.record.verdict}`, evidence };
-    if (lastPass.verified === null) return { status: 'warn', summary: `a drill passed ${ageText(age)} ago, but its record's signature was not verified (no verify key configured)`, evidence };
-    return { status: 'pass', summary: `drill ${lastPass.record.id} passed ${ageText(age)} ago (signature verified)`, evidence };
+    if (age > maxAge)
+      return {
+        status: 'fail',
+        summary: `the last passing drill is ${ageText(age)} old, older than ${maxText}`,
+        evidence,
+      };
+    if (latest !== lastPass)
+      return {
+        status: 'warn',
+        summary: `a drill passed ${ageText(age)} ago, but the latest (${latest!.record.finished_at}) ended ${latest!.record.verdict}`,
+        evidence,
+      };
+    if (lastPass.verified === null)
+      return {
+        status: 'warn',
+        summary: `a drill passed ${ageText(age)} ago, but its record's signature was not verified (no verify key configured)`,
+        evidence,
+      };
+    return {
+      status: 'pass',
+      summary: `drill ${lastPass.record.id} passed ${ageText(age)} ago (signature verified)`,
+      evidence,
+    };
   },
 };
 

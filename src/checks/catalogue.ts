@@ -81,7 +81,10 @@ export function catalogue(): CheckDefinition[] {
 }
 
 /** Selects `--only` ids; an unknown id is an error the caller reports as bad usage. */
-export function selectChecks(all: CheckDefinition[], only: string[] | undefined): { selected: CheckDefinition[]; unknown: string[] } {
+export function selectChecks(
+  all: CheckDefinition[],
+  only: string[] | undefined,
+): { selected: CheckDefinition[]; unknown: string[] } {
   if (!only || only.length === 0) return { selected: all, unknown: [] };
   const known = new Set(all.map((d) => d.id));
   const unknown = only.filter((id) => !known.has(id));

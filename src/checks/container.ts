@@ -10,31 +10,49 @@ import { isTrue, lastValue, loadUnit } from './evidence/systemd.js';
 /** Sandboxing of the process: no_new_privs, read-only root, capabilities, Pod Security. */
 
 const NOT_LINUX = (ctx: CheckContext) =>
-  ctx.deployment === 'freebsd' || ctx.deployment === 'illumos' ? `${ctx.deployment} has no Linux ${'no_new_privs/capability'} model; use its own confinement (jails, zones, privileges)` : undefined;
+  ctx.deployment === 'freebsd' || ctx.deployment === 'illumos'
+    ? `${ctx.deployment} has no Linux ${'no_new_privs/capability'} model; use its own confinement (jails, zones, privileges)`
+    : undefined;
 
 /** Adds the live-process finding when the process is local (not Kubernetes). */
-async function withProcess(ctx: CheckContext, f: Findings, judge: (p: Awaited<ReturnType<typeof findProcess>> & { found: true }) => Promise<void> | void) {
+async function withProcess(
+  ctx: CheckContext,
+  f: Findings,
+  judge: (p: Awaited<ReturnType<typeof findProcess>> & { found: true }) => Promise<void> | void,
+) {
   if (ctx.deployment === 'kubernetes') return;
   const p = await findProcess(ctx);
   if (p.found) await judge(p);
   else f.missing(`live process: ${p.reason}`);
 }
 
-async function withUnit(ctx: CheckContext, f: Findings, judge: (u: Awaited<ReturnType<typeof loadUnit>> & { ok: true }, src: string) => void) {
+async function withUnit(
+  ctx: CheckContext,
+  f: Findings,
+  judge: (u: Awaited<ReturnType<typeof loadUnit>> & { ok: true }, src: string) => void,
+) {
   if (!usesUnit(ctx)) return;
   const u = await loadUnit(ctx);
   if (u.ok) judge(u, `systemd unit ${u.unit.files.join(' + ')}`);
   else f.missing(`systemd unit: ${u.reason}`);
 }
 
-async function withDocker(ctx: CheckContext, f: Findings, judge: (d: Awaited<ReturnType<typeof loadDocker>> & { ok: true }) => void) {
+async function withDocker(
+  ctx: CheckContext,
+  f: Findings,
+  judge: (d: Awaited<ReturnType<typeof loadDocker>> & { ok: true }) => void,
+) {
   if (!usesDocker(ctx)) return;
   const d = await loadDocker(ctx);
   if (d.ok) judge(d);
   else f.missing(`docker: ${d.reason}`);
 }
 
-async function withPod(ctx: CheckContext, f: Findings, judge: (w: NonNullable<(Awaited<ReturnType<typeof loadKubernetes>> & { ok: true })['manifests']['workload']>) => void) {
+async function withPod(
+  ctx: CheckContext,
+  f: Findings,
+  judge: (w: NonNullable<(Awaited<ReturnType<typeof loadKubernetes>> & { ok: true })['manifests']['workload']>) => void,
+) {
   if (!usesKubernetes(ctx)) return;
   const k = await loadKubernetes(ctx);
   if (k.ok) judge(k.manifests.workload!);
@@ -50,19 +68,47 @@ function finish(ctx: CheckContext, f: Findings): CheckOutcome {
 // ---- container.no-new-privileges ---------------------------------------------------------
 
 /** systemd.exec(5): these settings imply NoNewPrivileges=yes for the service. */
-const IMPLIES_NNP = ['SystemCallFilter', 'SystemCallArchitectures', 'RestrictAddressFamilies', 'RestrictNamespaces', 'PrivateDevices', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectClock', 'MemoryDenyWriteExecute', 'RestrictRealtime', 'RestrictSUIDSGID', 'LockPersonality'];
+const IMPLIES_NNP = [
+  'SystemCallFilter',
+  'SystemCallArchitectures',
+  'RestrictAddressFamilies',
+  'RestrictNamespaces',
+  'PrivateDevices',
+  'ProtectKernelTunables',
+  'ProtectKernelModules',
+  'ProtectKernelLogs',
+  'ProtectClock',
+  'MemoryDenyWriteExecute',
+  'RestrictRealtime',
+  'RestrictSUIDSGID',
+  'LockPersonality',
+];
 
 async function noNewPrivileges(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
   await withProcess(ctx, f, ({ process: p }) => {
     if (p.noNewPrivs === undefined) f.missing(`proc:${p.pid}/status has no NoNewPrivs field (kernel older than 4.10)`);
-    else f.add(p.noNewPrivs ? 'pass' : 'fail', p.noNewPrivs ? `process ${p.pid} has no_new_privs set` : `process ${p.pid} may gain privileges through setuid/file-capability executables`,
-      processEvidence(p, 'NoNewPrivs', p.noNewPrivs ? 1 : 0, 1));
+    else
+      f.add(
+        p.noNewPrivs ? 'pass' : 'fail',
+        p.noNewPrivs
+          ? `process ${p.pid} has no_new_privs set`
+          : `process ${p.pid} may gain privileges through setuid/file-capability executables`,
+        processEvidence(p, 'NoNewPrivs', p.noNewPrivs ? 1 : 0, 1),
+      );
   });
   await withUnit(ctx, f, (u, src) => {
     const explicit = lastValue(u.unit, 'NoNewPrivileges');
-    const implied = IMPLIES_NNP.filter((k) => { const v = lastValue(u.unit, k); return v !== undefined && !/^(no|false|0|off)$/i.test(v); });
-    const ev = { source: `${src} (NoNewPrivileges=)`, observed: explicit ?? '(unset)', expected: 'true', note: implied.length ? `implied by ${implied.join(', ')}` : undefined };
+    const implied = IMPLIES_NNP.filter((k) => {
+      const v = lastValue(u.unit, k);
+      return v !== undefined && !/^(no|false|0|off)$/i.test(v);
+    });
+    const ev = {
+      source: `${src} (NoNewPrivileges=)`,
+      observed: explicit ?? '(unset)',
+      expected: 'true',
+      note: implied.length ? `implied by ${implied.join(', ')}` : undefined,
+    };
     if (isTrue(explicit)) f.add('pass', 'unit sets NoNewPrivileges=true', ev);
     else if (explicit === undefined && implied.length) f.add('pass', `NoNewPrivileges implied by ${implied[0]}=`, ev);
     else f.add('fail', `unit does not set NoNewPrivileges=true`, ev);
@@ -70,13 +116,32 @@ async function noNewPrivileges(ctx: CheckContext): Promise<CheckOutcome> {
   await withDocker(ctx, f, (d) => {
     const opts = d.container.HostConfig?.SecurityOpt ?? [];
     const on = opts.some((o) => /^no-new-privileges([:=]true)?$/i.test(o));
-    f.add(on ? 'pass' : 'fail', on ? 'container has no-new-privileges' : 'container lacks security-opt no-new-privileges',
-      { source: `${d.source} (HostConfig.SecurityOpt)`, observed: opts, expected: 'contains "no-new-privileges:true"' });
+    f.add(
+      on ? 'pass' : 'fail',
+      on ? 'container has no-new-privileges' : 'container lacks security-opt no-new-privileges',
+      { source: `${d.source} (HostConfig.SecurityOpt)`, observed: opts, expected: 'contains "no-new-privileges:true"' },
+    );
   });
   await withPod(ctx, f, (w) => {
-    const bad = [...(w.pod.initContainers ?? []), w.pod.containers].flat().filter((c) => c.securityContext?.allowPrivilegeEscalation !== false);
-    f.add(bad.length ? 'fail' : 'pass', bad.length ? `allowPrivilegeEscalation is not false for ${bad.map((c) => c.name).join(', ')}` : 'allowPrivilegeEscalation: false on every container',
-      { source: `${w.ref} ${w.fieldPrefix}.containers[*].securityContext.allowPrivilegeEscalation`, observed: Object.fromEntries([...(w.pod.initContainers ?? []), ...w.pod.containers].map((c) => [c.name, c.securityContext?.allowPrivilegeEscalation ?? '(unset: true)'])), expected: false });
+    const bad = [...(w.pod.initContainers ?? []), w.pod.containers]
+      .flat()
+      .filter((c) => c.securityContext?.allowPrivilegeEscalation !== false);
+    f.add(
+      bad.length ? 'fail' : 'pass',
+      bad.length
+        ? `allowPrivilegeEscalation is not false for ${bad.map((c) => c.name).join(', ')}`
+        : 'allowPrivilegeEscalation: false on every container',
+      {
+        source: `${w.ref} ${w.fieldPrefix}.containers[*].securityContext.allowPrivilegeEscalation`,
+        observed: Object.fromEntries(
+          [...(w.pod.initContainers ?? []), ...w.pod.containers].map((c) => [
+            c.name,
+            c.securityContext?.allowPrivilegeEscalation ?? '(unset: true)',
+          ]),
+        ),
+        expected: false,
+      },
+    );
   });
   return finish(ctx, f);
 }
@@ -89,8 +154,15 @@ async function readOnlyRootfs(ctx: CheckContext): Promise<CheckOutcome> {
     try {
       const root = mountOf(await readMountinfo(p.pid), '/');
       const ro = root?.options.includes('ro') ?? false;
-      f.add(ro ? 'pass' : 'fail', ro ? `process ${p.pid} sees / mounted read-only` : `process ${p.pid} sees / mounted read-write`,
-        { source: `proc:${p.pid}/mountinfo (mount "/"; found by ${p.foundBy})`, observed: root ? `${root.fsType} ${root.options.join(',')}` : '(no root mount)', expected: 'ro' });
+      f.add(
+        ro ? 'pass' : 'fail',
+        ro ? `process ${p.pid} sees / mounted read-only` : `process ${p.pid} sees / mounted read-write`,
+        {
+          source: `proc:${p.pid}/mountinfo (mount "/"; found by ${p.foundBy})`,
+          observed: root ? `${root.fsType} ${root.options.join(',')}` : '(no root mount)',
+          expected: 'ro',
+        },
+      );
     } catch (e) {
       f.missing(`cannot read /proc/${p.pid}/mountinfo: ${(e as Error).message}`);
     }
@@ -98,19 +170,35 @@ async function readOnlyRootfs(ctx: CheckContext): Promise<CheckOutcome> {
   await withUnit(ctx, f, (u, src) => {
     const v = lastValue(u.unit, 'ProtectSystem');
     const ev = { source: `${src} (ProtectSystem=)`, observed: v ?? '(unset)', expected: 'strict' };
-    if (v === 'strict') f.add('pass', 'ProtectSystem=strict mounts the whole file system read-only but ReadWritePaths=', ev);
-    else if (v && /^(yes|true|full)$/i.test(v)) f.add('warn', `ProtectSystem=${v} leaves parts of the file system writable; use strict`, ev);
+    if (v === 'strict')
+      f.add('pass', 'ProtectSystem=strict mounts the whole file system read-only but ReadWritePaths=', ev);
+    else if (v && /^(yes|true|full)$/i.test(v))
+      f.add('warn', `ProtectSystem=${v} leaves parts of the file system writable; use strict`, ev);
     else f.add('fail', 'the unit does not make the file system read-only (ProtectSystem=strict)', ev);
   });
   await withDocker(ctx, f, (d) => {
     const ro = d.container.HostConfig?.ReadonlyRootfs === true;
-    f.add(ro ? 'pass' : 'fail', ro ? 'container root file system is read-only' : 'container root file system is writable',
-      { source: `${d.source} (HostConfig.ReadonlyRootfs)`, observed: d.container.HostConfig?.ReadonlyRootfs ?? false, expected: true });
+    f.add(
+      ro ? 'pass' : 'fail',
+      ro ? 'container root file system is read-only' : 'container root file system is writable',
+      {
+        source: `${d.source} (HostConfig.ReadonlyRootfs)`,
+        observed: d.container.HostConfig?.ReadonlyRootfs ?? false,
+        expected: true,
+      },
+    );
   });
   await withPod(ctx, f, (w) => {
     const ro = w.container.securityContext?.readOnlyRootFilesystem === true;
-    f.add(ro ? 'pass' : 'fail', ro ? 'readOnlyRootFilesystem: true' : 'readOnlyRootFilesystem is not true (the chart default is false)',
-      { source: `${w.ref} containers[${w.container.name}].securityContext.readOnlyRootFilesystem`, observed: w.container.securityContext?.readOnlyRootFilesystem ?? '(unset: false)', expected: true });
+    f.add(
+      ro ? 'pass' : 'fail',
+      ro ? 'readOnlyRootFilesystem: true' : 'readOnlyRootFilesystem is not true (the chart default is false)',
+      {
+        source: `${w.ref} containers[${w.container.name}].securityContext.readOnlyRootFilesystem`,
+        observed: w.container.securityContext?.readOnlyRootFilesystem ?? '(unset: false)',
+        expected: true,
+      },
+    );
   });
   return finish(ctx, f);
 }
@@ -124,7 +212,8 @@ function judgeCapLists(f: Findings, source: string, drop: string[], add: string[
   const ev = { source, observed: { drop, add, privileged }, expected: { drop: ['ALL'], add: [] } };
   if (privileged) f.add('fail', 'privileged: every capability is granted', ev);
   else if (!dropsAll) f.add('fail', 'capabilities are not dropped (drop ALL missing)', ev);
-  else if (added.some((c) => c !== 'NET_BIND_SERVICE')) f.add('fail', `capabilities added back: ${added.join(', ')}`, ev);
+  else if (added.some((c) => c !== 'NET_BIND_SERVICE'))
+    f.add('fail', `capabilities added back: ${added.join(', ')}`, ev);
   else if (added.length) f.add('warn', 'NET_BIND_SERVICE added back; not needed for ports ≥ 1024', ev);
   else f.add('pass', 'all capabilities dropped', ev);
 }
@@ -132,16 +221,34 @@ function judgeCapLists(f: Findings, source: string, drop: string[], add: string[
 async function capabilitiesDropped(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
   await withProcess(ctx, f, ({ process: p }) => {
-    const ev = processEvidence(p, 'CapEff / CapPrm / CapBnd', { CapEff: capNames(p.capEff), CapPrm: capNames(p.capPrm), CapBnd: capNames(p.capBnd) }, { CapEff: 'none', CapBnd: 'none' });
-    if (p.capEff !== 0n || p.capPrm !== 0n) f.add('fail', `process ${p.pid} holds capabilities (CapEff ${capNames(p.capEff)})`, ev);
-    else if (p.capBnd !== 0n) f.add('warn', `process ${p.pid} has no effective capabilities but its bounding set is not empty (CapBnd ${capNames(p.capBnd)})${p.noNewPrivs ? '' : '; without no_new_privs a setuid executable could regain them'}`, ev);
+    const ev = processEvidence(
+      p,
+      'CapEff / CapPrm / CapBnd',
+      { CapEff: capNames(p.capEff), CapPrm: capNames(p.capPrm), CapBnd: capNames(p.capBnd) },
+      { CapEff: 'none', CapBnd: 'none' },
+    );
+    if (p.capEff !== 0n || p.capPrm !== 0n)
+      f.add('fail', `process ${p.pid} holds capabilities (CapEff ${capNames(p.capEff)})`, ev);
+    else if (p.capBnd !== 0n)
+      f.add(
+        'warn',
+        `process ${p.pid} has no effective capabilities but its bounding set is not empty (CapBnd ${capNames(p.capBnd)})${p.noNewPrivs ? '' : '; without no_new_privs a setuid executable could regain them'}`,
+        ev,
+      );
     else f.add('pass', `process ${p.pid} has no capabilities and an empty bounding set`, ev);
   });
   await withUnit(ctx, f, (u, src) => {
     const has = u.unit.service.has('CapabilityBoundingSet');
     const values = (u.unit.service.get('CapabilityBoundingSet') ?? []).join(' ').trim();
     const ambient = (u.unit.service.get('AmbientCapabilities') ?? []).join(' ').trim();
-    const ev = { source: `${src} (CapabilityBoundingSet=, AmbientCapabilities=)`, observed: { CapabilityBoundingSet: has ? values || '(empty)' : '(unset: all)', AmbientCapabilities: ambient || '(unset)' }, expected: { CapabilityBoundingSet: '(empty)' } };
+    const ev = {
+      source: `${src} (CapabilityBoundingSet=, AmbientCapabilities=)`,
+      observed: {
+        CapabilityBoundingSet: has ? values || '(empty)' : '(unset: all)',
+        AmbientCapabilities: ambient || '(unset)',
+      },
+      expected: { CapabilityBoundingSet: '(empty)' },
+    };
     if (ambient) f.add('fail', `AmbientCapabilities=${ambient} grants capabilities to the service`, ev);
     else if (has && values === '') f.add('pass', 'CapabilityBoundingSet= is empty', ev);
     else if (has && !values.startsWith('~')) f.add('warn', `bounding set keeps ${values}`, ev);
@@ -149,18 +256,39 @@ async function capabilitiesDropped(ctx: CheckContext): Promise<CheckOutcome> {
   });
   await withDocker(ctx, f, (d) => {
     const h = d.container.HostConfig ?? {};
-    judgeCapLists(f, `${d.source} (HostConfig.CapDrop, CapAdd, Privileged)`, h.CapDrop ?? [], h.CapAdd ?? [], h.Privileged === true);
+    judgeCapLists(
+      f,
+      `${d.source} (HostConfig.CapDrop, CapAdd, Privileged)`,
+      h.CapDrop ?? [],
+      h.CapAdd ?? [],
+      h.Privileged === true,
+    );
   });
   await withPod(ctx, f, (w) => {
     const sc = w.container.securityContext ?? {};
-    judgeCapLists(f, `${w.ref} containers[${w.container.name}].securityContext.capabilities`, sc.capabilities?.drop ?? [], sc.capabilities?.add ?? [], sc.privileged === true);
+    judgeCapLists(
+      f,
+      `${w.ref} containers[${w.container.name}].securityContext.capabilities`,
+      sc.capabilities?.drop ?? [],
+      sc.capabilities?.add ?? [],
+      sc.privileged === true,
+    );
   });
   return finish(ctx, f);
 }
 
 // ---- container.pod-security-restricted ---------------------------------------------------
 
-const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+const RESTRICTED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 
 /** The Pod Security Standard "restricted" profile (kubernetes.io/docs/concepts/security/pod-security-standards). */
 export function restrictedViolations(pod: PodSpec): string[] {
@@ -181,10 +309,13 @@ export function restrictedViolations(pod: PodSpec): string[] {
     if (sc.runAsNonRoot !== true) v.push(`${c.name}: runAsNonRoot is not true`);
     if (sc.runAsUser === 0) v.push(`${c.name}: runAsUser 0`);
     const seccomp = sc.seccompProfile?.type;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') v.push(`${c.name}: seccompProfile.type is ${seccomp ?? 'unset'} (RuntimeDefault or Localhost required)`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      v.push(`${c.name}: seccompProfile.type is ${seccomp ?? 'unset'} (RuntimeDefault or Localhost required)`);
     const drop = (own.capabilities?.drop ?? []).map((x) => x.toUpperCase());
     if (!drop.includes('ALL')) v.push(`${c.name}: capabilities.drop lacks ALL`);
-    const add = (own.capabilities?.add ?? []).map((x) => x.toUpperCase().replace(/^CAP_/, '')).filter((x) => x !== 'NET_BIND_SERVICE');
+    const add = (own.capabilities?.add ?? [])
+      .map((x) => x.toUpperCase().replace(/^CAP_/, ''))
+      .filter((x) => x !== 'NET_BIND_SERVICE');
     if (add.length) v.push(`${c.name}: capabilities.add ${add.join(', ')}`);
     if (own.procMount && own.procMount !== 'Default') v.push(`${c.name}: procMount ${own.procMount}`);
     if (own.windowsOptions?.hostProcess) v.push(`${c.name}: windowsOptions.hostProcess`);
@@ -194,14 +325,28 @@ export function restrictedViolations(pod: PodSpec): string[] {
 }
 
 async function podSecurityRestricted(ctx: CheckContext): Promise<CheckOutcome> {
-  if (ctx.deployment !== 'kubernetes') return { status: 'skip', summary: `Pod Security Standards apply to Kubernetes only (deployment: ${ctx.deployment})`, evidence: [] };
+  if (ctx.deployment !== 'kubernetes')
+    return {
+      status: 'skip',
+      summary: `Pod Security Standards apply to Kubernetes only (deployment: ${ctx.deployment})`,
+      evidence: [],
+    };
   const k = await loadKubernetes(ctx);
   if (!k.ok) return { status: 'error', summary: k.reason, evidence: [] };
   const w = k.manifests.workload!;
   const v = restrictedViolations(w.pod);
-  const ev = { source: `${w.ref} ${w.fieldPrefix}`, observed: v.length ? v : 'no violation', expected: 'the restricted Pod Security Standard', note: 'checked: host namespaces, volume types, privileged, privilege escalation, runAsNonRoot/runAsUser, seccomp, capabilities, procMount, hostPort' };
+  const ev = {
+    source: `${w.ref} ${w.fieldPrefix}`,
+    observed: v.length ? v : 'no violation',
+    expected: 'the restricted Pod Security Standard',
+    note: 'checked: host namespaces, volume types, privileged, privilege escalation, runAsNonRoot/runAsUser, seccomp, capabilities, procMount, hostPort',
+  };
   return v.length
-    ? { status: 'fail', summary: `${v.length} restricted-profile violation(s): ${v.slice(0, 3).join('; ')}${v.length > 3 ? '; …' : ''}`, evidence: [ev] }
+    ? {
+        status: 'fail',
+        summary: `${v.length} restricted-profile violation(s): ${v.slice(0, 3).join('; ')}${v.length > 3 ? '; …' : ''}`,
+        evidence: [ev],
+      }
     : { status: 'pass', summary: 'the pod meets the restricted Pod Security Standard', evidence: [ev] };
 }
 
@@ -210,13 +355,15 @@ export const checks: CheckDefinition[] = [
     id: 'container.no-new-privileges',
     section: 'container',
     title: 'no-new-privileges is set',
-    rationale: 'With no_new_privs the process cannot gain privileges through setuid or file-capability executables after a compromise.',
+    rationale:
+      'With no_new_privs the process cannot gain privileges through setuid or file-capability executables after a compromise.',
     severity: 'medium',
     remediation: {
       systemd: 'Keep NoNewPrivileges=true in the unit (the shipped unit sets it).',
       docker: 'Run with --security-opt no-new-privileges:true (compose: security_opt: [no-new-privileges:true]).',
       kubernetes: 'Set securityContext.allowPrivilegeEscalation: false on every container.',
-      default: 'Start Barycenter with no_new_privs (setpriv --no-new-privs, or a systemd unit with NoNewPrivileges=true).',
+      default:
+        'Start Barycenter with no_new_privs (setpriv --no-new-privs, or a systemd unit with NoNewPrivileges=true).',
     },
     run: noNewPrivileges,
   },
@@ -224,7 +371,8 @@ export const checks: CheckDefinition[] = [
     id: 'container.read-only-rootfs',
     section: 'container',
     title: 'The root file system is read-only',
-    rationale: 'A read-only root keeps an attacker from modifying the binary or dropping tools; only the data directory needs writes.',
+    rationale:
+      'A read-only root keeps an attacker from modifying the binary or dropping tools; only the data directory needs writes.',
     severity: 'low',
     remediation: {
       systemd: 'Set ProtectSystem=strict with ReadWritePaths=/var/lib/barycenter.',
@@ -238,7 +386,8 @@ export const checks: CheckDefinition[] = [
     id: 'container.capabilities-dropped',
     section: 'container',
     title: 'All capabilities are dropped',
-    rationale: 'Barycenter listens on unprivileged ports and needs no Linux capability; any it holds widens a compromise.',
+    rationale:
+      'Barycenter listens on unprivileged ports and needs no Linux capability; any it holds widens a compromise.',
     severity: 'medium',
     remediation: {
       systemd: 'Add CapabilityBoundingSet= (empty) and no AmbientCapabilities= to the unit.',
@@ -252,10 +401,12 @@ export const checks: CheckDefinition[] = [
     id: 'container.pod-security-restricted',
     section: 'container',
     title: 'The pod meets the restricted Pod Security Standard',
-    rationale: 'The restricted profile is the Kubernetes baseline for hardened workloads; the namespace can then enforce it.',
+    rationale:
+      'The restricted profile is the Kubernetes baseline for hardened workloads; the namespace can then enforce it.',
     severity: 'medium',
     remediation: {
-      kubernetes: 'Keep the chart\'s podSecurityContext/securityContext (runAsNonRoot, seccomp RuntimeDefault, drop ALL, no privilege escalation) and label the namespace pod-security.kubernetes.io/enforce=restricted.',
+      kubernetes:
+        "Keep the chart's podSecurityContext/securityContext (runAsNonRoot, seccomp RuntimeDefault, drop ALL, no privilege escalation) and label the namespace pod-security.kubernetes.io/enforce=restricted.",
       default: 'Not applicable outside Kubernetes.',
     },
     run: podSecurityRestricted,

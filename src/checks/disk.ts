@@ -8,12 +8,20 @@ async function diskUsage(ctx: CheckContext): Promise<CheckOutcome> {
   const dir = dataDirOf(ctx);
   const existing = await nearestExisting(dir);
   if (existing === '/' && dir !== '/' && (ctx.deployment === 'docker' || ctx.deployment === 'kubernetes')) {
-    return { status: 'error', summary: `${dir} is not visible from this host (container path); run barysafe where the data volume is mounted`, evidence: [] };
+    return {
+      status: 'error',
+      summary: `${dir} is not visible from this host (container path); run barysafe where the data volume is mounted`,
+      evidence: [],
+    };
   }
   try {
     const s = await freeSpace(existing);
     const pct = Math.round(s.freePercent * 10) / 10;
-    const ev = { source: `statfs(${existing})${existing !== dir ? ` (nearest existing parent of ${dir})` : ''}`, observed: `${pct}% free (${(s.freeBytes / 2 ** 30).toFixed(1)} GiB of ${(s.totalBytes / 2 ** 30).toFixed(1)} GiB)`, expected: `≥ ${min}% free (checks.disk_free_min_percent)` };
+    const ev = {
+      source: `statfs(${existing})${existing !== dir ? ` (nearest existing parent of ${dir})` : ''}`,
+      observed: `${pct}% free (${(s.freeBytes / 2 ** 30).toFixed(1)} GiB of ${(s.totalBytes / 2 ** 30).toFixed(1)} GiB)`,
+      expected: `≥ ${min}% free (checks.disk_free_min_percent)`,
+    };
     return pct >= min
       ? { status: 'pass', summary: `${pct}% free on the data volume`, evidence: [ev] }
       : { status: 'fail', summary: `only ${pct}% free on the data volume (minimum ${min}%)`, evidence: [ev] };

@@ -61,7 +61,11 @@ export async function runOne(def: CheckDefinition, ctx: CheckContext): Promise<C
     outcome = await def.run(ctx);
   } catch (e) {
     // A check that throws could not decide: that is `error`, never a silent pass.
-    outcome = { status: 'error' as const, summary: `the check could not run: ${redactText(errorText(e))}`, evidence: [] };
+    outcome = {
+      status: 'error' as const,
+      summary: `the check could not run: ${redactText(errorText(e))}`,
+      evidence: [],
+    };
   }
   const waiver = findWaiver(ctx.config.checks.waivers, def.id, ctx.now);
   const waived = waiver !== undefined && !waiver.expired && outcome.status !== 'pass';
@@ -95,7 +99,11 @@ export interface DetectionProbe {
   platform: NodeJS.Platform;
 }
 
-const SYSTEMD_UNITS = ['/etc/systemd/system/barycenter.service', '/lib/systemd/system/barycenter.service', '/usr/lib/systemd/system/barycenter.service'];
+const SYSTEMD_UNITS = [
+  '/etc/systemd/system/barycenter.service',
+  '/lib/systemd/system/barycenter.service',
+  '/usr/lib/systemd/system/barycenter.service',
+];
 
 /** --deployment, then checks.deployment, then what the configured evidence and the host say; plain otherwise. */
 export function detectDeployment(
@@ -109,7 +117,8 @@ export function detectDeployment(
   if (c.kubernetes_manifests.length) return { type: 'kubernetes', reason: 'checks.kubernetes_manifests is set' };
   if (c.docker_inspect) return { type: 'docker', reason: 'checks.docker_inspect is set' };
   if (c.systemd_unit) return { type: 'systemd', reason: 'checks.systemd_unit is set' };
-  if (probe.env.KUBERNETES_SERVICE_HOST) return { type: 'kubernetes', reason: 'KUBERNETES_SERVICE_HOST is set (running in a pod)' };
+  if (probe.env.KUBERNETES_SERVICE_HOST)
+    return { type: 'kubernetes', reason: 'KUBERNETES_SERVICE_HOST is set (running in a pod)' };
   if (probe.exists('/.dockerenv')) return { type: 'docker', reason: '/.dockerenv exists (running in a container)' };
   const unit = SYSTEMD_UNITS.find((u) => probe.exists(u));
   if (unit) return { type: 'systemd', reason: `systemd unit ${unit} found` };

@@ -1,6 +1,15 @@
 import path from 'node:path';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
-import { type FileFacts, gidOfGroup, type Identity, identityOfUser, nameOfGid, nameOfUid, octal, statFile } from './evidence/filesystem.js';
+import {
+  type FileFacts,
+  gidOfGroup,
+  type Identity,
+  identityOfUser,
+  nameOfGid,
+  nameOfUid,
+  octal,
+  statFile,
+} from './evidence/filesystem.js';
 import { findProcess } from './evidence/process.js';
 import { lastValue, loadUnit } from './evidence/systemd.js';
 import { usesUnit } from './evidence/environment.js';
@@ -15,13 +24,23 @@ export async function serviceIdentity(ctx: CheckContext): Promise<IdentityLookup
     const configured = ctx.config.barycenter.service_user;
     if (configured) {
       const id = await identityOfUser(configured);
-      return id ? { ok: true, identity: id } : { ok: false, reason: `barycenter.service_user ${configured} is not in /etc/passwd` };
+      return id
+        ? { ok: true, identity: id }
+        : { ok: false, reason: `barycenter.service_user ${configured} is not in /etc/passwd` };
     }
     const p = await findProcess(ctx);
     if (p.found) {
       const [, euid] = p.process.uids;
       const [, egid] = p.process.gids;
-      return { ok: true, identity: { uid: euid!, gids: [...new Set([egid!, ...p.process.groups])], source: `proc:${p.process.pid}/status Uid/Gid/Groups`, name: await nameOfUid(euid!) } };
+      return {
+        ok: true,
+        identity: {
+          uid: euid!,
+          gids: [...new Set([egid!, ...p.process.groups])],
+          source: `proc:${p.process.pid}/status Uid/Gid/Groups`,
+          name: await nameOfUid(euid!),
+        },
+      };
     }
     if (usesUnit(ctx)) {
       const u = await loadUnit(ctx);
@@ -31,7 +50,10 @@ export async function serviceIdentity(ctx: CheckContext): Promise<IdentityLookup
         if (id) return { ok: true, identity: { ...id, source: `User=${user} in ${u.ok ? u.unit.files[0] : 'unit'}` } };
       }
     }
-    return { ok: false, reason: `service user unknown: set barycenter.service_user (live process: ${p.found ? 'found' : p.reason})` };
+    return {
+      ok: false,
+      reason: `service user unknown: set barycenter.service_user (live process: ${p.found ? 'found' : p.reason})`,
+    };
   });
 }
 
@@ -52,7 +74,11 @@ async function serviceGid(ctx: CheckContext, id: IdentityLookup): Promise<{ gid:
 }
 
 async function fileEvidence(f: FileFacts, expected: string): Promise<Evidence> {
-  return { source: `file:${f.path} (stat mode, owner)`, observed: `${octal(f.mode)} ${await nameOfUid(f.uid)}(${f.uid}):${await nameOfGid(f.gid)}(${f.gid})`, expected };
+  return {
+    source: `file:${f.path} (stat mode, owner)`,
+    observed: `${octal(f.mode)} ${await nameOfUid(f.uid)}(${f.uid}):${await nameOfGid(f.gid)}(${f.gid})`,
+    expected,
+  };
 }
 
 function unreachable(ctx: CheckContext, p: string, error: string): CheckOutcome {
@@ -70,14 +96,27 @@ async function privateKey(ctx: CheckContext): Promise<CheckOutcome> {
   const st = await statFile(ctx.barycenter.privateKeyPath);
   if ('error' in st) return unreachable(ctx, st.path, st.error);
   const id = await serviceIdentity(ctx);
-  const ev = await fileEvidence(st, `0600 owned by ${id.ok ? `${id.identity.name ?? id.identity.uid}(${id.identity.uid})` : 'the service user'}`);
+  const ev = await fileEvidence(
+    st,
+    `0600 owned by ${id.ok ? `${id.identity.name ?? id.identity.uid}(${id.identity.uid})` : 'the service user'}`,
+  );
   const problems: string[] = [];
   if ((st.mode & 0o077) !== 0) problems.push(`mode ${octal(st.mode)} lets group/other read the signing key`);
   if ((st.mode & 0o400) === 0) problems.push(`mode ${octal(st.mode)} denies the owner read access`);
-  if (id.ok && st.uid !== id.identity.uid) problems.push(`owned by uid ${st.uid}, not the service user ${id.identity.uid}`);
+  if (id.ok && st.uid !== id.identity.uid)
+    problems.push(`owned by uid ${st.uid}, not the service user ${id.identity.uid}`);
   if (problems.length) return { status: 'fail', summary: problems.join('; '), evidence: [ev] };
-  if (!id.ok) return { status: 'error', summary: `mode ${octal(st.mode)} is fine but the owner cannot be judged: ${id.reason}`, evidence: [ev] };
-  return { status: 'pass', summary: `${st.path} is ${octal(st.mode)} owned by the service user`, evidence: [ev, { source: 'service user', observed: id.identity.source }] };
+  if (!id.ok)
+    return {
+      status: 'error',
+      summary: `mode ${octal(st.mode)} is fine but the owner cannot be judged: ${id.reason}`,
+      evidence: [ev],
+    };
+  return {
+    status: 'pass',
+    summary: `${st.path} is ${octal(st.mode)} owned by the service user`,
+    evidence: [ev, { source: 'service user', observed: id.identity.source }],
+  };
 }
 
 // ---- permissions.config ------------------------------------------------------------------
@@ -92,14 +131,29 @@ async function configFile(ctx: CheckContext): Promise<CheckOutcome> {
   const group = await serviceGid(ctx, id);
   const ev = await fileEvidence(st, `0640 root:${group ? await nameOfGid(group.gid) : 'service group'}`);
   const problems: string[] = [];
-  if (st.uid !== 0) problems.push(`owned by ${await nameOfUid(st.uid)}, not root${id.ok && st.uid === id.identity.uid ? ' (the service could rewrite its own config)' : ''}`);
-  if ((st.mode & 0o007) !== 0) problems.push(`mode ${octal(st.mode)} is readable by others (it may hold the DB password)`);
+  if (st.uid !== 0)
+    problems.push(
+      `owned by ${await nameOfUid(st.uid)}, not root${id.ok && st.uid === id.identity.uid ? ' (the service could rewrite its own config)' : ''}`,
+    );
+  if ((st.mode & 0o007) !== 0)
+    problems.push(`mode ${octal(st.mode)} is readable by others (it may hold the DB password)`);
   if ((st.mode & 0o020) !== 0) problems.push(`mode ${octal(st.mode)} is group-writable`);
-  if ((st.mode & 0o040) === 0) problems.push(`mode ${octal(st.mode)} gives the group no read access: the service cannot read it`);
-  if (group && st.gid !== group.gid) problems.push(`group ${await nameOfGid(st.gid)} is not the service group ${await nameOfGid(group.gid)}`);
+  if ((st.mode & 0o040) === 0)
+    problems.push(`mode ${octal(st.mode)} gives the group no read access: the service cannot read it`);
+  if (group && st.gid !== group.gid)
+    problems.push(`group ${await nameOfGid(st.gid)} is not the service group ${await nameOfGid(group.gid)}`);
   if (problems.length) return { status: 'fail', summary: problems.join('; '), evidence: [ev] };
-  if (!group) return { status: 'error', summary: `mode ${octal(st.mode)} root-owned, but the service group is unknown: ${id.ok ? 'unresolvable group' : id.reason}`, evidence: [ev] };
-  return { status: 'pass', summary: `${st.path} is ${octal(st.mode)} root:${await nameOfGid(st.gid)}`, evidence: [ev, { source: 'service group', observed: group.source }] };
+  if (!group)
+    return {
+      status: 'error',
+      summary: `mode ${octal(st.mode)} root-owned, but the service group is unknown: ${id.ok ? 'unresolvable group' : id.reason}`,
+      evidence: [ev],
+    };
+  return {
+    status: 'pass',
+    summary: `${st.path} is ${octal(st.mode)} root:${await nameOfGid(st.gid)}`,
+    evidence: [ev, { source: 'service group', observed: group.source }],
+  };
 }
 
 // ---- permissions.data-dir ----------------------------------------------------------------
@@ -110,14 +164,22 @@ async function dataDir(ctx: CheckContext): Promise<CheckOutcome> {
   const st = await statFile(dataDirOf(ctx));
   if ('error' in st) return unreachable(ctx, st.path, st.error);
   const id = await serviceIdentity(ctx);
-  const ev = await fileEvidence(st, `0750 owned by ${id.ok ? id.identity.name ?? id.identity.uid : 'the service user'}`);
+  const ev = await fileEvidence(
+    st,
+    `0750 owned by ${id.ok ? (id.identity.name ?? id.identity.uid) : 'the service user'}`,
+  );
   const problems: string[] = [];
   if ((st.mode & 0o007) !== 0) problems.push(`mode ${octal(st.mode)} opens the data directory to others`);
   if ((st.mode & 0o020) !== 0) problems.push(`mode ${octal(st.mode)} is group-writable`);
   if ((st.mode & 0o700) !== 0o700) problems.push(`mode ${octal(st.mode)} denies the owner full access`);
   if (id.ok && st.uid !== id.identity.uid) problems.push(`owned by ${await nameOfUid(st.uid)}, not the service user`);
   if (problems.length) return { status: 'fail', summary: problems.join('; '), evidence: [ev] };
-  if (!id.ok) return { status: 'error', summary: `mode ${octal(st.mode)} is fine but the owner cannot be judged: ${id.reason}`, evidence: [ev] };
+  if (!id.ok)
+    return {
+      status: 'error',
+      summary: `mode ${octal(st.mode)} is fine but the owner cannot be judged: ${id.reason}`,
+      evidence: [ev],
+    };
   return { status: 'pass', summary: `${st.path} is ${octal(st.mode)} owned by the service user`, evidence: [ev] };
 }
 
@@ -126,10 +188,12 @@ export const checks: CheckDefinition[] = [
     id: 'permissions.private-key',
     section: 'permissions',
     title: 'Signing key is mode 600, owned by the service user',
-    rationale: 'Barycenter writes the key with the process umask (often 0644); anyone who reads it can mint tokens for every client (facts §1.2, §8.6).',
+    rationale:
+      'Barycenter writes the key with the process umask (often 0644); anyone who reads it can mint tokens for every client (facts §1.2, §8.6).',
     severity: 'critical',
     remediation: {
-      systemd: 'chown barycenter:barycenter /var/lib/barycenter/data/private_key.pem && chmod 600 it; add UMask=0077 to the unit.',
+      systemd:
+        'chown barycenter:barycenter /var/lib/barycenter/data/private_key.pem && chmod 600 it; add UMask=0077 to the unit.',
       docker: 'Inside the container: chmod 600 /app/data/private_key.pem (owner barycenter).',
       kubernetes: 'Run a one-off pod on the PVC to chmod 600 /app/data/private_key.pem.',
       default: 'chown <service user> <key> && chmod 600 <key>.',
@@ -153,7 +217,8 @@ export const checks: CheckDefinition[] = [
     id: 'permissions.data-dir',
     section: 'permissions',
     title: 'Data directory is mode 750',
-    rationale: 'The data directory holds the signing key and often the SQLite database; other users must not list or enter it.',
+    rationale:
+      'The data directory holds the signing key and often the SQLite database; other users must not list or enter it.',
     severity: 'high',
     remediation: {
       systemd: 'chown barycenter:barycenter /var/lib/barycenter/data && chmod 750 it.',

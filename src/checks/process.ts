@@ -19,8 +19,11 @@ async function nonRoot(ctx: CheckContext): Promise<CheckOutcome> {
     if (p.found) {
       const [real, eff] = p.process.uids;
       const root = real === 0 || eff === 0;
-      f.add(root ? 'fail' : 'pass', root ? `process ${p.process.pid} runs as root` : `process ${p.process.pid} runs as uid ${eff}`,
-        processEvidence(p.process, 'Uid real/effective/saved/fs', p.process.uids.join(' '), 'non-zero'));
+      f.add(
+        root ? 'fail' : 'pass',
+        root ? `process ${p.process.pid} runs as root` : `process ${p.process.pid} runs as uid ${eff}`,
+        processEvidence(p.process, 'Uid real/effective/saved/fs', p.process.uids.join(' '), 'non-zero'),
+      );
     } else f.missing(`live process: ${p.reason}`);
   }
   if (usesUnit(ctx)) {
@@ -28,8 +31,11 @@ async function nonRoot(ctx: CheckContext): Promise<CheckOutcome> {
     if (u.ok) {
       const user = lastValue(u.unit, 'User');
       const bad = user === undefined || user === 'root' || user === '0';
-      f.add(bad ? 'fail' : 'pass', bad ? `unit runs as ${user ?? 'root (no User=)'}` : `unit sets User=${user}`,
-        { source: `systemd unit ${u.unit.files.join(' + ')} (User=)`, observed: user ?? '(unset: root)', expected: 'a dedicated non-root user' });
+      f.add(bad ? 'fail' : 'pass', bad ? `unit runs as ${user ?? 'root (no User=)'}` : `unit sets User=${user}`, {
+        source: `systemd unit ${u.unit.files.join(' + ')} (User=)`,
+        observed: user ?? '(unset: root)',
+        expected: 'a dedicated non-root user',
+      });
     } else f.missing(`systemd unit: ${u.reason}`);
   }
   if (usesDocker(ctx)) {
@@ -38,8 +44,15 @@ async function nonRoot(ctx: CheckContext): Promise<CheckOutcome> {
       const user = d.container.Config?.User ?? '';
       const name = user.split(':')[0]!;
       const bad = name === '' || name === 'root' || name === '0';
-      f.add(bad ? 'fail' : 'pass', bad ? `container runs as ${name || 'root (Config.User empty)'}` : `container runs as ${user}`,
-        { source: `${d.source} (Config.User)`, observed: user || '(empty: root)', expected: 'a non-root user (the image sets barycenter, uid 1000)' });
+      f.add(
+        bad ? 'fail' : 'pass',
+        bad ? `container runs as ${name || 'root (Config.User empty)'}` : `container runs as ${user}`,
+        {
+          source: `${d.source} (Config.User)`,
+          observed: user || '(empty: root)',
+          expected: 'a non-root user (the image sets barycenter, uid 1000)',
+        },
+      );
     } else f.missing(`docker: ${d.reason}`);
   }
   if (usesKubernetes(ctx)) {
@@ -48,8 +61,15 @@ async function nonRoot(ctx: CheckContext): Promise<CheckOutcome> {
       const w = k.manifests.workload!;
       const sc = effectiveSecurity(w.pod, w.container);
       const ok = sc.runAsNonRoot === true && sc.runAsUser !== 0;
-      f.add(ok ? 'pass' : 'fail', ok ? `runAsNonRoot enforced (runAsUser ${sc.runAsUser ?? 'from image'})` : 'runAsNonRoot is not enforced',
-        { source: `${w.ref} ${w.fieldPrefix}.securityContext / containers[${w.container.name}].securityContext`, observed: { runAsNonRoot: sc.runAsNonRoot, runAsUser: sc.runAsUser }, expected: { runAsNonRoot: true, runAsUser: '≠ 0' } });
+      f.add(
+        ok ? 'pass' : 'fail',
+        ok ? `runAsNonRoot enforced (runAsUser ${sc.runAsUser ?? 'from image'})` : 'runAsNonRoot is not enforced',
+        {
+          source: `${w.ref} ${w.fieldPrefix}.securityContext / containers[${w.container.name}].securityContext`,
+          observed: { runAsNonRoot: sc.runAsNonRoot, runAsUser: sc.runAsUser },
+          expected: { runAsNonRoot: true, runAsUser: '≠ 0' },
+        },
+      );
     } else f.missing(`kubernetes: ${k.reason}`);
   }
   return f.outcome();
@@ -60,10 +80,14 @@ async function nonRoot(ctx: CheckContext): Promise<CheckOutcome> {
 /** Levels an EnvFilter directive list enables; invalid filters fall back to info (facts §2.5). */
 export function rustLogLevels(value: string): { levels: string[]; valid: boolean } {
   const levels: string[] = [];
-  for (const directive of value.split(',').map((d) => d.trim()).filter(Boolean)) {
+  for (const directive of value
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean)) {
     const level = (directive.includes('=') ? directive.split('=').pop()! : directive).toLowerCase();
     if (['trace', 'debug', 'info', 'warn', 'error', 'off'].includes(level)) levels.push(level);
-    else if (!directive.includes('=') && /^[a-z_][\w:]*$/i.test(directive)) levels.push('trace'); // a bare target enables everything for it
+    else if (!directive.includes('=') && /^[a-z_][\w:]*$/i.test(directive))
+      levels.push('trace'); // a bare target enables everything for it
     else return { levels: [], valid: false };
   }
   return { levels, valid: true };
@@ -75,15 +99,29 @@ async function loggingLevel(ctx: CheckContext): Promise<CheckOutcome> {
   env.unavailable.forEach((r) => f.missing(r));
   for (const s of env.sources) {
     const value = s.vars.RUST_LOG;
-    const evidence = { source: s.source, observed: value === undefined ? '(unset)' : redactText(value), expected: 'info or warn' };
+    const evidence = {
+      source: s.source,
+      observed: value === undefined ? '(unset)' : redactText(value),
+      expected: 'info or warn',
+    };
     if (value === undefined) {
-      f.add('pass', `RUST_LOG unset in ${s.source}: Barycenter defaults to info`, { ...evidence, note: 'unset or unparsable RUST_LOG means info (facts §2.5)' });
+      f.add('pass', `RUST_LOG unset in ${s.source}: Barycenter defaults to info`, {
+        ...evidence,
+        note: 'unset or unparsable RUST_LOG means info (facts §2.5)',
+      });
       continue;
     }
     const { levels, valid } = rustLogLevels(value);
-    if (!valid) f.add('pass', `RUST_LOG=${evidence.observed} is not a valid filter: Barycenter falls back to info`, evidence);
-    else if (levels.some((l) => l === 'debug' || l === 'trace')) f.add('fail', `RUST_LOG=${evidence.observed} enables debug/trace output (may log secrets and floods logs)`, evidence);
-    else if (levels.every((l) => l === 'off' || l === 'error')) f.add('warn', `RUST_LOG=${evidence.observed} hides info/warn events operators need`, evidence);
+    if (!valid)
+      f.add('pass', `RUST_LOG=${evidence.observed} is not a valid filter: Barycenter falls back to info`, evidence);
+    else if (levels.some((l) => l === 'debug' || l === 'trace'))
+      f.add(
+        'fail',
+        `RUST_LOG=${evidence.observed} enables debug/trace output (may log secrets and floods logs)`,
+        evidence,
+      );
+    else if (levels.every((l) => l === 'off' || l === 'error'))
+      f.add('warn', `RUST_LOG=${evidence.observed} hides info/warn events operators need`, evidence);
     else f.add('pass', `RUST_LOG=${evidence.observed}`, evidence);
   }
   return f.outcome();
@@ -91,7 +129,18 @@ async function loggingLevel(ctx: CheckContext): Promise<CheckOutcome> {
 
 // ---- logging.forwarded -------------------------------------------------------------------
 
-const FORWARDING_DRIVERS = new Set(['journald', 'syslog', 'fluentd', 'gelf', 'awslogs', 'splunk', 'gcplogs', 'etwlogs', 'logentries', 'loki']);
+const FORWARDING_DRIVERS = new Set([
+  'journald',
+  'syslog',
+  'fluentd',
+  'gelf',
+  'awslogs',
+  'splunk',
+  'gcplogs',
+  'etwlogs',
+  'logentries',
+  'loki',
+]);
 const FREEBSD_RC_SCRIPT = '/usr/local/etc/rc.d/barycenter';
 
 async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
@@ -99,18 +148,35 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
   switch (ctx.deployment) {
     case 'kubernetes': {
       const k = await loadKubernetes(ctx);
-      f.add('manual', 'Kubernetes: container stdout is collected by the node; confirm a cluster log aggregation (Fluent Bit, Vector, Loki, a cloud agent) ships it',
-        { source: k.ok ? k.manifests.workload!.ref : 'manifests', note: k.ok ? 'Barycenter logs to stdout (facts §2.5); the manifests cannot show cluster-level forwarding' : k.reason });
+      f.add(
+        'manual',
+        'Kubernetes: container stdout is collected by the node; confirm a cluster log aggregation (Fluent Bit, Vector, Loki, a cloud agent) ships it',
+        {
+          source: k.ok ? k.manifests.workload!.ref : 'manifests',
+          note: k.ok
+            ? 'Barycenter logs to stdout (facts §2.5); the manifests cannot show cluster-level forwarding'
+            : k.reason,
+        },
+      );
       return f.outcome();
     }
     case 'docker': {
       const d = await loadDocker(ctx);
       if (!d.ok) return { status: 'error', summary: d.reason, evidence: [] };
       const driver = d.container.HostConfig?.LogConfig?.Type ?? '(unset)';
-      const ev = { source: `${d.source} (HostConfig.LogConfig.Type)`, observed: driver, expected: 'journald, syslog, fluentd, gelf, awslogs, … (a forwarding driver)' };
+      const ev = {
+        source: `${d.source} (HostConfig.LogConfig.Type)`,
+        observed: driver,
+        expected: 'journald, syslog, fluentd, gelf, awslogs, … (a forwarding driver)',
+      };
       if (FORWARDING_DRIVERS.has(driver)) f.add('pass', `Docker log driver ${driver} forwards the logs`, ev);
       else if (driver === 'none') f.add('fail', 'Docker log driver none discards the logs', ev);
-      else f.add('warn', `Docker log driver ${driver} keeps logs on this host only; forward them unless a collector tails the files`, ev);
+      else
+        f.add(
+          'warn',
+          `Docker log driver ${driver} keeps logs on this host only; forward them unless a collector tails the files`,
+          ev,
+        );
       return f.outcome();
     }
     case 'freebsd': {
@@ -119,15 +185,31 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
         const script = readFileSync(FREEBSD_RC_SCRIPT, 'utf8');
         const line = script.split('\n').find((l) => /daemon\b/.test(l) && /-f\b/.test(l)) ?? '';
         const syslog = /\s-S\b|\s-l\s|\s-T\s/.test(line);
-        f.add(line && !syslog ? 'fail' : 'manual', line && !syslog ? 'daemon -f without -S sends Barycenter\'s output to /dev/null' : 'rc.d script changed from the shipped one; confirm where output goes',
-          { source: `file:${FREEBSD_RC_SCRIPT}`, observed: line.trim() || '(no daemon -f line)', expected: 'daemon -S (syslog) or an output file that is forwarded' });
+        f.add(
+          line && !syslog ? 'fail' : 'manual',
+          line && !syslog
+            ? "daemon -f without -S sends Barycenter's output to /dev/null"
+            : 'rc.d script changed from the shipped one; confirm where output goes',
+          {
+            source: `file:${FREEBSD_RC_SCRIPT}`,
+            observed: line.trim() || '(no daemon -f line)',
+            expected: 'daemon -S (syslog) or an output file that is forwarded',
+          },
+        );
       } else {
-        f.add('fail', 'the shipped FreeBSD rc.d script runs daemon -f, which discards all output', { source: `file:${FREEBSD_RC_SCRIPT}`, observed: '(not present on this host)', note: 'facts §6.4: daemon -f sends stdout/stderr to /dev/null; add -S (syslog)' });
+        f.add('fail', 'the shipped FreeBSD rc.d script runs daemon -f, which discards all output', {
+          source: `file:${FREEBSD_RC_SCRIPT}`,
+          observed: '(not present on this host)',
+          note: 'facts §6.4: daemon -f sends stdout/stderr to /dev/null; add -S (syslog)',
+        });
       }
       return f.outcome();
     }
     case 'illumos':
-      f.add('manual', 'SMF writes stdout to /var/svc/log/application-barycenter:default.log; confirm it is forwarded', { source: 'SMF manifest (facts §6.5)', observed: '/var/svc/log/application-barycenter:default.log' });
+      f.add('manual', 'SMF writes stdout to /var/svc/log/application-barycenter:default.log; confirm it is forwarded', {
+        source: 'SMF manifest (facts §6.5)',
+        observed: '/var/svc/log/application-barycenter:default.log',
+      });
       return f.outcome();
     default:
       break;
@@ -136,8 +218,13 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
     const u = await loadUnit(ctx);
     if (u.ok) {
       const out = lastValue(u.unit, 'StandardOutput') ?? 'journal';
-      const ev = { source: `systemd unit ${u.unit.files.join(' + ')} (StandardOutput=)`, observed: out, expected: 'journal (the default), kmsg or a socket' };
-      if (/^(journal|kmsg|syslog)(\+console)?$/.test(out) || out.startsWith('socket')) f.add('pass', `systemd sends stdout to ${out}`, ev);
+      const ev = {
+        source: `systemd unit ${u.unit.files.join(' + ')} (StandardOutput=)`,
+        observed: out,
+        expected: 'journal (the default), kmsg or a socket',
+      };
+      if (/^(journal|kmsg|syslog)(\+console)?$/.test(out) || out.startsWith('socket'))
+        f.add('pass', `systemd sends stdout to ${out}`, ev);
       else if (out === 'null') f.add('fail', 'StandardOutput=null discards the logs', ev);
       else f.add('warn', `StandardOutput=${out}: logs stay in a local file or terminal unless forwarded`, ev);
     } else f.missing(`systemd unit: ${u.reason}`);
@@ -147,8 +234,17 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
     const target = await stdoutTarget(p.process.pid);
     const src = `proc:${p.process.pid}/fd/1 (found by ${p.process.foundBy})`;
     if (typeof target !== 'string') f.missing(target.error);
-    else if (target === '/dev/null') f.add('fail', `process ${p.process.pid} writes its logs to /dev/null`, { source: src, observed: target, expected: 'journald stream socket, a pipe to a collector or a forwarded file' });
-    else f.add('manual', `process ${p.process.pid} stdout goes to ${target}; confirm it reaches central logging`, { source: src, observed: target });
+    else if (target === '/dev/null')
+      f.add('fail', `process ${p.process.pid} writes its logs to /dev/null`, {
+        source: src,
+        observed: target,
+        expected: 'journald stream socket, a pipe to a collector or a forwarded file',
+      });
+    else
+      f.add('manual', `process ${p.process.pid} stdout goes to ${target}; confirm it reaches central logging`, {
+        source: src,
+        observed: target,
+      });
   } else if (!usesUnit(ctx)) f.missing(`live process: ${p.reason}`);
   return f.outcome();
 }
@@ -163,12 +259,18 @@ async function skipConsent(ctx: CheckContext): Promise<CheckOutcome> {
   env.unavailable.forEach((r) => f.missing(r));
   for (const s of env.sources) {
     const present = SKIP_CONSENT in s.vars;
-    f.add(present ? 'fail' : 'pass', present ? `${SKIP_CONSENT} is set in ${s.source}: consent is skipped for every client` : `${SKIP_CONSENT} absent from ${s.source}`, {
-      source: s.source,
-      observed: present ? `set (${JSON.stringify(redactText(s.vars[SKIP_CONSENT]!))})` : 'absent',
-      expected: 'absent (any value, even "false" or "", disables consent: facts §2.2)',
-      note: s.notes.length ? s.notes.join('; ') : undefined,
-    });
+    f.add(
+      present ? 'fail' : 'pass',
+      present
+        ? `${SKIP_CONSENT} is set in ${s.source}: consent is skipped for every client`
+        : `${SKIP_CONSENT} absent from ${s.source}`,
+      {
+        source: s.source,
+        observed: present ? `set (${JSON.stringify(redactText(s.vars[SKIP_CONSENT]!))})` : 'absent',
+        expected: 'absent (any value, even "false" or "", disables consent: facts §2.2)',
+        note: s.notes.length ? s.notes.join('; ') : undefined,
+      },
+    );
   }
   return f.outcome();
 }
@@ -178,11 +280,13 @@ export const checks: CheckDefinition[] = [
     id: 'process.non-root',
     section: 'process',
     title: 'Barycenter does not run as root',
-    rationale: 'A compromise of a root process is a compromise of the host; the checklist runs Barycenter as a dedicated user.',
+    rationale:
+      'A compromise of a root process is a compromise of the host; the checklist runs Barycenter as a dedicated user.',
     severity: 'high',
     remediation: {
-      systemd: 'Set User=barycenter and Group=barycenter in the unit (useradd -r -s /bin/false -d /var/lib/barycenter barycenter).',
-      docker: 'Keep the image\'s USER barycenter; remove any `user: root` / `--user 0` override.',
+      systemd:
+        'Set User=barycenter and Group=barycenter in the unit (useradd -r -s /bin/false -d /var/lib/barycenter barycenter).',
+      docker: "Keep the image's USER barycenter; remove any `user: root` / `--user 0` override.",
       kubernetes: 'Set securityContext.runAsNonRoot: true and runAsUser: 1000 (the chart default).',
       freebsd: 'Set barycenter_user=barycenter in rc.conf.',
       default: 'Run Barycenter under a dedicated unprivileged user.',
@@ -193,7 +297,8 @@ export const checks: CheckDefinition[] = [
     id: 'logging.level',
     section: 'logging',
     title: 'RUST_LOG is info or warn',
-    rationale: 'debug/trace logging floods storage and can record tokens and request details; Barycenter already logs its whole settings at info.',
+    rationale:
+      'debug/trace logging floods storage and can record tokens and request details; Barycenter already logs its whole settings at info.',
     severity: 'medium',
     remediation: {
       systemd: 'Set Environment=RUST_LOG=info in the unit (or remove RUST_LOG: the default is info).',
@@ -211,11 +316,12 @@ export const checks: CheckDefinition[] = [
     severity: 'medium',
     remediation: {
       systemd: 'Keep StandardOutput=journal and forward the journal (systemd-journal-remote, a log agent).',
-      docker: 'Use a forwarding log driver (journald, syslog, fluentd, gelf, awslogs) or a collector reading json-file logs.',
+      docker:
+        'Use a forwarding log driver (journald, syslog, fluentd, gelf, awslogs) or a collector reading json-file logs.',
       kubernetes: 'Deploy cluster log aggregation (Fluent Bit, Vector, a cloud agent).',
       freebsd: 'Replace daemon -f with daemon -S (syslog) in the rc.d script, then forward syslog.',
       illumos: 'Forward /var/svc/log/application-barycenter:default.log.',
-      default: 'Send Barycenter\'s stdout to journald or syslog and forward it.',
+      default: "Send Barycenter's stdout to journald or syslog and forward it.",
     },
     run: loggingForwarded,
   },
@@ -223,7 +329,8 @@ export const checks: CheckDefinition[] = [
     id: 'security.skip-consent',
     section: 'security',
     title: 'BARYCENTER_SKIP_CONSENT is not set',
-    rationale: 'Barycenter skips the OAuth consent screen when BARYCENTER_SKIP_CONSENT is set to any value, including "false" (facts §2.2).',
+    rationale:
+      'Barycenter skips the OAuth consent screen when BARYCENTER_SKIP_CONSENT is set to any value, including "false" (facts §2.2).',
     severity: 'high',
     remediation: {
       systemd: 'Remove BARYCENTER_SKIP_CONSENT from Environment= and every EnvironmentFile=, then restart.',

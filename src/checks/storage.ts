@@ -2,7 +2,17 @@ import path from 'node:path';
 import type { CheckContext, CheckDefinition, CheckOutcome } from './types.js';
 import { Findings } from './evidence/combine.js';
 import { dockerMountOf, loadDocker } from './evidence/docker.js';
-import { canWriteDir, canWriteFile, type Mount, mountOf, nearestExisting, octal, readMountinfo, statFile, VOLATILE_FS } from './evidence/filesystem.js';
+import {
+  canWriteDir,
+  canWriteFile,
+  type Mount,
+  mountOf,
+  nearestExisting,
+  octal,
+  readMountinfo,
+  statFile,
+  VOLATILE_FS,
+} from './evidence/filesystem.js';
 import { loadKubernetes, type Workload } from './evidence/kubernetes.js';
 import { findProcess } from './evidence/process.js';
 import { dataDirOf, serviceIdentity } from './permissions.js';
@@ -31,7 +41,7 @@ function k8sVolumeFor(w: Workload, p: string) {
   }
   if (!best) return undefined;
   const vol = (w.pod.volumes ?? []).find((v) => v.name === best!.name);
-  const type = vol ? Object.keys(vol).find((k) => k !== 'name') ?? 'unknown' : 'undefined volume';
+  const type = vol ? (Object.keys(vol).find((k) => k !== 'name') ?? 'unknown') : 'undefined volume';
   return { mount: best, volume: vol, type };
 }
 
@@ -54,15 +64,31 @@ async function hostMounts(ctx: CheckContext): Promise<{ mounts: Mount[]; source:
 
 async function persistent(ctx: CheckContext): Promise<CheckOutcome> {
   const t = targets(ctx);
-  if ('memory' in t) return { status: 'fail', summary: 'the database is SQLite in memory: every restart loses all data', evidence: [{ source: 'database.url', observed: 'sqlite::memory:', expected: 'a file on persistent storage or PostgreSQL' }] };
+  if ('memory' in t)
+    return {
+      status: 'fail',
+      summary: 'the database is SQLite in memory: every restart loses all data',
+      evidence: [
+        { source: 'database.url', observed: 'sqlite::memory:', expected: 'a file on persistent storage or PostgreSQL' },
+      ],
+    };
   const f = new Findings();
   if (ctx.deployment === 'docker') {
     const d = await loadDocker(ctx);
     if (!d.ok) return { status: 'error', summary: d.reason, evidence: [] };
     for (const x of t) {
       const m = dockerMountOf(d.container, x.path);
-      const ev = { source: `${d.source} (Mounts, HostConfig.Tmpfs) for ${x.path}`, observed: m ? `${m.type} ${m.name ?? ''} at ${m.destination}`.trim() : 'no mount: container writable layer', expected: 'a named volume or bind mount' };
-      if (!m) f.add('fail', `${x.label} ${x.path} is in the container layer: lost when the container is recreated${x.label === 'SQLite database' ? ' (the shipped compose file puts the DB at /app/barycenter.db, outside the volume)' : ''}`, ev);
+      const ev = {
+        source: `${d.source} (Mounts, HostConfig.Tmpfs) for ${x.path}`,
+        observed: m ? `${m.type} ${m.name ?? ''} at ${m.destination}`.trim() : 'no mount: container writable layer',
+        expected: 'a named volume or bind mount',
+      };
+      if (!m)
+        f.add(
+          'fail',
+          `${x.label} ${x.path} is in the container layer: lost when the container is recreated${x.label === 'SQLite database' ? ' (the shipped compose file puts the DB at /app/barycenter.db, outside the volume)' : ''}`,
+          ev,
+        );
       else if (m.type === 'tmpfs') f.add('fail', `${x.label} ${x.path} is on a tmpfs`, ev);
       else f.add('pass', `${x.label} ${x.path} is on ${m.type} ${m.name ?? m.destination}`, ev);
     }
@@ -75,13 +101,36 @@ async function persistent(ctx: CheckContext): Promise<CheckOutcome> {
     for (const x of t) {
       const v = k8sVolumeFor(w, x.path);
       const claim = v?.volume?.persistentVolumeClaim?.claimName as string | undefined;
-      const pvcFound = claim !== undefined && k.manifests.objects.some((o) => o.kind === 'PersistentVolumeClaim' && o.metadata?.name === claim);
-      const ev = { source: `${w.ref} containers[${w.container.name}].volumeMounts / volumes for ${x.path}`, observed: v ? `${v.type}${claim ? ` ${claim}` : ''} at ${v.mount.mountPath}` : 'no volume mount: container layer', expected: 'persistentVolumeClaim', note: claim ? (pvcFound ? `PersistentVolumeClaim ${claim} is in the manifests` : `PersistentVolumeClaim ${claim} is not in the manifests given`) : undefined };
+      const pvcFound =
+        claim !== undefined &&
+        k.manifests.objects.some((o) => o.kind === 'PersistentVolumeClaim' && o.metadata?.name === claim);
+      const ev = {
+        source: `${w.ref} containers[${w.container.name}].volumeMounts / volumes for ${x.path}`,
+        observed: v
+          ? `${v.type}${claim ? ` ${claim}` : ''} at ${v.mount.mountPath}`
+          : 'no volume mount: container layer',
+        expected: 'persistentVolumeClaim',
+        note: claim
+          ? pvcFound
+            ? `PersistentVolumeClaim ${claim} is in the manifests`
+            : `PersistentVolumeClaim ${claim} is not in the manifests given`
+          : undefined,
+      };
       if (!v) f.add('fail', `${x.label} ${x.path} is in the container layer: lost with the pod`, ev);
       else if (v.type === 'persistentVolumeClaim') f.add('pass', `${x.label} ${x.path} is on PVC ${claim}`, ev);
       else if (v.type === 'hostPath') f.add('warn', `${x.label} ${x.path} is on a hostPath: tied to one node`, ev);
-      else if (['nfs', 'csi', 'iscsi', 'cephfs', 'rbd', 'azureDisk', 'awsElasticBlockStore', 'gcePersistentDisk'].includes(v.type)) f.add('pass', `${x.label} ${x.path} is on a ${v.type} volume`, ev);
-      else f.add('fail', `${x.label} ${x.path} is on ${v.type}: lost when the pod goes${v.type === 'emptyDir' ? ' (the chart uses emptyDir when persistence.enabled=false)' : ''}`, ev);
+      else if (
+        ['nfs', 'csi', 'iscsi', 'cephfs', 'rbd', 'azureDisk', 'awsElasticBlockStore', 'gcePersistentDisk'].includes(
+          v.type,
+        )
+      )
+        f.add('pass', `${x.label} ${x.path} is on a ${v.type} volume`, ev);
+      else
+        f.add(
+          'fail',
+          `${x.label} ${x.path} is on ${v.type}: lost when the pod goes${v.type === 'emptyDir' ? ' (the chart uses emptyDir when persistence.enabled=false)' : ''}`,
+          ev,
+        );
     }
     return f.outcome();
   }
@@ -89,9 +138,14 @@ async function persistent(ctx: CheckContext): Promise<CheckOutcome> {
   for (const x of t) {
     const existing = await nearestExisting(x.path);
     const m = mountOf(mounts, existing);
-    const ev = { source: `${source} for ${x.path}${existing !== x.path ? ` (nearest existing: ${existing})` : ''}`, observed: m ? `${m.fsType} ${m.source} at ${m.mountPoint}` : '(no mount)', expected: 'a disk-backed file system (ext4, xfs, btrfs, zfs, nfs, …)' };
+    const ev = {
+      source: `${source} for ${x.path}${existing !== x.path ? ` (nearest existing: ${existing})` : ''}`,
+      observed: m ? `${m.fsType} ${m.source} at ${m.mountPoint}` : '(no mount)',
+      expected: 'a disk-backed file system (ext4, xfs, btrfs, zfs, nfs, …)',
+    };
     if (!m) f.missing(`no mount holds ${x.path}`);
-    else if (VOLATILE_FS.has(m.fsType)) f.add('fail', `${x.label} ${x.path} is on ${m.fsType} (${m.mountPoint}): lost at reboot or recreation`, ev);
+    else if (VOLATILE_FS.has(m.fsType))
+      f.add('fail', `${x.label} ${x.path} is on ${m.fsType} (${m.mountPoint}): lost at reboot or recreation`, ev);
     else f.add('pass', `${x.label} ${x.path} is on ${m.fsType} ${m.source}`, ev);
   }
   return f.outcome();
@@ -101,15 +155,29 @@ async function persistent(ctx: CheckContext): Promise<CheckOutcome> {
 
 async function writable(ctx: CheckContext): Promise<CheckOutcome> {
   const t = targets(ctx);
-  if ('memory' in t) return { status: 'skip', summary: 'SQLite in memory: no database file; the key directory is judged by storage.data-dir-persistent', evidence: [] };
+  if ('memory' in t)
+    return {
+      status: 'skip',
+      summary: 'SQLite in memory: no database file; the key directory is judged by storage.data-dir-persistent',
+      evidence: [],
+    };
   const f = new Findings();
   if (ctx.deployment === 'docker') {
     const d = await loadDocker(ctx);
     if (!d.ok) return { status: 'error', summary: d.reason, evidence: [] };
     const m = dockerMountOf(d.container, dataDirOf(ctx));
-    const ev = { source: `${d.source} (Mounts RW, Config.User)`, observed: m ? { mount: m.destination, type: m.type, RW: m.rw } : 'container layer', expected: 'RW true, owned by the container user' };
+    const ev = {
+      source: `${d.source} (Mounts RW, Config.User)`,
+      observed: m ? { mount: m.destination, type: m.type, RW: m.rw } : 'container layer',
+      expected: 'RW true, owned by the container user',
+    };
     if (m && m.rw === false) f.add('fail', `${m.destination} is mounted read-only`, ev);
-    else f.add('manual', `mount is writable; ownership inside it is not visible from docker inspect (a named volume inherits the image's barycenter-owned /app/data, a bind mount keeps host ownership)`, ev);
+    else
+      f.add(
+        'manual',
+        `mount is writable; ownership inside it is not visible from docker inspect (a named volume inherits the image's barycenter-owned /app/data, a bind mount keeps host ownership)`,
+        ev,
+      );
     return f.outcome();
   }
   if (ctx.deployment === 'kubernetes') {
@@ -118,10 +186,25 @@ async function writable(ctx: CheckContext): Promise<CheckOutcome> {
     const w = k.manifests.workload!;
     const v = k8sVolumeFor(w, dataDirOf(ctx));
     const fsGroup = w.pod.securityContext?.fsGroup;
-    const ev = { source: `${w.ref} volumeMounts / securityContext.fsGroup`, observed: { mount: v?.mount.mountPath ?? '(none)', readOnly: v?.mount.readOnly ?? false, volume: v?.type, fsGroup }, expected: 'a writable mount; fsGroup set so the kubelet grants the group write access' };
+    const ev = {
+      source: `${w.ref} volumeMounts / securityContext.fsGroup`,
+      observed: {
+        mount: v?.mount.mountPath ?? '(none)',
+        readOnly: v?.mount.readOnly ?? false,
+        volume: v?.type,
+        fsGroup,
+      },
+      expected: 'a writable mount; fsGroup set so the kubelet grants the group write access',
+    };
     if (v?.mount.readOnly) f.add('fail', `${v.mount.mountPath} is mounted readOnly`, ev);
-    else if (v && fsGroup !== undefined) f.add('pass', `${v.type} at ${v.mount.mountPath} is writable through fsGroup ${fsGroup}`, ev);
-    else f.add('manual', 'no fsGroup: whether the volume is writable by the container user depends on the storage class', ev);
+    else if (v && fsGroup !== undefined)
+      f.add('pass', `${v.type} at ${v.mount.mountPath} is writable through fsGroup ${fsGroup}`, ev);
+    else
+      f.add(
+        'manual',
+        'no fsGroup: whether the volume is writable by the container user depends on the storage class',
+        ev,
+      );
     return f.outcome();
   }
   const id = await serviceIdentity(ctx);
@@ -138,7 +221,11 @@ async function writable(ctx: CheckContext): Promise<CheckOutcome> {
     }
     const w = canWriteDir(st, who);
     const ro = mountOf(mounts, existing)?.options.includes('ro');
-    const ev = { source: `file:${existing} (stat) for uid ${who.uid} gids ${who.gids.join(',')} (${who.source})${existing !== dir ? `; ${dir} does not exist yet` : ''}`, observed: { mode: octal(st.mode), uid: st.uid, gid: st.gid, decidedBy: w.via, readOnlyMount: ro ?? false }, expected: 'write + search permission for the service user' };
+    const ev = {
+      source: `file:${existing} (stat) for uid ${who.uid} gids ${who.gids.join(',')} (${who.source})${existing !== dir ? `; ${dir} does not exist yet` : ''}`,
+      observed: { mode: octal(st.mode), uid: st.uid, gid: st.gid, decidedBy: w.via, readOnlyMount: ro ?? false },
+      expected: 'write + search permission for the service user',
+    };
     if (ro) f.add('fail', `${existing} is on a read-only mount as the service sees it (${source})`, ev);
     else if (!w.writable) f.add('fail', `${existing} is not writable by ${who.name ?? who.uid} (${w.via})`, ev);
     else f.add('pass', `${existing} is writable by ${who.name ?? who.uid} (${w.via})`, ev);
@@ -147,8 +234,15 @@ async function writable(ctx: CheckContext): Promise<CheckOutcome> {
     const st = await statFile(x.path);
     if ('error' in st) continue; // created on first start (mode=rwc) when the directory is writable
     const w = canWriteFile(st, who);
-    f.add(w.writable ? 'pass' : 'fail', `${x.path} is ${w.writable ? '' : 'not '}writable by ${who.name ?? who.uid} (${w.via})`,
-      { source: `file:${x.path} (stat)`, observed: { mode: octal(st.mode), uid: st.uid, gid: st.gid }, expected: 'writable by the service user' });
+    f.add(
+      w.writable ? 'pass' : 'fail',
+      `${x.path} is ${w.writable ? '' : 'not '}writable by ${who.name ?? who.uid} (${w.via})`,
+      {
+        source: `file:${x.path} (stat)`,
+        observed: { mode: octal(st.mode), uid: st.uid, gid: st.gid },
+        expected: 'writable by the service user',
+      },
+    );
   }
   return f.outcome();
 }
@@ -158,11 +252,13 @@ export const checks: CheckDefinition[] = [
     id: 'storage.data-dir-persistent',
     section: 'storage',
     title: 'Data directory and database are on persistent storage',
-    rationale: 'Losing the key invalidates every issued token and forces clients to re-validate; losing the SQLite file loses every client and user.',
+    rationale:
+      'Losing the key invalidates every issued token and forces clients to re-validate; losing the SQLite file loses every client and user.',
     severity: 'critical',
     remediation: {
       systemd: 'Keep /var/lib/barycenter (data/ and barycenter.db) on a real disk, not tmpfs.',
-      docker: 'Mount a named volume at /app/data and point BARYCENTER__DATABASE__URL at sqlite:///app/data/barycenter.db?mode=rwc (the default DB path /app/barycenter.db is outside the volume).',
+      docker:
+        'Mount a named volume at /app/data and point BARYCENTER__DATABASE__URL at sqlite:///app/data/barycenter.db?mode=rwc (the default DB path /app/barycenter.db is outside the volume).',
       kubernetes: 'Keep persistence.enabled=true so /app/data is a PVC (emptyDir loses everything with the pod).',
       default: 'Put the data directory and SQLite file on a disk-backed file system that survives reboots.',
     },
@@ -172,13 +268,15 @@ export const checks: CheckDefinition[] = [
     id: 'storage.data-dir-writable',
     section: 'storage',
     title: 'Data directory is writable by the service user',
-    rationale: 'Barycenter creates the key and SQLite journal files at start; an unwritable directory makes startup fail after migrations.',
+    rationale:
+      'Barycenter creates the key and SQLite journal files at start; an unwritable directory makes startup fail after migrations.',
     severity: 'high',
     remediation: {
-      systemd: 'chown barycenter:barycenter /var/lib/barycenter /var/lib/barycenter/data and keep ReadWritePaths=/var/lib/barycenter.',
-      docker: 'Make the volume writable by uid 1000 (the image\'s barycenter user).',
+      systemd:
+        'chown barycenter:barycenter /var/lib/barycenter /var/lib/barycenter/data and keep ReadWritePaths=/var/lib/barycenter.',
+      docker: "Make the volume writable by uid 1000 (the image's barycenter user).",
       kubernetes: 'Set podSecurityContext.fsGroup (1000 in the chart) and do not mount /app/data readOnly.',
-      default: 'Give the service user write access to the data directory (and the SQLite file\'s directory).',
+      default: "Give the service user write access to the data directory (and the SQLite file's directory).",
     },
     run: writable,
   },

@@ -7,7 +7,9 @@ import { progressReporter } from './progress.js';
 export function registerBackup(program: Command): void {
   program
     .command('backup')
-    .description('take one snapshot: signing key + jwks.json, a consistent database dump and the config, encrypted and signed')
+    .description(
+      'take one snapshot: signing key + jwks.json, a consistent database dump and the config, encrypted and signed',
+    )
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const g = globals(cmd);
@@ -20,13 +22,29 @@ export function registerBackup(program: Command): void {
           progress.stop();
           const m = r.manifest;
           if (g.json) {
-            printJson({ ok: true, snapshot: { id: r.id, manifest_sha256: r.manifestSha256, created_at: m.created_at, duration_ms: r.durationMs, key: m.key, database: m.database, artifacts: m.artifacts, warnings: m.warnings } });
+            printJson({
+              ok: true,
+              snapshot: {
+                id: r.id,
+                manifest_sha256: r.manifestSha256,
+                created_at: m.created_at,
+                duration_ms: r.durationMs,
+                key: m.key,
+                database: m.database,
+                artifacts: m.artifacts,
+                warnings: m.warnings,
+              },
+            });
           } else {
             const total = m.artifacts.reduce((s, a) => s + a.size, 0);
             process.stdout.write(
               `snapshot ${r.id} saved to ${storage.displayUrl}\n` +
                 `  key      kid ${m.key.kid} (RSA ${m.key.modulus_bits} bits), jwks.json ${m.key.jwks.publishes_key_exactly ? 'matches' : 'DOES NOT MATCH'}\n` +
-                `  database ${m.database.engine}, ${m.database.migrations.length} migrations, ${Object.entries(m.database.row_counts).map(([t, n]) => `${t}=${n}`).join(' ')}\n` +
+                `  database ${m.database.engine}, ${m.database.migrations.length} migrations, ${Object.entries(
+                  m.database.row_counts,
+                )
+                  .map(([t, n]) => `${t}=${n}`)
+                  .join(' ')}\n` +
                 `  ${m.artifacts.length} artifacts, ${formatBytes(total)} encrypted, ${(r.durationMs / 1000).toFixed(1)} s\n` +
                 m.warnings.map((w) => `  WARNING: ${w}\n`).join(''),
             );

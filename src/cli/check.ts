@@ -46,7 +46,10 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
 
   const { selected, unknown } = selectChecks(all, opts.only);
   if (unknown.length) {
-    throw new BarysafeError('usage', `--only names unknown check(s): ${unknown.join(', ')}`, { exitCode: ExitCode.USAGE, hint: 'see `barysafe check --list`' });
+    throw new BarysafeError('usage', `--only names unknown check(s): ${unknown.join(', ')}`, {
+      exitCode: ExitCode.USAGE,
+      hint: 'see `barysafe check --list`',
+    });
   }
   const loaded = await loadConfig(configPathFrom(opts.config));
   const config = loaded.config;
@@ -55,7 +58,9 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
   const ctx = createContext({ config, configPath: loaded.path, barycenter, deployment, now: opts.now });
   const results = await runAll(selected, ctx);
   const known = new Set(all.map((d) => d.id));
-  const warnings = config.checks.waivers.filter((w) => !known.has(w.id)).map((w) => `waiver for unknown check id ${w.id} (typo?) has no effect`);
+  const warnings = config.checks.waivers
+    .filter((w) => !known.has(w.id))
+    .map((w) => `waiver for unknown check id ${w.id} (typo?) has no effect`);
   const report = buildReport({
     results,
     configPath: loaded.path,
@@ -75,7 +80,20 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
 }
 
 function listCatalogue(defs: CheckDefinition[], json: boolean): string {
-  if (json) return JSON.stringify(defs.map((d) => ({ id: d.id, section: d.section, severity: d.severity, title: d.title, rationale: d.rationale })), null, 2) + '\n';
+  if (json)
+    return (
+      JSON.stringify(
+        defs.map((d) => ({
+          id: d.id,
+          section: d.section,
+          severity: d.severity,
+          title: d.title,
+          rationale: d.rationale,
+        })),
+        null,
+        2,
+      ) + '\n'
+    );
   const w = Math.max(...defs.map((d) => d.id.length), 2);
   return defs.map((d) => `${d.id.padEnd(w)}  ${d.severity.padEnd(8)}  ${d.title}`).join('\n') + '\n';
 }
@@ -83,7 +101,10 @@ function listCatalogue(defs: CheckDefinition[], json: boolean): string {
 /** Refuses to write a report through a symlink (a planted link could redirect it onto another file). */
 async function writeReport(file: string, text: string): Promise<void> {
   const st = await lstat(file).catch(() => null);
-  if (st?.isSymbolicLink()) throw new BarysafeError('usage', `refusing to write the report through the symlink ${file}`, { exitCode: ExitCode.USAGE });
+  if (st?.isSymbolicLink())
+    throw new BarysafeError('usage', `refusing to write the report through the symlink ${file}`, {
+      exitCode: ExitCode.USAGE,
+    });
   await writeFile(file, text, { mode: 0o640 });
 }
 
@@ -95,11 +116,24 @@ export function registerCheck(program: Command, deps: { stdout?: NodeJS.WriteStr
     .addOption(new Option('--format <format>', 'report format').choices([...REPORT_FORMATS]).default('text'))
     .option('--output <file>', 'write the report to FILE instead of stdout')
     .option('--list', 'print the check catalogue and exit')
-    .option('--only <ids>', 'run only these check ids or sections (comma-separated)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--only <ids>', 'run only these check ids or sections (comma-separated)', (v: string) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .addOption(new Option('--deployment <type>', 'deployment type instead of detecting it').choices(DEPLOYMENTS))
     .action(
       action(async (_opts: unknown, cmd: Command) => {
-        const o = cmd.optsWithGlobals<{ config?: string; json?: boolean; format: ReportFormat; output?: string; list?: boolean; only?: string[]; deployment?: DeploymentType }>();
+        const o = cmd.optsWithGlobals<{
+          config?: string;
+          json?: boolean;
+          format: ReportFormat;
+          output?: string;
+          list?: boolean;
+          only?: string[];
+          deployment?: DeploymentType;
+        }>();
         const res = await runCheckCommand({ ...o, colour: stdout.isTTY === true && !process.env.NO_COLOR });
         stdout.write(res.output);
         return res.exitCode;

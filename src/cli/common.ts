@@ -31,7 +31,10 @@ export function storageFor(config: BarysafeConfig): Storage {
   try {
     return openStorage(config.repository);
   } catch (e) {
-    throw new BarysafeError('repository', errorText(e), { exitCode: ExitCode.USAGE, hint: 'fix repository.url in barysafe.toml' });
+    throw new BarysafeError('repository', errorText(e), {
+      exitCode: ExitCode.USAGE,
+      hint: 'fix repository.url in barysafe.toml',
+    });
   }
 }
 
@@ -58,12 +61,19 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       const code = await fn(...args);
       process.exitCode = code ?? ExitCode.OK;
     } catch (e) {
-      const err = isBarysafeError(e) ? e : new BarysafeError('internal', `unexpected error: ${errorText(e)}`, { exitCode: ExitCode.INTERNAL });
+      const err = isBarysafeError(e)
+        ? e
+        : new BarysafeError('internal', `unexpected error: ${errorText(e)}`, { exitCode: ExitCode.INTERNAL });
       const message = redactText(err.message);
       const hint = err.hint ? redactText(err.hint) : undefined;
-      if (g.json) printJson({ ok: false, error: { kind: err.kind, message, ...(hint ? { hint } : {}), exit_code: err.exitCode } });
+      if (g.json)
+        printJson({
+          ok: false,
+          error: { kind: err.kind, message, ...(hint ? { hint } : {}), exit_code: err.exitCode },
+        });
       process.stderr.write(`barysafe: error: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
-      if (!isBarysafeError(e) && process.env.BARYSAFE_DEBUG && e instanceof Error) process.stderr.write(redactText(e.stack ?? '') + '\n');
+      if (!isBarysafeError(e) && process.env.BARYSAFE_DEBUG && e instanceof Error)
+        process.stderr.write(redactText(e.stack ?? '') + '\n');
       process.exitCode = err.exitCode;
     }
   };

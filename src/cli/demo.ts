@@ -17,7 +17,9 @@ import { action, formatBytes, globals, loggerFor, printJson } from './common.js'
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('create a sample SQLite Barycenter deployment and a local repository under --dir, back it up and list the snapshots')
+    .description(
+      'create a sample SQLite Barycenter deployment and a local repository under --dir, back it up and list the snapshots',
+    )
     .option('--dir <dir>', 'where to put the demo', './barysafe-demo')
     .action(
       action(async (opts: { dir: string }, cmd: Command) => {
@@ -27,14 +29,24 @@ export function registerDemo(program: Command): void {
         const cfgDir = path.join(dir, 'etc');
         if (!existsSync(path.join(deployment, 'config.toml'))) await createSampleDeployment(deployment);
         if (!existsSync(path.join(cfgDir, 'barysafe.toml'))) {
-          await initConfig({ dir: cfgDir, barycenterConfig: path.join(deployment, 'config.toml'), workdir: deployment, repository: `file://${path.join(dir, 'repository')}` });
+          await initConfig({
+            dir: cfgDir,
+            barycenterConfig: path.join(deployment, 'config.toml'),
+            workdir: deployment,
+            repository: `file://${path.join(dir, 'repository')}`,
+          });
         }
         const { config, path: configPath } = await loadConfig(path.join(cfgDir, 'barysafe.toml'));
         const storage = openStorage(config.repository);
         const r = await runBackup(config, { logger: loggerFor(g), storage });
         const all = await new Repository(storage, await loadVerifier(config.encryption.verify_key!)).list();
         if (g.json) {
-          printJson({ ok: true, config: configPath, snapshot: r.id, snapshots: all.map((s) => ({ id: s.id, verified: s.verified })) });
+          printJson({
+            ok: true,
+            config: configPath,
+            snapshot: r.id,
+            snapshots: all.map((s) => ({ id: s.id, verified: s.verified })),
+          });
           return;
         }
         process.stdout.write(
@@ -43,7 +55,9 @@ export function registerDemo(program: Command): void {
             `repository:        ${storage.displayUrl}\n\n` +
             `snapshot ${r.id}: ${r.manifest.artifacts.map((a) => `${a.name} (${formatBytes(a.size)})`).join(', ')}\n` +
             `key kid ${r.manifest.key.kid}, jwks.json ${r.manifest.key.jwks.publishes_key_exactly ? 'matches the key' : 'DOES NOT MATCH'}; ` +
-            `${r.manifest.database.migrations.length} migrations; rows ${Object.entries(r.manifest.database.row_counts).map(([t, n]) => `${t}=${n}`).join(' ')}\n\n` +
+            `${r.manifest.database.migrations.length} migrations; rows ${Object.entries(r.manifest.database.row_counts)
+              .map(([t, n]) => `${t}=${n}`)
+              .join(' ')}\n\n` +
             `${all.length} snapshot(s), all signatures ${all.every((s) => s.verified) ? 'verified' : 'NOT verified'}.\n` +
             `Next: barysafe --config ${configPath} snapshots\n` +
             `      age -d -i ${path.join(cfgDir, 'identity.txt')} ${path.join(dir, 'repository', 'snapshots', r.id, 'barycenter.db.age')} > restored.db\n`,

@@ -12,13 +12,23 @@ const MARK: Record<Verdict, string> = { pass: 'PASS', fail: 'FAIL', inconclusive
 
 export function drillText(r: DrillResult): string {
   const lines: string[] = [];
-  lines.push(`restore drill ${r.drill_id} of snapshot ${r.snapshot_id ?? '(unresolved)'}${r.launcher ? ` — ${r.launcher}` : ''}`);
+  lines.push(
+    `restore drill ${r.drill_id} of snapshot ${r.snapshot_id ?? '(unresolved)'}${r.launcher ? ` — ${r.launcher}` : ''}`,
+  );
   const width = Math.max(...r.steps.map((s) => s.name.length));
   for (const s of r.steps) lines.push(stepLine(s, width));
   lines.push('');
-  lines.push(`RTO ${r.rto_ms === null ? 'not reached (the scratch instance was not verified)' : seconds(r.rto_ms)}${target(r.rto_target_ms, r.rto_met)}`);
-  lines.push(`RPO ${r.rpo_ms === null ? 'unknown (no verified snapshot)' : human(r.rpo_ms)}${target(r.rpo_target_ms, r.rpo_met)}`);
-  lines.push(r.record_key ? `drill record: ${r.record_key} (signed)` : `drill record NOT stored: ${r.record_error ?? 'unknown reason'}`);
+  lines.push(
+    `RTO ${r.rto_ms === null ? 'not reached (the scratch instance was not verified)' : seconds(r.rto_ms)}${target(r.rto_target_ms, r.rto_met)}`,
+  );
+  lines.push(
+    `RPO ${r.rpo_ms === null ? 'unknown (no verified snapshot)' : human(r.rpo_ms)}${target(r.rpo_target_ms, r.rpo_met)}`,
+  );
+  lines.push(
+    r.record_key
+      ? `drill record: ${r.record_key} (signed)`
+      : `drill record NOT stored: ${r.record_error ?? 'unknown reason'}`,
+  );
   lines.push(`verdict: ${MARK[r.verdict]} (exit ${r.exit_code})`);
   return lines.join('\n') + '\n';
 }

@@ -23,7 +23,9 @@ export interface InitOptions {
  * all 0600. The identity is only needed to restore: move it off the backup host afterwards and
  * keep only the recipient there.
  */
-export async function initConfig(o: InitOptions): Promise<{ configPath: string; recipient: string; signingKeyId: string; files: string[] }> {
+export async function initConfig(
+  o: InitOptions,
+): Promise<{ configPath: string; recipient: string; signingKeyId: string; files: string[] }> {
   const dir = path.resolve(o.dir);
   const files = {
     config: path.join(dir, 'barysafe.toml'),
@@ -57,7 +59,9 @@ export async function initConfig(o: InitOptions): Promise<{ configPath: string; 
     },
   };
   const header = `# barysafe configuration (written by \`barysafe init\`). Reference: docs/CONFIGURATION.md\n# Manifest signing key: ${keyId}\n\n`;
-  await writeFile(files.identity, `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
+  await writeFile(files.identity, `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`, {
+    mode: 0o600,
+  });
   await writeFile(files.signing, signing.privatePem, { mode: 0o600 });
   await writeFile(files.verify, signing.publicPem, { mode: 0o600 });
   await writeFile(files.config, header + toToml(toml) + '\n', { mode: 0o600 });
@@ -75,17 +79,36 @@ export function registerInit(program: Command): void {
     .option('--repository <url>', 'file:///dir or s3://bucket/prefix', 'file:///var/backups/barysafe')
     .option('--force', 'replace existing files')
     .action(
-      action(async (opts: { dir: string; barycenterConfig: string; workdir: string; envFile?: string; repository: string; force?: boolean }, cmd: Command) => {
-        const g = globals(cmd);
-        const r = await initConfig(opts);
-        if (g.json) printJson({ ok: true, config: r.configPath, recipient: r.recipient, signing_key_id: r.signingKeyId, files: r.files });
-        else
-          process.stdout.write(
-            `wrote ${r.files.join(', ')}\n` +
-              `age recipient: ${r.recipient}\n` +
-              `manifest signing key: ${r.signingKeyId}\n` +
-              `Keep a copy of identity.txt offline (without it no snapshot can be restored); the backup host needs only the recipient.\n`,
-          );
-      }),
+      action(
+        async (
+          opts: {
+            dir: string;
+            barycenterConfig: string;
+            workdir: string;
+            envFile?: string;
+            repository: string;
+            force?: boolean;
+          },
+          cmd: Command,
+        ) => {
+          const g = globals(cmd);
+          const r = await initConfig(opts);
+          if (g.json)
+            printJson({
+              ok: true,
+              config: r.configPath,
+              recipient: r.recipient,
+              signing_key_id: r.signingKeyId,
+              files: r.files,
+            });
+          else
+            process.stdout.write(
+              `wrote ${r.files.join(', ')}\n` +
+                `age recipient: ${r.recipient}\n` +
+                `manifest signing key: ${r.signingKeyId}\n` +
+                `Keep a copy of identity.txt offline (without it no snapshot can be restored); the backup host needs only the recipient.\n`,
+            );
+        },
+      ),
     );
 }

@@ -11,11 +11,17 @@ import { registerCheck } from './check.js';
 
 export function buildProgram(): Command {
   const program = new Command('barysafe')
-    .description('Encrypted, signed backups, restore drills and production checks for the Barycenter OpenID Connect IdP')
+    .description(
+      'Encrypted, signed backups, restore drills and production checks for the Barycenter OpenID Connect IdP',
+    )
     .version(VERSION)
     .option('--config <file>', 'barysafe.toml (default: $BARYSAFE_CONFIG, then ./barysafe.toml)')
     .option('--json', 'print one JSON document on stdout and nothing else there')
-    .option('--log-level <level>', 'log level on stderr: debug, info, warn, error', process.env.BARYSAFE_LOG_LEVEL ?? 'info')
+    .option(
+      '--log-level <level>',
+      'log level on stderr: debug, info, warn, error',
+      process.env.BARYSAFE_LOG_LEVEL ?? 'info',
+    )
     .showHelpAfterError()
     .enablePositionalOptions(false);
   registerInit(program);

@@ -20,7 +20,12 @@ export function progressReporter(enabled: boolean, total?: (artifact: string) =>
       if (!bar && bytes >= MIN) {
         const t = total?.(artifact);
         bar = new cliProgress.SingleBar(
-          { stream: process.stderr, format: `${artifact} {bar} {mib} MiB${t ? ' / {totalMib} MiB' : ''}`, hideCursor: true, clearOnComplete: true },
+          {
+            stream: process.stderr,
+            format: `${artifact} {bar} {mib} MiB${t ? ' / {totalMib} MiB' : ''}`,
+            hideCursor: true,
+            clearOnComplete: true,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(t ?? bytes * 2, bytes, { mib: 0, totalMib: t ? (t / 1048576).toFixed(0) : '' });

@@ -16,7 +16,9 @@ interface RestoreFlags {
 export function registerRestore(program: Command): void {
   program
     .command('restore')
-    .description('restore a snapshot into a directory (and a PostgreSQL database), or with --verify run a restore drill')
+    .description(
+      'restore a snapshot into a directory (and a PostgreSQL database), or with --verify run a restore drill',
+    )
     .argument('[snapshot]', 'snapshot id (or a unique prefix) or "latest"', 'latest')
     .option('--to <dir>', 'directory to write the key, jwks.json, SQLite file and config into')
     .option('--pg-url <url>', 'restore a PostgreSQL dump into this (empty) database with pg_restore')
@@ -33,13 +35,32 @@ export function registerRestore(program: Command): void {
         try {
           if (flags.verify) {
             const { runDrillCommand } = await import('./drill-command.js');
-            return await runDrillCommand(config, { ref, identityFile: flags.identity, json: !!g.json, logger, storage });
+            return await runDrillCommand(config, {
+              ref,
+              identityFile: flags.identity,
+              json: !!g.json,
+              logger,
+              storage,
+            });
           }
           if (!flags.to) {
-            throw new BarysafeError('usage', 'restore needs --to DIR (or --verify for a drill)', { exitCode: ExitCode.USAGE, hint: 'e.g. barysafe restore latest --to /srv/restore' });
+            throw new BarysafeError('usage', 'restore needs --to DIR (or --verify for a drill)', {
+              exitCode: ExitCode.USAGE,
+              hint: 'e.g. barysafe restore latest --to /srv/restore',
+            });
           }
           const progress = progressReporter(!g.json);
-          const r = await runRestore(config, { ref, to: flags.to, pgUrl: flags.pgUrl, identityFile: flags.identity, force: flags.force, clean: flags.clean, logger, storage, onProgress: (a, n) => progress.update(a, n) });
+          const r = await runRestore(config, {
+            ref,
+            to: flags.to,
+            pgUrl: flags.pgUrl,
+            identityFile: flags.identity,
+            force: flags.force,
+            clean: flags.clean,
+            logger,
+            storage,
+            onProgress: (a, n) => progress.update(a, n),
+          });
           progress.stop();
           if (g.json) {
             printJson({ ok: true, ...r });

@@ -24,7 +24,13 @@ export function registerSnapshots(program: Command): void {
             key_kid: e.manifest.key?.kid ?? null,
             key_thumbprint: e.manifest.key?.thumbprint ?? null,
             jwks_matches_key: e.manifest.key?.jwks?.publishes_key_exactly ?? null,
-            database: e.manifest.database ? { engine: e.manifest.database.engine, migrations: e.manifest.database.migrations.length, row_counts: e.manifest.database.row_counts } : null,
+            database: e.manifest.database
+              ? {
+                  engine: e.manifest.database.engine,
+                  migrations: e.manifest.database.migrations.length,
+                  row_counts: e.manifest.database.row_counts,
+                }
+              : null,
             artifacts: (e.manifest.artifacts ?? []).map((a) => a.name),
             size: (e.manifest.artifacts ?? []).reduce((s, a) => s + a.size, 0),
             warnings: e.manifest.warnings ?? [],
@@ -38,10 +44,25 @@ export function registerSnapshots(program: Command): void {
             return;
           }
           const table = [['ID', 'CREATED', 'HOST', 'DB', 'SIZE', 'KEY KID', 'JWKS', 'SIGNATURE']].concat(
-            rows.map((r) => [r.id, r.created_at ?? '?', r.host ?? '?', r.database?.engine ?? '?', formatBytes(r.size), r.key_kid ?? '?', r.jwks_matches_key ? 'ok' : 'MISMATCH', r.signature]),
+            rows.map((r) => [
+              r.id,
+              r.created_at ?? '?',
+              r.host ?? '?',
+              r.database?.engine ?? '?',
+              formatBytes(r.size),
+              r.key_kid ?? '?',
+              r.jwks_matches_key ? 'ok' : 'MISMATCH',
+              r.signature,
+            ]),
           );
           const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-          for (const row of table) process.stdout.write(row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+          for (const row of table)
+            process.stdout.write(
+              row
+                .map((c, i) => c.padEnd(widths[i]!))
+                .join('  ')
+                .trimEnd() + '\n',
+            );
           process.stdout.write(`${rows.length} snapshot(s) in ${storage.displayUrl}\n`);
         } finally {
           await storage.close?.();

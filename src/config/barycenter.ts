@@ -12,10 +12,22 @@ import type { BarysafeConfig } from './schema.js';
  * Nothing here guesses a path.
  */
 export interface BarycenterSettings {
-  server: { host: string; port: number; public_base_url?: string; allow_public_registration: boolean; admin_port?: number };
+  server: {
+    host: string;
+    port: number;
+    public_base_url?: string;
+    allow_public_registration: boolean;
+    admin_port?: number;
+  };
   database: { url: string };
   keys: { jwks_path: string; private_key_path: string; key_id?: string; alg: string };
-  webfinger: { enabled: boolean; base_url: string; service_token: string; service_token_file?: string; resource_domain: string };
+  webfinger: {
+    enabled: boolean;
+    base_url: string;
+    service_token: string;
+    service_token_file?: string;
+    resource_domain: string;
+  };
   federation: { enabled: boolean; min_verification_level: string; trust_anchors: string[] };
   authz: { enabled: boolean; port?: number; policies_dir: string };
 }
@@ -55,7 +67,12 @@ export const DEFAULTS: BarycenterSettings = {
 };
 
 const NUMERIC = new Set(['server.port', 'server.admin_port', 'authz.port']);
-const BOOLEAN = new Set(['server.allow_public_registration', 'webfinger.enabled', 'federation.enabled', 'authz.enabled']);
+const BOOLEAN = new Set([
+  'server.allow_public_registration',
+  'webfinger.enabled',
+  'federation.enabled',
+  'authz.enabled',
+]);
 
 export function readEnvFile(file: string): Record<string, string> {
   try {
@@ -88,9 +105,13 @@ export function resolveBarycenter(
     try {
       doc = parseToml(readFileSync(cfg.config, 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      throw new BarysafeError('config', `Barycenter config ${cfg.config} is not valid TOML: ${errorText(e).split('\n')[0]}`, {
-        exitCode: ExitCode.SOURCE,
-      });
+      throw new BarysafeError(
+        'config',
+        `Barycenter config ${cfg.config} is not valid TOML: ${errorText(e).split('\n')[0]}`,
+        {
+          exitCode: ExitCode.SOURCE,
+        },
+      );
     }
     for (const [section, body] of Object.entries(doc)) {
       if (body && typeof body === 'object' && !Array.isArray(body)) {
@@ -101,8 +122,12 @@ export function resolveBarycenter(
 
   const envFileVars = cfg.env_file && existsSync(cfg.env_file) ? readEnvFile(cfg.env_file) : {};
   const ownVars: Record<string, string> = {};
-  for (const [k, v] of Object.entries(ownEnv)) if (v !== undefined && (k.startsWith('BARYCENTER') || k === 'RUST_LOG')) ownVars[k] = v;
-  for (const [vars, source] of [[envFileVars, 'env_file'], [ownVars, 'env']] as const) {
+  for (const [k, v] of Object.entries(ownEnv))
+    if (v !== undefined && (k.startsWith('BARYCENTER') || k === 'RUST_LOG')) ownVars[k] = v;
+  for (const [vars, source] of [
+    [envFileVars, 'env_file'],
+    [ownVars, 'env'],
+  ] as const) {
     for (const [k, v] of Object.entries(vars)) {
       const m = /^BARYCENTER__([A-Za-z0-9_]+?)__([A-Za-z0-9_]+)$/.exec(k);
       if (m) set(m[1]!.toLowerCase(), m[2]!.toLowerCase(), v, source);
@@ -133,7 +158,10 @@ function coerce(dotted: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   if (NUMERIC.has(dotted)) {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new BarysafeError('config', `Barycenter setting ${dotted} is not a port number`, { exitCode: ExitCode.SOURCE });
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new BarysafeError('config', `Barycenter setting ${dotted} is not a port number`, {
+        exitCode: ExitCode.SOURCE,
+      });
     return n;
   }
   if (BOOLEAN.has(dotted)) return /^(true|1|yes|on)$/i.test(value);
@@ -145,13 +173,18 @@ export function locateDatabase(url: string, workdir: string): DatabaseLocation {
   if (/^postgres(ql)?:\/\//i.test(url)) return { engine: 'postgres', url };
   const m = /^sqlite:(\/\/)?([^?]*)(\?(.*))?$/i.exec(url);
   if (!m) {
-    throw new BarysafeError('config', `unsupported Barycenter database URL scheme (only sqlite:// and postgres:// exist in Barycenter)`, {
-      exitCode: ExitCode.SOURCE,
-    });
+    throw new BarysafeError(
+      'config',
+      `unsupported Barycenter database URL scheme (only sqlite:// and postgres:// exist in Barycenter)`,
+      {
+        exitCode: ExitCode.SOURCE,
+      },
+    );
   }
   const mode = new URLSearchParams(m[4] ?? '').get('mode');
   const createIfMissing = mode === 'rwc';
   const p = m[2] ?? '';
-  if (p === ':memory:' || p === '' || p.startsWith(':memory:')) return { engine: 'sqlite', path: null, memory: true, createIfMissing };
+  if (p === ':memory:' || p === '' || p.startsWith(':memory:'))
+    return { engine: 'sqlite', path: null, memory: true, createIfMissing };
   return { engine: 'sqlite', path: path.resolve(workdir, decodeURIComponent(p)), memory: false, createIfMissing };
 }

@@ -20,21 +20,29 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new BarysafeError('config', `cannot read barysafe config ${file}: ${code === 'ENOENT' ? 'no such file' : errorText(e)}`, {
-      exitCode: ExitCode.USAGE,
-      hint: 'pass --config FILE, set BARYSAFE_CONFIG, or create one with `barysafe init --dir DIR`',
-    });
+    throw new BarysafeError(
+      'config',
+      `cannot read barysafe config ${file}: ${code === 'ENOENT' ? 'no such file' : errorText(e)}`,
+      {
+        exitCode: ExitCode.USAGE,
+        hint: 'pass --config FILE, set BARYSAFE_CONFIG, or create one with `barysafe init --dir DIR`',
+      },
+    );
   }
   let raw: unknown;
   try {
     raw = parseToml(text);
   } catch (e) {
-    throw new BarysafeError('config', `${file} is not valid TOML: ${errorText(e).split('\n')[0]}`, { exitCode: ExitCode.USAGE });
+    throw new BarysafeError('config', `${file} is not valid TOML: ${errorText(e).split('\n')[0]}`, {
+      exitCode: ExitCode.USAGE,
+    });
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
-    throw new BarysafeError('config', `${file} has invalid settings:\n${lines.join('\n')}`, { exitCode: ExitCode.USAGE });
+    throw new BarysafeError('config', `${file} has invalid settings:\n${lines.join('\n')}`, {
+      exitCode: ExitCode.USAGE,
+    });
   }
   return { path: file, config: resolveRelativePaths(parsed.data, path.dirname(file)) };
 }
@@ -42,9 +50,10 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
 /** Paths in barysafe.toml are relative to the file itself, so a config works from any cwd. */
 function resolveRelativePaths(c: BarysafeConfig, base: string): BarysafeConfig {
   const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(base, p));
-  const fileUrl = c.repository.url.startsWith('file://') && !c.repository.url.startsWith('file:///')
-    ? 'file://' + path.resolve(base, c.repository.url.slice('file://'.length))
-    : c.repository.url;
+  const fileUrl =
+    c.repository.url.startsWith('file://') && !c.repository.url.startsWith('file:///')
+      ? 'file://' + path.resolve(base, c.repository.url.slice('file://'.length))
+      : c.repository.url;
   return {
     ...c,
     barycenter: {

@@ -82,7 +82,11 @@ export const configSchema = z
         kubernetes_manifests: z.array(z.string()).default([]),
         replicas: z.number().int().min(1).optional(),
         waivers: z
-          .array(z.object({ id: z.string(), reason: z.string().min(1), expires: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }).strict())
+          .array(
+            z
+              .object({ id: z.string(), reason: z.string().min(1), expires: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) })
+              .strict(),
+          )
           .default([]),
       })
       .strict()

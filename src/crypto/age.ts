@@ -14,10 +14,14 @@ import { BarysafeError, ExitCode, errorText } from '../errors.js';
 export async function checkRecipient(r: string): Promise<void> {
   const shown = r.length > 12 ? `${r.slice(0, 12)}…` : r;
   if (!/^age1[0-9a-z]+$/.test(r)) {
-    throw new BarysafeError('recipient', `invalid age recipient "${shown}": expected an X25519 (age1…) or hybrid (age1pq1…) recipient`, {
-      exitCode: ExitCode.USAGE,
-      hint: 'copy the recipient line printed by `age-keygen -y identity.txt` (or `barysafe init`) into encryption.recipients',
-    });
+    throw new BarysafeError(
+      'recipient',
+      `invalid age recipient "${shown}": expected an X25519 (age1…) or hybrid (age1pq1…) recipient`,
+      {
+        exitCode: ExitCode.USAGE,
+        hint: 'copy the recipient line printed by `age-keygen -y identity.txt` (or `barysafe init`) into encryption.recipients',
+      },
+    );
   }
   try {
     const e = new Encrypter();
@@ -69,11 +73,15 @@ export function describeDecryptError(err: unknown): BarysafeError {
   if (err instanceof BarysafeError) return err;
   const msg = errorText(err);
   if (/no identity matched/i.test(msg)) {
-    return new BarysafeError('identity', 'the age identity does not match any recipient this snapshot was encrypted to', {
-      exitCode: ExitCode.IDENTITY,
-      hint: 'pass the identity file that belongs to one of the recipients in the manifest (--identity FILE or encryption.identity_file)',
-      cause: err,
-    });
+    return new BarysafeError(
+      'identity',
+      'the age identity does not match any recipient this snapshot was encrypted to',
+      {
+        exitCode: ExitCode.IDENTITY,
+        hint: 'pass the identity file that belongs to one of the recipients in the manifest (--identity FILE or encryption.identity_file)',
+        cause: err,
+      },
+    );
   }
   if (/invalid tag|truncat|unexpected end|last chunk|invalid header|failed to read header|malformed|mac/i.test(msg)) {
     return new BarysafeError('integrity', `the encrypted object is corrupt or truncated (${msg})`, {
@@ -97,13 +105,20 @@ export async function loadIdentities(file: string): Promise<string[]> {
       hint: 'pass --identity FILE or set encryption.identity_file',
     });
   }
-  const ids = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const ids = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const bad = ids.findIndex((l) => !/^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(l));
   if (ids.length === 0 || bad >= 0) {
-    throw new BarysafeError('identity', `${file} is not an age identity file${bad >= 0 ? ` (line ${bad + 1} is not an AGE-SECRET-KEY-1… identity)` : ' (it holds no identity)'}`, {
-      exitCode: ExitCode.IDENTITY,
-      hint: 'use a file written by `age-keygen` or `barysafe init`',
-    });
+    throw new BarysafeError(
+      'identity',
+      `${file} is not an age identity file${bad >= 0 ? ` (line ${bad + 1} is not an AGE-SECRET-KEY-1… identity)` : ' (it holds no identity)'}`,
+      {
+        exitCode: ExitCode.IDENTITY,
+        hint: 'use a file written by `age-keygen` or `barysafe init`',
+      },
+    );
   }
   return ids;
 }

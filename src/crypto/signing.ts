@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 
@@ -41,7 +49,11 @@ export async function loadSigner(file: string): Promise<Signer> {
     });
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new BarysafeError('signing-key', `${file} holds a ${privateKey.asymmetricKeyType} key; manifests are signed with Ed25519`, { exitCode: ExitCode.USAGE });
+    throw new BarysafeError(
+      'signing-key',
+      `${file} holds a ${privateKey.asymmetricKeyType} key; manifests are signed with Ed25519`,
+      { exitCode: ExitCode.USAGE },
+    );
   }
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
@@ -57,7 +69,11 @@ export async function loadVerifier(file: string): Promise<Verifier> {
     throw new BarysafeError('signing-key', `${file} is not an Ed25519 PEM key`, { exitCode: ExitCode.USAGE });
   }
   if (publicKey.asymmetricKeyType !== 'ed25519') {
-    throw new BarysafeError('signing-key', `${file} holds a ${publicKey.asymmetricKeyType} key; manifests are verified with Ed25519`, { exitCode: ExitCode.USAGE });
+    throw new BarysafeError(
+      'signing-key',
+      `${file} holds a ${publicKey.asymmetricKeyType} key; manifests are verified with Ed25519`,
+      { exitCode: ExitCode.USAGE },
+    );
   }
   return { publicKey, keyId: keyIdOf(publicKey) };
 }
@@ -78,9 +94,13 @@ async function readKeyFile(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
-    throw new BarysafeError('signing-key', `cannot read the manifest ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}`, {
-      exitCode: ExitCode.USAGE,
-      hint: 'set encryption.signing_key_file (or encryption.verify_key) to the Ed25519 key `barysafe init` wrote',
-    });
+    throw new BarysafeError(
+      'signing-key',
+      `cannot read the manifest ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}`,
+      {
+        exitCode: ExitCode.USAGE,
+        hint: 'set encryption.signing_key_file (or encryption.verify_key) to the Ed25519 key `barysafe init` wrote',
+      },
+    );
   }
 }

@@ -8,7 +8,11 @@ import { renderText } from './text.js';
 export const REPORT_FORMATS = ['text', 'json', 'junit', 'sarif', 'markdown'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-export function renderReport(report: CheckReport, format: ReportFormat, opts: { colour?: boolean; verbose?: boolean } = {}): string {
+export function renderReport(
+  report: CheckReport,
+  format: ReportFormat,
+  opts: { colour?: boolean; verbose?: boolean } = {},
+): string {
   switch (format) {
     case 'json':
       return renderJson(report);

@@ -32,7 +32,9 @@ export function summarize(results: CheckResult[]): CheckReport['summary'] {
 
 /** fail and error always fail the run; warn only with checks.warn_exit_nonzero. Waived results never do. */
 export function exitCodeFor(results: CheckResult[], warnExitNonzero: boolean): number {
-  const bad = results.some((r) => r.status === 'fail' || r.status === 'error' || (warnExitNonzero && r.status === 'warn'));
+  const bad = results.some(
+    (r) => r.status === 'fail' || r.status === 'error' || (warnExitNonzero && r.status === 'warn'),
+  );
   return bad ? ExitCode.CHECK_FAILED : ExitCode.OK;
 }
 

@@ -78,7 +78,11 @@ export class FileStorage implements Storage {
       await rm(tmp, { force: true }).catch(() => {});
       if (!body.destroyed) body.destroy(); // we failed before reading it all: unblock the producer
       if (bodyError !== undefined && e === bodyError && e !== sinkError) throw e; // the producer failed: say so, unchanged
-      if (opts.ifNoneMatch && (e as NodeJS.ErrnoException).code === 'EEXIST' && (e as NodeJS.ErrnoException).syscall === 'link') {
+      if (
+        opts.ifNoneMatch &&
+        (e as NodeJS.ErrnoException).code === 'EEXIST' &&
+        (e as NodeJS.ErrnoException).syscall === 'link'
+      ) {
         throw new StorageExistsError(key);
       }
       throw this.mapError(e, key, 'writing');
@@ -184,7 +188,8 @@ export class FileStorage implements Storage {
     if (!key || parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes('\0'))) {
       throw new StorageError(`invalid object key ${JSON.stringify(key)}`);
     }
-    if (parts[0] === TMP_DIR) throw new StorageError(`invalid object key ${JSON.stringify(key)}: ${TMP_DIR}/ is reserved`);
+    if (parts[0] === TMP_DIR)
+      throw new StorageError(`invalid object key ${JSON.stringify(key)}: ${TMP_DIR}/ is reserved`);
     return path.join(this.root, ...parts);
   }
 
@@ -201,7 +206,9 @@ export class FileStorage implements Storage {
       case 'EACCES':
       case 'EPERM':
       case 'EROFS':
-        return new StorageError(`repository ${this.root} is not writable: ${err.code} ${doing} ${key}`, false, { cause: e });
+        return new StorageError(`repository ${this.root} is not writable: ${err.code} ${doing} ${key}`, false, {
+          cause: e,
+        });
       case 'ENOTDIR':
       case 'EEXIST':
         if (doing === 'reading') return new StorageNotFoundError(key);
@@ -212,11 +219,18 @@ export class FileStorage implements Storage {
         );
       case 'ENOSPC':
       case 'EDQUOT':
-        return new StorageError(`no space left on device writing ${key} to repository ${this.root} (${err.code})`, true, { cause: e });
+        return new StorageError(
+          `no space left on device writing ${key} to repository ${this.root} (${err.code})`,
+          true,
+          { cause: e },
+        );
     }
     // Not an fs error (e.g. the body stream's own error): surface it unchanged, as the contract says.
-    if (typeof err.code !== 'string' || typeof err.syscall !== 'string') return err instanceof Error ? err : new Error(String(e));
-    return new StorageError(`repository ${this.root}: ${err.code} ${doing} ${key}: ${err.message}`, false, { cause: e });
+    if (typeof err.code !== 'string' || typeof err.syscall !== 'string')
+      return err instanceof Error ? err : new Error(String(e));
+    return new StorageError(`repository ${this.root}: ${err.code} ${doing} ${key}: ${err.message}`, false, {
+      cause: e,
+    });
   }
 }
 

@@ -17,7 +17,11 @@ interface LockBody {
   created_at: string;
 }
 
-export async function acquireWriterLock(storage: Storage, command: string, staleMs = 30 * 60_000): Promise<{ release: () => Promise<void> }> {
+export async function acquireWriterLock(
+  storage: Storage,
+  command: string,
+  staleMs = 30 * 60_000,
+): Promise<{ release: () => Promise<void> }> {
   const body: LockBody = { host: os.hostname(), pid: process.pid, command, created_at: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
     const bytes = Buffer.from(JSON.stringify(body));
@@ -29,10 +33,14 @@ export async function acquireWriterLock(storage: Storage, command: string, stale
     }
     const holder = await readHolder(storage);
     if (holder && !isStale(holder, staleMs)) {
-      throw new BarysafeError('lock', `the repository ${storage.displayUrl} is locked by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.created_at})`, {
-        exitCode: ExitCode.LOCKED,
-        hint: `wait for it to finish; a lock is stale after ${Math.round(staleMs / 60_000)} minutes or when its process is gone (delete ${KEY} in the repository if you are sure)`,
-      });
+      throw new BarysafeError(
+        'lock',
+        `the repository ${storage.displayUrl} is locked by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.created_at})`,
+        {
+          exitCode: ExitCode.LOCKED,
+          hint: `wait for it to finish; a lock is stale after ${Math.round(staleMs / 60_000)} minutes or when its process is gone (delete ${KEY} in the repository if you are sure)`,
+        },
+      );
     }
     await storage.delete(KEY); // stale: take it over
   }

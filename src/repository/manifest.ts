@@ -70,8 +70,13 @@ export interface Manifest {
 
 /** Snapshot ids sort by time: 20261128T081500Z-3fa9c1. */
 export function newSnapshotId(now = new Date(), rand = Math.random): string {
-  const ts = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const suffix = Math.floor(rand() * 0xffffff).toString(16).padStart(6, '0');
+  const ts = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const suffix = Math.floor(rand() * 0xffffff)
+    .toString(16)
+    .padStart(6, '0');
   return `${ts}-${suffix}`;
 }
 

@@ -37,14 +37,19 @@ export function openStorage(repo: RepositoryLocation): Storage {
       });
     }
     default:
-      throw new StorageError(`unsupported repository URL ${redactUrl(repo.url)}: use file:///absolute/dir or s3://bucket/prefix`);
+      throw new StorageError(
+        `unsupported repository URL ${redactUrl(repo.url)}: use file:///absolute/dir or s3://bucket/prefix`,
+      );
   }
 }
 
 /** A Storage whose backend module is loaded on first use. */
 class LazyStorage implements Storage {
   private backend?: Promise<Storage>;
-  constructor(readonly displayUrl: string, private readonly load: () => Promise<Storage>) {}
+  constructor(
+    readonly displayUrl: string,
+    private readonly load: () => Promise<Storage>,
+  ) {}
   private get real(): Promise<Storage> {
     return (this.backend ??= this.load());
   }

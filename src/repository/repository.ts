@@ -29,7 +29,10 @@ export interface DrillRecordRef<T = unknown> {
 const MAX_DOC_BYTES = 16 * 1024 * 1024;
 
 export class Repository {
-  constructor(readonly storage: Storage, readonly verifier?: Verifier) {}
+  constructor(
+    readonly storage: Storage,
+    readonly verifier?: Verifier,
+  ) {}
 
   /** Ids of complete snapshots, oldest first. */
   async snapshotIds(): Promise<string[]> {
@@ -81,7 +84,12 @@ export class Repository {
           hint: 'set encryption.signing_key_file or encryption.verify_key in barysafe.toml',
         });
       }
-      return { id, manifest: checkShape(parseDocument<Manifest>(bytes, what), id, what), sha256: sha256Hex(bytes), verified: null };
+      return {
+        id,
+        manifest: checkShape(parseDocument<Manifest>(bytes, what), id, what),
+        sha256: sha256Hex(bytes),
+        verified: null,
+      };
     }
     const manifest = checkShape(parseAndVerify<Manifest>(bytes, this.verifier, what), id, what);
     return { id, manifest, sha256: sha256Hex(bytes), verified: true };
@@ -99,10 +107,16 @@ export class Repository {
     if (ref === 'latest') return ids[ids.length - 1]!;
     const hits = ids.filter((i) => i.startsWith(ref));
     if (hits.length === 1) return hits[0]!;
-    throw new BarysafeError('snapshot', hits.length ? `snapshot "${ref}" is ambiguous (${hits.length} match)` : `no snapshot "${ref}" in ${this.storage.displayUrl}`, {
-      exitCode: ExitCode.USAGE,
-      hint: 'list them with `barysafe snapshots`',
-    });
+    throw new BarysafeError(
+      'snapshot',
+      hits.length
+        ? `snapshot "${ref}" is ambiguous (${hits.length} match)`
+        : `no snapshot "${ref}" in ${this.storage.displayUrl}`,
+      {
+        exitCode: ExitCode.USAGE,
+        hint: 'list them with `barysafe snapshots`',
+      },
+    );
   }
 
   /** Checks that `entry.manifest.previous` names the snapshot before it and its exact bytes. */
@@ -113,19 +127,28 @@ export class Repository {
     if (!prev) {
       return before.length === 0
         ? { ok: true, detail: 'first snapshot of the chain' }
-        : { ok: false, detail: `the manifest names no previous snapshot, but ${before.length} older snapshot(s) exist` };
+        : {
+            ok: false,
+            detail: `the manifest names no previous snapshot, but ${before.length} older snapshot(s) exist`,
+          };
     }
     let bytes: Buffer;
     try {
       bytes = await this.readSmall(manifestKey(prev.id), `manifest of snapshot ${prev.id}`);
     } catch (e) {
       if (e instanceof BarysafeError && e.exitCode === ExitCode.REPOSITORY) throw e;
-      return { ok: false, detail: `the previous snapshot ${prev.id} is missing from the repository (pruned or deleted)` };
+      return {
+        ok: false,
+        detail: `the previous snapshot ${prev.id} is missing from the repository (pruned or deleted)`,
+      };
     }
     const actual = sha256Hex(bytes);
     return actual === prev.sha256
       ? { ok: true, detail: `links to ${prev.id} (sha256 ${prev.sha256.slice(0, 16)}…)` }
-      : { ok: false, detail: `the previous manifest ${prev.id} changed after this snapshot was made (sha256 ${actual.slice(0, 16)}… ≠ ${prev.sha256.slice(0, 16)}…)` };
+      : {
+          ok: false,
+          detail: `the previous manifest ${prev.id} changed after this snapshot was made (sha256 ${actual.slice(0, 16)}… ≠ ${prev.sha256.slice(0, 16)}…)`,
+        };
   }
 
   async putDocument(key: string, doc: object): Promise<{ sha256: string }> {
@@ -145,7 +168,9 @@ export class Repository {
     for (const key of keys.sort()) {
       const bytes = await this.readSmall(key, `drill record ${key}`);
       try {
-        const record = this.verifier ? parseAndVerify<T>(bytes, this.verifier, `drill record ${key}`) : parseDocument<Signed<T>>(bytes, key);
+        const record = this.verifier
+          ? parseAndVerify<T>(bytes, this.verifier, `drill record ${key}`)
+          : parseDocument<Signed<T>>(bytes, key);
         out.push({ key, record, verified: this.verifier ? true : null });
       } catch (e) {
         out.push({ key, record: {} as Signed<T>, verified: false, error: errorText(e) });
@@ -160,7 +185,9 @@ export class Repository {
       stream = await this.storage.get(key);
     } catch (e) {
       if (e instanceof StorageNotFoundError) {
-        throw new BarysafeError('missing', `${what} is missing from the repository (${key})`, { exitCode: ExitCode.INTEGRITY });
+        throw new BarysafeError('missing', `${what} is missing from the repository (${key})`, {
+          exitCode: ExitCode.INTEGRITY,
+        });
       }
       throw repoError(this.storage, e);
     }
@@ -168,7 +195,10 @@ export class Repository {
     let n = 0;
     for await (const c of stream) {
       n += (c as Buffer).length;
-      if (n > MAX_DOC_BYTES) throw new BarysafeError('manifest', `${what} is larger than ${MAX_DOC_BYTES} bytes; refusing to read it`, { exitCode: ExitCode.INTEGRITY });
+      if (n > MAX_DOC_BYTES)
+        throw new BarysafeError('manifest', `${what} is larger than ${MAX_DOC_BYTES} bytes; refusing to read it`, {
+          exitCode: ExitCode.INTEGRITY,
+        });
       chunks.push(c as Buffer);
     }
     return Buffer.concat(chunks);
@@ -177,9 +207,13 @@ export class Repository {
 
 function checkShape(m: Manifest, id: string, what: string): Manifest {
   if (m.format !== 'barysafe.snapshot/v1' || m.id !== id || !Array.isArray(m.artifacts)) {
-    throw new BarysafeError('manifest', `${what} is not a barysafe v1 manifest for that snapshot (format ${String(m.format)}, id ${String(m.id)})`, {
-      exitCode: ExitCode.INTEGRITY,
-    });
+    throw new BarysafeError(
+      'manifest',
+      `${what} is not a barysafe v1 manifest for that snapshot (format ${String(m.format)}, id ${String(m.id)})`,
+      {
+        exitCode: ExitCode.INTEGRITY,
+      },
+    );
   }
   return m;
 }
@@ -188,7 +222,10 @@ export function repoError(storage: Storage, e: unknown): BarysafeError {
   if (e instanceof BarysafeError) return e;
   return new BarysafeError('repository', `repository ${storage.displayUrl}: ${errorText(e)}`, {
     exitCode: ExitCode.REPOSITORY,
-    hint: e instanceof StorageError && e.retryable ? 'the store did not answer; check repository.url / endpoint and the network, then retry' : 'check repository.url, the endpoint and your credentials',
+    hint:
+      e instanceof StorageError && e.retryable
+        ? 'the store did not answer; check repository.url / endpoint and the network, then retry'
+        : 'check repository.url, the endpoint and your credentials',
     cause: e,
   });
 }

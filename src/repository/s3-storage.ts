@@ -127,7 +127,10 @@ export class S3Storage implements Storage {
       if (bodyError !== undefined && (e === bodyError || isSameError(e, bodyError))) throw bodyError;
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       const name = (e as Error).name;
-      if (opts.ifNoneMatch && (status === 412 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict')) {
+      if (
+        opts.ifNoneMatch &&
+        (status === 412 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict')
+      ) {
         throw new StorageExistsError(key);
       }
       throw this.mapError(e, key, 'writing');
@@ -159,7 +162,10 @@ export class S3Storage implements Storage {
     // directory order, so collect and sort: ~100 bytes per key, small next to any repository.
     const all = new Map<string, number>();
     try {
-      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.prefix + prefix });
+      const pages = paginateListObjectsV2(
+        { client: this.client },
+        { Bucket: this.bucket, Prefix: this.prefix + prefix },
+      );
       for await (const page of pages) {
         for (const o of page.Contents ?? []) {
           if (o.Key) all.set(o.Key.slice(this.prefix.length), o.Size ?? 0);
@@ -205,7 +211,11 @@ export class S3Storage implements Storage {
 
   private mapError(e: unknown, key: string, doing: string): Error {
     if (e instanceof StorageError) return e;
-    const err = e as Error & { code?: string; errors?: Array<{ code?: string }>; $metadata?: { httpStatusCode?: number } };
+    const err = e as Error & {
+      code?: string;
+      errors?: Array<{ code?: string }>;
+      $metadata?: { httpStatusCode?: number };
+    };
     const where = `${this.displayUrl} at ${this.endpointText}`;
     const code = err.code ?? err.errors?.[0]?.code;
     if (isNotFound(e) && doing === 'reading') return new StorageNotFoundError(key);
@@ -250,7 +260,11 @@ export class S3Storage implements Storage {
 
 function isNotFound(e: unknown): boolean {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404 && err.name !== 'NoSuchBucket';
+  return (
+    err.name === 'NoSuchKey' ||
+    err.name === 'NotFound' ||
+    (err.$metadata?.httpStatusCode === 404 && err.name !== 'NoSuchBucket')
+  );
 }
 
 /** Upload may rethrow the body's error from inside its chunker: same object, or same message and name. */

@@ -44,13 +44,20 @@ export function parseAndVerify<T extends object>(bytes: Uint8Array, verifier: Ve
   const doc = parseDocument<Signed<T>>(bytes, what);
   const sig = doc.signature;
   if (!sig || sig.alg !== 'Ed25519' || typeof sig.value !== 'string') {
-    throw new BarysafeError('signature', `${what} is not signed`, { exitCode: ExitCode.INTEGRITY, hint: 'it was not written by barysafe, or was altered' });
+    throw new BarysafeError('signature', `${what} is not signed`, {
+      exitCode: ExitCode.INTEGRITY,
+      hint: 'it was not written by barysafe, or was altered',
+    });
   }
   if (sig.key_id !== verifier.keyId) {
-    throw new BarysafeError('signature', `${what} is signed by ${sig.key_id}, not by the trusted key ${verifier.keyId}`, {
-      exitCode: ExitCode.INTEGRITY,
-      hint: 'a forged snapshot, or encryption.signing_key_file / verify_key points at another repository\'s key',
-    });
+    throw new BarysafeError(
+      'signature',
+      `${what} is signed by ${sig.key_id}, not by the trusted key ${verifier.keyId}`,
+      {
+        exitCode: ExitCode.INTEGRITY,
+        hint: "a forged snapshot, or encryption.signing_key_file / verify_key points at another repository's key",
+      },
+    );
   }
   if (!verifyBytes(verifier, canonicalBytes(doc), sig.value)) {
     throw new BarysafeError('signature', `${what} has an invalid signature: its content was altered after signing`, {
@@ -65,6 +72,8 @@ export function parseDocument<T>(bytes: Uint8Array, what: string): T {
   try {
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
   } catch {
-    throw new BarysafeError('manifest', `${what} is not valid JSON (truncated or corrupt)`, { exitCode: ExitCode.INTEGRITY });
+    throw new BarysafeError('manifest', `${what} is not valid JSON (truncated or corrupt)`, {
+      exitCode: ExitCode.INTEGRITY,
+    });
   }
 }

@@ -41,7 +41,11 @@ export interface Storage {
 }
 
 export class StorageError extends Error {
-  constructor(message: string, readonly retryable = false, opts?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly retryable = false,
+    opts?: { cause?: unknown },
+  ) {
     super(message, opts);
     this.name = 'StorageError';
   }

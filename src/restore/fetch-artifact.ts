@@ -15,14 +15,23 @@ import { StorageNotFoundError } from '../repository/storage.js';
  * against the signed manifest before anything is decrypted. Ciphertext on local disk is as safe
  * as in the repository, and checking first means a swapped object never reaches pg_restore.
  */
-export async function fetchVerified(repo: Repository, artifact: ArtifactRecord, tempDir: string, onProgress?: (bytes: number) => void): Promise<{ ciphertextPath: string }> {
+export async function fetchVerified(
+  repo: Repository,
+  artifact: ArtifactRecord,
+  tempDir: string,
+  onProgress?: (bytes: number) => void,
+): Promise<{ ciphertextPath: string }> {
   const ciphertextPath = path.join(tempDir, `${artifact.name.replace(/[^A-Za-z0-9._-]/g, '_')}.age`);
   let body: Readable;
   try {
     body = await repo.storage.get(artifact.object);
   } catch (e) {
     if (e instanceof StorageNotFoundError) {
-      throw new BarysafeError('missing', `object ${artifact.object} (${artifact.name}) is missing from the repository`, { exitCode: ExitCode.INTEGRITY, hint: 'the snapshot is damaged; restore another one' });
+      throw new BarysafeError(
+        'missing',
+        `object ${artifact.object} (${artifact.name}) is missing from the repository`,
+        { exitCode: ExitCode.INTEGRITY, hint: 'the snapshot is damaged; restore another one' },
+      );
     }
     throw repoError(repo.storage, e);
   }
@@ -48,10 +57,14 @@ export async function fetchVerified(repo: Repository, artifact: ArtifactRecord, 
   const sha256 = hash.digest('hex');
   if (size !== artifact.size || sha256 !== artifact.sha256) {
     await rm(ciphertextPath, { force: true });
-    throw new BarysafeError('integrity', `object ${artifact.object} (${artifact.name}) is corrupt: ${size !== artifact.size ? `${size} bytes, manifest says ${artifact.size}` : `sha256 ${sha256.slice(0, 16)}… ≠ ${artifact.sha256.slice(0, 16)}… in the manifest`}`, {
-      exitCode: ExitCode.INTEGRITY,
-      hint: 'the object was altered or truncated after upload; restore another snapshot',
-    });
+    throw new BarysafeError(
+      'integrity',
+      `object ${artifact.object} (${artifact.name}) is corrupt: ${size !== artifact.size ? `${size} bytes, manifest says ${artifact.size}` : `sha256 ${sha256.slice(0, 16)}… ≠ ${artifact.sha256.slice(0, 16)}… in the manifest`}`,
+      {
+        exitCode: ExitCode.INTEGRITY,
+        hint: 'the object was altered or truncated after upload; restore another snapshot',
+      },
+    );
   }
   return { ciphertextPath };
 }
@@ -61,7 +74,12 @@ export async function decryptToStream(ciphertextPath: string, identities: readon
 }
 
 /** Decrypts into a sibling temp file and renames it into place, so a failure leaves no partial file. */
-export async function decryptToFile(ciphertextPath: string, identities: readonly string[], dest: string, mode: number): Promise<void> {
+export async function decryptToFile(
+  ciphertextPath: string,
+  identities: readonly string[],
+  dest: string,
+  mode: number,
+): Promise<void> {
   const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.barysafe-${process.pid}.tmp`);
   try {
     const plain = await decryptToStream(ciphertextPath, identities);
@@ -71,7 +89,10 @@ export async function decryptToFile(ciphertextPath: string, identities: readonly
   } catch (e) {
     await rm(tmp, { force: true });
     if (e instanceof BarysafeError) throw e;
-    throw new BarysafeError('restore', `cannot write ${dest}: ${errorText(e)}`, { exitCode: ExitCode.FAILURE, cause: e });
+    throw new BarysafeError('restore', `cannot write ${dest}: ${errorText(e)}`, {
+      exitCode: ExitCode.FAILURE,
+      cause: e,
+    });
   }
 }
 

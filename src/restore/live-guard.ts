@@ -18,11 +18,20 @@ export async function refuseLiveTarget(target: string, bc: EffectiveBarycenter):
   const dest = path.resolve(target);
   const hit = livePaths(bc).find((d) => dest === d || dest.startsWith(d + path.sep));
   if (!hit) return;
-  const host = bc.settings.server.host === '0.0.0.0' ? '127.0.0.1' : bc.settings.server.host === '::' ? '::1' : bc.settings.server.host;
+  const host =
+    bc.settings.server.host === '0.0.0.0'
+      ? '127.0.0.1'
+      : bc.settings.server.host === '::'
+        ? '::1'
+        : bc.settings.server.host;
   if (await tcpReachable(host, bc.settings.server.port, 1000)) {
-    throw new BarysafeError('restore', `refusing to restore into ${dest}: it is a live path of the Barycenter that answers on ${host}:${bc.settings.server.port}`, {
-      exitCode: ExitCode.USAGE,
-      hint: 'stop the service first (e.g. systemctl stop barycenter), or restore into another directory and move the files',
-    });
+    throw new BarysafeError(
+      'restore',
+      `refusing to restore into ${dest}: it is a live path of the Barycenter that answers on ${host}:${bc.settings.server.port}`,
+      {
+        exitCode: ExitCode.USAGE,
+        hint: 'stop the service first (e.g. systemctl stop barycenter), or restore into another directory and move the files',
+      },
+    );
   }
 }

@@ -5,7 +5,10 @@ import type { Repository, SnapshotEntry } from '../repository/repository.js';
  * Resolves and verifies a snapshot before anything is fetched: a manifest whose signature fails is
  * refused (age has no sender authentication, so an unsigned manifest could install a forged key).
  */
-export async function openSnapshot(repo: Repository, ref: string): Promise<{ entry: SnapshotEntry; chain: { ok: boolean; detail: string } }> {
+export async function openSnapshot(
+  repo: Repository,
+  ref: string,
+): Promise<{ entry: SnapshotEntry; chain: { ok: boolean; detail: string } }> {
   if (!repo.verifier) {
     throw new BarysafeError('signature', 'no key to verify snapshot manifests', {
       exitCode: ExitCode.USAGE,

@@ -46,14 +46,24 @@ export interface RestoreResult {
 }
 
 /** Modes restored files get: secrets 0600, the config 0640 (root:barycenter in production). */
-const MODES: Record<ArtifactRecord['kind'], number> = { key: 0o600, jwks: 0o600, database: 0o600, config: 0o640, env: 0o600, extra: 0o600 };
+const MODES: Record<ArtifactRecord['kind'], number> = {
+  key: 0o600,
+  jwks: 0o600,
+  database: 0o600,
+  config: 0o640,
+  env: 0o600,
+  extra: 0o600,
+};
 
 export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Promise<RestoreResult> {
   const verifyKey = config.encryption.verify_key ?? config.encryption.signing_key_file;
   const repo = new Repository(o.storage, verifyKey ? await loadVerifier(verifyKey) : undefined);
   const identityFile = o.identityFile ?? config.encryption.identity_file;
   if (!identityFile) {
-    throw new BarysafeError('identity', 'no age identity to decrypt with', { exitCode: ExitCode.IDENTITY, hint: 'pass --identity FILE or set encryption.identity_file' });
+    throw new BarysafeError('identity', 'no age identity to decrypt with', {
+      exitCode: ExitCode.IDENTITY,
+      hint: 'pass --identity FILE or set encryption.identity_file',
+    });
   }
   const identities = await loadIdentities(identityFile);
   const { entry, chain } = await openSnapshot(repo, o.ref);
@@ -68,7 +78,10 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
   const targets = plan.map((a) => ({ a, dest: path.join(to, a.name) }));
   const clashes = targets.filter((t) => existsSync(t.dest));
   if (clashes.length && !o.force) {
-    throw new BarysafeError('restore', `refusing to overwrite ${clashes.map((t) => t.dest).join(', ')}`, { exitCode: ExitCode.USAGE, hint: 'restore into an empty directory, or pass --force' });
+    throw new BarysafeError('restore', `refusing to overwrite ${clashes.map((t) => t.dest).join(', ')}`, {
+      exitCode: ExitCode.USAGE,
+      hint: 'restore into an empty directory, or pass --force',
+    });
   }
 
   const temp = await makePrivateTempDir(config.backup.temp_dir);
@@ -85,13 +98,20 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
     if (m.database.engine === 'postgres' && o.pgUrl) {
       const a = m.artifacts.find((x) => x.kind === 'database')!;
       const { ciphertextPath } = await fetchVerified(repo, a, temp.dir, (n) => o.onProgress?.(a.name, n, a.size));
-      await restorePgDump(await decryptToStream(ciphertextPath, identities), o.pgUrl, { clean: o.clean, binDir: config.backup.pg_bin_dir });
+      await restorePgDump(await decryptToStream(ciphertextPath, identities), o.pgUrl, {
+        clean: o.clean,
+        binDir: config.backup.pg_bin_dir,
+      });
       database = { engine: 'postgres', target: redactUrl(o.pgUrl) };
     } else if (m.database.engine === 'sqlite') {
       const f = files.find((x) => x.artifact === 'barycenter.db')!;
       const db = new Database(f.path, { readonly: true });
       try {
-        database = { engine: 'sqlite', target: f.path, integrity_check: (db.pragma('integrity_check', { simple: true }) as string) };
+        database = {
+          engine: 'sqlite',
+          target: f.path,
+          integrity_check: db.pragma('integrity_check', { simple: true }) as string,
+        };
       } finally {
         db.close();
       }
@@ -111,27 +131,47 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
 }
 
 /** The exact steps left to the operator, from what the manifest knows of the deployment. */
-function nextSteps(m: Manifest, files: RestoredFile[], db: RestoreResult['database'], config: BarysafeConfig): string[] {
+function nextSteps(
+  m: Manifest,
+  files: RestoredFile[],
+  db: RestoreResult['database'],
+  config: BarysafeConfig,
+): string[] {
   const user = config.barycenter.service_user ?? 'barycenter';
   const group = config.barycenter.service_group ?? user;
   const find = (name: string) => files.find((f) => f.artifact === name)?.path;
-  const steps = ['Stop Barycenter (e.g. `systemctl stop barycenter`, `docker stop barycenter`, or scale the Deployment to 0).'];
+  const steps = [
+    'Stop Barycenter (e.g. `systemctl stop barycenter`, `docker stop barycenter`, or scale the Deployment to 0).',
+  ];
   const key = find('private_key.pem');
   const jwks = find('jwks.json');
   if (key) steps.push(`install -o ${user} -g ${group} -m 600 ${key} ${m.barycenter.private_key_path}`);
-  if (jwks) steps.push(`install -o ${user} -g ${group} -m 600 ${jwks} ${m.barycenter.jwks_path}   # always together with the key: Barycenter never rewrites an existing jwks.json`);
+  if (jwks)
+    steps.push(
+      `install -o ${user} -g ${group} -m 600 ${jwks} ${m.barycenter.jwks_path}   # always together with the key: Barycenter never rewrites an existing jwks.json`,
+    );
   if (db.engine === 'sqlite') {
     const source = m.artifacts.find((a) => a.kind === 'database')?.source;
-    steps.push(`install -o ${user} -g ${group} -m 600 ${db.target} ${source}   # remove any stale ${source}-wal / -shm / -journal first`);
+    steps.push(
+      `install -o ${user} -g ${group} -m 600 ${db.target} ${source}   # remove any stale ${source}-wal / -shm / -journal first`,
+    );
   } else if (db.target.endsWith('.pgdump')) {
-    steps.push(`pg_restore --no-owner --exit-on-error -d <empty barycenter database URL> ${db.target}   # or rerun with --pg-url`);
+    steps.push(
+      `pg_restore --no-owner --exit-on-error -d <empty barycenter database URL> ${db.target}   # or rerun with --pg-url`,
+    );
   }
   const cfg = files.find((f) => f.artifact === path.basename(m.barycenter.config_path));
   if (cfg) steps.push(`install -o root -g ${group} -m 640 ${cfg.path} ${m.barycenter.config_path}`);
   const env = find('barycenter.env');
   if (env && m.barycenter.env_file) steps.push(`install -o root -g ${group} -m 640 ${env} ${m.barycenter.env_file}`);
-  steps.push('Start Barycenter and check that discovery answers and /.well-known/jwks.json shows kid ' + m.key.kid + '.');
-  steps.push('Consider revoking refresh tokens and deleting sessions issued after the snapshot time (' + m.created_at + '): a restore re-activates the ones revoked since.');
+  steps.push(
+    'Start Barycenter and check that discovery answers and /.well-known/jwks.json shows kid ' + m.key.kid + '.',
+  );
+  steps.push(
+    'Consider revoking refresh tokens and deleting sessions issued after the snapshot time (' +
+      m.created_at +
+      '): a restore re-activates the ones revoked since.',
+  );
   steps.push(`Remove the restored plaintext from ${path.dirname(files[0]?.path ?? '.')} once installed.`);
   return steps;
 }

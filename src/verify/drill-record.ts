@@ -39,7 +39,13 @@ export function buildDrillRecord(r: DrillResult): DrillRecord {
     started_at: r.started_at,
     finished_at: r.finished_at,
     verdict: r.verdict,
-    steps: r.steps.map(({ name, verdict, duration_ms, detail, evidence }) => ({ name, verdict, duration_ms, detail, ...(evidence ? { evidence } : {}) })),
+    steps: r.steps.map(({ name, verdict, duration_ms, detail, evidence }) => ({
+      name,
+      verdict,
+      duration_ms,
+      detail,
+      ...(evidence ? { evidence } : {}),
+    })),
     rto_ms: r.rto_ms,
     rpo_ms: r.rpo_ms,
     ...(r.rto_target_ms !== undefined ? { rto_target_ms: r.rto_target_ms } : {}),
@@ -54,7 +60,11 @@ export function buildDrillRecord(r: DrillResult): DrillRecord {
  * drills/<id>.json, never replacing an existing one. Failed drills are recorded too: "when was
  * restoration last tested, and did it work" needs both.
  */
-export async function storeDrillRecord(repo: Repository, signingKeyFile: string | undefined, record: DrillRecord): Promise<string> {
+export async function storeDrillRecord(
+  repo: Repository,
+  signingKeyFile: string | undefined,
+  record: DrillRecord,
+): Promise<string> {
   if (!signingKeyFile) {
     throw new BarysafeError('drill-record', 'cannot sign the drill record: encryption.signing_key_file is not set', {
       exitCode: ExitCode.USAGE,
@@ -66,7 +76,11 @@ export async function storeDrillRecord(repo: Repository, signingKeyFile: string 
   try {
     await repo.putDocument(key, signed);
   } catch (e) {
-    throw new BarysafeError('drill-record', `cannot store the drill record ${key} in ${repo.storage.displayUrl}: ${errorText(e)}`, { exitCode: ExitCode.REPOSITORY });
+    throw new BarysafeError(
+      'drill-record',
+      `cannot store the drill record ${key} in ${repo.storage.displayUrl}: ${errorText(e)}`,
+      { exitCode: ExitCode.REPOSITORY },
+    );
   }
   return key;
 }

@@ -47,7 +47,14 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
   const verifyKey = config.encryption.verify_key ?? config.encryption.signing_key_file;
   const repo = new Repository(opts.storage, verifyKey ? await loadVerifier(verifyKey) : undefined);
   const scratch = await makePrivateTempDir(config.backup.temp_dir);
-  const ctx: DrillContext = { config, logger: log, repo, ref: opts.ref, scratchDir: scratch.dir, ...(opts.identityFile ? { identityFile: opts.identityFile } : {}) };
+  const ctx: DrillContext = {
+    config,
+    logger: log,
+    repo,
+    ref: opts.ref,
+    scratchDir: scratch.dir,
+    ...(opts.identityFile ? { identityFile: opts.identityFile } : {}),
+  };
   // Chosen up front so a missing launcher is known before a large database is restored.
   try {
     ctx.launcher = await selectLauncher(config.drill);
@@ -73,7 +80,9 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
     await step('database', restored, () => databaseStep(ctx));
     // A mismatched key or row count still boots (and shows what production would serve); a
     // database that did not restore would boot as a fresh, empty one and prove nothing.
-    const bootable = restored ?? (ctx.key ? (ctx.databaseUrl ? undefined : 'the database was not restored') : 'the restored key does not parse');
+    const bootable =
+      restored ??
+      (ctx.key ? (ctx.databaseUrl ? undefined : 'the database was not restored') : 'the restored key does not parse');
     await step('boot', bootable, () => bootStep(ctx));
     const up = bootable ?? (ctx.discovery ? undefined : 'the scratch instance did not boot');
     await step('discovery', up, () => discoveryStep(ctx));
@@ -98,9 +107,17 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
 }
 
 /** RTO: drill start until the scratch instance was proven to issue valid tokens. RPO: drill start minus snapshot time. */
-function measure(config: BarysafeConfig, ctx: DrillContext, steps: RanStep[], started: Date, t0: number, finished: Date): DrillResult {
+function measure(
+  config: BarysafeConfig,
+  ctx: DrillContext,
+  steps: RanStep[],
+  started: Date,
+  t0: number,
+  finished: Date,
+): DrillResult {
   const passed = (n: StepName) => steps.find((s) => s.name === n)?.verdict === 'pass';
-  const rto = ctx.verifiedAt !== undefined && passed('discovery') && passed('jwks') ? Math.round(ctx.verifiedAt - t0) : null;
+  const rto =
+    ctx.verifiedAt !== undefined && passed('discovery') && passed('jwks') ? Math.round(ctx.verifiedAt - t0) : null;
   const created = ctx.entry ? Date.parse(ctx.entry.manifest.created_at) : NaN;
   const rpo = Number.isFinite(created) ? Math.max(0, started.getTime() - created) : null;
   const rtoTarget = config.drill.rto_target ? parseDuration(config.drill.rto_target) : undefined;

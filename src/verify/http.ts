@@ -15,7 +15,11 @@ export async function request(url: string, init: RequestInit = {}, timeoutMs = H
 }
 
 export function formPost(fields: Record<string, string>, headers: Record<string, string> = {}): RequestInit {
-  return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() };
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(fields).toString(),
+  };
 }
 
 export function parseJsonObject(text: string): Record<string, unknown> | undefined {

@@ -21,7 +21,13 @@ export async function runStep(name: StepName, fn: () => Promise<StepOutcome>): P
   const t0 = performance.now();
   try {
     const out = await fn();
-    return { name, verdict: out.verdict, duration_ms: elapsed(t0), detail: redactText(out.detail), ...(out.evidence !== undefined ? { evidence: out.evidence } : {}) };
+    return {
+      name,
+      verdict: out.verdict,
+      duration_ms: elapsed(t0),
+      detail: redactText(out.detail),
+      ...(out.evidence !== undefined ? { evidence: out.evidence } : {}),
+    };
   } catch (e) {
     const integrity = isBarysafeError(e) && e.exitCode === ExitCode.INTEGRITY;
     const message = redactText(errorText(e) + (isBarysafeError(e) && e.hint ? ` (hint: ${e.hint})` : ''));
@@ -40,9 +46,21 @@ export function notRun(name: StepName, why: string): RanStep {
   return { name, verdict: 'inconclusive', duration_ms: 0, detail: `not run: ${why}` };
 }
 
-export const pass = (detail: string, evidence?: Record<string, unknown>): StepOutcome => ({ verdict: 'pass', detail, evidence });
-export const fail = (detail: string, evidence?: Record<string, unknown>): StepOutcome => ({ verdict: 'fail', detail, evidence });
-export const inconclusive = (detail: string, evidence?: Record<string, unknown>): StepOutcome => ({ verdict: 'inconclusive', detail, evidence });
+export const pass = (detail: string, evidence?: Record<string, unknown>): StepOutcome => ({
+  verdict: 'pass',
+  detail,
+  evidence,
+});
+export const fail = (detail: string, evidence?: Record<string, unknown>): StepOutcome => ({
+  verdict: 'fail',
+  detail,
+  evidence,
+});
+export const inconclusive = (detail: string, evidence?: Record<string, unknown>): StepOutcome => ({
+  verdict: 'inconclusive',
+  detail,
+  evidence,
+});
 
 function elapsed(t0: number): number {
   return Math.round(performance.now() - t0);

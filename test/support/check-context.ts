@@ -28,7 +28,10 @@ export function testConfig(input: TestConfigInput): BarysafeConfig {
  * ownEnv defaults to {} so the developer's BARYCENTER__* / RUST_LOG never leak into a test.
  * The memo caches promises, so concurrent checks read each source once.
  */
-export function checkContext(input: TestConfigInput | BarysafeConfig, opts: { ownEnv?: NodeJS.ProcessEnv; now?: Date; configPath?: string } = {}): CheckContext {
+export function checkContext(
+  input: TestConfigInput | BarysafeConfig,
+  opts: { ownEnv?: NodeJS.ProcessEnv; now?: Date; configPath?: string } = {},
+): CheckContext {
   const config = 'encryption' in input ? (input as BarysafeConfig) : testConfig(input as TestConfigInput);
   const memo = new Map<string, Promise<unknown>>();
   const deployment: DeploymentType = config.checks.deployment ?? 'plain';

@@ -31,7 +31,9 @@ export const FROM_CONFIG = {
   RUST_LOG: 'warn',
 };
 
-export async function makeDeployment(opts: { databaseUrl?: string; keepRunning?: boolean } = {}): Promise<Deployment & { standin?: Standin }> {
+export async function makeDeployment(
+  opts: { databaseUrl?: string; keepRunning?: boolean } = {},
+): Promise<Deployment & { standin?: Standin }> {
   const dir = await makeTempDir('barysafe-deploy-');
   const workdir = path.join(dir.path, 'var-lib-barycenter');
   const port = await freePortPair();
@@ -62,22 +64,39 @@ export interface BarysafeSetup {
 }
 
 /** barysafe init for a deployment, with the repository section replaced by `repository` (TOML body). */
-export async function setupBarysafe(d: Deployment, repository: { url: string; extra?: string }): Promise<BarysafeSetup> {
+export async function setupBarysafe(
+  d: Deployment,
+  repository: { url: string; extra?: string },
+): Promise<BarysafeSetup> {
   const etc = path.join(d.dir.path, 'etc-barysafe');
-  const r = await initConfig({ dir: etc, barycenterConfig: d.configPath, workdir: d.workdir, repository: repository.url });
+  const r = await initConfig({
+    dir: etc,
+    barycenterConfig: d.configPath,
+    workdir: d.workdir,
+    repository: repository.url,
+  });
   if (repository.extra) {
     const text = await readFile(r.configPath, 'utf8');
-    await writeFile(r.configPath, text.replace(/\[repository\]\n(url = .*\n)/, `[repository]\n$1${repository.extra}\n`));
+    await writeFile(
+      r.configPath,
+      text.replace(/\[repository\]\n(url = .*\n)/, `[repository]\n$1${repository.extra}\n`),
+    );
   }
   return { configPath: r.configPath, etc, identityFile: path.join(etc, 'identity.txt') };
 }
 
 /** setupBarysafe with a file:// repository under the deployment's dir and backup.temp_dir there too (plus `backupToml` lines). */
-export async function setupFileRepository(d: Deployment, backupToml = ''): Promise<BarysafeSetup & { repoRoot: string; tempBase: string }> {
+export async function setupFileRepository(
+  d: Deployment,
+  backupToml = '',
+): Promise<BarysafeSetup & { repoRoot: string; tempBase: string }> {
   const repoRoot = path.join(d.dir.path, 'repository');
   const s = await setupBarysafe(d, { url: `file://${repoRoot}` });
   const tempBase = path.join(d.dir.path, 'tmp');
-  await writeFile(s.configPath, (await readFile(s.configPath, 'utf8')) + `\n[backup]\ntemp_dir = "${tempBase}"\n${backupToml}`);
+  await writeFile(
+    s.configPath,
+    (await readFile(s.configPath, 'utf8')) + `\n[backup]\ntemp_dir = "${tempBase}"\n${backupToml}`,
+  );
   return { ...s, repoRoot, tempBase };
 }
 
@@ -88,23 +107,38 @@ export interface CliResult {
 }
 
 /** Runs the real CLI (bin/barysafe) as a child process. */
-export function runCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, BARYSAFE_LOG_LEVEL: 'info' };
-    for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k]; else env[k] = v;
+    for (const [k, v] of Object.entries(opts.env ?? {}))
+      if (v === undefined) delete env[k];
+      else env[k] = v;
     const p = spawn(process.execPath, [CLI, ...args], { env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`barysafe ${args.join(' ')} timed out\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 120_000);
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`barysafe ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 120_000);
     p.once('error', reject);
-    p.once('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
+    p.once('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
 /** Runs any command and collects its output (age, sqlite3, pg_restore, psql …). */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: Buffer } = {}): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: Buffer } = {},
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -47,8 +47,15 @@ function listening(pid: number, port: number): boolean {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
   for (const f of ['tcp', 'tcp6']) {
     try {
-      if (readFileSync(`/proc/${pid}/net/${f}`, 'utf8').split('\n').some((l) => l.includes(`:${hex} `) && l.trim().split(/\s+/)[3] === '0A')) return true;
-    } catch { /* gone */ }
+      if (
+        readFileSync(`/proc/${pid}/net/${f}`, 'utf8')
+          .split('\n')
+          .some((l) => l.includes(`:${hex} `) && l.trim().split(/\s+/)[3] === '0A')
+      )
+        return true;
+    } catch {
+      /* gone */
+    }
   }
   return false;
 }
@@ -73,14 +80,23 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
   }
   const script = [...prep, `exec ${target}${o.stdoutNull ? ' >/dev/null 2>&1' : ''}`].join(' && ');
   const argv = unshare.length ? ['unshare', ...unshare, 'sh', '-c', script] : ['sh', '-c', script];
-  const proc = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(argv[0]!, argv.slice(1), {
+    cwd: o.cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const deadline = Date.now() + 20_000;
   while (!listening(proc.pid!, o.port)) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`stand-in exited before listening:\n${out}`);
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`stand-in exited before listening:\n${out}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`stand-in not listening on ${o.port} after 20s:\n${out}`);
@@ -103,16 +119,28 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
 
 /** A non-root account for tests: barycenter-test (created with useradd -r if absent), else nobody. */
 export function testServiceUser(): { name: string; uid: number; gid: number; group: string } {
-  const find = (name: string) => readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+  const find = (name: string) =>
+    readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find((f) => f[0] === name);
   let entry = find('barycenter-test');
   if (!entry) {
     try {
-      execFileSync('useradd', ['-r', '-U', '-s', '/usr/sbin/nologin', '-d', '/nonexistent', '-M', 'barycenter-test'], { stdio: 'ignore' });
+      execFileSync('useradd', ['-r', '-U', '-s', '/usr/sbin/nologin', '-d', '/nonexistent', '-M', 'barycenter-test'], {
+        stdio: 'ignore',
+      });
       entry = find('barycenter-test');
-    } catch { /* fall back to nobody */ }
+    } catch {
+      /* fall back to nobody */
+    }
   }
   entry ??= find('nobody')!;
   const gid = Number(entry[3]);
-  const group = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).find((f) => Number(f[2]) === gid)?.[0] ?? String(gid);
+  const group =
+    readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find((f) => Number(f[2]) === gid)?.[0] ?? String(gid);
   return { name: entry[0]!, uid: Number(entry[2]), gid, group };
 }

@@ -5,7 +5,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import pg from 'pg';
-import { THROWAWAY_SETTINGS, asClusterOwner, findPgServerBinDir, initCluster } from '../../src/restore/scratch/local-cluster.js';
+import {
+  THROWAWAY_SETTINGS,
+  asClusterOwner,
+  findPgServerBinDir,
+  initCluster,
+} from '../../src/restore/scratch/local-cluster.js';
 import { freeLoopbackPort } from '../../src/restore/scratch/ports.js';
 import { detach } from './s3-server.js';
 
@@ -35,7 +40,7 @@ export async function startLocalCluster(opts: { binDir?: string; timeoutMs?: num
   const binDir = opts.binDir ?? (await findPgBinDir());
   if (!binDir || !existsSync(path.join(binDir, 'initdb'))) {
     throw new Error(
-      'no PostgreSQL server binaries found (initdb): install them (scripts/install-test-deps.sh installs Debian\'s postgresql), ' +
+      "no PostgreSQL server binaries found (initdb): install them (scripts/install-test-deps.sh installs Debian's postgresql), " +
         'or set TEST_PG_URL to a server you own, or TEST_PG_BIN_DIR to their directory',
     );
   }
@@ -60,7 +65,11 @@ export async function startLocalCluster(opts: { binDir?: string; timeoutMs?: num
       await waitReady(url, child, opts.timeoutMs ?? 30_000);
       detach(child);
       return {
-        url, user: PG_TEST_USER, password, port, binDir,
+        url,
+        user: PG_TEST_USER,
+        password,
+        port,
+        binDir,
         stop: async () => {
           await stopChild(child);
           await rm(dir, { recursive: true, force: true });
@@ -80,14 +89,28 @@ export async function startLocalCluster(opts: { binDir?: string; timeoutMs?: num
  * dying in any way), it asks postgres for a fast shutdown and removes the cluster's directory.
  * No cluster outlives the tests.
  */
-function spawnPostgres(binDir: string, data: string, sockDir: string, port: number): ChildProcess & { stderrText: () => string } {
+function spawnPostgres(
+  binDir: string,
+  data: string,
+  sockDir: string,
+  port: number,
+): ChildProcess & { stderrText: () => string } {
   // $1 is the directory to remove once postgres is gone after such a shutdown.
   const script =
     'dir=$1; shift; exec 3<&0; "$@" </dev/null & pid=$!; ' +
     '(cat <&3 >/dev/null; kill -INT $pid 2>/dev/null; while kill -0 $pid 2>/dev/null; do sleep 0.1; done; rm -rf "$dir") & wait $pid';
   const [cmd, args] = asClusterOwner('sh', [
-    '-c', script, 'sh', sockDir, path.join(binDir, 'postgres'),
-    '-D', data, '-p', String(port), '-k', sockDir,
+    '-c',
+    script,
+    'sh',
+    sockDir,
+    path.join(binDir, 'postgres'),
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    sockDir,
     ...THROWAWAY_SETTINGS.flatMap((s) => ['-c', s]),
   ]);
   const child = spawn(cmd, args, { cwd: sockDir, stdio: ['pipe', 'ignore', 'pipe'] });
@@ -96,7 +119,11 @@ function spawnPostgres(binDir: string, data: string, sockDir: string, port: numb
   return Object.assign(child, { stderrText: () => stderr });
 }
 
-async function waitReady(url: string, child: ChildProcess & { stderrText: () => string }, timeoutMs: number): Promise<void> {
+async function waitReady(
+  url: string,
+  child: ChildProcess & { stderrText: () => string },
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -108,7 +135,10 @@ async function waitReady(url: string, child: ChildProcess & { stderrText: () => 
       await c.query('select 1');
       return;
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`postgres not ready after ${timeoutMs} ms: ${(e as Error).message}; ${child.stderrText().trim().split('\n').slice(-3).join(' | ')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `postgres not ready after ${timeoutMs} ms: ${(e as Error).message}; ${child.stderrText().trim().split('\n').slice(-3).join(' | ')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     } finally {
       await c.end().catch(() => {});

@@ -43,7 +43,10 @@ export async function startS3rver(opts: { timeoutMs?: number } = {}): Promise<S3
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`s3rver did not start within ${opts.timeoutMs ?? 15000} ms`)), opts.timeoutMs ?? 15000);
+      const timer = setTimeout(
+        () => reject(new Error(`s3rver did not start within ${opts.timeoutMs ?? 15000} ms`)),
+        opts.timeoutMs ?? 15000,
+      );
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /S3RVER_PORT=(\d+)/.exec(out);

@@ -142,14 +142,28 @@ export async function getS3(): Promise<TestS3> {
       .withWaitStrategy(Wait.forHttp('/minio/health/live', 9000))
       .start();
     log(`minio container in ${Date.now() - t0} ms`);
-    return s3Handle(`http://${c.getHost()}:${c.getMappedPort(9000)}`, region, user, secret, 'container', async () => void (await c.stop()));
+    return s3Handle(
+      `http://${c.getHost()}:${c.getMappedPort(9000)}`,
+      region,
+      user,
+      secret,
+      'container',
+      async () => void (await c.stop()),
+    );
   }
   const s = await startS3rver();
   log(`s3rver in ${Date.now() - t0} ms`);
   return s3Handle(s.endpoint, region, s.accessKeyId, s.secretAccessKey, 'local', s.stop);
 }
 
-function s3Handle(endpoint: string, region: string, accessKeyId: string, secretAccessKey: string, source: string, stop: () => Promise<void>): TestS3 {
+function s3Handle(
+  endpoint: string,
+  region: string,
+  accessKeyId: string,
+  secretAccessKey: string,
+  source: string,
+  stop: () => Promise<void>,
+): TestS3 {
   return {
     endpoint,
     region,
@@ -157,9 +171,19 @@ function s3Handle(endpoint: string, region: string, accessKeyId: string, secretA
     secretAccessKey,
     source,
     stop,
-    env: { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: region, AWS_EC2_METADATA_DISABLED: 'true' },
+    env: {
+      AWS_ACCESS_KEY_ID: accessKeyId,
+      AWS_SECRET_ACCESS_KEY: secretAccessKey,
+      AWS_REGION: region,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
     async createBucket(name = `t-${randomBytes(6).toString('hex')}`) {
-      const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+      const client = new S3Client({
+        endpoint,
+        region,
+        forcePathStyle: true,
+        credentials: { accessKeyId, secretAccessKey },
+      });
       try {
         await client.send(new CreateBucketCommand({ Bucket: name }));
       } catch (e) {

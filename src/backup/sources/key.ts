@@ -44,12 +44,16 @@ async function readSource(file: string, what: string, setting: string): Promise<
     return await readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new BarysafeError('key', `cannot read the ${what} file ${file}: ${code === 'ENOENT' ? 'it does not exist' : code}`, {
-      exitCode: ExitCode.SOURCE,
-      hint:
-        code === 'ENOENT'
-          ? `check ${setting} in Barycenter's config and barycenter.workdir in barysafe.toml; if the key is really gone, Barycenter will generate a new one at its next start and every client's tokens break`
-          : 'run barysafe as a user that can read the key (root or the service user)',
-    });
+    throw new BarysafeError(
+      'key',
+      `cannot read the ${what} file ${file}: ${code === 'ENOENT' ? 'it does not exist' : code}`,
+      {
+        exitCode: ExitCode.SOURCE,
+        hint:
+          code === 'ENOENT'
+            ? `check ${setting} in Barycenter's config and barycenter.workdir in barysafe.toml; if the key is really gone, Barycenter will generate a new one at its next start and every client's tokens break`
+            : 'run barysafe as a user that can read the key (root or the service user)',
+      },
+    );
   }
 }

@@ -34,13 +34,17 @@ export function pgTool(binDir: string | undefined, name: string): string {
  */
 export async function dumpPostgres(url: string, binDir?: string): Promise<PostgresDump> {
   const shown = redactUrl(url);
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'barysafe' });
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'barysafe',
+  });
   try {
     await client.connect();
   } catch (e) {
     throw new BarysafeError('postgres', `cannot connect to PostgreSQL ${shown}: ${redactText(errorText(e))}`, {
       exitCode: ExitCode.SOURCE,
-      hint: 'check database.url in Barycenter\'s config (or BARYCENTER__DATABASE__URL in its env file) and that the server is up',
+      hint: "check database.url in Barycenter's config (or BARYCENTER__DATABASE__URL in its env file) and that the server is up",
     });
   }
   client.on('error', () => undefined); // a dropped connection is reported by the query or pg_dump
@@ -49,20 +53,27 @@ export async function dumpPostgres(url: string, binDir?: string): Promise<Postgr
     const snap = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
     const serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
     const tables = new Set(
-      (await client.query<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")).rows.map((r) => r.t),
+      (
+        await client.query<{ t: string }>(
+          "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+        )
+      ).rows.map((r) => r.t),
     );
     const migrations = tables.has('seaql_migrations')
-      ? (await client.query<{ version: string }>('SELECT version FROM seaql_migrations ORDER BY version')).rows.map((r) => r.version)
+      ? (await client.query<{ version: string }>('SELECT version FROM seaql_migrations ORDER BY version')).rows.map(
+          (r) => r.version,
+        )
       : [];
     const row_counts: Record<string, number> = {};
     for (const t of CORE_TABLES) {
-      if (tables.has(t)) row_counts[t] = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${t}"`)).rows[0]!.n);
+      if (tables.has(t))
+        row_counts[t] = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${t}"`)).rows[0]!.n);
     }
     const dumpVersion = await toolVersion(pgTool(binDir, 'pg_dump'));
     if (!dumpVersion) {
       throw new BarysafeError('pg_dump', `cannot run ${pgTool(binDir, 'pg_dump')}`, {
         exitCode: ExitCode.SOURCE,
-        hint: 'install the PostgreSQL client of the server\'s major version (apt-get install postgresql-client) or set backup.pg_bin_dir',
+        hint: "install the PostgreSQL client of the server's major version (apt-get install postgresql-client) or set backup.pg_bin_dir",
       });
     }
     const record: DatabaseRecord = {
@@ -74,11 +85,20 @@ export async function dumpPostgres(url: string, binDir?: string): Promise<Postgr
       dump_format: 'pg_dump-custom',
       dump_tool_version: dumpVersion,
     };
-    return { record, stream: runPgDump(url, snap, binDir), close: async () => { await client.query('COMMIT').catch(() => undefined); await client.end().catch(() => undefined); } };
+    return {
+      record,
+      stream: runPgDump(url, snap, binDir),
+      close: async () => {
+        await client.query('COMMIT').catch(() => undefined);
+        await client.end().catch(() => undefined);
+      },
+    };
   } catch (e) {
     await client.end().catch(() => undefined);
     if (e instanceof BarysafeError) throw e;
-    throw new BarysafeError('postgres', `cannot read PostgreSQL ${shown}: ${redactText(errorText(e))}`, { exitCode: ExitCode.SOURCE });
+    throw new BarysafeError('postgres', `cannot read PostgreSQL ${shown}: ${redactText(errorText(e))}`, {
+      exitCode: ExitCode.SOURCE,
+    });
   }
 }
 
@@ -90,7 +110,9 @@ async function* runPgDump(url: string, snapshot: string, binDir?: string): Async
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
     child.once('close', (code, signal) => resolve({ code, signal }));
@@ -113,10 +135,16 @@ async function* runPgDump(url: string, snapshot: string, binDir?: string): Async
   if (r.code !== 0) {
     const tail = redactText(stderr.trim()).split('\n').slice(-5).join('\n');
     const mismatch = /server version mismatch/i.test(stderr);
-    throw new BarysafeError('pg_dump', `pg_dump ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`}; the dump is incomplete and was not kept:\n${tail}`, {
-      exitCode: ExitCode.SOURCE,
-      hint: mismatch ? 'pg_dump is older than the server: install the client of the server\'s major version and point backup.pg_bin_dir at it' : 'fix the cause above and run the backup again',
-    });
+    throw new BarysafeError(
+      'pg_dump',
+      `pg_dump ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`}; the dump is incomplete and was not kept:\n${tail}`,
+      {
+        exitCode: ExitCode.SOURCE,
+        hint: mismatch
+          ? "pg_dump is older than the server: install the client of the server's major version and point backup.pg_bin_dir at it"
+          : 'fix the cause above and run the backup again',
+      },
+    );
   }
 }
 

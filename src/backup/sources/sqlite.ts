@@ -22,7 +22,7 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
   if (!existsSync(dbPath)) {
     throw new BarysafeError('sqlite', `the SQLite database ${dbPath} does not exist`, {
       exitCode: ExitCode.SOURCE,
-      hint: 'check database.url in Barycenter\'s config and barycenter.workdir in barysafe.toml (relative sqlite paths resolve against the service\'s working directory)',
+      hint: "check database.url in Barycenter's config and barycenter.workdir in barysafe.toml (relative sqlite paths resolve against the service's working directory)",
     });
   }
   const copyPath = path.join(tempDir, 'barycenter.db');
@@ -33,37 +33,65 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
     await src.backup(copyPath, { progress: () => 0x7fffffff });
   } catch (e) {
     if (/disk is full|SQLITE_FULL|ENOSPC/i.test(errorText(e))) {
-      throw new BarysafeError('sqlite', `cannot copy the SQLite database ${dbPath}: the temp directory is full (${errorText(e)})`, {
-        exitCode: ExitCode.FAILURE,
-        hint: `the consistent copy needs as much free space as the database (${Math.ceil(statSync(dbPath).size / 1048576)} MiB) in ${tempDir}; free space there or set backup.temp_dir to a larger disk`,
-        cause: e,
-      });
+      throw new BarysafeError(
+        'sqlite',
+        `cannot copy the SQLite database ${dbPath}: the temp directory is full (${errorText(e)})`,
+        {
+          exitCode: ExitCode.FAILURE,
+          hint: `the consistent copy needs as much free space as the database (${Math.ceil(statSync(dbPath).size / 1048576)} MiB) in ${tempDir}; free space there or set backup.temp_dir to a larger disk`,
+          cause: e,
+        },
+      );
     }
-    throw new BarysafeError('sqlite', `cannot copy the SQLite database ${dbPath}: ${errorText(e)}`, { exitCode: ExitCode.SOURCE, cause: e });
+    throw new BarysafeError('sqlite', `cannot copy the SQLite database ${dbPath}: ${errorText(e)}`, {
+      exitCode: ExitCode.SOURCE,
+      cause: e,
+    });
   } finally {
     src?.close();
   }
   await chmod(copyPath, 0o600);
   const copy = new Database(copyPath, { readonly: true });
   try {
-    const integrity = (copy.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+    const integrity = (copy.pragma('integrity_check') as Array<{ integrity_check: string }>)
+      .map((r) => r.integrity_check)
+      .join('; ');
     if (integrity !== 'ok') {
-      throw new BarysafeError('sqlite', `the copy of ${dbPath} fails PRAGMA integrity_check: ${integrity.slice(0, 300)}`, {
-        exitCode: ExitCode.SOURCE,
-        hint: 'the live database is damaged; repair it (sqlite3 .recover) before trusting any backup of it',
-      });
+      throw new BarysafeError(
+        'sqlite',
+        `the copy of ${dbPath} fails PRAGMA integrity_check: ${integrity.slice(0, 300)}`,
+        {
+          exitCode: ExitCode.SOURCE,
+          hint: 'the live database is damaged; repair it (sqlite3 .recover) before trusting any backup of it',
+        },
+      );
     }
-    const tables = new Set((copy.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as Array<{ name: string }>).map((r) => r.name));
+    const tables = new Set(
+      (copy.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as Array<{ name: string }>).map(
+        (r) => r.name,
+      ),
+    );
     const migrations = tables.has('seaql_migrations')
-      ? (copy.prepare('SELECT version FROM seaql_migrations ORDER BY version').all() as Array<{ version: string }>).map((r) => r.version)
+      ? (copy.prepare('SELECT version FROM seaql_migrations ORDER BY version').all() as Array<{ version: string }>).map(
+          (r) => r.version,
+        )
       : [];
     const row_counts: Record<string, number> = {};
     for (const t of CORE_TABLES) {
-      if (tables.has(t)) row_counts[t] = Number((copy.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n);
+      if (tables.has(t))
+        row_counts[t] = Number((copy.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n);
     }
     const version = (copy.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
     return {
-      record: { engine: 'sqlite', source: dbPath, migrations, row_counts, integrity_check: integrity, server_version: `SQLite ${version}`, dump_format: 'sqlite3' },
+      record: {
+        engine: 'sqlite',
+        source: dbPath,
+        migrations,
+        row_counts,
+        integrity_check: integrity,
+        server_version: `SQLite ${version}`,
+        dump_format: 'sqlite3',
+      },
       open: () => createReadStream(copyPath, { highWaterMark: 1 << 20 }),
     };
   } finally {

@@ -27,7 +27,11 @@ export class Findings {
   outcome(whenNone: 'error' | 'skip' = 'error'): CheckOutcome {
     const unavailableEvidence = this.unavailable.map((r) => ({ source: 'unavailable source', note: r }));
     if (this.findings.length === 0) {
-      return { status: whenNone, summary: this.unavailable.join('; ') || 'no evidence source available', evidence: unavailableEvidence };
+      return {
+        status: whenNone,
+        summary: this.unavailable.join('; ') || 'no evidence source available',
+        evidence: unavailableEvidence,
+      };
     }
     const worst = this.findings.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a)).status;
     const summaries = this.findings.filter((f) => f.status === worst).map((f) => f.summary);

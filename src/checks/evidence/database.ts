@@ -60,20 +60,38 @@ export function openDatabase(ctx: CheckContext): Promise<DatabaseAccess> {
  * Reads one table for a check: rows and where they came from, or the check's `error` outcome when
  * the database cannot be opened or the query fails.
  */
-export async function readRows<T>(ctx: CheckContext, table: string, read: (db: DatabaseReader) => Promise<T[]>): Promise<{ rows: T[]; source: string } | CheckOutcome> {
+export async function readRows<T>(
+  ctx: CheckContext,
+  table: string,
+  read: (db: DatabaseReader) => Promise<T[]>,
+): Promise<{ rows: T[]; source: string } | CheckOutcome> {
   const access = await openDatabase(ctx);
-  if (!access.ok) return { status: 'error', summary: `cannot read the ${table}: ${access.error}`, evidence: [{ source: access.source }] };
+  if (!access.ok)
+    return {
+      status: 'error',
+      summary: `cannot read the ${table}: ${access.error}`,
+      evidence: [{ source: access.source }],
+    };
   try {
     return { rows: await read(access.db), source: access.db.source };
   } catch (e) {
-    return { status: 'error', summary: `cannot read the ${table} table: ${(e as Error).message}`, evidence: [{ source: access.db.source }] };
+    return {
+      status: 'error',
+      summary: `cannot read the ${table} table: ${(e as Error).message}`,
+      evidence: [{ source: access.db.source }],
+    };
   }
 }
 
 async function connect(ctx: CheckContext): Promise<DatabaseAccess> {
   const loc = ctx.barycenter.database;
   if (loc.engine === 'sqlite') {
-    if (loc.memory) return { ok: false, source: 'sqlite::memory:', error: 'the database is in memory: nothing outside the process can read it' };
+    if (loc.memory)
+      return {
+        ok: false,
+        source: 'sqlite::memory:',
+        error: 'the database is in memory: nothing outside the process can read it',
+      };
     const source = `sqlite:${loc.path}`;
     try {
       return { ok: true, db: sqliteReader(new Database(loc.path, { readonly: true, fileMustExist: true }), source) };
@@ -105,10 +123,19 @@ function sqliteReader(db: Database.Database, source: string): DatabaseReader & {
   return {
     source,
     users: () => all<RawUser>('SELECT username, password_hash, enabled FROM users').then((r) => r.map(toUser)),
-    clients: () => all<RawClient>('SELECT client_id, client_name, redirect_uris, created_at FROM clients ORDER BY created_at, client_id').then((r) => r.map(toClient)),
+    clients: () =>
+      all<RawClient>(
+        'SELECT client_id, client_name, redirect_uris, created_at FROM clients ORDER BY created_at, client_id',
+      ).then((r) => r.map(toClient)),
     failedJobsSince: (t) =>
-      all<JobRow>('SELECT job_name, started_at, success, error_message FROM job_executions WHERE success = 0 AND started_at >= ? ORDER BY started_at DESC', t),
-    latestJobStart: () => all<{ t: number | null }>('SELECT MAX(started_at) AS t FROM job_executions').then((r) => (r[0]?.t == null ? null : Number(r[0].t))),
+      all<JobRow>(
+        'SELECT job_name, started_at, success, error_message FROM job_executions WHERE success = 0 AND started_at >= ? ORDER BY started_at DESC',
+        t,
+      ),
+    latestJobStart: () =>
+      all<{ t: number | null }>('SELECT MAX(started_at) AS t FROM job_executions').then((r) =>
+        r[0]?.t == null ? null : Number(r[0].t),
+      ),
     close: async () => {
       db.close();
     },
@@ -126,12 +153,19 @@ function pgReader(client: pg.Client, source: string): DatabaseReader & { close()
   return {
     source,
     users: () => all<RawUser>('SELECT username, password_hash, enabled FROM users').then((r) => r.map(toUser)),
-    clients: () => all<RawClient>('SELECT client_id, client_name, redirect_uris, created_at FROM clients ORDER BY created_at, client_id').then((r) => r.map(toClient)),
+    clients: () =>
+      all<RawClient>(
+        'SELECT client_id, client_name, redirect_uris, created_at FROM clients ORDER BY created_at, client_id',
+      ).then((r) => r.map(toClient)),
     failedJobsSince: (t) =>
-      all<JobRow>('SELECT job_name, started_at::bigint AS started_at, success, error_message FROM job_executions WHERE success = 0 AND started_at >= $1 ORDER BY started_at DESC', [t]).then((r) =>
-        r.map((j) => ({ ...j, started_at: Number(j.started_at) })),
+      all<JobRow>(
+        'SELECT job_name, started_at::bigint AS started_at, success, error_message FROM job_executions WHERE success = 0 AND started_at >= $1 ORDER BY started_at DESC',
+        [t],
+      ).then((r) => r.map((j) => ({ ...j, started_at: Number(j.started_at) }))),
+    latestJobStart: () =>
+      all<{ t: string | number | null }>('SELECT MAX(started_at)::bigint AS t FROM job_executions').then((r) =>
+        r[0]?.t == null ? null : Number(r[0].t),
       ),
-    latestJobStart: () => all<{ t: string | number | null }>('SELECT MAX(started_at)::bigint AS t FROM job_executions').then((r) => (r[0]?.t == null ? null : Number(r[0].t))),
     close: () => client.end(),
   };
 }
@@ -149,16 +183,27 @@ interface RawClient {
 }
 
 function toUser(r: RawUser): UserRow {
-  return { username: r.username, password_hash: r.password_hash, enabled: Number(r.enabled) === 1 || r.enabled === true };
+  return {
+    username: r.username,
+    password_hash: r.password_hash,
+    enabled: Number(r.enabled) === 1 || r.enabled === true,
+  };
 }
 
 function toClient(r: RawClient): ClientRow {
   const created = r.created_at === null ? null : Number(r.created_at);
   try {
     const uris = JSON.parse(r.redirect_uris ?? '[]') as unknown;
-    if (Array.isArray(uris) && uris.every((u) => typeof u === 'string')) return { client_id: r.client_id, client_name: r.client_name, redirect_uris: uris, created_at: created };
+    if (Array.isArray(uris) && uris.every((u) => typeof u === 'string'))
+      return { client_id: r.client_id, client_name: r.client_name, redirect_uris: uris, created_at: created };
   } catch {
     /* fall through: kept raw so the reviewer sees it */
   }
-  return { client_id: r.client_id, client_name: r.client_name, redirect_uris: [], redirect_uris_raw: String(r.redirect_uris), created_at: created };
+  return {
+    client_id: r.client_id,
+    client_name: r.client_name,
+    redirect_uris: [],
+    redirect_uris_raw: String(r.redirect_uris),
+    created_at: created,
+  };
 }

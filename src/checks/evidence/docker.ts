@@ -35,7 +35,8 @@ export const DEFAULT_CONTAINER_NAME = 'barycenter';
 export function parseInspect(text: string, source: string): DockerContainer {
   const doc = JSON.parse(text) as unknown;
   const first = Array.isArray(doc) ? doc[0] : doc;
-  if (!first || typeof first !== 'object') throw new Error(`${source} holds no container (expected the array \`docker inspect\` prints)`);
+  if (!first || typeof first !== 'object')
+    throw new Error(`${source} holds no container (expected the array \`docker inspect\` prints)`);
   return first as DockerContainer;
 }
 
@@ -44,17 +45,28 @@ export async function loadDocker(ctx: CheckContext): Promise<DockerLookup> {
     const file = ctx.config.checks.docker_inspect;
     if (file) {
       try {
-        return { ok: true, container: parseInspect(await readFile(file, 'utf8'), file), source: `docker inspect file ${file}` };
+        return {
+          ok: true,
+          container: parseInspect(await readFile(file, 'utf8'), file),
+          source: `docker inspect file ${file}`,
+        };
       } catch (e) {
         return { ok: false, reason: `cannot read docker inspect file ${file}: ${(e as Error).message}` };
       }
     }
     try {
       const { stdout } = await run('docker', ['inspect', DEFAULT_CONTAINER_NAME], { timeout: 10_000 });
-      return { ok: true, container: parseInspect(stdout, 'docker inspect'), source: `docker inspect ${DEFAULT_CONTAINER_NAME} (live)` };
+      return {
+        ok: true,
+        container: parseInspect(stdout, 'docker inspect'),
+        source: `docker inspect ${DEFAULT_CONTAINER_NAME} (live)`,
+      };
     } catch (e) {
       const msg = ((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n')[0];
-      return { ok: false, reason: `checks.docker_inspect is not set and live \`docker inspect ${DEFAULT_CONTAINER_NAME}\` failed: ${msg}` };
+      return {
+        ok: false,
+        reason: `checks.docker_inspect is not set and live \`docker inspect ${DEFAULT_CONTAINER_NAME}\` failed: ${msg}`,
+      };
     }
   });
 }
@@ -71,16 +83,31 @@ export function containerEnv(c: DockerContainer): Record<string, string> {
 }
 
 /** Host bindings of a container port, from NetworkSettings.Ports (live) or HostConfig.PortBindings (requested). */
-export function publishedBindings(c: DockerContainer, port: number): { hostIp: string; hostPort: string; field: string }[] {
+export function publishedBindings(
+  c: DockerContainer,
+  port: number,
+): { hostIp: string; hostPort: string; field: string }[] {
   const key = `${port}/tcp`;
   const live = c.NetworkSettings?.Ports?.[key];
-  if (live) return live.map((b) => ({ hostIp: b.HostIp || '0.0.0.0', hostPort: b.HostPort ?? '', field: `NetworkSettings.Ports["${key}"]` }));
+  if (live)
+    return live.map((b) => ({
+      hostIp: b.HostIp || '0.0.0.0',
+      hostPort: b.HostPort ?? '',
+      field: `NetworkSettings.Ports["${key}"]`,
+    }));
   const wanted = c.HostConfig?.PortBindings?.[key];
-  return (wanted ?? []).map((b) => ({ hostIp: b.HostIp || '0.0.0.0', hostPort: b.HostPort ?? '', field: `HostConfig.PortBindings["${key}"]` }));
+  return (wanted ?? []).map((b) => ({
+    hostIp: b.HostIp || '0.0.0.0',
+    hostPort: b.HostPort ?? '',
+    field: `HostConfig.PortBindings["${key}"]`,
+  }));
 }
 
 /** The container mount holding a path (longest Destination prefix), or a tmpfs from HostConfig.Tmpfs. */
-export function dockerMountOf(c: DockerContainer, p: string): { type: string; destination: string; name?: string; rw?: boolean } | undefined {
+export function dockerMountOf(
+  c: DockerContainer,
+  p: string,
+): { type: string; destination: string; name?: string; rw?: boolean } | undefined {
   const inside = (dest: string) => p === dest || p.startsWith(dest.endsWith('/') ? dest : dest + '/');
   let best: { type: string; destination: string; name?: string; rw?: boolean } | undefined;
   for (const m of c.Mounts ?? []) {

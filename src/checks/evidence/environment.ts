@@ -22,9 +22,12 @@ export interface EnvSources {
   unavailable: string[];
 }
 
-export const usesDocker = (ctx: CheckContext) => ctx.deployment === 'docker' || ctx.config.checks.docker_inspect !== undefined;
-export const usesKubernetes = (ctx: CheckContext) => ctx.deployment === 'kubernetes' || ctx.config.checks.kubernetes_manifests.length > 0;
-export const usesUnit = (ctx: CheckContext) => ctx.deployment === 'systemd' || ctx.config.checks.systemd_unit !== undefined;
+export const usesDocker = (ctx: CheckContext) =>
+  ctx.deployment === 'docker' || ctx.config.checks.docker_inspect !== undefined;
+export const usesKubernetes = (ctx: CheckContext) =>
+  ctx.deployment === 'kubernetes' || ctx.config.checks.kubernetes_manifests.length > 0;
+export const usesUnit = (ctx: CheckContext) =>
+  ctx.deployment === 'systemd' || ctx.config.checks.systemd_unit !== undefined;
 
 export async function serviceEnvironments(ctx: CheckContext): Promise<EnvSources> {
   return ctx.memo('service-environments', async () => {
@@ -36,7 +39,12 @@ export async function serviceEnvironments(ctx: CheckContext): Promise<EnvSources
       if (p.found) {
         const env = await processEnviron(ctx, p.process.pid);
         if ('error' in env) unavailable.push(env.error as string);
-        else sources.push({ source: `proc:${p.process.pid}/environ (found by ${p.process.foundBy})`, vars: env as Record<string, string>, notes: [] });
+        else
+          sources.push({
+            source: `proc:${p.process.pid}/environ (found by ${p.process.foundBy})`,
+            vars: env as Record<string, string>,
+            notes: [],
+          });
       } else unavailable.push(`live process: ${p.reason}`);
     }
 
@@ -75,9 +83,13 @@ export async function serviceEnvironments(ctx: CheckContext): Promise<EnvSources
         const notes: string[] = [];
         for (const ref of w.container.envFrom ?? []) {
           const name = ref.configMapRef?.name ?? ref.secretRef?.name;
-          const cm = ref.configMapRef && k.manifests.objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === name);
+          const cm =
+            ref.configMapRef && k.manifests.objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === name);
           if (cm) Object.assign(vars, (cm as { data?: Record<string, string> }).data ?? {});
-          else notes.push(`envFrom ${ref.secretRef ? 'Secret' : 'ConfigMap'} ${name} not in the manifests: its variables are unknown`);
+          else
+            notes.push(
+              `envFrom ${ref.secretRef ? 'Secret' : 'ConfigMap'} ${name} not in the manifests: its variables are unknown`,
+            );
         }
         for (const e of w.container.env ?? []) vars[e.name] = e.value ?? (e.valueFrom ? '(valueFrom)' : '');
         sources.push({ source: `${w.ref} container ${w.container.name} (env, envFrom)`, vars, notes });

@@ -21,7 +21,10 @@ export async function statFile(p: string): Promise<FileFacts | { path: string; e
     return { path: p, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isDirectory: s.isDirectory() };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { path: p, error: code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : String(code ?? e) };
+    return {
+      path: p,
+      error: code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : String(code ?? e),
+    };
   }
 }
 
@@ -49,12 +52,16 @@ async function readLines(file: string): Promise<string[]> {
 }
 
 export async function readPasswd(file = '/etc/passwd'): Promise<Account[]> {
-  return (await readLines(file)).map((l) => l.split(':')).filter((f) => f.length >= 4)
+  return (await readLines(file))
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 4)
     .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) }));
 }
 
 export async function readGroups(file = '/etc/group'): Promise<Group[]> {
-  return (await readLines(file)).map((l) => l.split(':')).filter((f) => f.length >= 3)
+  return (await readLines(file))
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 3)
     .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) }));
 }
 
@@ -69,8 +76,13 @@ export interface Identity {
 
 export async function identityOfUser(nameOrUid: string): Promise<Identity | undefined> {
   const users = await readPasswd();
-  const user = users.find((u) => u.name === nameOrUid) ?? (/^\d+$/.test(nameOrUid) ? users.find((u) => u.uid === Number(nameOrUid)) : undefined);
-  if (!user) return /^\d+$/.test(nameOrUid) ? { uid: Number(nameOrUid), gids: [], source: `numeric uid ${nameOrUid}` } : undefined;
+  const user =
+    users.find((u) => u.name === nameOrUid) ??
+    (/^\d+$/.test(nameOrUid) ? users.find((u) => u.uid === Number(nameOrUid)) : undefined);
+  if (!user)
+    return /^\d+$/.test(nameOrUid)
+      ? { uid: Number(nameOrUid), gids: [], source: `numeric uid ${nameOrUid}` }
+      : undefined;
   const groups = await readGroups();
   const gids = [user.gid, ...groups.filter((g) => g.members.includes(user.name)).map((g) => g.gid)];
   return { uid: user.uid, gids: [...new Set(gids)], source: `/etc/passwd user ${user.name}`, name: user.name };
@@ -166,7 +178,9 @@ export function mountOf(mounts: Mount[], p: string): Mount | undefined {
 /** File systems whose content is lost at reboot or container recreation. */
 export const VOLATILE_FS = new Set(['tmpfs', 'ramfs', 'overlay', 'aufs', 'devtmpfs', 'proc', 'sysfs']);
 
-export async function freeSpace(p: string): Promise<{ path: string; freePercent: number; freeBytes: number; totalBytes: number }> {
+export async function freeSpace(
+  p: string,
+): Promise<{ path: string; freePercent: number; freeBytes: number; totalBytes: number }> {
   const s = await statfs(p);
   const total = s.blocks * s.bsize;
   // bavail: what an unprivileged service can still use (root-reserved blocks excluded).

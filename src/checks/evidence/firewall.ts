@@ -60,7 +60,11 @@ export function parseNftJson(text: string): InputChain[] {
   for (const it of items) {
     const c = it.chain;
     if (c && c.hook === 'input' && c.type === 'filter') {
-      chains.set(`${c.family}/${c.table}/${c.name}`, { name: `${c.family} ${c.table} ${c.name}`, policy: c.policy === 'drop' ? 'drop' : 'accept', rules: [] });
+      chains.set(`${c.family}/${c.table}/${c.name}`, {
+        name: `${c.family} ${c.table} ${c.name}`,
+        policy: c.policy === 'drop' ? 'drop' : 'accept',
+        rules: [],
+      });
     }
   }
   for (const it of items) {
@@ -117,7 +121,8 @@ export function parseIptablesSave(text: string): InputChain[] {
     if (/(^| )-i lo( |$)/.test(line) || /--ctstate|--state /.test(line)) rule.neutral = true;
     else if (/(^| )(-s|-i|--src-range|--match-set) /.test(line)) rule.sourceLimited = true;
     const target = /-j (\S+)/.exec(line)?.[1];
-    rule.verdict = target === 'ACCEPT' ? 'accept' : target === 'DROP' ? 'drop' : target === 'REJECT' ? 'reject' : 'other';
+    rule.verdict =
+      target === 'ACCEPT' ? 'accept' : target === 'DROP' ? 'drop' : target === 'REJECT' ? 'reject' : 'other';
     input.rules.push(rule);
   }
   return chains;
@@ -146,9 +151,10 @@ export function verdictFor(facts: FirewallFacts, port: number): { verdict: PortV
       }
       break;
     }
-    decided ??= chain.policy === 'drop'
-      ? { verdict: 'blocked', by: `${chain.name}: policy drop` }
-      : { verdict: 'open', by: `${chain.name}: policy accept, no rule for port ${port}` };
+    decided ??=
+      chain.policy === 'drop'
+        ? { verdict: 'blocked', by: `${chain.name}: policy drop` }
+        : { verdict: 'open', by: `${chain.name}: policy accept, no rule for port ${port}` };
     if (decided.verdict === 'blocked') return decided;
     if (decided.verdict === 'restricted' || result.by === '') result = decided;
   }
@@ -167,7 +173,10 @@ export async function processNetns(ctx: CheckContext): Promise<string | undefine
   const p = await findProcess(ctx);
   if (!p.found) return undefined;
   try {
-    const [theirs, ours] = await Promise.all([readlink(`/proc/${p.process.pid}/ns/net`), readlink('/proc/self/ns/net')]);
+    const [theirs, ours] = await Promise.all([
+      readlink(`/proc/${p.process.pid}/ns/net`),
+      readlink('/proc/self/ns/net'),
+    ]);
     return theirs === ours ? undefined : `/proc/${p.process.pid}/ns/net`;
   } catch {
     return undefined;
@@ -190,7 +199,8 @@ export async function loadFirewall(ctx: CheckContext): Promise<FirewallLookup> {
     }
     try {
       const chains = parseIptablesSave(await listing('iptables-save', [], netns));
-      if (chains.length || !nftEmpty) return { ok: true, facts: { tool: 'iptables-save', source: `iptables-save${where}`, chains } };
+      if (chains.length || !nftEmpty)
+        return { ok: true, facts: { tool: 'iptables-save', source: `iptables-save${where}`, chains } };
     } catch (e) {
       failures.push(`iptables-save: ${describe(e)}`);
     }
@@ -203,5 +213,7 @@ function describe(e: unknown): string {
   const err = e as NodeJS.ErrnoException & { stderr?: string };
   if (err.code === 'ENOENT') return 'not installed';
   const text = (err.stderr || err.message || String(e)).trim().split('\n')[0] ?? '';
-  return /permission|not permitted/i.test(text) ? `permission denied (${text}); run as root or with CAP_NET_ADMIN` : text;
+  return /permission|not permitted/i.test(text)
+    ? `permission denied (${text}); run as root or with CAP_NET_ADMIN`
+    : text;
 }

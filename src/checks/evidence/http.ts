@@ -22,11 +22,15 @@ export interface HttpFacts {
 
 const MAX_BODY = 2 * 1024 * 1024;
 
-export function request(url: string, opts: { method?: string; body?: unknown; timeoutMs?: number } = {}): Promise<HttpFacts> {
+export function request(
+  url: string,
+  opts: { method?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<HttpFacts> {
   const method = opts.method ?? 'GET';
   const shown = redactUrl(url);
   return new Promise((resolve) => {
-    const done = (f: Partial<HttpFacts>) => resolve({ url: shown, method, status: null, contentType: null, json: undefined, error: null, ...f });
+    const done = (f: Partial<HttpFacts>) =>
+      resolve({ url: shown, method, status: null, contentType: null, json: undefined, error: null, ...f });
     let u: URL;
     try {
       u = new URL(url);
@@ -40,7 +44,10 @@ export function request(url: string, opts: { method?: string; body?: unknown; ti
       {
         method,
         timeout: opts.timeoutMs ?? 10_000,
-        headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+        headers: {
+          accept: 'application/json',
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+        },
         ...(u.protocol === 'https:' ? { ca: trustedCas() } : {}),
       },
       (res) => {

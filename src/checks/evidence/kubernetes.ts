@@ -7,7 +7,13 @@ import type { CheckContext } from '../types.js';
  * that `kubectl get -o yaml` prints. Only the fields the checks read are typed.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any */
-export type K8sObject = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }; spec?: any; items?: K8sObject[] };
+export type K8sObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  spec?: any;
+  items?: K8sObject[];
+};
 
 export interface Container {
   name: string;
@@ -88,7 +94,9 @@ const isBarycenter = (c: Container) => c.name === 'barycenter' || /(^|\/)barycen
 /** The long-running workload whose container runs Barycenter (Jobs and CronJobs only as a last resort). */
 export function findWorkload(objects: K8sObject[], fileOf: Map<K8sObject, string>): Workload | undefined {
   const candidates = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind ?? ''));
-  candidates.sort((a, b) => Number(['Job', 'CronJob'].includes(a.kind!)) - Number(['Job', 'CronJob'].includes(b.kind!)));
+  candidates.sort(
+    (a, b) => Number(['Job', 'CronJob'].includes(a.kind!)) - Number(['Job', 'CronJob'].includes(b.kind!)),
+  );
   for (const o of candidates) {
     const { pod, labels, prefix } = podTemplateOf(o);
     const container = pod?.containers?.find(isBarycenter);
@@ -124,12 +132,19 @@ export async function loadKubernetes(ctx: CheckContext): Promise<K8sLookup> {
       }
     }
     const workload = findWorkload(objects, fileOf);
-    if (!workload) return { ok: false, reason: `no Deployment/StatefulSet/Pod running a barycenter container in ${files.join(', ')}` };
+    if (!workload)
+      return {
+        ok: false,
+        reason: `no Deployment/StatefulSet/Pod running a barycenter container in ${files.join(', ')}`,
+      };
     return { ok: true, manifests: { files, objects, workload } };
   });
 }
 
-type LabelSelector = { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+type LabelSelector = {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+};
 
 /** metav1.LabelSelector semantics; an empty selector selects everything. */
 export function selectorMatches(sel: LabelSelector | undefined, labels: Record<string, string>): boolean {
@@ -150,15 +165,26 @@ const sameNamespace = (o: K8sObject, w: Workload) => (o.metadata?.namespace ?? w
 
 export function servicesFor(m: K8sManifests): K8sObject[] {
   const w = m.workload!;
-  return m.objects.filter((o) => o.kind === 'Service' && sameNamespace(o, w) && o.spec?.selector && Object.keys(o.spec.selector).length > 0
-    && Object.entries(o.spec.selector as Record<string, string>).every(([k, v]) => w.podLabels[k] === v));
+  return m.objects.filter(
+    (o) =>
+      o.kind === 'Service' &&
+      sameNamespace(o, w) &&
+      o.spec?.selector &&
+      Object.keys(o.spec.selector).length > 0 &&
+      Object.entries(o.spec.selector as Record<string, string>).every(([k, v]) => w.podLabels[k] === v),
+  );
 }
 
 /** NetworkPolicies that select the Barycenter pods and govern ingress. */
 export function ingressPoliciesFor(m: K8sManifests): K8sObject[] {
   const w = m.workload!;
-  return m.objects.filter((o) => o.kind === 'NetworkPolicy' && sameNamespace(o, w) && selectorMatches(o.spec?.podSelector ?? {}, w.podLabels)
-    && (o.spec?.policyTypes ? (o.spec.policyTypes as string[]).includes('Ingress') : true));
+  return m.objects.filter(
+    (o) =>
+      o.kind === 'NetworkPolicy' &&
+      sameNamespace(o, w) &&
+      selectorMatches(o.spec?.podSelector ?? {}, w.podLabels) &&
+      (o.spec?.policyTypes ? (o.spec.policyTypes as string[]).includes('Ingress') : true),
+  );
 }
 
 /** A Service/NetworkPolicy port (number or container port name) as a container port number. */
@@ -181,7 +207,10 @@ export function portAllowedBy(policies: K8sObject[], port: number, c: Container)
       return { allowed: true, from: `NetworkPolicy/${p.metadata?.name} allows it from ${from}` };
     }
   }
-  return { allowed: false, from: `denied by NetworkPolicy ${policies.map((p) => p.metadata?.name).join(', ')} (no ingress rule covers it)` };
+  return {
+    allowed: false,
+    from: `denied by NetworkPolicy ${policies.map((p) => p.metadata?.name).join(', ')} (no ingress rule covers it)`,
+  };
 }
 
 /** Effective security context of the container: container fields override the pod's. */

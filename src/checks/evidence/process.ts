@@ -65,7 +65,9 @@ async function pidFromFile(file: string): Promise<number> {
 /** systemd is the running init only when /run/systemd/system exists (sd_booted(3)). */
 async function systemdMainPid(unit: string): Promise<number | undefined> {
   if (!existsSync('/run/systemd/system')) return undefined;
-  const { stdout } = await run('systemctl', ['show', '-p', 'MainPID', '--value', path.basename(unit)], { timeout: 5000 });
+  const { stdout } = await run('systemctl', ['show', '-p', 'MainPID', '--value', path.basename(unit)], {
+    timeout: 5000,
+  });
   const pid = Number(stdout.trim());
   return pid > 0 ? pid : undefined;
 }
@@ -74,24 +76,35 @@ export async function findProcess(ctx: CheckContext): Promise<ProcessLookup> {
   return ctx.memo('process', async () => {
     const tried: string[] = [];
     const c = ctx.config.checks;
-    if (ctx.deployment === 'kubernetes') return { found: false, reason: 'Kubernetes: the pod process is not on this host; manifests are the evidence', tried };
+    if (ctx.deployment === 'kubernetes')
+      return {
+        found: false,
+        reason: 'Kubernetes: the pod process is not on this host; manifests are the evidence',
+        tried,
+      };
     if (c.pid_file) {
       tried.push(`pid file ${c.pid_file}`);
       try {
         const pid = await pidFromFile(c.pid_file);
-        if (!existsSync(`/proc/${pid}`)) return { found: false, reason: `pid ${pid} from ${c.pid_file} is not running`, tried };
+        if (!existsSync(`/proc/${pid}`))
+          return { found: false, reason: `pid ${pid} from ${c.pid_file} is not running`, tried };
         return { found: true, process: await readProcessFacts(pid, `pid file ${c.pid_file}`) };
       } catch (e) {
         return { found: false, reason: `cannot use pid file ${c.pid_file}: ${(e as Error).message}`, tried };
       }
     }
     // A saved docker inspect file describes a container elsewhere (or earlier); only a pid file ties it to a live process.
-    if (ctx.deployment === 'docker') return { found: false, reason: 'Docker: no checks.pid_file names the container process', tried };
+    if (ctx.deployment === 'docker')
+      return { found: false, reason: 'Docker: no checks.pid_file names the container process', tried };
     if (c.systemd_unit) {
       tried.push(`systemctl show ${path.basename(c.systemd_unit)}`);
       try {
         const pid = await systemdMainPid(c.systemd_unit);
-        if (pid) return { found: true, process: await readProcessFacts(pid, `systemd MainPID of ${path.basename(c.systemd_unit)}`) };
+        if (pid)
+          return {
+            found: true,
+            process: await readProcessFacts(pid, `systemd MainPID of ${path.basename(c.systemd_unit)}`),
+          };
       } catch {
         // systemctl absent or failing: fall through to the port scan.
       }
@@ -109,7 +122,10 @@ export async function findProcess(ctx: CheckContext): Promise<ProcessLookup> {
 }
 
 /** The process environment (/proc/<pid>/environ: NUL-separated, as it was at exec). */
-export async function processEnviron(ctx: CheckContext, pid: number): Promise<Record<string, string> | { error: string }> {
+export async function processEnviron(
+  ctx: CheckContext,
+  pid: number,
+): Promise<Record<string, string> | { error: string }> {
   return ctx.memo(`process-environ:${pid}`, async () => {
     try {
       const env: Record<string, string> = {};
@@ -119,7 +135,9 @@ export async function processEnviron(ctx: CheckContext, pid: number): Promise<Re
       }
       return env;
     } catch (e) {
-      return { error: `cannot read /proc/${pid}/environ: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+      return {
+        error: `cannot read /proc/${pid}/environ: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      };
     }
   });
 }
@@ -133,7 +151,13 @@ export async function stdoutTarget(pid: number): Promise<string | { error: strin
   }
 }
 
-export function processEvidence(p: ProcessFacts, field: string, observed: unknown, expected?: unknown, note?: string): Evidence {
+export function processEvidence(
+  p: ProcessFacts,
+  field: string,
+  observed: unknown,
+  expected?: unknown,
+  note?: string,
+): Evidence {
   return { source: `${p.statusSource} (${field}; found by ${p.foundBy})`, observed, expected, note };
 }
 

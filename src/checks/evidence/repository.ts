@@ -48,7 +48,16 @@ export function readRepository(ctx: CheckContext): Promise<RepositoryAccess> {
         const repo = new Repository(storage, verifier);
         const snapshots = await repo.list();
         const drills = await repo.listDrillRecords<DrillRecord>();
-        return { ok: true, repo: { displayUrl: storage.displayUrl, verifierKeyId: verifier?.keyId ?? null, verifierError, snapshots, drills } };
+        return {
+          ok: true,
+          repo: {
+            displayUrl: storage.displayUrl,
+            verifierKeyId: verifier?.keyId ?? null,
+            verifierError,
+            snapshots,
+            drills,
+          },
+        };
       } finally {
         await storage.close?.();
       }

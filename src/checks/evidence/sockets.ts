@@ -59,7 +59,10 @@ export function parseProcNetTcp(text: string, family: 4 | 6): ListeningSocket[] 
 /** All listening sockets in the network namespace of pid (or of barysafe itself). */
 export async function listeningSockets(pid: number | 'self' = 'self'): Promise<ListeningSocket[]> {
   const out: ListeningSocket[] = [];
-  for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
+  for (const [file, family] of [
+    ['tcp', 4],
+    ['tcp6', 6],
+  ] as const) {
     try {
       out.push(...parseProcNetTcp(await readFile(`/proc/${pid}/net/${file}`, 'utf8'), family));
     } catch {
@@ -107,7 +110,14 @@ export function addressScope(address: string): AddressScope {
   if (a === '::1' || a.startsWith('127.')) return 'loopback';
   if (net.isIPv4(a)) {
     const [x, y] = a.split('.').map(Number) as [number, number];
-    if (x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127)) return 'private';
+    if (
+      x === 10 ||
+      (x === 172 && y >= 16 && y <= 31) ||
+      (x === 192 && y === 168) ||
+      (x === 169 && y === 254) ||
+      (x === 100 && y >= 64 && y <= 127)
+    )
+      return 'private';
     return 'public';
   }
   if (/^f[cd]/i.test(a) || /^fe[89ab]/i.test(a)) return 'private';

@@ -39,7 +39,8 @@ export function parseUnitText(text: string, into: Map<string, string[]>): void {
     if (i < 0) continue;
     const key = line.slice(0, i).trim();
     const value = line.slice(i + 1).trim();
-    if (value === '') into.set(key, []); // reset
+    if (value === '')
+      into.set(key, []); // reset
     else into.set(key, [...(into.get(key) ?? []), value]);
   }
 }
@@ -67,7 +68,10 @@ export async function loadUnit(ctx: CheckContext): Promise<UnitLookup> {
     try {
       return { ok: true, unit: await readUnit(file) };
     } catch (e) {
-      return { ok: false, reason: `cannot read systemd unit ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+      return {
+        ok: false,
+        reason: `cannot read systemd unit ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      };
     }
   });
 }
@@ -77,7 +81,7 @@ export function parseEnvironmentDirective(value: string): Record<string, string>
   const out: Record<string, string> = {};
   const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
   for (const m of value.matchAll(re)) {
-    const word = m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2] ?? m[3]!;
+    const word = m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]!);
     const i = word.indexOf('=');
     if (i > 0) out[word.slice(0, i)] = word.slice(i + 1);
   }

@@ -6,7 +6,8 @@ export function binaryLauncher(bin: string): Launcher {
   return {
     kind: 'binary',
     description: `binary ${bin}`,
-    syncUsers: (spec, timeoutMs) => runToEnd(bin, syncUsersArgs(spec.layout), { cwd: spec.layout.dir, env: spec.env, timeoutMs }),
+    syncUsers: (spec, timeoutMs) =>
+      runToEnd(bin, syncUsersArgs(spec.layout), { cwd: spec.layout.dir, env: spec.env, timeoutMs }),
     start: async (spec) => startProcess(bin, serverArgs(spec.layout), { cwd: spec.layout.dir, env: spec.env }),
   };
 }

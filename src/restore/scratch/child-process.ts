@@ -28,7 +28,11 @@ const LOG_LIMIT = 64 * 1024;
 const liveGroups = new Set<number>();
 let exitHooked = false;
 
-export function startProcess(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): RunningProcess {
+export function startProcess(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): RunningProcess {
   hookExit();
   let log = '';
   let done: Exit | undefined;
@@ -72,7 +76,11 @@ export function startProcess(cmd: string, args: string[], opts: { cwd: string; e
 }
 
 /** Runs a program to completion with a time limit; the output is kept for messages. */
-export async function runToEnd(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Exit & { output: string; timedOut: boolean }> {
+export async function runToEnd(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<Exit & { output: string; timedOut: boolean }> {
   const p = startProcess(cmd, args, opts);
   let timedOut = false;
   const t = setTimeout(() => {

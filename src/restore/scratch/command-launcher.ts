@@ -15,13 +15,17 @@ export function commandLauncher(template: string): Launcher {
   return {
     kind: 'command',
     description: `command ${template}`,
-    syncUsers: (spec, timeoutMs) => runToEnd('/bin/sh', argv(spec, syncUsersArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env, timeoutMs }),
-    start: async (spec) => startProcess('/bin/sh', argv(spec, serverArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env }),
+    syncUsers: (spec, timeoutMs) =>
+      runToEnd('/bin/sh', argv(spec, syncUsersArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env, timeoutMs }),
+    start: async (spec) =>
+      startProcess('/bin/sh', argv(spec, serverArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env }),
   };
 }
 
 function expand(template: string, spec: LaunchSpec): string {
-  return template.replace(/\{scratch\}/g, shellQuote(spec.layout.dir)).replace(/\{port\}/g, shellQuote(spec.env.BARYCENTER__SERVER__PORT ?? ''));
+  return template
+    .replace(/\{scratch\}/g, shellQuote(spec.layout.dir))
+    .replace(/\{port\}/g, shellQuote(spec.env.BARYCENTER__SERVER__PORT ?? ''));
 }
 
 function shellQuote(s: string): string {

@@ -12,13 +12,24 @@ import { serverArgs, syncUsersArgs, type LaunchSpec, type Launcher } from './lau
 export function dockerLauncher(image: string, docker = 'docker'): Launcher {
   const runArgs = (spec: LaunchSpec, name: string, args: string[]) => {
     const uid = typeof process.getuid === 'function' ? `${process.getuid()}:${process.getgid!()}` : undefined;
-    const envNames = Object.keys(spec.env).filter((k) => k.startsWith('BARYCENTER') || k === 'RUST_LOG' || k === 'NO_COLOR');
+    const envNames = Object.keys(spec.env).filter(
+      (k) => k.startsWith('BARYCENTER') || k === 'RUST_LOG' || k === 'NO_COLOR',
+    );
     return [
-      'run', '--rm', '--name', name, '--network', 'host',
+      'run',
+      '--rm',
+      '--name',
+      name,
+      '--network',
+      'host',
       ...(uid ? ['--user', uid] : []),
-      '-v', `${spec.layout.dir}:${spec.layout.dir}`, '-w', spec.layout.dir,
+      '-v',
+      `${spec.layout.dir}:${spec.layout.dir}`,
+      '-w',
+      spec.layout.dir,
       ...envNames.flatMap((k) => ['-e', k]),
-      image, ...args,
+      image,
+      ...args,
     ];
   };
   const name = () => `barysafe-drill-${randomBytes(4).toString('hex')}`;
@@ -27,14 +38,21 @@ export function dockerLauncher(image: string, docker = 'docker'): Launcher {
     description: `docker image ${image}`,
     syncUsers: async (spec, timeoutMs) => {
       const n = name();
-      const r = await runToEnd(docker, runArgs(spec, n, syncUsersArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env, timeoutMs });
+      const r = await runToEnd(docker, runArgs(spec, n, syncUsersArgs(spec.layout)), {
+        cwd: spec.layout.dir,
+        env: spec.env,
+        timeoutMs,
+      });
       // Killing the docker CLI on timeout does not always stop the container (--rm then never fires).
       if (r.timedOut) await removeContainer(docker, n, spec);
       return r;
     },
     start: async (spec) => {
       const n = name();
-      const p = startProcess(docker, runArgs(spec, n, serverArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env });
+      const p = startProcess(docker, runArgs(spec, n, serverArgs(spec.layout)), {
+        cwd: spec.layout.dir,
+        env: spec.env,
+      });
       return withContainerRemoval(p, n, docker, spec);
     },
   };
@@ -57,6 +75,10 @@ async function removeContainer(docker: string, name: string, spec: LaunchSpec): 
 
 /** Whether a Docker engine answers (the CLI alone is not enough). */
 export async function dockerAnswers(docker = 'docker'): Promise<boolean> {
-  const r = await runToEnd(docker, ['version', '--format', '{{.Server.Version}}'], { cwd: process.cwd(), env: process.env, timeoutMs: 10_000 });
+  const r = await runToEnd(docker, ['version', '--format', '{{.Server.Version}}'], {
+    cwd: process.cwd(),
+    env: process.env,
+    timeoutMs: 10_000,
+  });
   return r.code === 0 && !r.timedOut;
 }

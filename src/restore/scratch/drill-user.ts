@@ -17,7 +17,11 @@ export async function writeDrillUser(file: string): Promise<DrillUser> {
     username: `barysafe-drill-${randomBytes(4).toString('hex')}`,
     password: randomBytes(24).toString('base64url'),
   };
-  const doc = { users: [{ username: user.username, password: user.password, email: `${user.username}@drill.invalid`, enabled: true }] };
+  const doc = {
+    users: [
+      { username: user.username, password: user.password, email: `${user.username}@drill.invalid`, enabled: true },
+    ],
+  };
   await writeFile(file, JSON.stringify(doc, null, 2) + '\n', { mode: 0o600 });
   return user;
 }

@@ -24,10 +24,14 @@ const DB = 'barycenter';
 export async function startLocalCluster(binDirSetting?: string): Promise<ScratchDatabase> {
   const binDir = binDirSetting ?? (await findPgServerBinDir());
   if (!binDir || !existsSync(path.join(binDir, 'initdb')) || !existsSync(path.join(binDir, 'pg_ctl'))) {
-    throw new BarysafeError('postgres', `no PostgreSQL server binaries (initdb, pg_ctl) found${binDir ? ` in ${binDir}` : ''} for the drill's scratch cluster`, {
-      exitCode: ExitCode.USAGE,
-      hint: 'install the PostgreSQL server package, set drill.pg_bin_dir to its bin directory, or set drill.postgres_url to a server where barysafe may create and drop a database',
-    });
+    throw new BarysafeError(
+      'postgres',
+      `no PostgreSQL server binaries (initdb, pg_ctl) found${binDir ? ` in ${binDir}` : ''} for the drill's scratch cluster`,
+      {
+        exitCode: ExitCode.USAGE,
+        hint: 'install the PostgreSQL server package, set drill.pg_bin_dir to its bin directory, or set drill.postgres_url to a server where barysafe may create and drop a database',
+      },
+    );
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'barysafe-drill-pg-'));
   const data = path.join(dir, 'data');
@@ -46,7 +50,8 @@ export async function startLocalCluster(binDirSetting?: string): Promise<Scratch
   process.once('exit', onExit);
   const stop = async () => {
     process.off('exit', onExit);
-    if (existsSync(path.join(data, 'postmaster.pid'))) await pgCtl(['stop', '-D', data, '-m', 'immediate', '-w'], 'pg_ctl stop').catch(() => undefined);
+    if (existsSync(path.join(data, 'postmaster.pid')))
+      await pgCtl(['stop', '-D', data, '-m', 'immediate', '-w'], 'pg_ctl stop').catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -54,7 +59,10 @@ export async function startLocalCluster(binDirSetting?: string): Promise<Scratch
     const [port] = await freeLoopbackPorts(1, []);
     // The socket stays in the private dir.
     const opts = [`-p ${port} -k ${dir}`, ...THROWAWAY_SETTINGS.map((s) => `-c ${s}`)].join(' ');
-    await pgCtl(['start', '-D', data, '-w', '-t', '60', '-l', path.join(dir, 'postgres.log'), '-o', opts], 'pg_ctl start');
+    await pgCtl(
+      ['start', '-D', data, '-w', '-t', '60', '-l', path.join(dir, 'postgres.log'), '-o', opts],
+      'pg_ctl start',
+    );
     const base = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
     const c = new pg.Client({ connectionString: `${base}/postgres` });
     await c.connect();
@@ -77,7 +85,11 @@ export async function startLocalCluster(binDirSetting?: string): Promise<Scratch
   } catch (e) {
     await stop();
     if (e instanceof BarysafeError) throw e;
-    throw new BarysafeError('postgres', `cannot start the drill's scratch PostgreSQL cluster: ${redactText(errorText(e))}`, { exitCode: ExitCode.FAILURE });
+    throw new BarysafeError(
+      'postgres',
+      `cannot start the drill's scratch PostgreSQL cluster: ${redactText(errorText(e))}`,
+      { exitCode: ExitCode.FAILURE },
+    );
   }
 }
 
@@ -87,7 +99,12 @@ export async function startLocalCluster(binDirSetting?: string): Promise<Scratch
  */
 
 /** Settings of a throwaway cluster: TCP on 127.0.0.1 only; durability is not wanted, speed is. */
-export const THROWAWAY_SETTINGS: readonly string[] = ['listen_addresses=127.0.0.1', 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off'];
+export const THROWAWAY_SETTINGS: readonly string[] = [
+  'listen_addresses=127.0.0.1',
+  'fsync=off',
+  'synchronous_commit=off',
+  'full_page_writes=off',
+];
 
 /** postgres refuses to run as root: as root, a cluster command runs as the `postgres` user. */
 export function asClusterOwner(cmd: string, args: string[]): [string, string[]] {
@@ -100,7 +117,14 @@ async function execAsClusterOwner(cmd: string, args: string[], cwd: string, what
     return await execFileP(c, a, { cwd, timeout: 60_000 });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new BarysafeError('postgres', `${what} failed: ${redactText((err.stderr || err.message).trim()).split('\n').slice(-3).join(' | ')}`, { exitCode: ExitCode.FAILURE });
+    throw new BarysafeError(
+      'postgres',
+      `${what} failed: ${redactText((err.stderr || err.message).trim())
+        .split('\n')
+        .slice(-3)
+        .join(' | ')}`,
+      { exitCode: ExitCode.FAILURE },
+    );
   }
 }
 
@@ -119,7 +143,19 @@ export async function initCluster(binDir: string, dir: string, user: string, pas
       await chown(dir, uid, gid);
       await chown(pwfile, uid, gid);
     }
-    const args = ['-D', path.join(dir, 'data'), '-U', user, `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'];
+    const args = [
+      '-D',
+      path.join(dir, 'data'),
+      '-U',
+      user,
+      `--pwfile=${pwfile}`,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ];
     await execAsClusterOwner(path.join(binDir, 'initdb'), args, dir, 'initdb');
   } finally {
     await rm(pwfile, { force: true });
@@ -129,7 +165,9 @@ export async function initCluster(binDir: string, dir: string, user: string, pas
 /** The newest /usr/lib/postgresql/<v>/bin (Debian), else the directory of initdb on PATH. */
 export async function findPgServerBinDir(): Promise<string | undefined> {
   const base = '/usr/lib/postgresql';
-  const versions = (await readdir(base).catch(() => [] as string[])).filter((v) => /^\d+(\.\d+)?$/.test(v) && existsSync(path.join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  const versions = (await readdir(base).catch(() => [] as string[]))
+    .filter((v) => /^\d+(\.\d+)?$/.test(v) && existsSync(path.join(base, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
   if (versions[0]) return path.join(base, versions[0], 'bin');
   return (process.env.PATH ?? '').split(path.delimiter).find((d) => d && existsSync(path.join(d, 'initdb')));
 }

@@ -37,7 +37,11 @@ export function scratchIssuer(net: ScratchNetwork): string {
  * scratch issuer to the real webfingerd with the real token, facts §7.2.8), no federation and no
  * authz listener. RUST_LOG=warn keeps the DB URL and the default admin password out of its log.
  */
-export function scratchOverrides(layout: ScratchLayout, net: ScratchNetwork, databaseUrl: string): Record<string, string> {
+export function scratchOverrides(
+  layout: ScratchLayout,
+  net: ScratchNetwork,
+  databaseUrl: string,
+): Record<string, string> {
   return {
     BARYCENTER__SERVER__HOST: '127.0.0.1',
     BARYCENTER__SERVER__PORT: String(net.port),
@@ -59,9 +63,13 @@ export function scratchOverrides(layout: ScratchLayout, net: ScratchNetwork, dat
  * BARYCENTER* settings from the snapshot's env file, then the overrides. Nothing else of
  * barysafe's environment (cloud credentials, a developer's BARYCENTER__ exports) leaks in.
  */
-export function scratchProcessEnv(restoredServiceEnv: Record<string, string>, overrides: Record<string, string>): NodeJS.ProcessEnv {
+export function scratchProcessEnv(
+  restoredServiceEnv: Record<string, string>,
+  overrides: Record<string, string>,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR']) if (process.env[k] !== undefined) env[k] = process.env[k];
+  for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'])
+    if (process.env[k] !== undefined) env[k] = process.env[k];
   for (const [k, v] of Object.entries(restoredServiceEnv)) if (k.startsWith('BARYCENTER')) env[k] = v;
   return { ...env, ...overrides };
 }
@@ -70,14 +78,27 @@ export function scratchProcessEnv(restoredServiceEnv: Record<string, string>, ov
 export function assertNotProduction(
   layout: ScratchLayout,
   net: ScratchNetwork,
-  production: { private_key_path: string; jwks_path: string; config_path: string; workdir: string; port: number; admin_port: number },
+  production: {
+    private_key_path: string;
+    jwks_path: string;
+    config_path: string;
+    workdir: string;
+    port: number;
+    admin_port: number;
+  },
   productionDbPath?: string,
 ): void {
   const clash = (what: string) => {
-    throw new BarysafeError('drill', `refusing to run the drill: the scratch ${what} is production's`, { exitCode: ExitCode.USAGE });
+    throw new BarysafeError('drill', `refusing to run the drill: the scratch ${what} is production's`, {
+      exitCode: ExitCode.USAGE,
+    });
   };
-  const prodPaths = [production.private_key_path, production.jwks_path, production.config_path, productionDbPath].filter((p): p is string => !!p).map((p) => path.resolve(p));
-  for (const p of [layout.privateKeyPath, layout.jwksPath, layout.configPath]) if (prodPaths.includes(path.resolve(p))) clash(`path ${p}`);
+  const prodPaths = [production.private_key_path, production.jwks_path, production.config_path, productionDbPath]
+    .filter((p): p is string => !!p)
+    .map((p) => path.resolve(p));
+  for (const p of [layout.privateKeyPath, layout.jwksPath, layout.configPath])
+    if (prodPaths.includes(path.resolve(p))) clash(`path ${p}`);
   if (path.resolve(layout.dir) === path.resolve(production.workdir)) clash(`directory ${layout.dir}`);
-  for (const p of [net.port, net.adminPort]) if (p === production.port || p === production.admin_port) clash(`port ${p}`);
+  for (const p of [net.port, net.adminPort])
+    if (p === production.port || p === production.admin_port) clash(`port ${p}`);
 }

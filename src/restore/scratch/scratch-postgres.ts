@@ -16,7 +16,10 @@ export interface ScratchDatabase {
   drop(): Promise<string>;
 }
 
-export async function openScratchPostgres(drill: { postgres_url?: string; pg_bin_dir?: string }): Promise<ScratchDatabase> {
+export async function openScratchPostgres(drill: {
+  postgres_url?: string;
+  pg_bin_dir?: string;
+}): Promise<ScratchDatabase> {
   return drill.postgres_url ? createServerDatabase(drill.postgres_url) : startLocalCluster(drill.pg_bin_dir);
 }
 
@@ -32,22 +35,33 @@ export async function createServerDatabase(adminUrl: string): Promise<ScratchDat
     display: redactUrl(url),
     kind: 'server',
     drop: async () => {
-      await withClient(adminUrl, async (c) => {
-        // WITH (FORCE) (PostgreSQL 13+) ends the sessions a killed instance may have left.
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(async () => {
-          await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-          await c.query(`DROP DATABASE IF EXISTS "${name}"`);
-        });
-        const left = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-        if (left.rowCount) throw new Error(`database ${name} still exists after DROP`);
-      }, `drop the scratch database ${name}`);
+      await withClient(
+        adminUrl,
+        async (c) => {
+          // WITH (FORCE) (PostgreSQL 13+) ends the sessions a killed instance may have left.
+          await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(async () => {
+            await c.query(
+              'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+              [name],
+            );
+            await c.query(`DROP DATABASE IF EXISTS "${name}"`);
+          });
+          const left = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+          if (left.rowCount) throw new Error(`database ${name} still exists after DROP`);
+        },
+        `drop the scratch database ${name}`,
+      );
       return `database ${name} dropped`;
     },
   };
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>, what: string): Promise<T> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'barysafe-drill' });
+  const c = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'barysafe-drill',
+  });
   try {
     await c.connect();
     return await fn(c);

@@ -14,24 +14,39 @@ import type { Launcher } from './launcher.js';
 export async function selectLauncher(drill: BarysafeConfig['drill']): Promise<Launcher> {
   if (drill.barycenter_bin) {
     if (!existsSync(drill.barycenter_bin)) {
-      throw new BarysafeError('drill', `drill.barycenter_bin ${drill.barycenter_bin} does not exist`, { exitCode: ExitCode.USAGE, hint: 'point drill.barycenter_bin at the Barycenter binary production runs' });
+      throw new BarysafeError('drill', `drill.barycenter_bin ${drill.barycenter_bin} does not exist`, {
+        exitCode: ExitCode.USAGE,
+        hint: 'point drill.barycenter_bin at the Barycenter binary production runs',
+      });
     }
     return binaryLauncher(drill.barycenter_bin);
   }
   if (drill.image) {
     if (await dockerAnswers()) return dockerLauncher(drill.image);
     if (!drill.command) {
-      throw new BarysafeError('drill', `drill.image is set (${drill.image}) but no Docker engine answers on this host`, {
-        exitCode: ExitCode.USAGE,
-        hint: 'start Docker, or set drill.barycenter_bin (the binary) or drill.command (a command template) instead',
-      });
+      throw new BarysafeError(
+        'drill',
+        `drill.image is set (${drill.image}) but no Docker engine answers on this host`,
+        {
+          exitCode: ExitCode.USAGE,
+          hint: 'start Docker, or set drill.barycenter_bin (the binary) or drill.command (a command template) instead',
+        },
+      );
     }
   }
   if (drill.command) return commandLauncher(drill.command);
-  const onPath = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => path.isAbsolute(dir)).map((dir) => path.join(dir, 'barycenter')).find((f) => existsSync(f));
+  const onPath = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => path.isAbsolute(dir))
+    .map((dir) => path.join(dir, 'barycenter'))
+    .find((f) => existsSync(f));
   if (onPath) return binaryLauncher(onPath);
-  throw new BarysafeError('drill', 'no way to start a scratch Barycenter: drill.barycenter_bin, drill.image and drill.command are unset and no `barycenter` is on PATH', {
-    exitCode: ExitCode.USAGE,
-    hint: 'set drill.barycenter_bin to the Barycenter binary (or drill.image / drill.command) in barysafe.toml',
-  });
+  throw new BarysafeError(
+    'drill',
+    'no way to start a scratch Barycenter: drill.barycenter_bin, drill.image and drill.command are unset and no `barycenter` is on PATH',
+    {
+      exitCode: ExitCode.USAGE,
+      hint: 'set drill.barycenter_bin to the Barycenter binary (or drill.image / drill.command) in barysafe.toml',
+    },
+  );
 }

@@ -5,7 +5,13 @@ import { parseDuration } from '../../config/schema.js';
 import { describeExit, type RunningProcess } from '../../restore/scratch/child-process.js';
 import { writeDrillUser } from '../../restore/scratch/drill-user.js';
 import { freeLoopbackPorts } from '../../restore/scratch/ports.js';
-import { assertNotProduction, scratchIssuer, scratchOverrides, scratchProcessEnv, type ScratchNetwork } from '../../restore/scratch/scratch-env.js';
+import {
+  assertNotProduction,
+  scratchIssuer,
+  scratchOverrides,
+  scratchProcessEnv,
+  type ScratchNetwork,
+} from '../../restore/scratch/scratch-env.js';
 import type { LaunchSpec } from '../../restore/scratch/launcher.js';
 import type { DrillContext } from '../context.js';
 import { fetchFailure, parseJsonObject, request } from '../http.js';
@@ -35,7 +41,10 @@ export async function bootStep(ctx: DrillContext): Promise<StepOutcome> {
     const net: ScratchNetwork = { port: port!, adminPort: adminPort! };
     const dbPath = ctx.entry!.manifest.database.engine === 'sqlite' ? ctx.entry!.manifest.database.source : undefined;
     assertNotProduction(layout, net, production, dbPath);
-    const spec: LaunchSpec = { layout, env: scratchProcessEnv(serviceEnv, scratchOverrides(layout, net, ctx.databaseUrl!)) };
+    const spec: LaunchSpec = {
+      layout,
+      env: scratchProcessEnv(serviceEnv, scratchOverrides(layout, net, ctx.databaseUrl!)),
+    };
     ctx.net = net;
     ctx.issuer = scratchIssuer(net);
     ctx.baseUrl = `http://127.0.0.1:${net.port}`;
@@ -48,7 +57,10 @@ export async function bootStep(ctx: DrillContext): Promise<StepOutcome> {
         // sync-users loads the same config and runs the same migrations as the server, so its
         // failure is the restored deployment failing to start.
         const how = sync.timedOut ? `did not finish within ${SYNC_USERS_TIMEOUT_MS / 1000}s` : describeExit(sync);
-        return fail(`the restored deployment does not start: \`barycenter sync-users\` (same config, database and migrations as the server) ${how}; last lines of its output:\n${sync.output || '(no output)'}`, { launcher: launcher.description });
+        return fail(
+          `the restored deployment does not start: \`barycenter sync-users\` (same config, database and migrations as the server) ${how}; last lines of its output:\n${sync.output || '(no output)'}`,
+          { launcher: launcher.description },
+        );
       }
       ctx.logger.info({ ms: Math.round(performance.now() - t) }, 'drill user added with sync-users');
     }
@@ -58,17 +70,30 @@ export async function bootStep(ctx: DrillContext): Promise<StepOutcome> {
     ctx.instance = instance;
     const ready = await waitForDiscovery(instance, ctx.baseUrl, timeoutMs);
     const startupMs = Math.round(performance.now() - t0);
-    const evidence = { launcher: launcher.description, port: net.port, admin_port: net.adminPort, issuer: ctx.issuer, startup_ms: startupMs, attempts: attempt };
+    const evidence = {
+      launcher: launcher.description,
+      port: net.port,
+      admin_port: net.adminPort,
+      issuer: ctx.issuer,
+      startup_ms: startupMs,
+      attempts: attempt,
+    };
     if (ready.ok) {
       ctx.discovery = ready.discovery;
-      return pass(`${launcher.description} answered discovery on 127.0.0.1:${net.port} ${startupMs} ms after start (webfinger, federation and authz off)`, evidence);
+      return pass(
+        `${launcher.description} answered discovery on 127.0.0.1:${net.port} ${startupMs} ms after start (webfinger, federation and authz off)`,
+        evidence,
+      );
     }
     if (attempt === 1 && /Address already in use/i.test(instance.logTail(LOG_TAIL_LINES))) {
       await instance.stop();
       continue;
     }
     await instance.stop();
-    return fail(`${ready.reason}; last lines of its log:\n${instance.logTail(LOG_TAIL_LINES) || '(no output)'}`, evidence);
+    return fail(
+      `${ready.reason}; last lines of its log:\n${instance.logTail(LOG_TAIL_LINES) || '(no output)'}`,
+      evidence,
+    );
   }
 }
 
@@ -78,7 +103,11 @@ async function waitForDiscovery(instance: RunningProcess, baseUrl: string, timeo
   const deadline = performance.now() + timeoutMs;
   let last = 'no answer yet';
   for (;;) {
-    if (!instance.running()) return { ok: false, reason: `the scratch instance ${describeExit(await instance.exited)} before answering discovery` };
+    if (!instance.running())
+      return {
+        ok: false,
+        reason: `the scratch instance ${describeExit(await instance.exited)} before answering discovery`,
+      };
     try {
       const r = await request(`${baseUrl}/.well-known/openid-configuration`, {}, 2000);
       const doc = parseJsonObject(r.text);
@@ -87,7 +116,11 @@ async function waitForDiscovery(instance: RunningProcess, baseUrl: string, timeo
     } catch (e) {
       last = fetchFailure(e);
     }
-    if (performance.now() > deadline) return { ok: false, reason: `the scratch instance did not answer discovery within ${Math.round(timeoutMs / 1000)}s (drill.boot_timeout; last: ${last})` };
+    if (performance.now() > deadline)
+      return {
+        ok: false,
+        reason: `the scratch instance did not answer discovery within ${Math.round(timeoutMs / 1000)}s (drill.boot_timeout; last: ${last})`,
+      };
     await new Promise((r) => setTimeout(r, 100));
   }
 }

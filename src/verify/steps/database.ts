@@ -36,37 +36,72 @@ export async function databaseStep(ctx: DrillContext): Promise<StepOutcome> {
       const binDir = ctx.config.drill.pg_bin_dir ?? ctx.config.backup.pg_bin_dir ?? (await findPgServerBinDir());
       await restorePgDump(createReadStream(restored.dumpPath), ctx.scratchDb.url, { binDir });
     } catch (e) {
-      if (isBarysafeError(e) && e.kind === 'pg_restore' && /failed/.test(e.message)) return fail(`the dump does not restore: ${e.message}`, { scratch_database: ctx.scratchDb.display });
+      if (isBarysafeError(e) && e.kind === 'pg_restore' && /failed/.test(e.message))
+        return fail(`the dump does not restore: ${e.message}`, { scratch_database: ctx.scratchDb.display });
       throw e;
     }
     facts = await readPostgres(ctx.scratchDb.url, expected);
     ctx.databaseUrl = ctx.scratchDb.url;
   }
-  return judge(facts, expected, restored.engine === 'postgres' ? `pg_restore into ${ctx.scratchDb!.display} succeeded` : `integrity_check: ${facts.integrity}`);
+  return judge(
+    facts,
+    expected,
+    restored.engine === 'postgres'
+      ? `pg_restore into ${ctx.scratchDb!.display} succeeded`
+      : `integrity_check: ${facts.integrity}`,
+  );
 }
 
 function judge(facts: DbFacts, expected: DatabaseRecord, first: string): StepOutcome {
   const problems: string[] = [];
   if (facts.integrity !== 'ok') problems.push(`integrity_check: ${facts.integrity.slice(0, 300)}`);
   const unknown = facts.migrations.filter((v) => !(KNOWN_MIGRATIONS as readonly string[]).includes(v));
-  if (unknown.length) problems.push(`migrations this Barycenter does not know: ${unknown.join(', ')} (it would refuse to start: "applied but its file is missing", facts §3.4)`);
-  if (facts.migrations.join(',') !== expected.migrations.join(',')) problems.push(`migrations differ from the manifest (restored ${facts.migrations.length}, recorded ${expected.migrations.length})`);
-  const counts = Object.entries(expected.row_counts).filter(([t, n]) => facts.rowCounts[t] !== n).map(([t, n]) => `${t} ${facts.rowCounts[t] ?? 'missing'} ≠ ${n}`);
+  if (unknown.length)
+    problems.push(
+      `migrations this Barycenter does not know: ${unknown.join(', ')} (it would refuse to start: "applied but its file is missing", facts §3.4)`,
+    );
+  if (facts.migrations.join(',') !== expected.migrations.join(','))
+    problems.push(
+      `migrations differ from the manifest (restored ${facts.migrations.length}, recorded ${expected.migrations.length})`,
+    );
+  const counts = Object.entries(expected.row_counts)
+    .filter(([t, n]) => facts.rowCounts[t] !== n)
+    .map(([t, n]) => `${t} ${facts.rowCounts[t] ?? 'missing'} ≠ ${n}`);
   if (counts.length) problems.push(`row counts differ from the manifest: ${counts.join(', ')}`);
-  const evidence = { engine: expected.engine, migrations: facts.migrations.length, latest_migration: facts.migrations.at(-1) ?? null, row_counts: facts.rowCounts };
+  const evidence = {
+    engine: expected.engine,
+    migrations: facts.migrations.length,
+    latest_migration: facts.migrations.at(-1) ?? null,
+    row_counts: facts.rowCounts,
+  };
   if (problems.length) return fail(problems.join('; '), evidence);
   const rows = Object.values(facts.rowCounts).reduce((a, b) => a + b, 0);
-  return pass(`${first}; ${facts.migrations.length} known migrations; row counts of ${Object.keys(expected.row_counts).length} tables (${rows} rows) equal the manifest's`, evidence);
+  return pass(
+    `${first}; ${facts.migrations.length} known migrations; row counts of ${Object.keys(expected.row_counts).length} tables (${rows} rows) equal the manifest's`,
+    evidence,
+  );
 }
 
 function readSqlite(file: string, expected: DatabaseRecord): DbFacts {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
-    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as Array<{ name: string }>).map((r) => r.name));
-    const migrations = tables.has('seaql_migrations') ? (db.prepare('SELECT version FROM seaql_migrations ORDER BY version').all() as Array<{ version: string }>).map((r) => r.version) : [];
+    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
+      .map((r) => r.integrity_check)
+      .join('; ');
+    const tables = new Set(
+      (db.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as Array<{ name: string }>).map(
+        (r) => r.name,
+      ),
+    );
+    const migrations = tables.has('seaql_migrations')
+      ? (db.prepare('SELECT version FROM seaql_migrations ORDER BY version').all() as Array<{ version: string }>).map(
+          (r) => r.version,
+        )
+      : [];
     const rowCounts: Record<string, number> = {};
-    for (const t of Object.keys(expected.row_counts)) if (tables.has(t)) rowCounts[t] = Number((db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n);
+    for (const t of Object.keys(expected.row_counts))
+      if (tables.has(t))
+        rowCounts[t] = Number((db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n);
     return { integrity, migrations, rowCounts };
   } finally {
     db.close();
@@ -77,10 +112,22 @@ async function readPostgres(url: string, expected: DatabaseRecord): Promise<DbFa
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   try {
     await c.connect();
-    const tables = new Set((await c.query<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")).rows.map((r) => r.t));
-    const migrations = tables.has('seaql_migrations') ? (await c.query<{ version: string }>('SELECT version FROM seaql_migrations ORDER BY version')).rows.map((r) => r.version) : [];
+    const tables = new Set(
+      (
+        await c.query<{ t: string }>(
+          "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+        )
+      ).rows.map((r) => r.t),
+    );
+    const migrations = tables.has('seaql_migrations')
+      ? (await c.query<{ version: string }>('SELECT version FROM seaql_migrations ORDER BY version')).rows.map(
+          (r) => r.version,
+        )
+      : [];
     const rowCounts: Record<string, number> = {};
-    for (const t of Object.keys(expected.row_counts)) if (tables.has(t)) rowCounts[t] = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM "${t}"`)).rows[0]!.n);
+    for (const t of Object.keys(expected.row_counts))
+      if (tables.has(t))
+        rowCounts[t] = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM "${t}"`)).rows[0]!.n);
     return { integrity: 'ok', migrations, rowCounts };
   } catch (e) {
     throw new Error(`cannot read the restored PostgreSQL database: ${redactText(errorText(e))}`);

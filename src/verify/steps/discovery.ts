@@ -19,7 +19,10 @@ export async function discoveryStep(ctx: DrillContext): Promise<StepOutcome> {
   ctx.discovery = doc;
   const issuer = ctx.issuer!;
   const problems: string[] = [];
-  if (doc.issuer !== issuer) problems.push(`discovery issuer ${JSON.stringify(doc.issuer)} ≠ ${issuer}: the instance did not take the scratch public_base_url`);
+  if (doc.issuer !== issuer)
+    problems.push(
+      `discovery issuer ${JSON.stringify(doc.issuer)} ≠ ${issuer}: the instance did not take the scratch public_base_url`,
+    );
 
   const answers: Record<string, number | string> = {};
   const urls: Partial<Record<(typeof ENDPOINTS)[number], string>> = {};
@@ -43,11 +46,18 @@ export async function discoveryStep(ctx: DrillContext): Promise<StepOutcome> {
   await probe('token_endpoint', formPost({ grant_type: 'urn:barysafe:drill-probe' }), 400);
   await probe('userinfo_endpoint', {}, 401);
 
-  const evidence: Record<string, unknown> = { issuer: doc.issuer, endpoints: answers, production_issuer: ctx.entry!.manifest.barycenter.issuer };
+  const evidence: Record<string, unknown> = {
+    issuer: doc.issuer,
+    endpoints: answers,
+    production_issuer: ctx.entry!.manifest.barycenter.issuer,
+  };
   const restoredIssuer = restoredConfigIssuer(ctx);
   if (restoredIssuer) evidence.restored_config_issuer = restoredIssuer;
   const algs = doc.id_token_signing_alg_values_supported;
-  const note = Array.isArray(algs) && !algs.includes('RS256') ? `; note: discovery advertises ${JSON.stringify(algs)} but Barycenter always signs RS256 (keys.alg, facts §1.4)` : '';
+  const note =
+    Array.isArray(algs) && !algs.includes('RS256')
+      ? `; note: discovery advertises ${JSON.stringify(algs)} but Barycenter always signs RS256 (keys.alg, facts §1.4)`
+      : '';
   if (problems.length) return fail(problems.join('; ') + note, evidence);
   return pass(`issuer ${issuer}; jwks_uri 200, token_endpoint 400, userinfo_endpoint 401 as expected${note}`, evidence);
 }
@@ -56,7 +66,10 @@ export async function discoveryStep(ctx: DrillContext): Promise<StepOutcome> {
 function restoredConfigIssuer(ctx: DrillContext): string | undefined {
   const { layout, envPath } = ctx.restored!;
   try {
-    return resolveBarycenter({ config: layout.configPath, workdir: layout.dir, ...(envPath ? { env_file: envPath } : {}), extra_files: [] }, {}).issuer;
+    return resolveBarycenter(
+      { config: layout.configPath, workdir: layout.dir, ...(envPath ? { env_file: envPath } : {}), extra_files: [] },
+      {},
+    ).issuer;
   } catch {
     return undefined;
   }

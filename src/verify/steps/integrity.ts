@@ -21,7 +21,9 @@ import { fail, pass, type StepOutcome } from '../step-runner.js';
 export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
   const identities = await loadIdentities(identityFileOf(ctx));
   ctx.snapshotId = await ctx.repo.resolve(ctx.ref);
-  ctx.snapshotSha256 = await ctx.repo.readSmall(manifestKey(ctx.snapshotId), `manifest of snapshot ${ctx.snapshotId}`).then(sha256Hex, () => undefined);
+  ctx.snapshotSha256 = await ctx.repo
+    .readSmall(manifestKey(ctx.snapshotId), `manifest of snapshot ${ctx.snapshotId}`)
+    .then(sha256Hex, () => undefined);
   const { entry, chain } = await openSnapshot(ctx.repo, ctx.snapshotId);
   ctx.entry = entry;
   const m = entry.manifest;
@@ -49,7 +51,9 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
     const problem = await plaintextProblem(a, dest);
     if (problem) problems.push(problem);
     files[path.relative(ctx.scratchDir, dest)] = '0' + ((await stat(dest)).mode & 0o777).toString(8);
-    if (a.kind === 'database') database = m.database.engine === 'postgres' ? { engine: 'postgres', dumpPath: dest } : { engine: 'sqlite', path: dest };
+    if (a.kind === 'database')
+      database =
+        m.database.engine === 'postgres' ? { engine: 'postgres', dumpPath: dest } : { engine: 'sqlite', path: dest };
     if (a.kind === 'env') envPath = dest;
   }
   await rm(cipherDir, { recursive: true, force: true });
@@ -63,7 +67,10 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
   };
   if (problems.length) return fail(problems.join('; '), evidence);
   ctx.restored = { layout, configRestored: !!configArtifact, ...(envPath ? { envPath } : {}), database: database! };
-  return pass(`signature by ${m.signature?.key_id ?? '?'} verified, ${chain.detail}; ${m.artifacts.length} artifacts match their SHA-256, decrypt and parse`, evidence);
+  return pass(
+    `signature by ${m.signature?.key_id ?? '?'} verified, ${chain.detail}; ${m.artifacts.length} artifacts match their SHA-256, decrypt and parse`,
+    evidence,
+  );
 }
 
 function identityFileOf(ctx: DrillContext): string {
@@ -78,7 +85,11 @@ function identityFileOf(ctx: DrillContext): string {
 }
 
 /** Restored files are private (0600); the config 0640 as a service config usually is. */
-function destinationOf(a: ArtifactRecord, layout: ReturnType<typeof scratchLayout>, engine: 'sqlite' | 'postgres'): { dest: string; mode: number } {
+function destinationOf(
+  a: ArtifactRecord,
+  layout: ReturnType<typeof scratchLayout>,
+  engine: 'sqlite' | 'postgres',
+): { dest: string; mode: number } {
   switch (a.kind) {
     case 'key':
       return { dest: layout.privateKeyPath, mode: 0o600 };
@@ -89,7 +100,10 @@ function destinationOf(a: ArtifactRecord, layout: ReturnType<typeof scratchLayou
     case 'env':
       return { dest: path.join(layout.dir, 'barycenter.env'), mode: 0o600 };
     case 'database':
-      return { dest: path.join(layout.dir, engine === 'postgres' ? 'barycenter.pgdump' : 'barycenter.db'), mode: 0o600 };
+      return {
+        dest: path.join(layout.dir, engine === 'postgres' ? 'barycenter.pgdump' : 'barycenter.db'),
+        mode: 0o600,
+      };
     default:
       return { dest: path.join(layout.dir, 'extra', safeName(a.name)), mode: 0o600 };
   }
@@ -116,8 +130,13 @@ async function plaintextProblem(a: ArtifactRecord, file: string): Promise<string
         parseDotenv(await readFile(file));
         return;
       case 'database':
-        if (file.endsWith('.pgdump')) return (await head(5)).toString('latin1') === 'PGDMP' ? undefined : `${a.name} decrypts but is not a pg_dump custom-format archive`;
-        return (await head(16)).toString('latin1') === 'SQLite format 3\0' ? undefined : `${a.name} decrypts but is not an SQLite database`;
+        if (file.endsWith('.pgdump'))
+          return (await head(5)).toString('latin1') === 'PGDMP'
+            ? undefined
+            : `${a.name} decrypts but is not a pg_dump custom-format archive`;
+        return (await head(16)).toString('latin1') === 'SQLite format 3\0'
+          ? undefined
+          : `${a.name} decrypts but is not an SQLite database`;
       default:
         return;
     }

@@ -25,17 +25,35 @@ export async function jwksStep(ctx: DrillContext): Promise<StepOutcome> {
     throw e;
   }
   const match = matchKeyToJwks(key, served);
-  if (!match.published) problems.push(`the scratch instance serves a JWKS without the restored signing key (kid ${key.kid}, thumbprint ${key.thumbprint}; served kids ${served.keys.map((k) => k.kid).join(', ') || '(none)'}): relying parties would reject its tokens`);
+  if (!match.published)
+    problems.push(
+      `the scratch instance serves a JWKS without the restored signing key (kid ${key.kid}, thumbprint ${key.thumbprint}; served kids ${served.keys.map((k) => k.kid).join(', ') || '(none)'}): relying parties would reject its tokens`,
+    );
   else problems.push(...match.problems.map((p) => p.replace(/^jwks\.json/, 'the served JWKS')));
 
   const restored = await parseJwks(await readFile(ctx.restored!.layout.jwksPath, 'utf8'), 'the restored jwks.json');
-  const same = JSON.stringify(restored.keys.map((k) => [k.kid, k.thumbprint])) === JSON.stringify(served.keys.map((k) => [k.kid, k.thumbprint]));
-  if (!same) problems.push('the served JWKS differs from the restored jwks.json: the instance did not use the restored file');
+  const same =
+    JSON.stringify(restored.keys.map((k) => [k.kid, k.thumbprint])) ===
+    JSON.stringify(served.keys.map((k) => [k.kid, k.thumbprint]));
+  if (!same)
+    problems.push('the served JWKS differs from the restored jwks.json: the instance did not use the restored file');
 
-  const onDisk = await parsePrivateJwk(await readFile(ctx.restored!.layout.privateKeyPath, 'utf8'), 'private_key.pem after boot').catch(() => undefined);
-  if (onDisk?.facts.thumbprint !== key.thumbprint) problems.push('the private key file changed during boot: the instance generated a new key instead of loading the restored one');
+  const onDisk = await parsePrivateJwk(
+    await readFile(ctx.restored!.layout.privateKeyPath, 'utf8'),
+    'private_key.pem after boot',
+  ).catch(() => undefined);
+  if (onDisk?.facts.thumbprint !== key.thumbprint)
+    problems.push(
+      'the private key file changed during boot: the instance generated a new key instead of loading the restored one',
+    );
 
-  const evidence = { served_kids: served.keys.map((k) => k.kid), served_thumbprints: served.keys.map((k) => k.thumbprint) };
+  const evidence = {
+    served_kids: served.keys.map((k) => k.kid),
+    served_thumbprints: served.keys.map((k) => k.thumbprint),
+  };
   if (problems.length) return fail(problems.join('; '), evidence);
-  return pass(`serves exactly the restored key ${key.kid} (thumbprint ${key.thumbprint}); no new key generated`, evidence);
+  return pass(
+    `serves exactly the restored key ${key.kid} (thumbprint ${key.thumbprint}); no new key generated`,
+    evidence,
+  );
 }

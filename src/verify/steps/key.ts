@@ -16,19 +16,30 @@ export async function keyStep(ctx: DrillContext): Promise<StepOutcome> {
   const manifestKey = ctx.entry!.manifest.key;
   let facts, jwk, jwks;
   try {
-    ({ facts, jwk } = await parsePrivateJwk(await readFile(layout.privateKeyPath, 'utf8'), 'the restored private_key.pem'));
+    ({ facts, jwk } = await parsePrivateJwk(
+      await readFile(layout.privateKeyPath, 'utf8'),
+      'the restored private_key.pem',
+    ));
     jwks = await parseJwks(await readFile(layout.jwksPath, 'utf8'), 'the restored jwks.json');
   } catch (e) {
     if (isBarysafeError(e)) return fail(e.message);
     throw e;
   }
-  ctx.key = { facts, publicJwk: { kty: 'RSA', n: jwk.n, e: jwk.e, ...(facts.kid ? { kid: facts.kid } : {}), alg: 'RS256', use: 'sig' } };
+  ctx.key = {
+    facts,
+    publicJwk: { kty: 'RSA', n: jwk.n, e: jwk.e, ...(facts.kid ? { kid: facts.kid } : {}), alg: 'RS256', use: 'sig' },
+  };
 
   const problems: string[] = [];
-  if ((facts.modulusBits ?? 0) < MIN_RSA_BITS) problems.push(`the key is RSA-${facts.modulusBits}, below ${MIN_RSA_BITS} bits`);
+  if ((facts.modulusBits ?? 0) < MIN_RSA_BITS)
+    problems.push(`the key is RSA-${facts.modulusBits}, below ${MIN_RSA_BITS} bits`);
   problems.push(...matchKeyToJwks(facts, jwks).problems);
-  if (facts.thumbprint !== manifestKey.thumbprint) problems.push(`the restored key (thumbprint ${facts.thumbprint}) is not the key the manifest recorded (${manifestKey.thumbprint})`);
-  if (facts.kid !== manifestKey.kid) problems.push(`the restored key's kid ${facts.kid} differs from the manifest's ${manifestKey.kid}`);
+  if (facts.thumbprint !== manifestKey.thumbprint)
+    problems.push(
+      `the restored key (thumbprint ${facts.thumbprint}) is not the key the manifest recorded (${manifestKey.thumbprint})`,
+    );
+  if (facts.kid !== manifestKey.kid)
+    problems.push(`the restored key's kid ${facts.kid} differs from the manifest's ${manifestKey.kid}`);
   const evidence = {
     kid: facts.kid,
     thumbprint: facts.thumbprint,
@@ -37,5 +48,8 @@ export async function keyStep(ctx: DrillContext): Promise<StepOutcome> {
     jwks_thumbprints: jwks.keys.map((k) => k.thumbprint),
   };
   if (problems.length) return fail(problems.join('; '), evidence);
-  return pass(`RSA-${facts.modulusBits} key ${facts.kid ?? '(no kid)'}; jwks.json publishes exactly its public part (thumbprint ${facts.thumbprint})`, evidence);
+  return pass(
+    `RSA-${facts.modulusBits} key ${facts.kid ?? '(no kid)'}; jwks.json publishes exactly its public part (thumbprint ${facts.thumbprint})`,
+    evidence,
+  );
 }

@@ -1,4 +1,11 @@
-import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from 'jose';
 import { errorText } from '../../errors.js';
 import type { DrillContext } from '../context.js';
 import { parseJsonObject, request, toLoopback } from '../http.js';
@@ -15,7 +22,13 @@ export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
   const user = ctx.drillUser!;
   let tokens;
   try {
-    tokens = await deviceGrant({ baseUrl: ctx.baseUrl!, issuer: ctx.issuer!, discovery: ctx.discovery ?? {}, username: user.username, password: user.password });
+    tokens = await deviceGrant({
+      baseUrl: ctx.baseUrl!,
+      issuer: ctx.issuer!,
+      discovery: ctx.discovery ?? {},
+      username: user.username,
+      password: user.password,
+    });
   } catch (e) {
     if (e instanceof TokenFlowError) return fail(`device grant: ${e.message}`);
     throw e;
@@ -25,36 +38,65 @@ export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
 
   let claims: JWTPayload;
   try {
-    ({ payload: claims } = await jwtVerify(tokens.idToken, createLocalJWKSet({ keys: [ctx.key!.publicJwk] }), { issuer: ctx.issuer!, audience: tokens.clientId, algorithms: ['RS256'] }));
+    ({ payload: claims } = await jwtVerify(tokens.idToken, createLocalJWKSet({ keys: [ctx.key!.publicJwk] }), {
+      issuer: ctx.issuer!,
+      audience: tokens.clientId,
+      algorithms: ['RS256'],
+    }));
   } catch (e) {
     return fail(`the ID token does not verify with the restored key: ${joseReason(e)}`, evidence);
   }
   evidence.sub = claims.sub;
 
-  const ui = await request(toLoopback(ctx.discovery?.userinfo_endpoint, ctx.issuer!, ctx.baseUrl!) ?? `${ctx.baseUrl}/userinfo`, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
+  const ui = await request(
+    toLoopback(ctx.discovery?.userinfo_endpoint, ctx.issuer!, ctx.baseUrl!) ?? `${ctx.baseUrl}/userinfo`,
+    { headers: { authorization: `Bearer ${tokens.accessToken}` } },
+  );
   const info = parseJsonObject(ui.text);
-  if (ui.status !== 200 || !info || info.sub !== claims.sub) return fail(`userinfo answered ${ui.status}${info ? ` with sub ${JSON.stringify(info.sub)}` : ''}, not the ID token's sub ${claims.sub}`, evidence);
-  if (info.preferred_username !== undefined && info.preferred_username !== user.username) return fail(`userinfo names ${JSON.stringify(info.preferred_username)}, not the drill user`, evidence);
+  if (ui.status !== 200 || !info || info.sub !== claims.sub)
+    return fail(
+      `userinfo answered ${ui.status}${info ? ` with sub ${JSON.stringify(info.sub)}` : ''}, not the ID token's sub ${claims.sub}`,
+      evidence,
+    );
+  if (info.preferred_username !== undefined && info.preferred_username !== user.username)
+    return fail(`userinfo names ${JSON.stringify(info.preferred_username)}, not the drill user`, evidence);
   ctx.verifiedAt = performance.now();
 
   const local = `ID token (RS256, kid ${header.kid}) verifies with the restored key; userinfo answers for sub ${claims.sub}`;
   const prod = productionBase(ctx);
-  if (!prod) return pass(`${local}; production JWKS not checked: neither barycenter.public_url nor the snapshot's public_base_url is set`, evidence);
+  if (!prod)
+    return pass(
+      `${local}; production JWKS not checked: neither barycenter.public_url nor the snapshot's public_base_url is set`,
+      evidence,
+    );
   const jwksUrl = `${prod}/.well-known/jwks.json`;
   evidence.production_jwks = jwksUrl;
-  let prodJwks: JSONWebKeySet;
   // The checks' probe, not fetch: it trusts BARYSAFE_CA_FILE (production behind an internal CA).
   const r = await probe(jwksUrl);
-  if (r.error !== null) return inconclusive(`${local}; but production's JWKS at ${jwksUrl} is unreachable (${r.error}), so key continuity is unproven`, evidence);
+  if (r.error !== null)
+    return inconclusive(
+      `${local}; but production's JWKS at ${jwksUrl} is unreachable (${r.error}), so key continuity is unproven`,
+      evidence,
+    );
   const doc = r.json as { keys?: unknown } | undefined;
-  if (r.status !== 200 || !Array.isArray(doc?.keys)) return inconclusive(`${local}; but production's JWKS at ${jwksUrl} answered ${r.status}${doc ? '' : ' without a JWK Set'}, so key continuity is unproven`, evidence);
-  prodJwks = doc as unknown as JSONWebKeySet;
+  if (r.status !== 200 || !Array.isArray(doc?.keys))
+    return inconclusive(
+      `${local}; but production's JWKS at ${jwksUrl} answered ${r.status}${doc ? '' : ' without a JWK Set'}, so key continuity is unproven`,
+      evidence,
+    );
+  const prodJwks = doc as unknown as JSONWebKeySet;
   try {
     await jwtVerify(tokens.idToken, createLocalJWKSet(prodJwks), { algorithms: ['RS256'] });
   } catch (e) {
     const kids = prodJwks.keys.map((k) => k.kid ?? '(none)').join(', ');
-    const why = e instanceof joseErrors.JWKSNoMatchingKey ? `does not publish the restored key (kid ${header.kid}; production publishes ${kids || 'no key'})` : `rejects the token (${joseReason(e)}; production publishes ${kids})`;
-    return fail(`${local}; but production's JWKS at ${jwksUrl} ${why}: tokens from a restored instance would break every relying party`, evidence);
+    const why =
+      e instanceof joseErrors.JWKSNoMatchingKey
+        ? `does not publish the restored key (kid ${header.kid}; production publishes ${kids || 'no key'})`
+        : `rejects the token (${joseReason(e)}; production publishes ${kids})`;
+    return fail(
+      `${local}; but production's JWKS at ${jwksUrl} ${why}: tokens from a restored instance would break every relying party`,
+      evidence,
+    );
   }
   return pass(`${local}; it also verifies with production's JWKS at ${jwksUrl}`, evidence);
 }

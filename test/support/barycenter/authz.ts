@@ -7,8 +7,15 @@ import { readBody, sendJson, sendText } from './http-util.js';
 
 export function loadPolicies(dir: string): void {
   let isDir = false;
-  try { isDir = statSync(dir).isDirectory(); } catch { /* missing */ }
-  if (!isDir) throw new FatalError(`failed to load authz policies: invalid policy: policies directory \`${dir}\` does not exist or is not a directory`);
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    /* missing */
+  }
+  if (!isDir)
+    throw new FatalError(
+      `failed to load authz policies: invalid policy: policies directory \`${dir}\` does not exist or is not a directory`,
+    );
 }
 
 export function createAuthzServer(): Server {

@@ -30,15 +30,23 @@ Options:
 `;
 
 const fail = (msg: string, usage = USAGE): CliOutcome => ({
-  kind: 'exit', code: 2, stderr: `error: ${msg}\n\n${usage}\n\nFor more information, try '--help'.\n`,
+  kind: 'exit',
+  code: 2,
+  stderr: `error: ${msg}\n\n${usage}\n\nFor more information, try '--help'.\n`,
 });
 
 /** Reads `-x V`, `-xV`, `--long V`, `--long=V`; undefined when argv[i] is not this option. */
-function optionValue(argv: string[], i: number, short: string, long: string): { value?: string; next: number } | undefined {
+function optionValue(
+  argv: string[],
+  i: number,
+  short: string,
+  long: string,
+): { value?: string; next: number } | undefined {
   const a = argv[i]!;
   if (a === short || a === long) return { value: argv[i + 1], next: i + 2 };
   if (a.startsWith(`${long}=`)) return { value: a.slice(long.length + 1), next: i + 1 };
-  if (a.startsWith(short) && a.length > 2 && !a.startsWith('--')) return { value: a.slice(2).replace(/^=/, ''), next: i + 1 };
+  if (a.startsWith(short) && a.length > 2 && !a.startsWith('--'))
+    return { value: a.slice(2).replace(/^=/, ''), next: i + 1 };
   return undefined;
 }
 

@@ -32,8 +32,12 @@ export function parseSqliteUrl(url: string, cwd: string): { file: string; mode: 
 class SqliteDb implements Db {
   readonly backend = 'sqlite' as const;
   constructor(private readonly db: Database.Database) {}
-  async all(sql: string, params: Param[] = []) { return this.db.prepare(sql).all(...params) as Row[]; }
-  async get(sql: string, params: Param[] = []) { return this.db.prepare(sql).get(...params) as Row | undefined; }
+  async all(sql: string, params: Param[] = []) {
+    return this.db.prepare(sql).all(...params) as Row[];
+  }
+  async get(sql: string, params: Param[] = []) {
+    return this.db.prepare(sql).get(...params) as Row | undefined;
+  }
   async run(sql: string, params: Param[] = []) {
     const st = this.db.prepare(sql);
     if (!st.reader) return { changes: st.run(...params).changes };
@@ -53,20 +57,34 @@ class SqliteDb implements Db {
       throw e;
     }
   }
-  async close() { this.db.close(); }
+  async close() {
+    this.db.close();
+  }
 }
 
-const toPg = (sql: string) => { let i = 0; return sql.replace(/\?/g, () => `$${++i}`); };
+const toPg = (sql: string) => {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+};
 
 // pg returns BIGINT as string; Barycenter's columns are epoch seconds and 0/1 flags, safe as numbers.
 pg.types.setTypeParser(20, (v) => Number(v));
 
 class PgDb implements Db {
   readonly backend = 'postgres' as const;
-  constructor(private readonly q: pg.Pool | pg.PoolClient, private readonly pool: pg.Pool) {}
-  async all(sql: string, params: Param[] = []) { return (await this.q.query(toPg(sql), params)).rows as Row[]; }
-  async get(sql: string, params: Param[] = []) { return (await this.all(sql, params))[0]; }
-  async run(sql: string, params: Param[] = []) { return { changes: (await this.q.query(toPg(sql), params)).rowCount ?? 0 }; }
+  constructor(
+    private readonly q: pg.Pool | pg.PoolClient,
+    private readonly pool: pg.Pool,
+  ) {}
+  async all(sql: string, params: Param[] = []) {
+    return (await this.q.query(toPg(sql), params)).rows as Row[];
+  }
+  async get(sql: string, params: Param[] = []) {
+    return (await this.all(sql, params))[0];
+  }
+  async run(sql: string, params: Param[] = []) {
+    return { changes: (await this.q.query(toPg(sql), params)).rowCount ?? 0 };
+  }
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
@@ -81,7 +99,9 @@ class PgDb implements Db {
       client.release();
     }
   }
-  async close() { await this.pool.end(); }
+  async close() {
+    await this.pool.end();
+  }
 }
 
 export async function connect(url: string, cwd = process.cwd()): Promise<Db> {
@@ -97,7 +117,9 @@ export async function connect(url: string, cwd = process.cwd()): Promise<Db> {
       db.pragma('busy_timeout = 5000');
       return new SqliteDb(db);
     } catch (e) {
-      throw crab.db(`Connection Error: error returned from database: (code: 14) unable to open database file (${(e as Error).message})`);
+      throw crab.db(
+        `Connection Error: error returned from database: (code: 14) unable to open database file (${(e as Error).message})`,
+      );
     }
   }
   if (/^postgres(ql)?:/i.test(url)) {

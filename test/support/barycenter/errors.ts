@@ -1,7 +1,11 @@
 // Fatal errors are printed like miette's report for `main() -> miette::Result<()>` and exit 1.
 
 export class FatalError extends Error {
-  constructor(message: string, readonly code?: string, readonly help?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+    readonly help?: string,
+  ) {
     super(message);
   }
 }

@@ -2,7 +2,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly body: string, readonly contentType = 'text/plain; charset=utf-8') { super(body); }
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly contentType = 'text/plain; charset=utf-8',
+  ) {
+    super(body);
+  }
 }
 
 export async function readBody(req: IncomingMessage): Promise<string> {
@@ -19,7 +25,8 @@ export async function readForm(req: IncomingMessage, required: string[] = []): P
     throw new HttpError(415, 'Form requests must have `Content-Type: application/x-www-form-urlencoded`');
   }
   const form = Object.fromEntries(new URLSearchParams(await readBody(req)));
-  for (const f of required) if (form[f] === undefined) throw new HttpError(422, `Failed to deserialize form body: missing field \`${f}\``);
+  for (const f of required)
+    if (form[f] === undefined) throw new HttpError(422, `Failed to deserialize form body: missing field \`${f}\``);
   return form;
 }
 
@@ -36,21 +43,37 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(value);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }
 
-export function sendText(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType = 'text/plain; charset=utf-8',
+): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
-export const sendHtml = (res: ServerResponse, status: number, html: string) => sendText(res, status, html, 'text/html; charset=utf-8');
+export const sendHtml = (res: ServerResponse, status: number, html: string) =>
+  sendText(res, status, html, 'text/html; charset=utf-8');
 
 /** 307 for axum Redirect::temporary, 303 for explicit SEE_OTHER responses. */
-export function redirect(res: ServerResponse, status: 303 | 307, location: string, headers: Record<string, string> = {}): void {
+export function redirect(
+  res: ServerResponse,
+  status: 303 | 307,
+  location: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { location, 'content-length': 0, ...headers });
   res.end();
 }
@@ -71,4 +94,5 @@ export function appendQuery(base: string, pairs: [string, string][]): string {
 }
 
 /** Barycenter's own `urlencoded` helper: percent-encodes everything except unreserved chars. */
-export const pctEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+export const pctEncode = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

@@ -4,7 +4,21 @@ import type { Db } from './db.js';
 import type { KeyManager } from './keys.js';
 import { getProperties, getUserBySubject } from './users.js';
 
-const PROFILE_CLAIMS = ['preferred_username', 'name', 'given_name', 'family_name', 'nickname', 'picture', 'profile', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'];
+const PROFILE_CLAIMS = [
+  'preferred_username',
+  'name',
+  'given_name',
+  'family_name',
+  'nickname',
+  'picture',
+  'profile',
+  'website',
+  'gender',
+  'birthdate',
+  'zoneinfo',
+  'locale',
+  'updated_at',
+];
 
 export const hasScope = (scope: string, s: string) => scope.split(/\s+/).includes(s);
 
@@ -31,11 +45,19 @@ export async function gatherClaims(db: Db, subject: string, scope: string): Prom
 }
 
 /** Left 128 bits of SHA-256 of the access token, base64url. */
-export const atHash = (token: string) => createHash('sha256').update(token).digest().subarray(0, 16).toString('base64url');
+export const atHash = (token: string) =>
+  createHash('sha256').update(token).digest().subarray(0, 16).toString('base64url');
 
 export interface IdTokenInput {
-  issuer: string; clientId: string; subject: string; scope: string; nonce?: string | null; authTime?: number | null;
-  accessToken?: string; amr?: string | null; acr?: string | null;
+  issuer: string;
+  clientId: string;
+  subject: string;
+  scope: string;
+  nonce?: string | null;
+  authTime?: number | null;
+  accessToken?: string;
+  amr?: string | null;
+  acr?: string | null;
 }
 
 export async function buildIdToken(db: Db, keys: KeyManager, t: IdTokenInput): Promise<string> {
@@ -44,11 +66,19 @@ export async function buildIdToken(db: Db, keys: KeyManager, t: IdTokenInput): P
   const payload: Record<string, unknown> = { iss: t.issuer, sub: t.subject, aud: t.clientId, iat, exp: iat + 3600 };
   if (t.nonce != null) payload.nonce = t.nonce;
   if (t.authTime != null) payload.auth_time = t.authTime;
-  if (t.amr != null) { try { payload.amr = JSON.parse(t.amr); } catch { /* ignored like upstream */ } }
+  if (t.amr != null) {
+    try {
+      payload.amr = JSON.parse(t.amr);
+    } catch {
+      /* ignored like upstream */
+    }
+  }
   if (t.acr != null) payload.acr = t.acr;
   if (t.accessToken) payload.at_hash = atHash(t.accessToken);
   try {
     for (const [k, v] of Object.entries(await gatherClaims(db, t.subject, t.scope))) if (k !== 'sub') payload[k] = v;
-  } catch { /* claim lookup failures are ignored upstream */ }
+  } catch {
+    /* claim lookup failures are ignored upstream */
+  }
   return keys.sign(payload);
 }

@@ -8,26 +8,53 @@ const TARGET = 'barycenter::jobs';
 export const AVAILABLE_JOBS = [
   { name: 'cleanup_expired_sessions', description: 'Clean up expired user sessions', schedule: 'Hourly at :00' },
   { name: 'cleanup_expired_refresh_tokens', description: 'Clean up expired refresh tokens', schedule: 'Hourly at :30' },
-  { name: 'cleanup_expired_challenges', description: 'Clean up expired WebAuthn challenges', schedule: 'Every 5 minutes' },
-  { name: 'cleanup_expired_device_codes', description: 'Clean up expired device authorization codes', schedule: 'Hourly at :45' },
-  { name: 'cleanup_expired_federation_requests', description: 'Clean up expired federation auth requests', schedule: 'Every 5 minutes' },
-  { name: 'refresh_peer_discovery', description: 'Re-verify active trusted peers and refresh discovery endpoints', schedule: 'Daily at 03:00' },
+  {
+    name: 'cleanup_expired_challenges',
+    description: 'Clean up expired WebAuthn challenges',
+    schedule: 'Every 5 minutes',
+  },
+  {
+    name: 'cleanup_expired_device_codes',
+    description: 'Clean up expired device authorization codes',
+    schedule: 'Hourly at :45',
+  },
+  {
+    name: 'cleanup_expired_federation_requests',
+    description: 'Clean up expired federation auth requests',
+    schedule: 'Every 5 minutes',
+  },
+  {
+    name: 'refresh_peer_discovery',
+    description: 'Re-verify active trusted peers and refresh discovery endpoints',
+    schedule: 'Daily at 03:00',
+  },
 ];
 
 // federation_auth_requests.expires_at is ISO-8601 text, compared as text like upstream.
 const CLEANUPS: Record<string, (db: Db) => Promise<number>> = {
-  cleanup_expired_sessions: async (db) => (await db.run('DELETE FROM sessions WHERE expires_at < ?', [nowSecs()])).changes,
-  cleanup_expired_refresh_tokens: async (db) => (await db.run('DELETE FROM refresh_tokens WHERE expires_at < ?', [nowSecs()])).changes,
-  cleanup_expired_challenges: async (db) => (await db.run('DELETE FROM webauthn_challenges WHERE expires_at < ?', [nowSecs()])).changes,
-  cleanup_expired_device_codes: async (db) => (await db.run('DELETE FROM device_codes WHERE expires_at < ?', [nowSecs()])).changes,
+  cleanup_expired_sessions: async (db) =>
+    (await db.run('DELETE FROM sessions WHERE expires_at < ?', [nowSecs()])).changes,
+  cleanup_expired_refresh_tokens: async (db) =>
+    (await db.run('DELETE FROM refresh_tokens WHERE expires_at < ?', [nowSecs()])).changes,
+  cleanup_expired_challenges: async (db) =>
+    (await db.run('DELETE FROM webauthn_challenges WHERE expires_at < ?', [nowSecs()])).changes,
+  cleanup_expired_device_codes: async (db) =>
+    (await db.run('DELETE FROM device_codes WHERE expires_at < ?', [nowSecs()])).changes,
   cleanup_expired_federation_requests: async (db) =>
-    (await db.run('DELETE FROM federation_auth_requests WHERE expires_at < ?', [new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')])).changes,
+    (
+      await db.run('DELETE FROM federation_auth_requests WHERE expires_at < ?', [
+        new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      ])
+    ).changes,
 };
 
 async function startExecution(db: Db, name: string): Promise<number> {
   const started = nowSecs();
   if (db.backend === 'postgres') {
-    const r = await db.get('INSERT INTO job_executions (job_name, started_at) VALUES (?, ?) RETURNING id', [name, started]);
+    const r = await db.get('INSERT INTO job_executions (job_name, started_at) VALUES (?, ?) RETURNING id', [
+      name,
+      started,
+    ]);
     return Number(r!.id);
   }
   await db.run('INSERT INTO job_executions (job_name, started_at) VALUES (?, ?)', [name, started]);
@@ -35,7 +62,10 @@ async function startExecution(db: Db, name: string): Promise<number> {
 }
 
 async function completeExecution(db: Db, id: number, success: boolean, err: string | null, records: number | null) {
-  await db.run('UPDATE job_executions SET completed_at = ?, success = ?, error_message = ?, records_processed = ? WHERE id = ?', [nowSecs(), success ? 1 : 0, err, records, id]);
+  await db.run(
+    'UPDATE job_executions SET completed_at = ?, success = ?, error_message = ?, records_processed = ? WHERE id = ?',
+    [nowSecs(), success ? 1 : 0, err, records, id],
+  );
 }
 
 /** Runs a job synchronously. The row is written before the name is checked, so unknown names leave NULL success. */

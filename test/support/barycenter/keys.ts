@@ -30,14 +30,24 @@ export async function loadOrGenerateKeys(cfg: Settings['keys']): Promise<KeyMana
   let jwk: Record<string, unknown>;
   if (existsSync(cfg.private_key_path)) {
     const parsed = parseJson(readFileSync(cfg.private_key_path, 'utf8'));
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || typeof (parsed as { kty?: unknown }).kty !== 'string') {
+    if (
+      !parsed ||
+      typeof parsed !== 'object' ||
+      Array.isArray(parsed) ||
+      typeof (parsed as { kty?: unknown }).kty !== 'string'
+    ) {
       throw crab.serde('invalid type: expected a JWK object');
     }
     jwk = parsed as Record<string, unknown>;
   } else {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
     // Member order follows josekit: key material first, then the metadata set afterwards.
-    jwk = { ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>), kid: cfg.key_id ?? randomKid(), alg: cfg.alg, use: 'sig' };
+    jwk = {
+      ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>),
+      kid: cfg.key_id ?? randomKid(),
+      alg: cfg.alg,
+      use: 'sig',
+    };
     writeFileSync(cfg.private_key_path, JSON.stringify(jwk, null, 2)); // plain write: mode follows umask
   }
 
@@ -61,6 +71,7 @@ export async function loadOrGenerateKeys(cfg: Settings['keys']): Promise<KeyMana
     jwks,
     kid,
     // Header is just {kid, alg} in josekit's insertion order: it starts from an empty header (no typ).
-    sign: (payload) => new SignJWT(payload).setProtectedHeader(kid !== undefined ? { kid, alg: 'RS256' } : { alg: 'RS256' }).sign(key),
+    sign: (payload) =>
+      new SignJWT(payload).setProtectedHeader(kid !== undefined ? { kid, alg: 'RS256' } : { alg: 'RS256' }).sign(key),
   };
 }

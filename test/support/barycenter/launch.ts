@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { freeLoopbackPort } from '../../../src/restore/scratch/ports.js';
 
 /** test/support/bin/barycenter, found from dist/test/support/barycenter/launch.js. */
-export const BARYCENTER_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/support/bin/barycenter');
+export const BARYCENTER_BIN = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../test/support/bin/barycenter',
+);
 
 export interface StandinOptions {
   cwd: string;
@@ -18,7 +21,10 @@ export interface StandinOptions {
 }
 
 export interface Standin {
-  url: string; port: number; adminPort: number; proc: ChildProcess;
+  url: string;
+  port: number;
+  adminPort: number;
+  proc: ChildProcess;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -55,7 +61,10 @@ function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv 
   // Start from the parent env minus BARYCENTER* so a developer's shell cannot leak into tests.
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^BARYCENTER/i.test(k) && k !== 'RUST_LOG') env[k] = v;
-  for (const [k, v] of Object.entries(extra)) { if (v === undefined) delete env[k]; else env[k] = v; }
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
   return env;
 }
 
@@ -63,13 +72,23 @@ export async function startStandin(opts: StandinOptions): Promise<Standin> {
   const port = opts.port ?? (await freePortPair());
   const env = childEnv({ ...scratchEnv(opts.cwd, port), ...opts.env });
   const adminPort = env.BARYCENTER__SERVER__ADMIN_PORT ? Number(env.BARYCENTER__SERVER__ADMIN_PORT) : port + 1;
-  const proc = spawn(BARYCENTER_BIN, ['--config', opts.configPath ?? path.join(opts.cwd, 'none.toml')], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BARYCENTER_BIN, ['--config', opts.configPath ?? path.join(opts.cwd, 'none.toml')], {
+    cwd: opts.cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   let dead = false;
-  void exited.then(() => { dead = true; });
+  void exited.then(() => {
+    dead = true;
+  });
 
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
@@ -78,12 +97,20 @@ export async function startStandin(opts: StandinOptions): Promise<Standin> {
     try {
       const r = await fetch(`${base}/.well-known/openid-configuration`);
       if (r.status === 200) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`barycenter stand-in not ready after 20s:\n${out}`); }
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`barycenter stand-in not ready after 20s:\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url: base, port, adminPort, proc,
+    url: base,
+    port,
+    adminPort,
+    proc,
     logs: () => out,
     stop: async () => {
       if (dead) return;
@@ -95,23 +122,53 @@ export async function startStandin(opts: StandinOptions): Promise<Standin> {
   };
 }
 
-export interface RunResult { code: number | null; stdout: string; stderr: string }
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the launcher to completion (e.g. sync-users, or a start that is expected to fail). */
-export function runBarycenter(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunResult> {
+export function runBarycenter(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number },
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BARYCENTER_BIN, args, { cwd: opts.cwd, env: childEnv(opts.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    proc.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const t = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`barycenter ${args.join(' ')} timed out:\n${stdout}${stderr}`)); }, opts.timeoutMs ?? 30_000);
+    const proc = spawn(BARYCENTER_BIN, args, {
+      cwd: opts.cwd,
+      env: childEnv(opts.env ?? {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '',
+      stderr = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`barycenter ${args.join(' ')} timed out:\n${stdout}${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
     proc.once('error', reject);
-    proc.once('exit', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
+    proc.once('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
 /** `barycenter -c <config> sync-users --file <file>` with the scratch env of cwd (DB under cwd). */
-export function runSyncUsers(opts: { cwd: string; file: string; configPath?: string; env?: Record<string, string | undefined> }): Promise<RunResult> {
+export function runSyncUsers(opts: {
+  cwd: string;
+  file: string;
+  configPath?: string;
+  env?: Record<string, string | undefined>;
+}): Promise<RunResult> {
   const env = { ...scratchEnv(opts.cwd, 0), ...opts.env };
-  return runBarycenter(['-c', opts.configPath ?? path.join(opts.cwd, 'none.toml'), 'sync-users', '--file', opts.file], { cwd: opts.cwd, env });
+  return runBarycenter(['-c', opts.configPath ?? path.join(opts.cwd, 'none.toml'), 'sync-users', '--file', opts.file], {
+    cwd: opts.cwd,
+    env,
+  });
 }

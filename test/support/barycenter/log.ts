@@ -1,11 +1,14 @@
 // Mimics tracing-subscriber's default fmt output (stdout, ANSI unless NO_COLOR, RUST_LOG filter)
 // so log-scraping checks see the same shape as with the real binary.
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type Level = (typeof LEVELS)[number];
 const RANK: Record<string, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, off: 5 };
 
-interface Directive { target?: string; rank: number }
+interface Directive {
+  target?: string;
+  rank: number;
+}
 
 /** EnvFilter-like parse; an unparsable RUST_LOG falls back to `info` like try_from_default_env. */
 function parseFilter(spec: string | undefined): Directive[] {
@@ -36,7 +39,10 @@ function enabled(level: Level, target: string): boolean {
   // target directives leaves other targets off, as EnvFilter does.
   let best: Directive | undefined;
   for (const d of filter) {
-    if (d.target === undefined) { if (!best) best = d; continue; }
+    if (d.target === undefined) {
+      if (!best) best = d;
+      continue;
+    }
     if (target === d.target || target.startsWith(d.target + '::')) {
       if (!best || best.target === undefined || d.target.length > best.target.length) best = d;
     }
@@ -66,5 +72,7 @@ export function log(level: Level, target: string, message: string, fields: Recor
 
 export const info = (target: string, msg: string, fields?: Record<string, string>) => log('info', target, msg, fields);
 export const warn = (target: string, msg: string, fields?: Record<string, string>) => log('warn', target, msg, fields);
-export const error = (target: string, msg: string, fields?: Record<string, string>) => log('error', target, msg, fields);
-export const debug = (target: string, msg: string, fields?: Record<string, string>) => log('debug', target, msg, fields);
+export const error = (target: string, msg: string, fields?: Record<string, string>) =>
+  log('error', target, msg, fields);
+export const debug = (target: string, msg: string, fields?: Record<string, string>) =>
+  log('debug', target, msg, fields);

@@ -27,7 +27,15 @@ async function main(): Promise<void> {
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((r) => {
+            s.close(() => r());
+            s.closeAllConnections();
+          }),
+      ),
+    );
     await db.close().catch(() => undefined);
     process.exit(0);
   };
@@ -57,4 +65,6 @@ async function withDb(db: Db, fn: () => Promise<void>): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => reportAndExit(e instanceof FatalError ? e : new FatalError(e instanceof Error ? e.message : String(e))));
+main().catch((e: unknown) =>
+  reportAndExit(e instanceof FatalError ? e : new FatalError(e instanceof Error ? e.message : String(e))),
+);

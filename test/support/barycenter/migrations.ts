@@ -5,7 +5,15 @@ import { FatalError } from './errors.js';
 import { info } from './log.js';
 
 type Backend = Db['backend'];
-interface Col { name: string; type: 'varchar' | 'bigint' | 'integer'; nullable?: boolean; def?: string | number; pk?: boolean; unique?: boolean; autoinc?: boolean }
+interface Col {
+  name: string;
+  type: 'varchar' | 'bigint' | 'integer';
+  nullable?: boolean;
+  def?: string | number;
+  pk?: boolean;
+  unique?: boolean;
+  autoinc?: boolean;
+}
 
 const str = (name: string, o: Partial<Col> = {}): Col => ({ name, type: 'varchar', ...o });
 const strNull = (name: string): Col => str(name, { nullable: true });
@@ -39,42 +47,97 @@ const addColumn = (b: Backend, table: string, c: Col) => `ALTER TABLE "${table}"
 function federationSql(b: Backend, sql: string): string {
   if (b === 'sqlite') return sql;
   return sql
-    .replace(/\(strftime\('%Y-%m-%dT%H:%M:%SZ', 'now'\)\)/g, `(to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))`)
+    .replace(
+      /\(strftime\('%Y-%m-%dT%H:%M:%SZ', 'now'\)\)/g,
+      `(to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))`,
+    )
     .replace(/BOOLEAN NOT NULL DEFAULT 0/g, 'BOOLEAN NOT NULL DEFAULT false');
 }
 const NOW_TEXT = `DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))`;
 
-interface Migration { version: string; up(b: Backend): string[] }
+interface Migration {
+  version: string;
+  up(b: Backend): string[];
+}
 
 export const MIGRATIONS: Migration[] = [
   {
     version: 'm20250101_000001_initial_schema',
     up: (b) => [
-      createTable(b, 'clients', [str('client_id', { pk: true }), str('client_secret'), strNull('client_name'), str('redirect_uris'), big('created_at')]),
-      createTable(b, 'properties', [str('owner'), str('key'), str('value'), big('updated_at')], ['PRIMARY KEY ("owner", "key")']),
+      createTable(b, 'clients', [
+        str('client_id', { pk: true }),
+        str('client_secret'),
+        strNull('client_name'),
+        str('redirect_uris'),
+        big('created_at'),
+      ]),
+      createTable(
+        b,
+        'properties',
+        [str('owner'), str('key'), str('value'), big('updated_at')],
+        ['PRIMARY KEY ("owner", "key")'],
+      ),
       createTable(b, 'auth_codes', [
-        str('code', { pk: true }), str('client_id'), str('redirect_uri'), str('scope'), str('subject'), strNull('nonce'),
-        str('code_challenge'), str('code_challenge_method'), big('created_at'), big('expires_at'), big('consumed', { def: 0 }), bigNull('auth_time'),
+        str('code', { pk: true }),
+        str('client_id'),
+        str('redirect_uri'),
+        str('scope'),
+        str('subject'),
+        strNull('nonce'),
+        str('code_challenge'),
+        str('code_challenge_method'),
+        big('created_at'),
+        big('expires_at'),
+        big('consumed', { def: 0 }),
+        bigNull('auth_time'),
       ]),
       createTable(b, 'access_tokens', [
-        str('token', { pk: true }), str('client_id'), str('subject'), str('scope'), big('created_at'), big('expires_at'), big('revoked', { def: 0 }),
+        str('token', { pk: true }),
+        str('client_id'),
+        str('subject'),
+        str('scope'),
+        big('created_at'),
+        big('expires_at'),
+        big('revoked', { def: 0 }),
       ]),
       createTable(b, 'users', [
-        str('subject', { pk: true }), str('username', { unique: true }), str('password_hash'), strNull('email'),
-        big('email_verified', { def: 0 }), big('created_at'), big('enabled', { def: 1 }),
+        str('subject', { pk: true }),
+        str('username', { unique: true }),
+        str('password_hash'),
+        strNull('email'),
+        big('email_verified', { def: 0 }),
+        big('created_at'),
+        big('enabled', { def: 1 }),
       ]),
       createTable(b, 'sessions', [
-        str('session_id', { pk: true }), str('subject'), big('auth_time'), big('created_at'), big('expires_at'), strNull('user_agent'), strNull('ip_address'),
+        str('session_id', { pk: true }),
+        str('subject'),
+        big('auth_time'),
+        big('created_at'),
+        big('expires_at'),
+        strNull('user_agent'),
+        strNull('ip_address'),
       ]),
       index('idx_sessions_expires', 'sessions', ['expires_at']),
       createTable(b, 'refresh_tokens', [
-        str('token', { pk: true }), str('client_id'), str('subject'), str('scope'), big('created_at'), big('expires_at'),
-        big('revoked', { def: 0 }), strNull('parent_token'),
+        str('token', { pk: true }),
+        str('client_id'),
+        str('subject'),
+        str('scope'),
+        big('created_at'),
+        big('expires_at'),
+        big('revoked', { def: 0 }),
+        strNull('parent_token'),
       ]),
       index('idx_refresh_tokens_expires', 'refresh_tokens', ['expires_at']),
       createTable(b, 'job_executions', [
         b === 'postgres' ? big('id', { pk: true, autoinc: true }) : int('id', { pk: true, autoinc: true }),
-        str('job_name'), big('started_at'), bigNull('completed_at'), bigNull('success'), strNull('error_message'), bigNull('records_processed'),
+        str('job_name'),
+        big('started_at'),
+        bigNull('completed_at'),
+        bigNull('success'),
+        strNull('error_message'),
+        bigNull('records_processed'),
       ]),
       index('idx_job_executions_started', 'job_executions', ['started_at']),
     ],
@@ -83,16 +146,32 @@ export const MIGRATIONS: Migration[] = [
     version: 'm20250107_000001_add_passkeys',
     up: (b) => [
       createTable(
-        b, 'passkeys',
+        b,
+        'passkeys',
         [
-          str('credential_id', { pk: true }), str('subject'), str('public_key_cose'), big('counter', { def: 0 }), strNull('aaguid'),
-          big('backup_eligible'), big('backup_state'), strNull('transports'), strNull('name'), big('created_at'), bigNull('last_used_at'),
+          str('credential_id', { pk: true }),
+          str('subject'),
+          str('public_key_cose'),
+          big('counter', { def: 0 }),
+          strNull('aaguid'),
+          big('backup_eligible'),
+          big('backup_state'),
+          strNull('transports'),
+          strNull('name'),
+          big('created_at'),
+          bigNull('last_used_at'),
         ],
         ['CONSTRAINT "fk_passkeys_subject" FOREIGN KEY ("subject") REFERENCES "users" ("subject") ON DELETE CASCADE'],
       ),
       index('idx_passkeys_subject', 'passkeys', ['subject']),
       createTable(b, 'webauthn_challenges', [
-        str('challenge', { pk: true }), strNull('subject'), strNull('session_id'), str('challenge_type'), big('created_at'), big('expires_at'), str('options_json'),
+        str('challenge', { pk: true }),
+        strNull('subject'),
+        strNull('session_id'),
+        str('challenge_type'),
+        big('created_at'),
+        big('expires_at'),
+        str('options_json'),
       ]),
       index('idx_webauthn_challenges_expires', 'webauthn_challenges', ['expires_at']),
     ],
@@ -112,7 +191,13 @@ export const MIGRATIONS: Migration[] = [
     version: 'm20250108_000001_add_consent_table',
     up: (b) => [
       createTable(b, 'consent', [
-        int('id', { pk: true, autoinc: true }), str('client_id'), str('subject'), str('scope'), big('granted_at'), bigNull('expires_at'), int('revoked', { def: 0 }),
+        int('id', { pk: true, autoinc: true }),
+        str('client_id'),
+        str('subject'),
+        str('scope'),
+        big('granted_at'),
+        bigNull('expires_at'),
+        int('revoked', { def: 0 }),
       ]),
       index('idx_consent_client_subject', 'consent', ['client_id', 'subject']),
       index('idx_consent_subject', 'consent', ['subject']),
@@ -122,9 +207,21 @@ export const MIGRATIONS: Migration[] = [
     version: 'm20250109_000001_add_device_codes',
     up: (b) => [
       createTable(b, 'device_code', [
-        str('device_code', { pk: true }), str('user_code'), str('client_id'), strNull('client_name'), str('scope'), strNull('device_info'),
-        big('created_at'), big('expires_at'), bigNull('last_poll_at'), int('interval', { def: 5 }), str('status', { def: 'pending' }),
-        strNull('subject'), bigNull('auth_time'), strNull('amr'), strNull('acr'),
+        str('device_code', { pk: true }),
+        str('user_code'),
+        str('client_id'),
+        strNull('client_name'),
+        str('scope'),
+        strNull('device_info'),
+        big('created_at'),
+        big('expires_at'),
+        bigNull('last_poll_at'),
+        int('interval', { def: 5 }),
+        str('status', { def: 'pending' }),
+        strNull('subject'),
+        bigNull('auth_time'),
+        strNull('amr'),
+        strNull('acr'),
       ]),
       index('idx_device_codes_user_code', 'device_code', ['user_code']),
       index('idx_device_codes_expires_at', 'device_code', ['expires_at']),
@@ -137,8 +234,9 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 'm20260407_000001_create_federation_tables',
-    up: (b) => [
-      `CREATE TABLE IF NOT EXISTS trusted_peers (
+    up: (b) =>
+      [
+        `CREATE TABLE IF NOT EXISTS trusted_peers (
                 id TEXT PRIMARY KEY,
                 domain TEXT NOT NULL UNIQUE,
                 issuer_url TEXT NOT NULL,
@@ -163,7 +261,7 @@ export const MIGRATIONS: Migration[] = [
                 created_at TEXT NOT NULL ${NOW_TEXT},
                 updated_at TEXT NOT NULL ${NOW_TEXT}
             )`,
-      `CREATE TABLE IF NOT EXISTS federated_identities (
+        `CREATE TABLE IF NOT EXISTS federated_identities (
                 id TEXT PRIMARY KEY,
                 local_user_id TEXT NOT NULL,
                 peer_id TEXT NOT NULL,
@@ -175,7 +273,7 @@ export const MIGRATIONS: Migration[] = [
                 FOREIGN KEY (peer_id) REFERENCES trusted_peers(id) ON DELETE CASCADE,
                 UNIQUE(peer_id, external_subject)
             )`,
-      `CREATE TABLE IF NOT EXISTS federation_auth_requests (
+        `CREATE TABLE IF NOT EXISTS federation_auth_requests (
                 id TEXT PRIMARY KEY,
                 peer_id TEXT NOT NULL,
                 state TEXT NOT NULL UNIQUE,
@@ -187,12 +285,14 @@ export const MIGRATIONS: Migration[] = [
                 expires_at TEXT NOT NULL,
                 FOREIGN KEY (peer_id) REFERENCES trusted_peers(id) ON DELETE CASCADE
             )`,
-    ].map((s) => federationSql(b, s)),
+      ].map((s) => federationSql(b, s)),
   },
   {
     version: 'm20260407_000002_create_peer_requests',
     up: (b) => [
-      federationSql(b, `CREATE TABLE IF NOT EXISTS peer_requests (
+      federationSql(
+        b,
+        `CREATE TABLE IF NOT EXISTS peer_requests (
                 id TEXT PRIMARY KEY,
                 requesting_issuer TEXT NOT NULL,
                 requesting_domain TEXT NOT NULL,
@@ -202,7 +302,8 @@ export const MIGRATIONS: Migration[] = [
                 status TEXT NOT NULL DEFAULT 'pending_approval',
                 created_at TEXT NOT NULL ${NOW_TEXT},
                 expires_at TEXT NOT NULL
-            )`),
+            )`,
+      ),
     ],
   },
 ];
@@ -211,12 +312,18 @@ const TARGET = 'sea_orm_migration::migrator';
 
 /** Migrator::up(db, None): refuse unknown applied versions, then apply pending ones in order. */
 export async function runMigrations(db: Db): Promise<void> {
-  await db.run('CREATE TABLE IF NOT EXISTS "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL )');
-  const applied = new Set((await db.all('SELECT "version" FROM "seaql_migrations" ORDER BY "version"')).map((r) => String(r.version)));
+  await db.run(
+    'CREATE TABLE IF NOT EXISTS "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL )',
+  );
+  const applied = new Set(
+    (await db.all('SELECT "version" FROM "seaql_migrations" ORDER BY "version"')).map((r) => String(r.version)),
+  );
   const known = new Set(MIGRATIONS.map((m) => m.version));
   for (const v of applied) {
     if (!known.has(v)) {
-      throw new FatalError(`Custom Error: Migration file of version '${v}' is missing, this migration has been applied but its file is missing`);
+      throw new FatalError(
+        `Custom Error: Migration file of version '${v}' is missing, this migration has been applied but its file is missing`,
+      );
     }
   }
   const pending = MIGRATIONS.filter((m) => !applied.has(m.version));
@@ -230,7 +337,10 @@ export async function runMigrations(db: Db): Promise<void> {
     try {
       await db.transaction(async (tx) => {
         for (const sql of m.up(db.backend)) await tx.run(sql);
-        await tx.run('INSERT INTO "seaql_migrations" ("version", "applied_at") VALUES (?, ?)', [m.version, Math.floor(Date.now() / 1000)]);
+        await tx.run('INSERT INTO "seaql_migrations" ("version", "applied_at") VALUES (?, ?)', [
+          m.version,
+          Math.floor(Date.now() / 1000),
+        ]);
       });
     } catch (e) {
       if (e instanceof FatalError) throw e;

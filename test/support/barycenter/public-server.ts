@@ -4,7 +4,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AppState } from './app-state.js';
 import { error as logError } from './log.js';
 import {
-  HttpError, appendQuery, formEncode, pctEncode, readForm, readJson, redirect, sendHtml, sendJson, sendText, sessionIdFromCookie,
+  HttpError,
+  appendQuery,
+  formEncode,
+  pctEncode,
+  readForm,
+  readJson,
+  redirect,
+  sendHtml,
+  sendJson,
+  sendText,
+  sessionIdFromCookie,
 } from './http-util.js';
 import { buildIdToken, gatherClaims } from './id-token.js';
 import * as store from './store.js';
@@ -15,7 +25,8 @@ const SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'x-xss-protection': '1; mode=block',
-  'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'",
   'referrer-policy': 'strict-origin-when-cross-origin',
   'permissions-policy': 'geolocation=(), microphone=(), camera=()',
 };
@@ -38,11 +49,38 @@ function discovery(st: AppState, _req: IncomingMessage, res: ServerResponse) {
     id_token_signing_alg_values_supported: [st.settings.keys.alg],
     revocation_endpoint: `${iss}/revoke`,
     introspection_endpoint: `${iss}/introspect`,
-    grant_types_supported: ['authorization_code', 'refresh_token', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code'],
+    grant_types_supported: [
+      'authorization_code',
+      'refresh_token',
+      'implicit',
+      'urn:ietf:params:oauth:grant-type:device_code',
+    ],
     token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
     code_challenge_methods_supported: ['S256'],
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'preferred_username', 'name', 'given_name', 'family_name',
-      'nickname', 'picture', 'profile', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at', 'email', 'email_verified'],
+    claims_supported: [
+      'sub',
+      'iss',
+      'aud',
+      'exp',
+      'iat',
+      'auth_time',
+      'nonce',
+      'preferred_username',
+      'name',
+      'given_name',
+      'family_name',
+      'nickname',
+      'picture',
+      'profile',
+      'website',
+      'gender',
+      'birthdate',
+      'zoneinfo',
+      'locale',
+      'updated_at',
+      'email',
+      'email_verified',
+    ],
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     display_values_supported: ['page'],
     ui_locales_supported: ['en'],
@@ -57,24 +95,37 @@ async function registerClient(st: AppState, req: IncomingMessage, res: ServerRes
   }
   const uris = body.redirect_uris.map(String);
   // Only emptiness is checked: any scheme, plain http and fragments are accepted.
-  if (uris.length === 0) return sendJson(res, 400, { error: 'invalid_client_metadata', error_description: 'redirect_uris required' });
+  if (uris.length === 0)
+    return sendJson(res, 400, { error: 'invalid_client_metadata', error_description: 'redirect_uris required' });
   const name = typeof body.client_name === 'string' ? body.client_name : null;
   const c = await store.createClient(st.db, name, uris);
-  sendJson(res, 201, { client_id: c.client_id, client_secret: c.client_secret, client_name: c.client_name, redirect_uris: c.redirect_uris, client_id_issued_at: c.created_at, token_endpoint_auth_method: 'client_secret_post' });
+  sendJson(res, 201, {
+    client_id: c.client_id,
+    client_secret: c.client_secret,
+    client_name: c.client_name,
+    redirect_uris: c.redirect_uris,
+    client_id_issued_at: c.created_at,
+    token_endpoint_auth_method: 'client_secret_post',
+  });
 }
 
 function loginPage(_st: AppState, _req: IncomingMessage, res: ServerResponse, url: URL) {
   const err = url.searchParams.get('error');
   // return_to is inserted unescaped, as upstream (a finding, not a stand-in bug).
   const returnTo = url.searchParams.get('return_to') ?? '';
-  sendHtml(res, 200, `<!DOCTYPE html><html><head><title>Login</title></head><body>${err ? `<p class="error">${err}</p>` : ''}
+  sendHtml(
+    res,
+    200,
+    `<!DOCTYPE html><html><head><title>Login</title></head><body>${err ? `<p class="error">${err}</p>` : ''}
 <form method="POST" action="/login"><input type="hidden" name="return_to" value="${returnTo}">
-<input name="username"><input name="password" type="password"><button type="submit">Sign in</button></form></body></html>`);
+<input name="username"><input name="password" type="password"><button type="submit">Sign in</button></form></body></html>`,
+  );
 }
 
 async function loginSubmit(st: AppState, req: IncomingMessage, res: ServerResponse) {
   const form = await readForm(req, ['username', 'password']);
-  const fail = (msg: string) => redirect(res, 307, `/login?error=${pctEncode(msg)}&return_to=${pctEncode(form.return_to ?? '')}`);
+  const fail = (msg: string) =>
+    redirect(res, 307, `/login?error=${pctEncode(msg)}&return_to=${pctEncode(form.return_to ?? '')}`);
   const subject = await verifyUserPassword(st.db, form.username!, form.password!);
   if (!subject) return fail('Invalid username or password');
   const user = await getUserBySubject(st.db, subject);
@@ -82,8 +133,13 @@ async function loginSubmit(st: AppState, req: IncomingMessage, res: ServerRespon
   const now = Math.floor(Date.now() / 1000);
   const sid = await store.createSession(st.db, subject, now, 3600, req.headers['user-agent'] ?? null);
   const secure = st.issuer.startsWith('https://') ? 'Secure; ' : '';
-  const location = Number(user.requires_2fa) === 1 ? `/login/2fa?return_to=${pctEncode(form.return_to ?? '')}` : form.return_to ?? '/';
-  redirect(res, 303, location, { 'set-cookie': `barycenter_session=${sid}; HttpOnly; ${secure}SameSite=Lax; Path=/; Max-Age=3600` });
+  const location =
+    Number(user.requires_2fa) === 1
+      ? `/login/2fa?return_to=${pctEncode(form.return_to ?? '')}`
+      : (form.return_to ?? '/');
+  redirect(res, 303, location, {
+    'set-cookie': `barycenter_session=${sid}; HttpOnly; ${secure}SameSite=Lax; Path=/; Max-Age=3600`,
+  });
 }
 
 async function logout(st: AppState, req: IncomingMessage, res: ServerResponse) {
@@ -109,7 +165,10 @@ async function deviceAuthorization(st: AppState, req: IncomingMessage, res: Serv
     ip_address: (typeof fwd === 'string' ? fwd.split(',')[0] : undefined) ?? 'Unknown',
     user_agent: req.headers['user-agent'] ?? 'Unknown',
   });
-  let clientId: string, clientSecret: string, clientName: string | null, autoRegistered = false;
+  let clientId: string,
+    clientSecret: string,
+    clientName: string | null,
+    autoRegistered = false;
   if (form.client_id !== undefined) {
     const c = await store.getClient(st.db, form.client_id);
     if (!c) return sendJson(res, 401, { error: 'invalid_client', error_description: 'Client not found' });
@@ -121,12 +180,16 @@ async function deviceAuthorization(st: AppState, req: IncomingMessage, res: Serv
     [clientId, clientSecret, clientName, autoRegistered] = [c.client_id, c.client_secret, name, true];
   }
   const scope = form.scope ?? 'openid';
-  if (!scope.split(/\s+/).includes('openid')) return sendJson(res, 400, { error: 'invalid_scope', error_description: "Scope must include 'openid'" });
+  if (!scope.split(/\s+/).includes('openid'))
+    return sendJson(res, 400, { error: 'invalid_scope', error_description: "Scope must include 'openid'" });
   const dc = await store.createDeviceCode(st.db, clientId, clientName, scope, deviceInfo);
   sendJson(res, 200, {
-    device_code: dc.device_code, user_code: dc.user_code,
-    verification_uri: `${st.issuer}/device`, verification_uri_complete: `${st.issuer}/device?user_code=${dc.user_code}`,
-    expires_in: 1800, interval: 5,
+    device_code: dc.device_code,
+    user_code: dc.user_code,
+    verification_uri: `${st.issuer}/device`,
+    verification_uri_complete: `${st.issuer}/device?user_code=${dc.user_code}`,
+    expires_in: 1800,
+    interval: 5,
     ...(autoRegistered ? { client_id: clientId, client_secret: clientSecret } : {}),
   });
 }
@@ -136,8 +199,12 @@ async function devicePage(st: AppState, req: IncomingMessage, res: ServerRespons
   const sess = sid ? await store.getSession(st.db, sid) : undefined;
   const code = url.searchParams.get('user_code');
   if (!sess) return redirect(res, 307, `/login?return_to=${pctEncode(code ? `/device?user_code=${code}` : '/device')}`);
-  sendHtml(res, 200, `<!DOCTYPE html><html><head><title>Device Authorization</title></head><body>
-<form method="POST" action="/device/verify"><input name="user_code" value="${code ?? ''}"><button type="submit">Continue</button></form></body></html>`);
+  sendHtml(
+    res,
+    200,
+    `<!DOCTYPE html><html><head><title>Device Authorization</title></head><body>
+<form method="POST" action="/device/verify"><input name="user_code" value="${code ?? ''}"><button type="submit">Continue</button></form></body></html>`,
+  );
 }
 
 async function deviceVerify(st: AppState, req: IncomingMessage, res: ServerResponse) {
@@ -147,9 +214,13 @@ async function deviceVerify(st: AppState, req: IncomingMessage, res: ServerRespo
   if (!sess) return sendText(res, 401, 'Not authenticated');
   const dc = await store.getDeviceCodeByUserCode(st.db, form.user_code!.toUpperCase());
   if (!dc) return sendText(res, 404, 'Device code not found or expired');
-  sendHtml(res, 200, `<!DOCTYPE html><html><head><title>Authorize Device</title></head><body><h1>Authorize ${dc.client_name ?? dc.client_id}</h1>
+  sendHtml(
+    res,
+    200,
+    `<!DOCTYPE html><html><head><title>Authorize Device</title></head><body><h1>Authorize ${dc.client_name ?? dc.client_id}</h1>
 <form method="POST" action="/device/consent"><input type="hidden" name="user_code" value="${dc.user_code}">
-<button name="approved" value="true">Approve</button><button name="approved" value="false">Deny</button></form></body></html>`);
+<button name="approved" value="true">Approve</button><button name="approved" value="false">Deny</button></form></body></html>`,
+  );
 }
 
 const deviceResultPage = (title: string, heading: string, text: string, ok: boolean) => `<!DOCTYPE html>
@@ -170,7 +241,8 @@ const deviceResultPage = (title: string, heading: string, text: string, ok: bool
 
 async function deviceConsent(st: AppState, req: IncomingMessage, res: ServerResponse) {
   const form = await readForm(req, ['user_code', 'approved']);
-  if (!['true', 'false'].includes(form.approved!)) throw new HttpError(422, 'Failed to deserialize form body: approved: provided string was not `true` or `false`');
+  if (!['true', 'false'].includes(form.approved!))
+    throw new HttpError(422, 'Failed to deserialize form body: approved: provided string was not `true` or `false`');
   const sid = sessionIdFromCookie(req);
   if (!sid) return sendText(res, 401, 'Not authenticated');
   const sess = await store.getSession(st.db, sid);
@@ -180,10 +252,18 @@ async function deviceConsent(st: AppState, req: IncomingMessage, res: ServerResp
   // requires_2fa is ignored on this path, as upstream.
   if (form.approved === 'true') {
     await store.approveDeviceCode(st.db, dc.device_code, sess);
-    sendHtml(res, 200, deviceResultPage('Device Approved', 'Device Approved', 'You can now return to your device and continue.', true));
+    sendHtml(
+      res,
+      200,
+      deviceResultPage('Device Approved', 'Device Approved', 'You can now return to your device and continue.', true),
+    );
   } else {
     await store.denyDeviceCode(st.db, dc.device_code);
-    sendHtml(res, 200, deviceResultPage('Device Denied', 'Device Access Denied', 'The authorization request has been rejected.', false));
+    sendHtml(
+      res,
+      200,
+      deviceResultPage('Device Denied', 'Device Access Denied', 'The authorization request has been rejected.', false),
+    );
   }
 }
 
@@ -194,7 +274,11 @@ async function userinfo(st: AppState, req: IncomingMessage, res: ServerResponse)
   const t = await store.getTokenRaw(st.db, 'access_tokens', auth.slice(7));
   if (!store.isLive(t)) return sendJson(res, 401, { error: 'invalid_token' }, hdr);
   let claims: Record<string, unknown>;
-  try { claims = await gatherClaims(st.db, t.subject, t.scope); } catch { claims = { sub: t.subject }; }
+  try {
+    claims = await gatherClaims(st.db, t.subject, t.scope);
+  } catch {
+    claims = { sub: t.subject };
+  }
   sendJson(res, 200, claims);
 }
 
@@ -204,16 +288,26 @@ async function getPropertyRoute(st: AppState, res: ServerResponse, owner: string
   sendText(res, 200, String(r.value), 'application/json');
 }
 
-const FORM_ROUTES: Record<string, (st: AppState, req: IncomingMessage, res: ServerResponse, form: Record<string, string>) => Promise<void>> = {
+const FORM_ROUTES: Record<
+  string,
+  (st: AppState, req: IncomingMessage, res: ServerResponse, form: Record<string, string>) => Promise<void>
+> = {
   '/token': tokenEndpoint,
   '/revoke': revokeEndpoint,
   '/introspect': introspectEndpoint,
 };
-const FORM_REQUIRED: Record<string, string[]> = { '/token': ['grant_type'], '/revoke': ['token'], '/introspect': ['token'] };
+const FORM_REQUIRED: Record<string, string[]> = {
+  '/token': ['grant_type'],
+  '/revoke': ['token'],
+  '/introspect': ['token'],
+};
 
 export function publicRoutes(st: AppState): Map<string, Map<string, Handler>> {
   const routes = new Map<string, Map<string, Handler>>();
-  const add = (method: string, p: string, h: Handler) => { if (!routes.has(p)) routes.set(p, new Map()); routes.get(p)!.set(method, h); };
+  const add = (method: string, p: string, h: Handler) => {
+    if (!routes.has(p)) routes.set(p, new Map());
+    routes.get(p)!.set(method, h);
+  };
   add('GET', '/.well-known/openid-configuration', discovery);
   add('GET', '/.well-known/jwks.json', (s, _q, res) => sendJson(res, 200, s.keys.jwks));
   add('POST', '/connect/register', registerClient);
@@ -223,16 +317,23 @@ export function publicRoutes(st: AppState): Map<string, Map<string, Handler>> {
   add('GET', '/authorize', (s, q, r, u) => authorize(s, q, r, u));
   add('GET', '/consent', (_s, _q, res) => {
     // Reads ./static/consent.html from the working directory, which images do not ship.
-    try { sendHtml(res, 200, readFileSync('static/consent.html', 'utf8')); } catch { sendText(res, 500, 'Consent page not found'); }
+    try {
+      sendHtml(res, 200, readFileSync('static/consent.html', 'utf8'));
+    } catch {
+      sendText(res, 500, 'Consent page not found');
+    }
   });
   add('POST', '/consent', consentSubmit);
-  for (const [p, h] of Object.entries(FORM_ROUTES)) add('POST', p, async (s, q, r) => h(s, q, r, await readForm(q, FORM_REQUIRED[p])));
+  for (const [p, h] of Object.entries(FORM_ROUTES))
+    add('POST', p, async (s, q, r) => h(s, q, r, await readForm(q, FORM_REQUIRED[p])));
   add('GET', '/userinfo', userinfo);
   add('POST', '/device_authorization', deviceAuthorization);
   add('GET', '/device', devicePage);
   add('POST', '/device/verify', deviceVerify);
   add('POST', '/device/consent', deviceConsent);
-  add('GET', '/federation/trust-anchors', (s, _q, res) => sendJson(res, 200, { trust_anchors: s.settings.federation.trust_anchors }));
+  add('GET', '/federation/trust-anchors', (s, _q, res) =>
+    sendJson(res, 200, { trust_anchors: s.settings.federation.trust_anchors }),
+  );
   if (st.settings.server.allow_public_registration) add('POST', '/register', registerUser);
   return routes;
 }
@@ -253,16 +354,30 @@ async function authorize(st: AppState, req: IncomingMessage, res: ServerResponse
   for (const f of ['client_id', 'redirect_uri', 'response_type', 'scope']) {
     if (q.get(f) === null) throw new HttpError(400, `Failed to deserialize query string: missing field \`${f}\``);
   }
-  const clientId = q.get('client_id')!, redirectUri = q.get('redirect_uri')!, responseType = q.get('response_type')!, scope = q.get('scope')!;
-  const state = q.get('state'), nonce = q.get('nonce');
+  const clientId = q.get('client_id')!,
+    redirectUri = q.get('redirect_uri')!,
+    responseType = q.get('response_type')!,
+    scope = q.get('scope')!;
+  const state = q.get('state'),
+    nonce = q.get('nonce');
   // Errors before client validation go to the unvalidated redirect_uri (open redirect, faithful).
-  if (!['code', 'id_token', 'id_token token'].includes(responseType)) return errorRedirect(res, redirectUri, state, 'unsupported_response_type', "only response_type=code, id_token, or 'id_token token' supported");
-  if (!scope.split(/\s+/).includes('openid')) return errorRedirect(res, redirectUri, state, 'invalid_scope', 'scope must include openid');
+  if (!['code', 'id_token', 'id_token token'].includes(responseType))
+    return errorRedirect(
+      res,
+      redirectUri,
+      state,
+      'unsupported_response_type',
+      "only response_type=code, id_token, or 'id_token token' supported",
+    );
+  if (!scope.split(/\s+/).includes('openid'))
+    return errorRedirect(res, redirectUri, state, 'invalid_scope', 'scope must include openid');
   const challenge = q.get('code_challenge');
-  if (challenge === null || q.get('code_challenge_method') !== 'S256') return errorRedirect(res, redirectUri, state, 'invalid_request', 'PKCE (S256) required');
+  if (challenge === null || q.get('code_challenge_method') !== 'S256')
+    return errorRedirect(res, redirectUri, state, 'invalid_request', 'PKCE (S256) required');
   const client = await store.getClient(st.db, clientId);
   if (!client) return errorRedirect(res, redirectUri, state, 'unauthorized_client', 'unknown client_id');
-  if (!client.redirect_uris.includes(redirectUri)) return errorRedirect(res, redirectUri, state, 'invalid_request', 'redirect_uri mismatch');
+  if (!client.redirect_uris.includes(redirectUri))
+    return errorRedirect(res, redirectUri, state, 'invalid_request', 'redirect_uri mismatch');
 
   const prompts = (q.get('prompt') ?? '').split(/\s+/).filter(Boolean);
   const sid = prompts.includes('login') || prompts.includes('select_account') ? undefined : sessionIdFromCookie(req);
@@ -270,8 +385,16 @@ async function authorize(st: AppState, req: IncomingMessage, res: ServerResponse
   const maxAge = q.get('max_age') !== null ? Number.parseInt(q.get('max_age')!, 10) : NaN;
   const now = Math.floor(Date.now() / 1000);
   const stale = sess && Number.isInteger(maxAge) && now - Number(sess.auth_time) > maxAge;
-  const base: [string, string][] = [['client_id', clientId], ['redirect_uri', redirectUri], ['response_type', responseType], ['scope', scope], ['code_challenge', challenge], ['code_challenge_method', 'S256']];
-  const extras = (names: string[]) => names.filter((n) => q.get(n) !== null).map((n) => [n, q.get(n)!] as [string, string]);
+  const base: [string, string][] = [
+    ['client_id', clientId],
+    ['redirect_uri', redirectUri],
+    ['response_type', responseType],
+    ['scope', scope],
+    ['code_challenge', challenge],
+    ['code_challenge_method', 'S256'],
+  ];
+  const extras = (names: string[]) =>
+    names.filter((n) => q.get(n) !== null).map((n) => [n, q.get(n)!] as [string, string]);
   if (!sess || Number(sess.expires_at) <= now || stale) {
     if (prompts.includes('none')) return errorRedirect(res, redirectUri, state, 'login_required');
     const returnTo = appendQuery('/authorize', [...base, ...extras([...PASSTHROUGH, 'login_hint'])]);
@@ -280,40 +403,107 @@ async function authorize(st: AppState, req: IncomingMessage, res: ServerResponse
   const user = await getUserBySubject(st.db, sess.subject);
   if (!user) return errorRedirect(res, redirectUri, state, 'server_error', 'user not found');
   const highValue = scope.split(/\s+/).some((s) => ['admin', 'payment', 'transfer', 'delete'].includes(s));
-  if ((Number(user.requires_2fa) === 1 || highValue || (Number.isInteger(maxAge) && maxAge < 300)) && Number(sess.mfa_verified) === 0) {
-    return redirect(res, 307, `/login/2fa?return_to=${pctEncode(appendQuery('/authorize', [...base, ...extras(PASSTHROUGH)]))}`);
+  if (
+    (Number(user.requires_2fa) === 1 || highValue || (Number.isInteger(maxAge) && maxAge < 300)) &&
+    Number(sess.mfa_verified) === 0
+  ) {
+    return redirect(
+      res,
+      307,
+      `/login/2fa?return_to=${pctEncode(appendQuery('/authorize', [...base, ...extras(PASSTHROUGH)]))}`,
+    );
   }
   // Any value of BARYCENTER_SKIP_CONSENT (even "false" or "") skips consent.
   const skipConsent = process.env.BARYCENTER_SKIP_CONSENT !== undefined;
-  if (!skipConsent && (prompts.includes('consent') || !(await store.hasConsent(st.db, clientId, sess.subject, scope)))) {
+  if (
+    !skipConsent &&
+    (prompts.includes('consent') || !(await store.hasConsent(st.db, clientId, sess.subject, scope)))
+  ) {
     if (prompts.includes('none')) return errorRedirect(res, redirectUri, state, 'consent_required');
-    const pairs: [string, string][] = [['client_id', clientId], ['scope', scope], ['redirect_uri', redirectUri], ['response_type', responseType], ['code_challenge', challenge], ['code_challenge_method', 'S256']];
+    const pairs: [string, string][] = [
+      ['client_id', clientId],
+      ['scope', scope],
+      ['redirect_uri', redirectUri],
+      ['response_type', responseType],
+      ['code_challenge', challenge],
+      ['code_challenge_method', 'S256'],
+    ];
     if (client.client_name !== null) pairs.push(['client_name', client.client_name]);
     return redirect(res, 307, appendQuery('/consent', [...pairs, ...extras(PASSTHROUGH)]));
   }
-  await issueAuthorizationResult(st, res, { clientId, redirectUri, responseType, scope, state, nonce, challenge, sess });
+  await issueAuthorizationResult(st, res, {
+    clientId,
+    redirectUri,
+    responseType,
+    scope,
+    state,
+    nonce,
+    challenge,
+    sess,
+  });
 }
 
-interface AuthzResult { clientId: string; redirectUri: string; responseType: string; scope: string; state: string | null; nonce: string | null; challenge: string; sess: store.Session }
+interface AuthzResult {
+  clientId: string;
+  redirectUri: string;
+  responseType: string;
+  scope: string;
+  state: string | null;
+  nonce: string | null;
+  challenge: string;
+  sess: store.Session;
+}
 
 async function issueAuthorizationResult(st: AppState, res: ServerResponse, a: AuthzResult) {
-  const withState = (pairs: [string, string][]) => (a.state !== null ? [...pairs, ['state', a.state] as [string, string]] : pairs);
+  const withState = (pairs: [string, string][]) =>
+    a.state !== null ? [...pairs, ['state', a.state] as [string, string]] : pairs;
   if (a.responseType === 'code') {
-    const code = await store.issueAuthCode(st.db, {
-      client_id: a.clientId, redirect_uri: a.redirectUri, scope: a.scope, subject: a.sess.subject, nonce: a.nonce,
-      code_challenge: a.challenge, code_challenge_method: 'S256', auth_time: Number(a.sess.auth_time),
-    }, 300);
+    const code = await store.issueAuthCode(
+      st.db,
+      {
+        client_id: a.clientId,
+        redirect_uri: a.redirectUri,
+        scope: a.scope,
+        subject: a.sess.subject,
+        nonce: a.nonce,
+        code_challenge: a.challenge,
+        code_challenge_method: 'S256',
+        auth_time: Number(a.sess.auth_time),
+      },
+      300,
+    );
     return redirect(res, 307, appendQuery(a.redirectUri, withState([['code', code]])));
   }
-  if (a.nonce === null) return errorRedirect(res, a.redirectUri, a.state, 'invalid_request', 'nonce required for implicit flow');
-  const common = { issuer: st.issuer, clientId: a.clientId, subject: a.sess.subject, scope: a.scope, nonce: a.nonce, authTime: Number(a.sess.auth_time), amr: a.sess.amr, acr: a.sess.acr };
+  if (a.nonce === null)
+    return errorRedirect(res, a.redirectUri, a.state, 'invalid_request', 'nonce required for implicit flow');
+  const common = {
+    issuer: st.issuer,
+    clientId: a.clientId,
+    subject: a.sess.subject,
+    scope: a.scope,
+    nonce: a.nonce,
+    authTime: Number(a.sess.auth_time),
+    amr: a.sess.amr,
+    acr: a.sess.acr,
+  };
   if (a.responseType === 'id_token') {
     const idToken = await buildIdToken(st.db, st.keys, common);
     return redirect(res, 307, `${a.redirectUri}#${formEncode(withState([['id_token', idToken]]))}`);
   }
   const at = await store.issueAccessToken(st.db, a.clientId, a.sess.subject, a.scope, 3600);
   const idToken = await buildIdToken(st.db, st.keys, { ...common, accessToken: at });
-  redirect(res, 307, `${a.redirectUri}#${formEncode(withState([['access_token', at], ['token_type', 'bearer'], ['expires_in', '3600'], ['id_token', idToken]]))}`);
+  redirect(
+    res,
+    307,
+    `${a.redirectUri}#${formEncode(
+      withState([
+        ['access_token', at],
+        ['token_type', 'bearer'],
+        ['expires_in', '3600'],
+        ['id_token', idToken],
+      ]),
+    )}`,
+  );
 }
 
 async function consentSubmit(st: AppState, req: IncomingMessage, res: ServerResponse) {
@@ -322,7 +512,8 @@ async function consentSubmit(st: AppState, req: IncomingMessage, res: ServerResp
   const sid = sessionIdFromCookie(req);
   const sess = sid ? await store.getSession(st.db, sid) : undefined;
   if (!sess) return redirect(res, 307, '/login');
-  if (form.action !== 'approve') return errorRedirect(res, form.redirect_uri!, state, 'access_denied', 'user denied consent');
+  if (form.action !== 'approve')
+    return errorRedirect(res, form.redirect_uri!, state, 'access_denied', 'user denied consent');
   try {
     await store.grantConsent(st.db, form.client_id!, sess.subject, form.scope!);
   } catch {
@@ -330,8 +521,14 @@ async function consentSubmit(st: AppState, req: IncomingMessage, res: ServerResp
     return errorRedirect(res, form.redirect_uri!, state, 'server_error', 'failed to store consent');
   }
   await issueAuthorizationResult(st, res, {
-    clientId: form.client_id!, redirectUri: form.redirect_uri!, responseType: form.response_type!, scope: form.scope!,
-    state, nonce: form.nonce ?? null, challenge: form.code_challenge ?? '', sess,
+    clientId: form.client_id!,
+    redirectUri: form.redirect_uri!,
+    responseType: form.response_type!,
+    scope: form.scope!,
+    state,
+    nonce: form.nonce ?? null,
+    challenge: form.code_challenge ?? '',
+    sess,
   });
 }
 
@@ -343,8 +540,10 @@ export function createPublicServer(st: AppState): Server {
     const props = /^\/properties\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     const byMethod = routes.get(url.pathname);
     const handler: Handler | undefined = props
-      ? (req.method === 'GET' ? (s, _q, r) => getPropertyRoute(s, r, decodeURIComponent(props[1]!), decodeURIComponent(props[2]!)) : undefined)
-      : byMethod?.get(req.method === 'HEAD' ? 'GET' : req.method ?? 'GET');
+      ? req.method === 'GET'
+        ? (s, _q, r) => getPropertyRoute(s, r, decodeURIComponent(props[1]!), decodeURIComponent(props[2]!))
+        : undefined
+      : byMethod?.get(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'));
     if (!handler) {
       res.writeHead(byMethod || props ? 405 : 404, { 'content-length': 0 });
       return void res.end();

@@ -39,9 +39,13 @@ export function checkWebauthn(issuer: string): void {
 
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException) => reject(new FatalError(e.code === 'EADDRINUSE' ? 'Address already in use (os error 98)' : e.message));
+    const onError = (e: NodeJS.ErrnoException) =>
+      reject(new FatalError(e.code === 'EADDRINUSE' ? 'Address already in use (os error 98)' : e.message));
     server.once('error', onError);
-    server.listen(port, host, () => { server.off('error', onError); resolve(); });
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
   });
 }
 
@@ -56,7 +60,12 @@ export async function runServer(settings: Settings, db: Db): Promise<Server[]> {
 
   const st: AppState = { settings, issuer, db, keys };
   const publicServer = createPublicServer(st);
-  info('barycenter::web', settings.server.allow_public_registration ? 'Public user registration is ENABLED' : 'Public user registration is DISABLED - use admin API');
+  info(
+    'barycenter::web',
+    settings.server.allow_public_registration
+      ? 'Public user registration is ENABLED'
+      : 'Public user registration is DISABLED - use admin API',
+  );
   const host = settings.server.host;
   if (isIP(host) === 0) throw new FatalError(`bad listen addr: invalid socket address syntax`);
 

@@ -5,16 +5,32 @@ import { parse as parseToml } from 'smol-toml';
 import { FatalError } from './errors.js';
 
 export interface Settings {
-  server: { host: string; port: number; public_base_url: string | null; allow_public_registration: boolean; admin_port: number | null };
+  server: {
+    host: string;
+    port: number;
+    public_base_url: string | null;
+    allow_public_registration: boolean;
+    admin_port: number | null;
+  };
   database: { url: string };
   keys: { jwks_path: string; key_id: string | null; alg: string; private_key_path: string };
-  webfinger: { enabled: boolean; base_url: string; service_token: string; service_token_file: string | null; resource_domain: string };
+  webfinger: {
+    enabled: boolean;
+    base_url: string;
+    service_token: string;
+    service_token_file: string | null;
+    resource_domain: string;
+  };
   federation: { enabled: boolean; min_verification_level: string; trust_anchors: string[] };
   authz: { enabled: boolean; port: number | null; policies_dir: string };
 }
 
 type Kind = 'str' | 'u16' | 'bool' | 'list';
-interface Field { kind: Kind; optional?: boolean; def?: unknown }
+interface Field {
+  kind: Kind;
+  optional?: boolean;
+  def?: unknown;
+}
 
 // Field types drive string coercion of env values (config-rs hands them over as strings).
 const SCHEMA: Record<string, Record<string, Field>> = {
@@ -64,7 +80,8 @@ function coerce(section: string, key: string, f: Field, v: unknown): unknown {
       throw configError(`invalid type: expected a string for key \`${where}\``);
     case 'u16': {
       const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
-      if (!Number.isInteger(n)) throw configError(`invalid type: string ${JSON.stringify(v)}, expected an integer for key \`${where}\``);
+      if (!Number.isInteger(n))
+        throw configError(`invalid type: string ${JSON.stringify(v)}, expected an integer for key \`${where}\``);
       if (n < 0 || n > 65535) throw configError(`invalid value: integer \`${n}\`, expected u16 for key \`${where}\``);
       return n;
     }
@@ -133,7 +150,8 @@ export function issuer(s: Settings): string {
 
 // Rust Debug rendering, so the startup log line matches (including the unredacted database URL).
 const dq = (v: string) => JSON.stringify(v);
-const opt = (v: string | number | null, q = true) => (v === null ? 'None' : `Some(${q && typeof v === 'string' ? dq(v) : v})`);
+const opt = (v: string | number | null, q = true) =>
+  v === null ? 'None' : `Some(${q && typeof v === 'string' ? dq(v) : v})`;
 
 export function debugString(s: Settings): string {
   const w = s.webfinger;

@@ -9,14 +9,16 @@ import { createUser, getUserByUsername, setProperty, updateUser } from './users.
 const TARGET = 'barycenter::user_sync';
 
 const UsersFile = z.object({
-  users: z.array(z.object({
-    username: z.string(),
-    email: z.string().nullable().optional(),
-    password: z.string(),
-    enabled: z.boolean().default(true),
-    email_verified: z.boolean().default(false), // accepted but ignored, as upstream
-    properties: z.record(z.string(), z.unknown()).default({}),
-  })),
+  users: z.array(
+    z.object({
+      username: z.string(),
+      email: z.string().nullable().optional(),
+      password: z.string(),
+      enabled: z.boolean().default(true),
+      email_verified: z.boolean().default(false), // accepted but ignored, as upstream
+      properties: z.record(z.string(), z.unknown()).default({}),
+    }),
+  ),
 });
 
 export async function syncUsersFromFile(db: Db, file: string): Promise<void> {
@@ -31,11 +33,18 @@ export async function syncUsersFromFile(db: Db, file: string): Promise<void> {
   try {
     parsed = UsersFile.parse(JSON.parse(text));
   } catch (e) {
-    const why = e instanceof z.ZodError ? `invalid type: expected struct UsersFile (${e.issues[0]?.message})` : (e as Error).message;
-    throw new FatalError(`Failed to parse users JSON file: ${why}\n\nExpected format:\n{\n  "users": [ { "username": "alice", "password": "...", "email": "...", "enabled": true } ]\n}`);
+    const why =
+      e instanceof z.ZodError
+        ? `invalid type: expected struct UsersFile (${e.issues[0]?.message})`
+        : (e as Error).message;
+    throw new FatalError(
+      `Failed to parse users JSON file: ${why}\n\nExpected format:\n{\n  "users": [ { "username": "alice", "password": "...", "email": "...", "enabled": true } ]\n}`,
+    );
   }
   info(TARGET, `Found ${parsed.users.length} user(s) in file`);
-  let created = 0, updated = 0, unchanged = 0;
+  let created = 0,
+    updated = 0,
+    unchanged = 0;
   for (const u of parsed.users) {
     const email = u.email ?? null;
     const existing = await getUserByUsername(db, u.username);
@@ -57,7 +66,8 @@ export async function syncUsersFromFile(db: Db, file: string): Promise<void> {
       } else unchanged++;
     }
     for (const [k, v] of Object.entries(u.properties)) await setProperty(db, subject, k, v);
-    if (Object.keys(u.properties).length) debug(TARGET, `Synced ${Object.keys(u.properties).length} properties for user ${u.username}`);
+    if (Object.keys(u.properties).length)
+      debug(TARGET, `Synced ${Object.keys(u.properties).length} properties for user ${u.username}`);
   }
   info(TARGET, `User sync complete: ${created} created, ${updated} updated, ${unchanged} unchanged`);
 }

@@ -4,8 +4,15 @@ import type { Db, Row } from './db.js';
 import { nowSecs, randomId } from './ids.js';
 
 export interface User {
-  subject: string; username: string; password_hash: string; email: string | null;
-  email_verified: number; created_at: number; enabled: number; requires_2fa: number; passkey_enrolled_at: number | null;
+  subject: string;
+  username: string;
+  password_hash: string;
+  email: string | null;
+  email_verified: number;
+  created_at: number;
+  enabled: number;
+  requires_2fa: number;
+  passkey_enrolled_at: number | null;
 }
 
 const toUser = (r: Row): User => r as unknown as User;
@@ -21,9 +28,22 @@ export async function getUserBySubject(db: Db, subject: string): Promise<User | 
 }
 
 export async function createUser(db: Db, username: string, password: string, email: string | null): Promise<User> {
-  const password_hash = await hash(password, { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 });
+  const password_hash = await hash(password, {
+    algorithm: Algorithm.Argon2id,
+    memoryCost: 19456,
+    timeCost: 2,
+    parallelism: 1,
+  });
   const user: User = {
-    subject: randomId(), username, password_hash, email, email_verified: 0, created_at: nowSecs(), enabled: 1, requires_2fa: 0, passkey_enrolled_at: null,
+    subject: randomId(),
+    username,
+    password_hash,
+    email,
+    email_verified: 0,
+    created_at: nowSecs(),
+    enabled: 1,
+    requires_2fa: 0,
+    passkey_enrolled_at: null,
   };
   await db.run(
     'INSERT INTO users (subject, username, password_hash, email, email_verified, created_at, enabled, requires_2fa, passkey_enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -33,7 +53,8 @@ export async function createUser(db: Db, username: string, password: string, ema
 }
 
 export async function updateUser(db: Db, subject: string, enabled: boolean, email: string | null): Promise<void> {
-  if (email !== null) await db.run('UPDATE users SET enabled = ?, email = ? WHERE subject = ?', [enabled ? 1 : 0, email, subject]);
+  if (email !== null)
+    await db.run('UPDATE users SET enabled = ?, email = ? WHERE subject = ?', [enabled ? 1 : 0, email, subject]);
   else await db.run('UPDATE users SET enabled = ? WHERE subject = ?', [enabled ? 1 : 0, subject]);
 }
 
@@ -60,7 +81,11 @@ export async function setProperty(db: Db, owner: string, key: string, value: unk
 export async function getProperties(db: Db, owner: string): Promise<Map<string, unknown>> {
   const out = new Map<string, unknown>();
   for (const r of await db.all('SELECT key, value FROM properties WHERE owner = ?', [owner])) {
-    try { out.set(String(r.key), JSON.parse(String(r.value))); } catch { /* skip undecodable values */ }
+    try {
+      out.set(String(r.key), JSON.parse(String(r.value)));
+    } catch {
+      /* skip undecodable values */
+    }
   }
   return out;
 }
