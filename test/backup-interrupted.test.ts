@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CLI, makeDeployment, runCli, setupBarysafe } from './support/deployments.js';
-import { tempRoot } from '../src/backup/private-temp.js';
+import { tempRoot } from '../src/platform/private-temp.js';
 
 test('SIGTERM during a backup: no snapshot, no plaintext left; stale run dirs are swept next time', async () => {
   const d = await makeDeployment();

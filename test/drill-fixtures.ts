@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../src/config/load.js';
 import type { BarysafeConfig } from '../src/config/schema.js';
 import { createLogger } from '../src/log.js';
-import { tempRoot } from '../src/backup/private-temp.js';
+import { tempRoot } from '../src/platform/private-temp.js';
 import { runBackup, type BackupResult } from '../src/backup/pipeline.js';
 import { openStorage } from '../src/repository/open-storage.js';
 import { runDrill, type DrillResult } from '../src/verify/drill.js';

@@ -14,7 +14,7 @@ import { FileStorage } from '../src/repository/file-storage.js';
 import { openStorage, type RepositoryLocation } from '../src/repository/open-storage.js';
 import { S3Storage } from '../src/repository/s3-storage.js';
 import { StorageError, StorageExistsError, StorageNotFoundError, type Storage } from '../src/repository/storage.js';
-import { freeLoopbackPort } from '../src/restore/scratch/ports.js';
+import { freeLoopbackPort } from '../src/platform/ports.js';
 import { getS3, makeTempDir, useS3Credentials, type TempDir, type TestS3 } from './support/services.js';
 
 const MiB = 1024 * 1024;

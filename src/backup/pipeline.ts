@@ -23,7 +23,7 @@ import { acquireWriterLock } from '../repository/lock.js';
 import { sha256Hex, signDocument } from '../repository/signed-document.js';
 import { StorageError, type Storage } from '../repository/storage.js';
 import { VERSION } from '../version.js';
-import { makePrivateTempDir } from './private-temp.js';
+import { makePrivateTempDir } from '../platform/private-temp.js';
 import { readKeyMaterial } from './sources/key.js';
 import { dumpPostgres } from './sources/postgres.js';
 import { snapshotSqlite } from './sources/sqlite.js';

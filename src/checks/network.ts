@@ -12,13 +12,8 @@ import {
   servicesFor,
 } from './evidence/kubernetes.js';
 import { findProcess } from './evidence/process.js';
-import {
-  addressScope,
-  type ListeningSocket,
-  listeningSockets,
-  socketInodes,
-  tcpReachable,
-} from './evidence/sockets.js';
+import { type ListeningSocket, listeningSockets, socketInodes } from './evidence/sockets.js';
+import { addressScope, tcpReachable } from '../platform/net.js';
 
 /** Which Barycenter ports are reachable from where: sockets, firewall, docker publishing, Services and NetworkPolicies. */
 

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { ExitCode } from '../errors.js';
 import { redactText } from '../redact.js';
+import { installSignalHandlers } from '../platform/lifecycle.js';
 import { registerBackup } from './backup.js';
 import { registerDemo } from './demo.js';
 import { registerInit } from './init.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   // The lockfile pins AWS SDK releases that support Node 20; their upgrade notice is noise on stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  installSignalHandlers();
   const program = buildProgram();
   program.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 2);

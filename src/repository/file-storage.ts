@@ -1,3 +1,4 @@
+import { FILE_TMP_DIR } from './layout.js';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import {
 } from './storage.js';
 
 /** Where in-flight puts live: inside the repository, so the final rename never crosses a filesystem. */
-const TMP_DIR = '.barysafe-tmp';
+const TMP_DIR = FILE_TMP_DIR;
 /** Temp files older than this are leftovers of a crash (a live put keeps writing to its file). */
 const STALE_TMP_MS = 24 * 3600 * 1000;
 

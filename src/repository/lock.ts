@@ -1,3 +1,5 @@
+import { processAlive } from '../platform/lifecycle.js';
+import { WRITER_LOCK_KEY } from './layout.js';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { BarysafeError, ExitCode } from '../errors.js';
@@ -8,7 +10,7 @@ import { StorageExistsError, type Storage } from './storage.js';
  * The lock is an object created with if-none-match (restic-style): stale after `staleMs`, or at
  * once when it names a dead process on this host.
  */
-const KEY = 'locks/writer.json';
+const KEY = WRITER_LOCK_KEY;
 
 interface LockBody {
   host: string;
@@ -60,11 +62,7 @@ async function readHolder(storage: Storage): Promise<LockBody | null> {
 function isStale(h: LockBody, staleMs: number): boolean {
   if (Date.now() - Date.parse(h.created_at) > staleMs) return true;
   if (h.host === os.hostname()) {
-    try {
-      process.kill(h.pid, 0);
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ESRCH';
-    }
+    if (!processAlive(h.pid)) return true;
   }
   return false;
 }

@@ -80,11 +80,4 @@ export function newSnapshotId(now = new Date(), rand = Math.random): string {
   return `${ts}-${suffix}`;
 }
 
-export const SNAPSHOT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
-
-export function snapshotPrefix(id: string): string {
-  return `snapshots/${id}/`;
-}
-export function manifestKey(id: string): string {
-  return `snapshots/${id}/manifest.json`;
-}
+export { SNAPSHOT_ID, manifestKey, snapshotPrefix } from './layout.js';

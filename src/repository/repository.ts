@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import type { Verifier } from '../crypto/signing.js';
-import { SNAPSHOT_ID, manifestKey, type Manifest } from './manifest.js';
+import { manifestKey, type Manifest } from './manifest.js';
+import { DRILLS_PREFIX, SNAPSHOTS_PREFIX, snapshotIdOfManifestKey } from './layout.js';
 import { parseAndVerify, parseDocument, sha256Hex, serialize, type Signed } from './signed-document.js';
 import { StorageError, StorageNotFoundError, type Storage } from './storage.js';
 
@@ -38,9 +39,9 @@ export class Repository {
   async snapshotIds(): Promise<string[]> {
     const ids: string[] = [];
     try {
-      for await (const o of this.storage.list('snapshots/')) {
-        const m = /^snapshots\/([^/]+)\/manifest\.json$/.exec(o.key);
-        if (m && SNAPSHOT_ID.test(m[1]!)) ids.push(m[1]!);
+      for await (const o of this.storage.list(SNAPSHOTS_PREFIX)) {
+        const id = snapshotIdOfManifestKey(o.key);
+        if (id) ids.push(id);
       }
     } catch (e) {
       throw repoError(this.storage, e);
@@ -161,7 +162,7 @@ export class Repository {
     const out: Array<DrillRecordRef<Signed<T>>> = [];
     const keys: string[] = [];
     try {
-      for await (const o of this.storage.list('drills/')) if (o.key.endsWith('.json')) keys.push(o.key);
+      for await (const o of this.storage.list(DRILLS_PREFIX)) if (o.key.endsWith('.json')) keys.push(o.key);
     } catch (e) {
       throw repoError(this.storage, e);
     }

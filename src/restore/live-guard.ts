@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { BarysafeError, ExitCode } from '../errors.js';
 import type { EffectiveBarycenter } from '../config/barycenter.js';
-import { tcpReachable } from '../checks/evidence/sockets.js';
+import { reachableHost, tcpReachable } from '../platform/net.js';
 
 /** The directories a running Barycenter reads its key, JWKS and SQLite file from. */
 export function livePaths(bc: EffectiveBarycenter): string[] {
@@ -18,12 +18,7 @@ export async function refuseLiveTarget(target: string, bc: EffectiveBarycenter):
   const dest = path.resolve(target);
   const hit = livePaths(bc).find((d) => dest === d || dest.startsWith(d + path.sep));
   if (!hit) return;
-  const host =
-    bc.settings.server.host === '0.0.0.0'
-      ? '127.0.0.1'
-      : bc.settings.server.host === '::'
-        ? '::1'
-        : bc.settings.server.host;
+  const host = reachableHost(bc.settings.server.host);
   if (await tcpReachable(host, bc.settings.server.port, 1000)) {
     throw new BarysafeError(
       'restore',

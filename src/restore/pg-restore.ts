@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { redactText, redactUrl } from '../redact.js';
-import { pgTool, splitPassword } from '../backup/sources/postgres.js';
+import { pgTool, splitPassword } from '../platform/pg-tools.js';
 
 /** Tables in the target's public schema: a non-empty database is refused unless --clean. */
 export async function userTableCount(url: string): Promise<number> {

@@ -12,7 +12,7 @@ import type { ArtifactRecord, Manifest } from '../repository/manifest.js';
 import { Repository } from '../repository/repository.js';
 import type { Storage } from '../repository/storage.js';
 import { redactUrl } from '../redact.js';
-import { makePrivateTempDir } from '../backup/private-temp.js';
+import { makePrivateTempDir } from '../platform/private-temp.js';
 import { openSnapshot } from './open-snapshot.js';
 import { decryptToFile, decryptToStream, fetchVerified } from './fetch-artifact.js';
 import { restorePgDump } from './pg-restore.js';

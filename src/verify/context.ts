@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import type { BarysafeConfig } from '../config/schema.js';
 import type { KeyFacts } from '../barycenter/jwk.js';
 import type { Repository, SnapshotEntry } from '../repository/repository.js';
-import type { RunningProcess } from '../restore/scratch/child-process.js';
-import type { Launcher } from '../restore/scratch/launcher.js';
-import type { ScratchDatabase } from '../restore/scratch/scratch-postgres.js';
-import type { ScratchLayout, ScratchNetwork } from '../restore/scratch/scratch-env.js';
+import type { RunningProcess } from '../platform/child-process.js';
+import type { Launcher } from './scratch/launcher.js';
+import type { ScratchDatabase } from './scratch/scratch-postgres.js';
+import type { ScratchLayout, ScratchNetwork } from './scratch/scratch-env.js';
 
 /** What the snapshot's artifacts became in the scratch directory (set only when all of them did). */
 export interface RestoredFiles {

@@ -1,4 +1,5 @@
-import { formPost, parseJsonObject, request, toLoopback } from './http.js';
+import { formPost, parseJsonObject, request } from '../platform/http.js';
+import { toLoopback } from './loopback-url.js';
 
 /**
  * The device grant against the scratch instance (facts §4.7 route B): no consent table (broken

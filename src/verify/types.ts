@@ -1,22 +1,7 @@
-/**
- * The drill's vocabulary. Four verdicts (prior-art §6.C.13): `pass` proved, `fail` proved broken,
- * `inconclusive` could not decide (production JWKS unreachable, a step not run because an earlier
- * one failed), `error` the drill itself could not run (wrong identity, no launcher).
- */
-export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
+import type { StepResult, Verdict } from '../repository/drill-record.js';
 
-/** The eight steps of issue 3, in the order they run. */
-export const STEP_NAMES = ['integrity', 'key', 'database', 'boot', 'discovery', 'jwks', 'token', 'teardown'] as const;
-export type StepName = (typeof STEP_NAMES)[number];
-
-export interface StepResult {
-  name: StepName;
-  verdict: Verdict;
-  duration_ms: number;
-  /** One line (or a few, for a log tail) that names the cause; never a secret. */
-  detail: string;
-  evidence?: Record<string, unknown>;
-}
+export type { StepName, StepResult, Verdict } from '../repository/drill-record.js';
+export { STEP_NAMES } from '../repository/drill-record.js';
 
 export interface DrillResult {
   format: 'barysafe.drill-result/v1';

@@ -5,14 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import pg from 'pg';
-import {
-  THROWAWAY_SETTINGS,
-  asClusterOwner,
-  findPgServerBinDir,
-  initCluster,
-} from '../../src/restore/scratch/local-cluster.js';
-import { freeLoopbackPort } from '../../src/restore/scratch/ports.js';
+import { THROWAWAY_SETTINGS, asClusterOwner, initCluster } from '../../src/verify/scratch/local-cluster.js';
+import { freeLoopbackPort } from '../../src/platform/ports.js';
 import { detach } from './s3-server.js';
+import { findPgServerBinDir } from '../../src/platform/pg-tools.js';
 
 /**
  * A throwaway PostgreSQL cluster from the machine's own binaries: the fallback when there is neither

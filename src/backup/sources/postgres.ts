@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import pg from 'pg';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { redactText, redactUrl } from '../../redact.js';
 import { CORE_TABLES } from '../../barycenter/schema.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
+import { pgTool, splitPassword } from '../../platform/pg-tools.js';
 
 export interface PostgresDump {
   record: DatabaseRecord;
@@ -12,18 +12,6 @@ export interface PostgresDump {
   stream: AsyncIterable<Uint8Array>;
   /** Ends the exporting transaction; call after the stream is consumed or abandoned. */
   close(): Promise<void>;
-}
-
-/** The password goes to child processes through PGPASSWORD, never on a command line others can read in ps. */
-export function splitPassword(url: string): { url: string; password?: string } {
-  const u = new URL(url);
-  const password = u.password ? decodeURIComponent(u.password) : undefined;
-  u.password = '';
-  return { url: u.toString(), password };
-}
-
-export function pgTool(binDir: string | undefined, name: string): string {
-  return binDir ? path.join(binDir, name) : name;
 }
 
 /**

@@ -1,5 +1,4 @@
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import net from 'node:net';
 
 /**
  * Listening TCP sockets from /proc/net/tcp{,6} (proc(5)); read per process
@@ -99,41 +98,4 @@ export async function pidListeningOn(port: number): Promise<number | undefined> 
     }
   }
   return undefined;
-}
-
-export type AddressScope = 'loopback' | 'wildcard' | 'private' | 'public';
-
-/** Where a bound address can be reached from. */
-export function addressScope(address: string): AddressScope {
-  const a = address.replace(/^::ffff:/i, '');
-  if (a === '0.0.0.0' || a === '::') return 'wildcard';
-  if (a === '::1' || a.startsWith('127.')) return 'loopback';
-  if (net.isIPv4(a)) {
-    const [x, y] = a.split('.').map(Number) as [number, number];
-    if (
-      x === 10 ||
-      (x === 172 && y >= 16 && y <= 31) ||
-      (x === 192 && y === 168) ||
-      (x === 169 && y === 254) ||
-      (x === 100 && y >= 64 && y <= 127)
-    )
-      return 'private';
-    return 'public';
-  }
-  if (/^f[cd]/i.test(a) || /^fe[89ab]/i.test(a)) return 'private';
-  return 'public';
-}
-
-/** Tries a TCP connection; resolves true when something accepts it. */
-export function tcpReachable(host: string, port: number, timeoutMs = 1500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }

@@ -1,18 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { errorText } from '../../errors.js';
 import type { CheckContext } from '../types.js';
-
-/**
- * Trust anchors for probes: the system roots plus, for an internal CA, the PEM bundle named by
- * BARYSAFE_CA_FILE (read per probe, unlike NODE_EXTRA_CA_CERTS which Node reads only at start).
- */
-export function trustedCas(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
-  const file = env.BARYSAFE_CA_FILE;
-  if (!file) return undefined;
-  return [...tls.rootCertificates, readFileSync(file, 'utf8')];
-}
+import { trustedCas } from '../../platform/http.js';
 
 export interface TlsFacts {
   host: string;

@@ -2,19 +2,19 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { parse as parseDotenv } from 'dotenv';
 import { parseDuration } from '../../config/schema.js';
-import { describeExit, type RunningProcess } from '../../restore/scratch/child-process.js';
-import { writeDrillUser } from '../../restore/scratch/drill-user.js';
-import { freeLoopbackPorts } from '../../restore/scratch/ports.js';
+import { describeExit, type RunningProcess } from '../../platform/child-process.js';
+import { writeDrillUser } from '../scratch/drill-user.js';
+import { freeLoopbackPorts } from '../../platform/ports.js';
 import {
   assertNotProduction,
   scratchIssuer,
   scratchOverrides,
   scratchProcessEnv,
   type ScratchNetwork,
-} from '../../restore/scratch/scratch-env.js';
-import type { LaunchSpec } from '../../restore/scratch/launcher.js';
+} from '../scratch/scratch-env.js';
+import type { LaunchSpec } from '../scratch/launcher.js';
 import type { DrillContext } from '../context.js';
-import { fetchFailure, parseJsonObject, request } from '../http.js';
+import { fetchFailure, parseJsonObject, request } from '../../platform/http.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
 const SYNC_USERS_TIMEOUT_MS = 60_000;
@@ -109,7 +109,7 @@ async function waitForDiscovery(instance: RunningProcess, baseUrl: string, timeo
         reason: `the scratch instance ${describeExit(await instance.exited)} before answering discovery`,
       };
     try {
-      const r = await request(`${baseUrl}/.well-known/openid-configuration`, {}, 2000);
+      const r = await request(`${baseUrl}/.well-known/openid-configuration`, { timeoutMs: 2000 });
       const doc = parseJsonObject(r.text);
       if (r.status === 200 && doc) return { ok: true, discovery: doc };
       last = `discovery answered ${r.status}`;

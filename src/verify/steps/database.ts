@@ -6,10 +6,11 @@ import { redactText } from '../../redact.js';
 import { KNOWN_MIGRATIONS } from '../../barycenter/schema.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import { restorePgDump } from '../../restore/pg-restore.js';
-import { openScratchPostgres } from '../../restore/scratch/scratch-postgres.js';
-import { findPgServerBinDir } from '../../restore/scratch/local-cluster.js';
+import { openScratchPostgres } from '../scratch/scratch-postgres.js';
+
 import type { DrillContext } from '../context.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
+import { findPgServerBinDir } from '../../platform/pg-tools.js';
 
 interface DbFacts {
   integrity: string;

@@ -1,7 +1,8 @@
 import { resolveBarycenter } from '../../config/barycenter.js';
 import { errorText } from '../../errors.js';
 import type { DrillContext } from '../context.js';
-import { formPost, parseJsonObject, request, toLoopback } from '../http.js';
+import { formPost, parseJsonObject, request, type RequestOptions } from '../../platform/http.js';
+import { toLoopback } from '../loopback-url.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
 const ENDPOINTS = ['jwks_uri', 'token_endpoint', 'userinfo_endpoint', 'device_authorization_endpoint'] as const;
@@ -31,7 +32,7 @@ export async function discoveryStep(ctx: DrillContext): Promise<StepOutcome> {
     if (!u) problems.push(`${name} ${JSON.stringify(doc[name])} is missing or not under the issuer ${issuer}`);
     else urls[name] = u;
   }
-  const probe = async (name: (typeof ENDPOINTS)[number], init: RequestInit, expected: number) => {
+  const probe = async (name: (typeof ENDPOINTS)[number], init: RequestOptions, expected: number) => {
     if (!urls[name]) return;
     try {
       const a = await request(urls[name]!, init);

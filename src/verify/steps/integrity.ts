@@ -9,7 +9,7 @@ import { manifestKey } from '../../repository/manifest.js';
 import { sha256Hex } from '../../repository/signed-document.js';
 import { openSnapshot } from '../../restore/open-snapshot.js';
 import { decryptToFile, fetchVerified } from '../../restore/fetch-artifact.js';
-import { scratchLayout } from '../../restore/scratch/scratch-env.js';
+import { scratchLayout } from '../scratch/scratch-env.js';
 import type { DrillContext, RestoredFiles } from '../context.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { matchKeyToJwks, parseJwks, parsePrivateJwk } from '../../barycenter/jwk.js';
 import { isBarysafeError } from '../../errors.js';
 import type { DrillContext } from '../context.js';
-import { request, toLoopback } from '../http.js';
+import { request } from '../../platform/http.js';
+import { toLoopback } from '../loopback-url.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { errorText } from '../../errors.js';
-import { describeExit } from '../../restore/scratch/child-process.js';
+import { describeExit } from '../../platform/child-process.js';
 import type { DrillContext } from '../context.js';
 import { pass, type StepOutcome } from '../step-runner.js';
 

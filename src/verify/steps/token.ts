@@ -8,8 +8,9 @@ import {
 } from 'jose';
 import { errorText } from '../../errors.js';
 import type { DrillContext } from '../context.js';
-import { parseJsonObject, request, toLoopback } from '../http.js';
-import { request as probe } from '../../checks/evidence/http.js';
+import { parseJsonObject, request } from '../../platform/http.js';
+import { toLoopback } from '../loopback-url.js';
+import { probe } from '../../platform/http.js';
 import { deviceGrant, TokenFlowError } from '../token-flow.js';
 import { fail, inconclusive, pass, type StepOutcome } from '../step-runner.js';
 
@@ -71,7 +72,6 @@ export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
     );
   const jwksUrl = `${prod}/.well-known/jwks.json`;
   evidence.production_jwks = jwksUrl;
-  // The checks' probe, not fetch: it trusts BARYSAFE_CA_FILE (production behind an internal CA).
   const r = await probe(jwksUrl);
   if (r.error !== null)
     return inconclusive(

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeLoopbackPort } from '../../../src/restore/scratch/ports.js';
+import { freeLoopbackPort } from '../../../src/platform/ports.js';
 
 /** test/support/bin/barycenter, found from dist/test/support/barycenter/launch.js. */
 export const BARYCENTER_BIN = path.resolve(

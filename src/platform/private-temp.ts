@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { onExit, processAlive } from './lifecycle.js';
 
 /**
  * Plaintext never lingers: temp files live in a 0700 directory named after our pid, removed on
@@ -10,7 +11,6 @@ import path from 'node:path';
  */
 const PREFIX = 'run-';
 const live = new Set<string>();
-let hooked = false;
 
 export function tempRoot(base?: string): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
@@ -23,10 +23,14 @@ export async function makePrivateTempDir(base?: string): Promise<{ dir: string; 
   removeStale(root);
   const dir = await mkdtemp(path.join(root, `${PREFIX}${process.pid}-`));
   live.add(dir);
-  hookSignals();
+  const unregister = onExit(() => {
+    live.delete(dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
   return {
     dir,
     cleanup: async () => {
+      unregister();
       live.delete(dir);
       await rm(dir, { recursive: true, force: true });
     },
@@ -46,7 +50,7 @@ export function removeStale(root: string): string[] {
     const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || isAlive(pid)) continue;
+    if (pid === process.pid || processAlive(pid)) continue;
     const full = path.join(root, name);
     try {
       if (statSync(full).isDirectory()) {
@@ -58,29 +62,4 @@ export function removeStale(root: string): string[] {
     }
   }
   return removed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function hookSignals(): void {
-  if (hooked) return;
-  hooked = true;
-  const wipe = () => {
-    for (const d of live) rmSync(d, { recursive: true, force: true });
-    live.clear();
-  };
-  process.once('exit', wipe);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      wipe();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
-  }
 }

@@ -3,32 +3,9 @@ import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { loadSigner } from '../crypto/signing.js';
 import type { Repository } from '../repository/repository.js';
 import { signDocument } from '../repository/signed-document.js';
+import { DRILL_RECORD_FORMAT, drillRecordKey, type DrillRecord } from '../repository/drill-record.js';
 import { VERSION } from '../version.js';
-import type { DrillResult, StepResult, Verdict } from './types.js';
-
-/** The stored evidence of one drill (docs/DRILL.md); checks and reports read these. */
-export const DRILL_RECORD_FORMAT = 'barysafe.drill/v1';
-
-export interface DrillRecord {
-  format: typeof DRILL_RECORD_FORMAT;
-  id: string;
-  snapshot_id: string | null;
-  snapshot_sha256: string | null;
-  started_at: string;
-  finished_at: string;
-  verdict: Verdict;
-  steps: StepResult[];
-  rto_ms: number | null;
-  rpo_ms: number | null;
-  rto_target_ms?: number;
-  rpo_target_ms?: number;
-  host: string;
-  tool: { name: 'barysafe'; version: string };
-}
-
-export function drillRecordKey(id: string): string {
-  return `drills/${id}.json`;
-}
+import type { DrillResult } from './types.js';
 
 export function buildDrillRecord(r: DrillResult): DrillRecord {
   return {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { runToEnd, startProcess, type RunningProcess } from './child-process.js';
+import { runToEnd, startProcess, type RunningProcess } from '../../platform/child-process.js';
 import { serverArgs, syncUsersArgs, type LaunchSpec, type Launcher } from './launcher.js';
 
 /**

@@ -1,4 +1,4 @@
-import { runToEnd, startProcess } from './child-process.js';
+import { runToEnd, startProcess } from '../../platform/child-process.js';
 import { serverArgs, syncUsersArgs, type LaunchSpec, type Launcher } from './launcher.js';
 
 /**

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { redactText } from '../../redact.js';
+import { redactText } from '../redact.js';
+import { onExit } from './lifecycle.js';
 
 /**
  * Child processes of a drill (the scratch Barycenter, sync-users, docker, pg_ctl). Each runs in
@@ -25,15 +26,12 @@ export interface RunningProcess {
 }
 
 const LOG_LIMIT = 64 * 1024;
-const liveGroups = new Set<number>();
-let exitHooked = false;
 
 export function startProcess(
   cmd: string,
   args: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv },
 ): RunningProcess {
-  hookExit();
   let log = '';
   let done: Exit | undefined;
   let child: ChildProcess;
@@ -49,13 +47,14 @@ export function startProcess(
       resolve(done);
     });
     child.once('close', (code, signal) => {
-      if (child.pid) liveGroups.delete(child.pid);
+      unregister();
       done ??= { code, signal };
       resolve(done);
     });
   });
   const pid = child!.pid;
-  if (pid) liveGroups.add(pid);
+  // A group still alive when barysafe exits is killed on the way out.
+  const unregister = onExit(() => signalGroup(pid, 'SIGKILL'));
   return {
     pid,
     exited,
@@ -69,7 +68,7 @@ export function startProcess(
       clearTimeout(t);
       // Whatever the leader left behind in its group goes too.
       signalGroup(pid, 'SIGKILL');
-      if (pid) liveGroups.delete(pid);
+      unregister();
       return r;
     },
   };
@@ -112,12 +111,4 @@ function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   } catch {
     /* already gone */
   }
-}
-
-function hookExit(): void {
-  if (exitHooked) return;
-  exitHooked = true;
-  process.once('exit', () => {
-    for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
-  });
 }

@@ -3,18 +3,9 @@ import pg from 'pg';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { redactText, redactUrl } from '../../redact.js';
 import { startLocalCluster } from './local-cluster.js';
+import type { ScratchDatabase } from './scratch-database.js';
 
-/**
- * The scratch PostgreSQL database of a drill: a fresh database on drill.postgres_url's server, or
- * one in a throwaway local cluster. `drop()` removes it and proves it is gone (or throws why not).
- */
-export interface ScratchDatabase {
-  /** Connection URL (holds a password: print only `display`). */
-  url: string;
-  display: string;
-  kind: 'server' | 'local-cluster';
-  drop(): Promise<string>;
-}
+export type { ScratchDatabase } from './scratch-database.js';
 
 export async function openScratchPostgres(drill: {
   postgres_url?: string;

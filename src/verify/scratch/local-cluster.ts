@@ -1,15 +1,17 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { redactText, redactUrl } from '../../redact.js';
-import { freeLoopbackPorts } from './ports.js';
-import type { ScratchDatabase } from './scratch-postgres.js';
+import { freeLoopbackPorts } from '../../platform/ports.js';
+import { onExit } from '../../platform/lifecycle.js';
+import type { ScratchDatabase } from './scratch-database.js';
+import { findPgServerBinDir } from '../../platform/pg-tools.js';
 
 const execFileP = promisify(execFile);
 const USER = 'barysafe_drill';
@@ -38,7 +40,7 @@ export async function startLocalCluster(binDirSetting?: string): Promise<Scratch
   const password = randomBytes(18).toString('base64url');
   const pgCtl = (args: string[], what: string) => execAsClusterOwner(path.join(binDir, 'pg_ctl'), args, dir, what);
   // pg_ctl daemonizes postgres: if barysafe dies before drop(), stop the cluster on the way out.
-  const onExit = () => {
+  const onExitCleanup = () => {
     try {
       const [c, a] = asClusterOwner(path.join(binDir, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w']);
       if (existsSync(path.join(data, 'postmaster.pid'))) execFileSync(c, a, { stdio: 'ignore', timeout: 20_000 });
@@ -47,9 +49,9 @@ export async function startLocalCluster(binDirSetting?: string): Promise<Scratch
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  process.once('exit', onExit);
+  const unregister = onExit(onExitCleanup);
   const stop = async () => {
-    process.off('exit', onExit);
+    unregister();
     if (existsSync(path.join(data, 'postmaster.pid')))
       await pgCtl(['stop', '-D', data, '-m', 'immediate', '-w'], 'pg_ctl stop').catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
@@ -160,14 +162,4 @@ export async function initCluster(binDir: string, dir: string, user: string, pas
   } finally {
     await rm(pwfile, { force: true });
   }
-}
-
-/** The newest /usr/lib/postgresql/<v>/bin (Debian), else the directory of initdb on PATH. */
-export async function findPgServerBinDir(): Promise<string | undefined> {
-  const base = '/usr/lib/postgresql';
-  const versions = (await readdir(base).catch(() => [] as string[]))
-    .filter((v) => /^\d+(\.\d+)?$/.test(v) && existsSync(path.join(base, v, 'bin', 'initdb')))
-    .sort((a, b) => Number(b) - Number(a));
-  if (versions[0]) return path.join(base, versions[0], 'bin');
-  return (process.env.PATH ?? '').split(path.delimiter).find((d) => d && existsSync(path.join(d, 'initdb')));
 }

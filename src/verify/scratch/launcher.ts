@@ -1,4 +1,4 @@
-import type { RunningProcess, Exit } from './child-process.js';
+import type { RunningProcess, Exit } from '../../platform/child-process.js';
 import type { ScratchLayout } from './scratch-env.js';
 
 /**

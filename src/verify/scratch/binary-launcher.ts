@@ -1,4 +1,4 @@
-import { runToEnd, startProcess } from './child-process.js';
+import { runToEnd, startProcess } from '../../platform/child-process.js';
 import { serverArgs, syncUsersArgs, type Launcher } from './launcher.js';
 
 /** drill.barycenter_bin: the real binary, run directly with the scratch directory as its working directory. */

@@ -1,0 +1,44 @@
+/**
+ * The stored drill record (docs/DRILL.md) and the vocabulary it is written in. The format is part of
+ * the repository, like the manifest: the drill writes it, checks and reports read it.
+ */
+/**
+ * The drill's vocabulary. Four verdicts: `pass` proved, `fail` proved broken,
+ * `inconclusive` could not decide (production JWKS unreachable, a step not run because an earlier
+ * one failed), `error` the drill itself could not run (wrong identity, no launcher).
+ */
+export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
+
+/** The drill's eight steps, in the order they run. */
+export const STEP_NAMES = ['integrity', 'key', 'database', 'boot', 'discovery', 'jwks', 'token', 'teardown'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export interface StepResult {
+  name: StepName;
+  verdict: Verdict;
+  duration_ms: number;
+  /** One line (or a few, for a log tail) that names the cause; never a secret. */
+  detail: string;
+  evidence?: Record<string, unknown>;
+}
+
+export const DRILL_RECORD_FORMAT = 'barysafe.drill/v1';
+
+export interface DrillRecord {
+  format: typeof DRILL_RECORD_FORMAT;
+  id: string;
+  snapshot_id: string | null;
+  snapshot_sha256: string | null;
+  started_at: string;
+  finished_at: string;
+  verdict: Verdict;
+  steps: StepResult[];
+  rto_ms: number | null;
+  rpo_ms: number | null;
+  rto_target_ms?: number;
+  rpo_target_ms?: number;
+  host: string;
+  tool: { name: 'barysafe'; version: string };
+}
+
+export { drillRecordKey } from './layout.js';
