@@ -6,7 +6,7 @@ import { configPathFrom, loadConfig, type LoadedConfig } from '../config/load.js
 import { openStorage } from '../repository/open-storage.js';
 import type { Storage } from '../repository/storage.js';
 import { loadVerifier, type Verifier } from '../crypto/signing.js';
-import type { BarysafeConfig } from '../config/schema.js';
+import { verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
 
 /** Options every command has (defined on the root program). */
 export interface GlobalOptions {
@@ -40,7 +40,7 @@ export function storageFor(config: BarysafeConfig): Storage {
 
 /** The key that verifies manifests: encryption.verify_key, else derived from the signing key. */
 export async function verifierFor(config: BarysafeConfig): Promise<Verifier | undefined> {
-  const file = config.encryption.verify_key ?? config.encryption.signing_key_file;
+  const file = verifyKeyFile(config);
   return file ? loadVerifier(file) : undefined;
 }
 

@@ -112,3 +112,8 @@ export function parseDuration(s: string): number {
   const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
   return Number(m[1]) * unit;
 }
+
+/** The key that verifies manifests and records: encryption.verify_key, else the signing key's public half. */
+export function verifyKeyFile(config: BarysafeConfig): string | undefined {
+  return config.encryption.verify_key ?? config.encryption.signing_key_file;
+}

@@ -4,17 +4,17 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { BarysafeError, ExitCode } from '../errors.js';
-import type { BarysafeConfig } from '../config/schema.js';
+import { verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
 import { resolveBarycenter } from '../config/barycenter.js';
-import { loadIdentities } from '../crypto/age.js';
 import { loadVerifier } from '../crypto/signing.js';
-import type { ArtifactRecord, Manifest } from '../repository/manifest.js';
+import type { Manifest } from '../repository/manifest.js';
 import { Repository } from '../repository/repository.js';
 import type { Storage } from '../repository/storage.js';
 import { redactUrl } from '../redact.js';
 import { makePrivateTempDir } from '../platform/private-temp.js';
 import { openSnapshot } from './open-snapshot.js';
-import { decryptToFile, decryptToStream, fetchVerified } from './fetch-artifact.js';
+import { decryptToStream, fetchVerified } from './fetch-artifact.js';
+import { RESTORED_MODES, extractArtifacts, identitiesFor } from './extract.js';
 import { restorePgDump } from './pg-restore.js';
 import { refuseLiveTarget } from './live-guard.js';
 
@@ -45,27 +45,10 @@ export interface RestoreResult {
   warnings: string[];
 }
 
-/** Modes restored files get: secrets 0600, the config 0640 (root:barycenter in production). */
-const MODES: Record<ArtifactRecord['kind'], number> = {
-  key: 0o600,
-  jwks: 0o600,
-  database: 0o600,
-  config: 0o640,
-  env: 0o600,
-  extra: 0o600,
-};
-
 export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Promise<RestoreResult> {
-  const verifyKey = config.encryption.verify_key ?? config.encryption.signing_key_file;
+  const verifyKey = verifyKeyFile(config);
   const repo = new Repository(o.storage, verifyKey ? await loadVerifier(verifyKey) : undefined);
-  const identityFile = o.identityFile ?? config.encryption.identity_file;
-  if (!identityFile) {
-    throw new BarysafeError('identity', 'no age identity to decrypt with', {
-      exitCode: ExitCode.IDENTITY,
-      hint: 'pass --identity FILE or set encryption.identity_file',
-    });
-  }
-  const identities = await loadIdentities(identityFile);
+  const identities = await identitiesFor(o.identityFile ?? config.encryption.identity_file);
   const { entry, chain } = await openSnapshot(repo, o.ref);
   const m = entry.manifest;
   const warnings = chain.ok ? [] : [`chain: ${chain.detail}`];
@@ -88,13 +71,17 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
   const files: RestoredFile[] = [];
   let database: RestoreResult['database'];
   try {
-    for (const { a, dest } of targets) {
-      const { ciphertextPath } = await fetchVerified(repo, a, temp.dir, (n) => o.onProgress?.(a.name, n, a.size));
-      await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-      await decryptToFile(ciphertextPath, identities, dest, MODES[a.kind]);
-      files.push({ artifact: a.name, path: dest, mode: '0' + MODES[a.kind].toString(8), restores: a.source });
-      o.logger.info({ artifact: a.name }, `restored ${a.name} to ${dest}`);
-    }
+    const destOf = new Map(targets.map((t) => [t.a, t.dest]));
+    await extractArtifacts(repo, plan, {
+      identities,
+      tempDir: temp.dir,
+      place: (a) => ({ dest: destOf.get(a)!, mode: RESTORED_MODES[a.kind] }),
+      onProgress: (a, n) => o.onProgress?.(a.name, n, a.size),
+      onPlaced: ({ artifact: a, dest, mode }) => {
+        files.push({ artifact: a.name, path: dest, mode: '0' + mode.toString(8), restores: a.source });
+        o.logger.info({ artifact: a.name }, `restored ${a.name} to ${dest}`);
+      },
+    });
     if (m.database.engine === 'postgres' && o.pgUrl) {
       const a = m.artifacts.find((x) => x.kind === 'database')!;
       const { ciphertextPath } = await fetchVerified(repo, a, temp.dir, (n) => o.onProgress?.(a.name, n, a.size));

@@ -16,6 +16,34 @@ export interface RestoredFiles {
   database: { engine: 'sqlite'; path: string } | { engine: 'postgres'; dumpPath: string };
 }
 
+/** What the key and database steps need: a verified manifest and its artifacts restored. */
+export interface RestoredInput {
+  entry: SnapshotEntry;
+  restored: RestoredFiles;
+}
+
+/** What boot needs: a parsed key and a database the scratch instance can use. */
+export interface BootInput extends RestoredInput {
+  key: RestoredKey;
+  databaseUrl: string;
+  launcher: Launcher | undefined;
+  launcherError: unknown;
+}
+
+/** What the steps after boot need: an instance that answered discovery. */
+export interface RunningInput extends RestoredInput {
+  key: RestoredKey;
+  baseUrl: string;
+  issuer: string;
+  discovery: Record<string, unknown>;
+  drillUser: { username: string; password: string };
+}
+
+export interface RestoredKey {
+  facts: KeyFacts;
+  publicJwk: JWK;
+}
+
 /**
  * State the steps hand to each other. Each field is set by the step that proves it; a later step
  * that finds its input missing is reported as not run instead of guessing.
@@ -32,7 +60,7 @@ export interface DrillContext {
   snapshotSha256?: string;
   entry?: SnapshotEntry;
   restored?: RestoredFiles;
-  key?: { facts: KeyFacts; publicJwk: JWK };
+  key?: RestoredKey;
   /** Connection string Barycenter gets for the scratch DB (sqlite:// or postgres://). */
   databaseUrl?: string;
   scratchDb?: ScratchDatabase;

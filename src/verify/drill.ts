@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { errorText } from '../errors.js';
-import type { BarysafeConfig } from '../config/schema.js';
-import { parseDuration } from '../config/schema.js';
+import { parseDuration, verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
 import { loadVerifier } from '../crypto/signing.js';
 import { makePrivateTempDir } from '../platform/private-temp.js';
 import { newSnapshotId } from '../repository/manifest.js';
@@ -10,15 +9,9 @@ import type { Storage } from '../repository/storage.js';
 import { selectLauncher } from './scratch/select-launcher.js';
 import type { DrillContext } from './context.js';
 import { buildDrillRecord, storeDrillRecord } from './record.js';
-import { notRun, runStep, worst, type RanStep, type StepOutcome } from './step-runner.js';
-import { bootStep } from './steps/boot.js';
-import { databaseStep } from './steps/database.js';
-import { discoveryStep } from './steps/discovery.js';
-import { integrityStep } from './steps/integrity.js';
-import { jwksStep } from './steps/jwks.js';
-import { keyStep } from './steps/key.js';
+import { notRun, runStep, worst, type RanStep } from './step-runner.js';
 import { teardownStep } from './steps/teardown.js';
-import { tokenStep } from './steps/token.js';
+import { DRILL_STEPS } from './steps/index.js';
 import { drillExitCode } from './exit-code.js';
 import type { DrillResult, StepName } from './types.js';
 
@@ -44,7 +37,7 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
   const started = now();
   const t0 = performance.now();
   const log = opts.logger;
-  const verifyKey = config.encryption.verify_key ?? config.encryption.signing_key_file;
+  const verifyKey = verifyKeyFile(config);
   const repo = new Repository(opts.storage, verifyKey ? await loadVerifier(verifyKey) : undefined);
   const scratch = await makePrivateTempDir(config.backup.temp_dir);
   const ctx: DrillContext = {
@@ -63,31 +56,18 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
   }
 
   const steps: RanStep[] = [];
-  const step = async (name: StepName, ready: string | undefined, fn: () => Promise<StepOutcome>) => {
-    if (ready) {
-      steps.push(notRun(name, ready));
-      return;
-    }
-    log.info({ step: name }, `drill step ${name}`);
-    const r = await runStep(name, fn);
-    steps.push(r);
-    log.info({ step: name, verdict: r.verdict, ms: r.duration_ms }, `drill step ${name}: ${r.verdict}`);
-  };
   try {
-    await step('integrity', undefined, () => integrityStep(ctx));
-    const restored = ctx.restored ? undefined : 'the snapshot was not restored (integrity)';
-    await step('key', restored, () => keyStep(ctx));
-    await step('database', restored, () => databaseStep(ctx));
-    // A mismatched key or row count still boots (and shows what production would serve); a
-    // database that did not restore would boot as a fresh, empty one and prove nothing.
-    const bootable =
-      restored ??
-      (ctx.key ? (ctx.databaseUrl ? undefined : 'the database was not restored') : 'the restored key does not parse');
-    await step('boot', bootable, () => bootStep(ctx));
-    const up = bootable ?? (ctx.discovery ? undefined : 'the scratch instance did not boot');
-    await step('discovery', up, () => discoveryStep(ctx));
-    await step('jwks', up, () => jwksStep(ctx));
-    await step('token', up, () => tokenStep(ctx));
+    for (const def of DRILL_STEPS) {
+      const prepared = def.prepare(ctx);
+      if ('notRun' in prepared) {
+        steps.push(notRun(def.name, prepared.notRun));
+        continue;
+      }
+      log.info({ step: def.name }, `drill step ${def.name}`);
+      const r = await runStep(def.name, prepared.run);
+      steps.push(r);
+      log.info({ step: def.name, verdict: r.verdict, ms: r.duration_ms }, `drill step ${def.name}: ${r.verdict}`);
+    }
   } finally {
     const r = await runStep('teardown', () => teardownStep(ctx, scratch.cleanup));
     steps.push(r);

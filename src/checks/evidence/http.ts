@@ -1,13 +1,13 @@
 import type { CheckContext } from '../types.js';
 import { probe as request, type HttpFacts } from '../../platform/http.js';
 import { reachableHost, urlHost } from '../../platform/net.js';
+import { publicUrlOf } from '../../barycenter/public-url.js';
 
 export { request, type HttpFacts };
 
 /** The URL the public reaches Barycenter at: barycenter.public_url, else server.public_base_url. */
 export function publicUrl(ctx: CheckContext): string | null {
-  const u = ctx.config.barycenter.public_url ?? ctx.barycenter.settings.server.public_base_url;
-  return u ? u.replace(/\/+$/, '') : null;
+  return publicUrlOf(ctx.config.barycenter.public_url, ctx.barycenter.settings.server.public_base_url);
 }
 
 export function discovery(ctx: CheckContext): Promise<HttpFacts | null> {

@@ -1,4 +1,5 @@
 import { errorText } from '../../errors.js';
+import { verifyKeyFile } from '../../config/schema.js';
 import { redactText, redactUrl } from '../../redact.js';
 import { loadVerifier, type Verifier } from '../../crypto/signing.js';
 import { openStorage } from '../../repository/open-storage.js';
@@ -32,7 +33,7 @@ export type RepositoryAccess = { ok: true; repo: RepositoryFacts } | { ok: false
 export function readRepository(ctx: CheckContext): Promise<RepositoryAccess> {
   return ctx.memo('repository', async () => {
     const displayUrl = redactUrl(ctx.config.repository.url);
-    const keyFile = ctx.config.encryption.verify_key ?? ctx.config.encryption.signing_key_file;
+    const keyFile = verifyKeyFile(ctx.config);
     let verifier: Verifier | undefined;
     let verifierError: string | null = null;
     if (keyFile) {

@@ -13,7 +13,7 @@ import {
   type ScratchNetwork,
 } from '../scratch/scratch-env.js';
 import type { LaunchSpec } from '../scratch/launcher.js';
-import type { DrillContext } from '../context.js';
+import type { BootInput, DrillContext } from '../context.js';
 import { fetchFailure, parseJsonObject, request } from '../../platform/http.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
@@ -26,11 +26,12 @@ const LOG_TAIL_LINES = 15;
  * The time from process start to that 200 is the instance's startup time. An instance that exits
  * or never answers is reported with the tail of its log.
  */
-export async function bootStep(ctx: DrillContext): Promise<StepOutcome> {
-  if (!ctx.launcher) throw ctx.launcherError;
-  const launcher = ctx.launcher;
-  const { layout, envPath } = ctx.restored!;
-  const production = ctx.entry!.manifest.barycenter;
+export async function bootStep(input: BootInput, ctx: DrillContext): Promise<StepOutcome> {
+  if (!input.launcher) throw input.launcherError;
+  const launcher = input.launcher;
+  const { layout, envPath } = input.restored;
+  const manifest = input.entry.manifest;
+  const production = manifest.barycenter;
   const serviceEnv = envPath ? parseDotenv(readFileSync(envPath)) : {};
   const timeoutMs = parseDuration(ctx.config.drill.boot_timeout);
 
@@ -39,15 +40,17 @@ export async function bootStep(ctx: DrillContext): Promise<StepOutcome> {
   for (let attempt = 1; ; attempt++) {
     const [port, adminPort] = await freeLoopbackPorts(2, [production.port, production.admin_port]);
     const net: ScratchNetwork = { port: port!, adminPort: adminPort! };
-    const dbPath = ctx.entry!.manifest.database.engine === 'sqlite' ? ctx.entry!.manifest.database.source : undefined;
+    const dbPath = manifest.database.engine === 'sqlite' ? manifest.database.source : undefined;
     assertNotProduction(layout, net, production, dbPath);
     const spec: LaunchSpec = {
       layout,
-      env: scratchProcessEnv(serviceEnv, scratchOverrides(layout, net, ctx.databaseUrl!)),
+      env: scratchProcessEnv(serviceEnv, scratchOverrides(layout, net, input.databaseUrl)),
     };
+    const issuer = scratchIssuer(net);
+    const baseUrl = `http://127.0.0.1:${net.port}`;
     ctx.net = net;
-    ctx.issuer = scratchIssuer(net);
-    ctx.baseUrl = `http://127.0.0.1:${net.port}`;
+    ctx.issuer = issuer;
+    ctx.baseUrl = baseUrl;
 
     if (attempt === 1) {
       const t = performance.now();
@@ -68,13 +71,13 @@ export async function bootStep(ctx: DrillContext): Promise<StepOutcome> {
     const t0 = performance.now();
     const instance = await launcher.start(spec);
     ctx.instance = instance;
-    const ready = await waitForDiscovery(instance, ctx.baseUrl, timeoutMs);
+    const ready = await waitForDiscovery(instance, baseUrl, timeoutMs);
     const startupMs = Math.round(performance.now() - t0);
     const evidence = {
       launcher: launcher.description,
       port: net.port,
       admin_port: net.adminPort,
-      issuer: ctx.issuer,
+      issuer,
       startup_ms: startupMs,
       attempts: attempt,
     };

@@ -8,7 +8,7 @@ import type { DatabaseRecord } from '../../repository/manifest.js';
 import { restorePgDump } from '../../restore/pg-restore.js';
 import { openScratchPostgres } from '../scratch/scratch-postgres.js';
 
-import type { DrillContext } from '../context.js';
+import type { DrillContext, RestoredInput } from '../context.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 import { findPgServerBinDir } from '../../platform/pg-tools.js';
 
@@ -24,33 +24,29 @@ interface DbFacts {
  * Barycenter knows (an unknown one makes startup fail, facts §3.4), and the manifest's row counts.
  * Runs before sync-users and boot, which add rows.
  */
-export async function databaseStep(ctx: DrillContext): Promise<StepOutcome> {
-  const restored = ctx.restored!.database;
-  const expected = ctx.entry!.manifest.database;
+export async function databaseStep(input: RestoredInput, ctx: DrillContext): Promise<StepOutcome> {
+  const restored = input.restored.database;
+  const expected = input.entry.manifest.database;
   let facts: DbFacts;
   if (restored.engine === 'sqlite') {
     facts = readSqlite(restored.path, expected);
     ctx.databaseUrl = `sqlite://${restored.path}?mode=rw`; // rw, not rwc: a missing file must not become a fresh DB
   } else {
-    ctx.scratchDb = await openScratchPostgres(ctx.config.drill);
+    const scratchDb = await openScratchPostgres(ctx.config.drill);
+    ctx.scratchDb = scratchDb;
     try {
       const binDir = ctx.config.drill.pg_bin_dir ?? ctx.config.backup.pg_bin_dir ?? (await findPgServerBinDir());
-      await restorePgDump(createReadStream(restored.dumpPath), ctx.scratchDb.url, { binDir });
+      await restorePgDump(createReadStream(restored.dumpPath), scratchDb.url, { binDir });
     } catch (e) {
       if (isBarysafeError(e) && e.kind === 'pg_restore' && /failed/.test(e.message))
-        return fail(`the dump does not restore: ${e.message}`, { scratch_database: ctx.scratchDb.display });
+        return fail(`the dump does not restore: ${e.message}`, { scratch_database: scratchDb.display });
       throw e;
     }
-    facts = await readPostgres(ctx.scratchDb.url, expected);
-    ctx.databaseUrl = ctx.scratchDb.url;
+    facts = await readPostgres(scratchDb.url, expected);
+    ctx.databaseUrl = scratchDb.url;
+    return judge(facts, expected, `pg_restore into ${scratchDb.display} succeeded`);
   }
-  return judge(
-    facts,
-    expected,
-    restored.engine === 'postgres'
-      ? `pg_restore into ${ctx.scratchDb!.display} succeeded`
-      : `integrity_check: ${facts.integrity}`,
-  );
+  return judge(facts, expected, `integrity_check: ${facts.integrity}`);
 }
 
 function judge(facts: DbFacts, expected: DatabaseRecord, first: string): StepOutcome {

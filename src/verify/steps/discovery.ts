@@ -1,6 +1,6 @@
 import { resolveBarycenter } from '../../config/barycenter.js';
 import { errorText } from '../../errors.js';
-import type { DrillContext } from '../context.js';
+import type { DrillContext, RunningInput } from '../context.js';
 import { formPost, parseJsonObject, request, type RequestOptions } from '../../platform/http.js';
 import { toLoopback } from '../loopback-url.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
@@ -13,12 +13,12 @@ const ENDPOINTS = ['jwks_uri', 'token_endpoint', 'userinfo_endpoint', 'device_au
  * valid production tokens), every endpoint lives under it, and the endpoints answer as Barycenter's
  * do (facts §4.2): JWKS 200, token 400 for an unknown grant, userinfo 401 without a token.
  */
-export async function discoveryStep(ctx: DrillContext): Promise<StepOutcome> {
-  const r = await request(`${ctx.baseUrl}/.well-known/openid-configuration`);
+export async function discoveryStep(input: RunningInput, ctx: DrillContext): Promise<StepOutcome> {
+  const { baseUrl, issuer } = input;
+  const r = await request(`${baseUrl}/.well-known/openid-configuration`);
   const doc = parseJsonObject(r.text);
   if (r.status !== 200 || !doc) return fail(`discovery answered ${r.status}${doc ? '' : ' without a JSON document'}`);
   ctx.discovery = doc;
-  const issuer = ctx.issuer!;
   const problems: string[] = [];
   if (doc.issuer !== issuer)
     problems.push(
@@ -28,7 +28,7 @@ export async function discoveryStep(ctx: DrillContext): Promise<StepOutcome> {
   const answers: Record<string, number | string> = {};
   const urls: Partial<Record<(typeof ENDPOINTS)[number], string>> = {};
   for (const name of ENDPOINTS) {
-    const u = toLoopback(doc[name], issuer, ctx.baseUrl!);
+    const u = toLoopback(doc[name], issuer, baseUrl);
     if (!u) problems.push(`${name} ${JSON.stringify(doc[name])} is missing or not under the issuer ${issuer}`);
     else urls[name] = u;
   }
@@ -50,9 +50,9 @@ export async function discoveryStep(ctx: DrillContext): Promise<StepOutcome> {
   const evidence: Record<string, unknown> = {
     issuer: doc.issuer,
     endpoints: answers,
-    production_issuer: ctx.entry!.manifest.barycenter.issuer,
+    production_issuer: input.entry.manifest.barycenter.issuer,
   };
-  const restoredIssuer = restoredConfigIssuer(ctx);
+  const restoredIssuer = restoredConfigIssuer(input);
   if (restoredIssuer) evidence.restored_config_issuer = restoredIssuer;
   const algs = doc.id_token_signing_alg_values_supported;
   const note =
@@ -64,8 +64,8 @@ export async function discoveryStep(ctx: DrillContext): Promise<StepOutcome> {
 }
 
 /** The issuer the restored config (and env file) give production; evidence that the config is the one backed up. */
-function restoredConfigIssuer(ctx: DrillContext): string | undefined {
-  const { layout, envPath } = ctx.restored!;
+function restoredConfigIssuer(input: RunningInput): string | undefined {
+  const { layout, envPath } = input.restored;
   try {
     return resolveBarycenter(
       { config: layout.configPath, workdir: layout.dir, ...(envPath ? { env_file: envPath } : {}), extra_files: [] },

@@ -2,13 +2,12 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { parse as parseToml } from 'smol-toml';
-import { BarysafeError, ExitCode, errorText } from '../../errors.js';
-import { loadIdentities } from '../../crypto/age.js';
+import { errorText } from '../../errors.js';
 import type { ArtifactRecord } from '../../repository/manifest.js';
 import { manifestKey } from '../../repository/manifest.js';
 import { sha256Hex } from '../../repository/signed-document.js';
 import { openSnapshot } from '../../restore/open-snapshot.js';
-import { decryptToFile, fetchVerified } from '../../restore/fetch-artifact.js';
+import { RESTORED_MODES, extractArtifacts, identitiesFor, type Placement } from '../../restore/extract.js';
 import { scratchLayout } from '../scratch/scratch-env.js';
 import type { DrillContext, RestoredFiles } from '../context.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
@@ -19,7 +18,7 @@ import { fail, pass, type StepOutcome } from '../step-runner.js';
  * plaintext (a decrypting but garbled key file must not reach the boot step).
  */
 export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
-  const identities = await loadIdentities(identityFileOf(ctx));
+  const identities = await identitiesFor(ctx.identityFile ?? ctx.config.encryption.identity_file);
   ctx.snapshotId = await ctx.repo.resolve(ctx.ref);
   ctx.snapshotSha256 = await ctx.repo
     .readSmall(manifestKey(ctx.snapshotId), `manifest of snapshot ${ctx.snapshotId}`)
@@ -42,20 +41,20 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
   const files: Record<string, string> = {};
   let database: RestoredFiles['database'] | undefined;
   let envPath: string | undefined;
-  for (const a of m.artifacts) {
-    const { dest, mode } = destinationOf(a, layout, m.database.engine);
-    const { ciphertextPath } = await fetchVerified(ctx.repo, a, cipherDir);
-    await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-    await decryptToFile(ciphertextPath, identities, dest, mode);
-    await rm(ciphertextPath, { force: true });
-    const problem = await plaintextProblem(a, dest);
-    if (problem) problems.push(problem);
-    files[path.relative(ctx.scratchDir, dest)] = '0' + ((await stat(dest)).mode & 0o777).toString(8);
-    if (a.kind === 'database')
-      database =
-        m.database.engine === 'postgres' ? { engine: 'postgres', dumpPath: dest } : { engine: 'sqlite', path: dest };
-    if (a.kind === 'env') envPath = dest;
-  }
+  await extractArtifacts(ctx.repo, m.artifacts, {
+    identities,
+    tempDir: cipherDir,
+    place: (a) => destinationOf(a, layout, m.database.engine),
+    onPlaced: async ({ artifact: a, dest }) => {
+      const problem = await plaintextProblem(a, dest);
+      if (problem) problems.push(problem);
+      files[path.relative(ctx.scratchDir, dest)] = '0' + ((await stat(dest)).mode & 0o777).toString(8);
+      if (a.kind === 'database')
+        database =
+          m.database.engine === 'postgres' ? { engine: 'postgres', dumpPath: dest } : { engine: 'sqlite', path: dest };
+      if (a.kind === 'env') envPath = dest;
+    },
+  });
   await rm(cipherDir, { recursive: true, force: true });
   const evidence = {
     snapshot_id: entry.id,
@@ -73,39 +72,26 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
   );
 }
 
-function identityFileOf(ctx: DrillContext): string {
-  const f = ctx.identityFile ?? ctx.config.encryption.identity_file;
-  if (!f) {
-    throw new BarysafeError('identity', 'no age identity to decrypt the snapshot with', {
-      exitCode: ExitCode.IDENTITY,
-      hint: 'pass --identity FILE or set encryption.identity_file',
-    });
-  }
-  return f;
-}
-
-/** Restored files are private (0600); the config 0640 as a service config usually is. */
+/** Where each artifact goes in the scratch layout, with the mode restore gives it. */
 function destinationOf(
   a: ArtifactRecord,
   layout: ReturnType<typeof scratchLayout>,
   engine: 'sqlite' | 'postgres',
-): { dest: string; mode: number } {
+): Placement {
+  const mode = RESTORED_MODES[a.kind];
   switch (a.kind) {
     case 'key':
-      return { dest: layout.privateKeyPath, mode: 0o600 };
+      return { dest: layout.privateKeyPath, mode };
     case 'jwks':
-      return { dest: layout.jwksPath, mode: 0o600 };
+      return { dest: layout.jwksPath, mode };
     case 'config':
-      return { dest: layout.configPath, mode: 0o640 };
+      return { dest: layout.configPath, mode };
     case 'env':
-      return { dest: path.join(layout.dir, 'barycenter.env'), mode: 0o600 };
+      return { dest: path.join(layout.dir, 'barycenter.env'), mode };
     case 'database':
-      return {
-        dest: path.join(layout.dir, engine === 'postgres' ? 'barycenter.pgdump' : 'barycenter.db'),
-        mode: 0o600,
-      };
+      return { dest: path.join(layout.dir, engine === 'postgres' ? 'barycenter.pgdump' : 'barycenter.db'), mode };
     default:
-      return { dest: path.join(layout.dir, 'extra', safeName(a.name)), mode: 0o600 };
+      return { dest: path.join(layout.dir, 'extra', safeName(a.name)), mode };
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { matchKeyToJwks, parseJwks, parsePrivateJwk } from '../../barycenter/jwk.js';
 import { isBarysafeError } from '../../errors.js';
-import type { DrillContext } from '../context.js';
+import type { RunningInput } from '../context.js';
 import { request } from '../../platform/http.js';
 import { toLoopback } from '../loopback-url.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
@@ -12,11 +12,12 @@ import { fail, pass, type StepOutcome } from '../step-runner.js';
  * the restored one after boot. Catches both traps of facts §1.3: a key regenerated because the
  * file was missing, and a stale jwks.json served verbatim.
  */
-export async function jwksStep(ctx: DrillContext): Promise<StepOutcome> {
-  const url = toLoopback(ctx.discovery?.jwks_uri, ctx.issuer!, ctx.baseUrl!) ?? `${ctx.baseUrl}/.well-known/jwks.json`;
+export async function jwksStep(input: RunningInput): Promise<StepOutcome> {
+  const url =
+    toLoopback(input.discovery.jwks_uri, input.issuer, input.baseUrl) ?? `${input.baseUrl}/.well-known/jwks.json`;
   const r = await request(url);
   if (r.status !== 200) return fail(`the scratch JWKS answered ${r.status}`);
-  const key = ctx.key!.facts;
+  const key = input.key.facts;
   const problems: string[] = [];
   let served;
   try {
@@ -32,7 +33,7 @@ export async function jwksStep(ctx: DrillContext): Promise<StepOutcome> {
     );
   else problems.push(...match.problems.map((p) => p.replace(/^jwks\.json/, 'the served JWKS')));
 
-  const restored = await parseJwks(await readFile(ctx.restored!.layout.jwksPath, 'utf8'), 'the restored jwks.json');
+  const restored = await parseJwks(await readFile(input.restored.layout.jwksPath, 'utf8'), 'the restored jwks.json');
   const same =
     JSON.stringify(restored.keys.map((k) => [k.kid, k.thumbprint])) ===
     JSON.stringify(served.keys.map((k) => [k.kid, k.thumbprint]));
@@ -40,7 +41,7 @@ export async function jwksStep(ctx: DrillContext): Promise<StepOutcome> {
     problems.push('the served JWKS differs from the restored jwks.json: the instance did not use the restored file');
 
   const onDisk = await parsePrivateJwk(
-    await readFile(ctx.restored!.layout.privateKeyPath, 'utf8'),
+    await readFile(input.restored.layout.privateKeyPath, 'utf8'),
     'private_key.pem after boot',
   ).catch(() => undefined);
   if (onDisk?.facts.thumbprint !== key.thumbprint)

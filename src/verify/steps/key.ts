@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isBarysafeError } from '../../errors.js';
 import { matchKeyToJwks, parseJwks, parsePrivateJwk } from '../../barycenter/jwk.js';
-import type { DrillContext } from '../context.js';
+import type { DrillContext, RestoredInput } from '../context.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
 const MIN_RSA_BITS = 2048;
@@ -11,9 +11,9 @@ const MIN_RSA_BITS = 2048;
  * its public part (same kid and RFC 7638 thumbprint, one key, no private members) — the pairing
  * Barycenter itself never checks (facts §1.3). Both must also be the key the manifest recorded.
  */
-export async function keyStep(ctx: DrillContext): Promise<StepOutcome> {
-  const { layout } = ctx.restored!;
-  const manifestKey = ctx.entry!.manifest.key;
+export async function keyStep({ entry, restored }: RestoredInput, ctx: DrillContext): Promise<StepOutcome> {
+  const { layout } = restored;
+  const manifestKey = entry.manifest.key;
   let facts, jwk, jwks;
   try {
     ({ facts, jwk } = await parsePrivateJwk(

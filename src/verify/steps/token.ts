@@ -7,7 +7,8 @@ import {
   type JWTPayload,
 } from 'jose';
 import { errorText } from '../../errors.js';
-import type { DrillContext } from '../context.js';
+import { publicUrlOf } from '../../barycenter/public-url.js';
+import type { DrillContext, RunningInput } from '../context.js';
 import { parseJsonObject, request } from '../../platform/http.js';
 import { toLoopback } from '../loopback-url.js';
 import { probe } from '../../platform/http.js';
@@ -19,14 +20,14 @@ import { fail, inconclusive, pass, type StepOutcome } from '../step-runner.js';
  * against production's JWKS (barycenter.public_url, else the snapshot's public_base_url), and
  * userinfo answers for the same `sub`. Production unreachable is inconclusive, never a pass.
  */
-export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
-  const user = ctx.drillUser!;
+export async function tokenStep(input: RunningInput, ctx: DrillContext): Promise<StepOutcome> {
+  const user = input.drillUser;
   let tokens;
   try {
     tokens = await deviceGrant({
-      baseUrl: ctx.baseUrl!,
-      issuer: ctx.issuer!,
-      discovery: ctx.discovery ?? {},
+      baseUrl: input.baseUrl,
+      issuer: input.issuer,
+      discovery: input.discovery,
       username: user.username,
       password: user.password,
     });
@@ -39,8 +40,8 @@ export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
 
   let claims: JWTPayload;
   try {
-    ({ payload: claims } = await jwtVerify(tokens.idToken, createLocalJWKSet({ keys: [ctx.key!.publicJwk] }), {
-      issuer: ctx.issuer!,
+    ({ payload: claims } = await jwtVerify(tokens.idToken, createLocalJWKSet({ keys: [input.key.publicJwk] }), {
+      issuer: input.issuer,
       audience: tokens.clientId,
       algorithms: ['RS256'],
     }));
@@ -50,7 +51,7 @@ export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
   evidence.sub = claims.sub;
 
   const ui = await request(
-    toLoopback(ctx.discovery?.userinfo_endpoint, ctx.issuer!, ctx.baseUrl!) ?? `${ctx.baseUrl}/userinfo`,
+    toLoopback(input.discovery.userinfo_endpoint, input.issuer, input.baseUrl) ?? `${input.baseUrl}/userinfo`,
     { headers: { authorization: `Bearer ${tokens.accessToken}` } },
   );
   const info = parseJsonObject(ui.text);
@@ -64,7 +65,7 @@ export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
   ctx.verifiedAt = performance.now();
 
   const local = `ID token (RS256, kid ${header.kid}) verifies with the restored key; userinfo answers for sub ${claims.sub}`;
-  const prod = productionBase(ctx);
+  const prod = publicUrlOf(ctx.config.barycenter.public_url, input.entry.manifest.barycenter.public_base_url);
   if (!prod)
     return pass(
       `${local}; production JWKS not checked: neither barycenter.public_url nor the snapshot's public_base_url is set`,
@@ -99,11 +100,6 @@ export async function tokenStep(ctx: DrillContext): Promise<StepOutcome> {
     );
   }
   return pass(`${local}; it also verifies with production's JWKS at ${jwksUrl}`, evidence);
-}
-
-function productionBase(ctx: DrillContext): string | undefined {
-  const u = ctx.config.barycenter.public_url ?? ctx.entry!.manifest.barycenter.public_base_url;
-  return u ? u.replace(/\/+$/, '') : undefined;
 }
 
 function joseReason(e: unknown): string {
