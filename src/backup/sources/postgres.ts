@@ -3,6 +3,7 @@ import pg from 'pg';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { redactText, redactUrl } from '../../redact.js';
 import { CORE_TABLES } from '../../barycenter/schema.js';
+import { pgReader } from '../../barycenter/database.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import { pgTool, splitPassword } from '../../platform/pg-tools.js';
 
@@ -40,23 +41,10 @@ export async function dumpPostgres(url: string, binDir?: string): Promise<Postgr
     await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const snap = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
     const serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
-    const tables = new Set(
-      (
-        await client.query<{ t: string }>(
-          "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-        )
-      ).rows.map((r) => r.t),
-    );
-    const migrations = tables.has('seaql_migrations')
-      ? (await client.query<{ version: string }>('SELECT version FROM seaql_migrations ORDER BY version')).rows.map(
-          (r) => r.version,
-        )
-      : [];
-    const row_counts: Record<string, number> = {};
-    for (const t of CORE_TABLES) {
-      if (tables.has(t))
-        row_counts[t] = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${t}"`)).rows[0]!.n);
-    }
+    // Read inside the exporting transaction, so the counts are those of the dump.
+    const reader = pgReader(client, shown);
+    const migrations = await reader.migrations();
+    const row_counts = await reader.rowCounts(CORE_TABLES);
     const dumpVersion = await toolVersion(pgTool(binDir, 'pg_dump'));
     if (!dumpVersion) {
       throw new BarysafeError('pg_dump', `cannot run ${pgTool(binDir, 'pg_dump')}`, {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { CORE_TABLES } from '../../barycenter/schema.js';
+import { sqliteReader } from '../../barycenter/database.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import type { Readable } from 'node:stream';
 
@@ -66,21 +67,9 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
         },
       );
     }
-    const tables = new Set(
-      (copy.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as Array<{ name: string }>).map(
-        (r) => r.name,
-      ),
-    );
-    const migrations = tables.has('seaql_migrations')
-      ? (copy.prepare('SELECT version FROM seaql_migrations ORDER BY version').all() as Array<{ version: string }>).map(
-          (r) => r.version,
-        )
-      : [];
-    const row_counts: Record<string, number> = {};
-    for (const t of CORE_TABLES) {
-      if (tables.has(t))
-        row_counts[t] = Number((copy.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n);
-    }
+    const reader = sqliteReader(copy, `sqlite:${copyPath}`);
+    const migrations = await reader.migrations();
+    const row_counts = await reader.rowCounts(CORE_TABLES);
     const version = (copy.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
     return {
       record: {

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { errorText, isBarysafeError } from '../../errors.js';
-import { redactText } from '../../redact.js';
+import { redactText, redactUrl } from '../../redact.js';
+import { pgReader, sqliteReader } from '../../barycenter/database.js';
 import { KNOWN_MIGRATIONS } from '../../barycenter/schema.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import { restorePgDump } from '../../restore/pg-restore.js';
@@ -29,7 +30,7 @@ export async function databaseStep(input: RestoredInput, ctx: DrillContext): Pro
   const expected = input.entry.manifest.database;
   let facts: DbFacts;
   if (restored.engine === 'sqlite') {
-    facts = readSqlite(restored.path, expected);
+    facts = await readSqlite(restored.path, expected);
     ctx.databaseUrl = `sqlite://${restored.path}?mode=rw`; // rw, not rwc: a missing file must not become a fresh DB
   } else {
     const scratchDb = await openScratchPostgres(ctx.config.drill);
@@ -79,27 +80,18 @@ function judge(facts: DbFacts, expected: DatabaseRecord, first: string): StepOut
   );
 }
 
-function readSqlite(file: string, expected: DatabaseRecord): DbFacts {
+async function readSqlite(file: string, expected: DatabaseRecord): Promise<DbFacts> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
+  const reader = sqliteReader(db, `sqlite:${file}`);
   try {
     const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
       .map((r) => r.integrity_check)
       .join('; ');
-    const tables = new Set(
-      (db.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as Array<{ name: string }>).map(
-        (r) => r.name,
-      ),
-    );
-    const migrations = tables.has('seaql_migrations')
-      ? (db.prepare('SELECT version FROM seaql_migrations ORDER BY version').all() as Array<{ version: string }>).map(
-          (r) => r.version,
-        )
-      : [];
-    const rowCounts: Record<string, number> = {};
-    for (const t of Object.keys(expected.row_counts))
-      if (tables.has(t))
-        rowCounts[t] = Number((db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n);
-    return { integrity, migrations, rowCounts };
+    return {
+      integrity,
+      migrations: await reader.migrations(),
+      rowCounts: await reader.rowCounts(Object.keys(expected.row_counts)),
+    };
   } finally {
     db.close();
   }
@@ -107,25 +99,15 @@ function readSqlite(file: string, expected: DatabaseRecord): DbFacts {
 
 async function readPostgres(url: string, expected: DatabaseRecord): Promise<DbFacts> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  c.on('error', () => undefined); // a dropped connection fails the query that needs it
   try {
     await c.connect();
-    const tables = new Set(
-      (
-        await c.query<{ t: string }>(
-          "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-        )
-      ).rows.map((r) => r.t),
-    );
-    const migrations = tables.has('seaql_migrations')
-      ? (await c.query<{ version: string }>('SELECT version FROM seaql_migrations ORDER BY version')).rows.map(
-          (r) => r.version,
-        )
-      : [];
-    const rowCounts: Record<string, number> = {};
-    for (const t of Object.keys(expected.row_counts))
-      if (tables.has(t))
-        rowCounts[t] = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM "${t}"`)).rows[0]!.n);
-    return { integrity: 'ok', migrations, rowCounts };
+    const reader = pgReader(c, redactUrl(url));
+    return {
+      integrity: 'ok',
+      migrations: await reader.migrations(),
+      rowCounts: await reader.rowCounts(Object.keys(expected.row_counts)),
+    };
   } catch (e) {
     throw new Error(`cannot read the restored PostgreSQL database: ${redactText(errorText(e))}`);
   } finally {
