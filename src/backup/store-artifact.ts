@@ -11,7 +11,8 @@ export interface StoredArtifact {
 }
 
 /**
- * plaintext → age → SHA-256 → storage, as one stream: memory stays bounded whatever the size.
+ * plaintext → age → storage, as one stream, counting the plaintext and hashing the ciphertext
+ * inside the encryption step (no extra stream hops): memory stays bounded whatever the size.
  * An error anywhere (the source, e.g. pg_dump exiting non-zero, or the upload) rejects, and the
  * storage contract guarantees no object is left at `key`.
  */
@@ -23,30 +24,20 @@ export async function storeArtifact(
   opts: { onProgress?: (plainBytes: number) => void } = {},
 ): Promise<StoredArtifact> {
   let plainBytes = 0;
-  const counted = Readable.from(
-    (async function* () {
-      for await (const chunk of plaintext) {
-        plainBytes += (chunk as Uint8Array).length;
-        opts.onProgress?.(plainBytes);
-        yield chunk as Uint8Array;
-      }
-    })(),
-    { objectMode: false },
-  );
-  const ciphertext = await encryptStream(recipients, counted);
   const hash = createHash('sha256');
   let size = 0;
-  const hashed = Readable.from(
-    (async function* () {
-      for await (const chunk of ciphertext) {
-        hash.update(chunk as Uint8Array);
-        size += (chunk as Uint8Array).length;
-        yield chunk as Uint8Array;
-      }
-    })(),
-    { objectMode: false },
-  );
-  await storage.put(key, hashed);
+  const source = plaintext instanceof Readable ? plaintext : Readable.from(plaintext, { objectMode: false });
+  const ciphertext = await encryptStream(recipients, source, {
+    onPlaintext: (chunk) => {
+      plainBytes += chunk.length;
+      opts.onProgress?.(plainBytes);
+    },
+    onCiphertext: (chunk) => {
+      hash.update(chunk);
+      size += chunk.length;
+    },
+  });
+  await storage.put(key, ciphertext);
   const stored = await storage.head(key);
   if (!stored || stored.size !== size) {
     await storage.delete(key).catch(() => undefined);
