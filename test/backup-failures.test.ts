@@ -161,7 +161,7 @@ describe('backup failures', () => {
       let killed = false;
       for (let i = 0; i < 400 && !killed; i++) {
         const r = await c.query(
-          "SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE application_name = 'barysafe-pg_dump' AND query ILIKE 'COPY%'",
+          "SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE application_name = 'barysafe-pg_dump' AND datname = current_database() AND query ILIKE 'COPY%'",
         );
         killed = r.rows.some((x: { t: boolean }) => x.t);
         if (!killed) await new Promise((res) => setTimeout(res, 25));
