@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need, idempotently and without questions: Debian's packages (PostgreSQL
 # server + pg_dump/pg_restore for the throwaway cluster and interop, the age CLI, sqlite3, setpriv,
-# openssl, ip, ps, nft and iptables for the firewall checks), then the npm dependencies. apt-get update runs only when something is missing.
+# openssl, ip, ps, nft and iptables for the firewall checks, python3-securesystemslib and
+# python3-cryptography as an independent DSSE verifier of the evidence chain, chromium for the
+# report's HTML and PDF), then the npm dependencies. apt-get update runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(postgresql age sqlite3 util-linux openssl iproute2 procps nftables iptables)
+PKGS=(postgresql age sqlite3 util-linux openssl iproute2 procps nftables iptables python3-securesystemslib python3-cryptography chromium fonts-dejavu-core)
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then

@@ -9,6 +9,8 @@ import { registerInit } from './init.js';
 import { registerSnapshots } from './snapshots.js';
 import { registerRestore } from './restore.js';
 import { registerCheck } from './check.js';
+import { registerVerifyEvidence } from './verify-evidence.js';
+import { registerEvidence } from './evidence.js';
 
 export function buildProgram(): Command {
   const program = new Command('barysafe')
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
   registerSnapshots(program);
   registerRestore(program);
   registerCheck(program);
+  registerVerifyEvidence(program);
+  registerEvidence(program);
   registerDemo(program);
   return program;
 }
