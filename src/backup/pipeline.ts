@@ -28,12 +28,15 @@ import { readKeyMaterial } from './sources/key.js';
 import { dumpPostgres } from './sources/postgres.js';
 import { snapshotSqlite } from './sources/sqlite.js';
 import { storeArtifact } from './store-artifact.js';
+import { recordBackup, recordBackupFailure, type BackupEvidence } from './evidence.js';
 
 export interface BackupResult {
   id: string;
   manifest: Manifest;
   manifestSha256: string;
   durationMs: number;
+  /** The evidence record of this backup, or why it could not be appended. */
+  evidence?: BackupEvidence;
 }
 
 export interface BackupOptions {
@@ -56,6 +59,27 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
   for (const r of config.encryption.recipients) await checkRecipient(r);
   const signer = await requireSigner(config);
   const storage = opts.storage;
+  let result: BackupResult;
+  try {
+    result = await probedAndLocked(config, opts, bc, signer, started);
+  } catch (e) {
+    await recordBackupFailure(storage, signer, e, started, now(), log);
+    throw e;
+  }
+  result.evidence = await recordBackup(storage, signer, result, started, now());
+  if ('error' in result.evidence)
+    log.error(`snapshot ${result.id} is not in the evidence chain: ${result.evidence.error}`);
+  return result;
+}
+
+async function probedAndLocked(
+  config: BarysafeConfig,
+  opts: BackupOptions,
+  bc: EffectiveBarycenter,
+  signer: Signer,
+  started: Date,
+): Promise<BackupResult> {
+  const storage = opts.storage;
   try {
     await storage.probeWritable();
   } catch (e) {
@@ -65,7 +89,7 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
   try {
     return await backupLocked(config, opts, bc, signer, started);
   } finally {
-    await lock.release().catch((e) => log.warn(`could not release the repository lock: ${errorText(e)}`));
+    await lock.release().catch((e) => opts.logger.warn(`could not release the repository lock: ${errorText(e)}`));
   }
 }
 

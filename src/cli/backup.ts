@@ -23,7 +23,7 @@ export function registerBackup(program: Command): void {
           const m = r.manifest;
           if (g.json) {
             printJson({
-              ok: true,
+              ok: !(r.evidence && 'error' in r.evidence),
               snapshot: {
                 id: r.id,
                 manifest_sha256: r.manifestSha256,
@@ -34,6 +34,7 @@ export function registerBackup(program: Command): void {
                 artifacts: m.artifacts,
                 warnings: m.warnings,
               },
+              evidence: r.evidence ?? null,
             });
           } else {
             const total = m.artifacts.reduce((s, a) => s + a.size, 0);
@@ -46,9 +47,16 @@ export function registerBackup(program: Command): void {
                   .map(([t, n]) => `${t}=${n}`)
                   .join(' ')}\n` +
                 `  ${m.artifacts.length} artifacts, ${formatBytes(total)} encrypted, ${(r.durationMs / 1000).toFixed(1)} s\n` +
-                m.warnings.map((w) => `  WARNING: ${w}\n`).join(''),
+                m.warnings.map((w) => `  WARNING: ${w}\n`).join('') +
+                (r.evidence && 'error' in r.evidence
+                  ? `  EVIDENCE NOT RECORDED: ${r.evidence.error}\n`
+                  : r.evidence
+                    ? `  evidence #${r.evidence.sequence} (${r.evidence.key})\n`
+                    : ''),
             );
           }
+          // The snapshot exists, but the run is missing from the evidence chain: say so in the exit code.
+          if (r.evidence && 'error' in r.evidence) return ExitCode.REPOSITORY;
           return m.warnings.some((w) => w.startsWith('KEY/JWKS MISMATCH')) ? ExitCode.CHECK_FAILED : ExitCode.OK;
         } finally {
           progress.stop();

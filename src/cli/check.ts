@@ -7,6 +7,7 @@ import { action } from './common.js';
 import type { CheckDefinition, DeploymentType } from '../checks/types.js';
 import { buildReport, type CheckReport } from '../report/model.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/index.js';
+import { recordCheckRun, type CheckEvidence } from '../checks/record.js';
 
 export interface CheckCommandOptions {
   config?: string;
@@ -22,6 +23,8 @@ export interface CheckCommandOptions {
   now?: Date;
   /** Replaces the catalogue (tests). */
   definitions?: CheckDefinition[];
+  /** Store the report and append the run to the evidence chain (the CLI does, unless --no-evidence). */
+  record?: boolean;
 }
 
 export interface CheckCommandResult {
@@ -29,6 +32,7 @@ export interface CheckCommandResult {
   exitCode: number;
   /** What goes to stdout. */
   output: string;
+  evidence?: CheckEvidence;
 }
 
 const DEPLOYMENTS: DeploymentType[] = ['systemd', 'docker', 'kubernetes', 'freebsd', 'illumos', 'plain'];
@@ -56,6 +60,7 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
   const barycenter = resolveBarycenter(config.barycenter);
   const deployment = detectDeployment(config, opts.deployment);
   const ctx = createContext({ config, configPath: loaded.path, barycenter, deployment, now: opts.now });
+  const started = new Date();
   const results = await runAll(selected, ctx);
   const known = new Set(all.map((d) => d.id));
   const warnings = config.checks.waivers
@@ -70,13 +75,14 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
     warnings,
     now: ctx.now,
   });
+  const evidence = opts.record ? await recordCheckRun(config, report, started, new Date()) : undefined;
   const rendered = renderReport(report, format, { colour: opts.colour && !opts.output });
   if (opts.output) {
     await writeReport(opts.output, rendered);
     const line = `${report.summary.total} checks written to ${opts.output} (${format}); exit code ${report.exit_code}\n`;
-    return { report, exitCode: report.exit_code, output: opts.json ? renderReport(report, 'json') : line };
+    return { report, exitCode: report.exit_code, output: opts.json ? renderReport(report, 'json') : line, evidence };
   }
-  return { report, exitCode: report.exit_code, output: rendered };
+  return { report, exitCode: report.exit_code, output: rendered, evidence };
 }
 
 function listCatalogue(defs: CheckDefinition[], json: boolean): string {
@@ -123,6 +129,7 @@ export function registerCheck(program: Command, deps: { stdout?: NodeJS.WriteStr
         .filter(Boolean),
     )
     .addOption(new Option('--deployment <type>', 'deployment type instead of detecting it').choices(DEPLOYMENTS))
+    .option('--no-evidence', 'do not store the report and record the run in the evidence chain')
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const o = cmd.optsWithGlobals<{
@@ -133,9 +140,19 @@ export function registerCheck(program: Command, deps: { stdout?: NodeJS.WriteStr
           list?: boolean;
           only?: string[];
           deployment?: DeploymentType;
+          evidence: boolean;
         }>();
-        const res = await runCheckCommand({ ...o, colour: stdout.isTTY === true && !process.env.NO_COLOR });
+        const res = await runCheckCommand({
+          ...o,
+          record: o.evidence !== false,
+          colour: stdout.isTTY === true && !process.env.NO_COLOR,
+        });
         stdout.write(res.output);
+        // The report on stdout is the check's result; the evidence is reported beside it, on stderr.
+        if (res.evidence && 'error' in res.evidence)
+          process.stderr.write(
+            `barysafe: warning: this check run is not in the evidence chain: ${res.evidence.error}\n`,
+          );
         return res.exitCode;
       }),
     );

@@ -29,6 +29,8 @@ export function drillText(r: DrillResult): string {
       ? `drill record: ${r.record_key} (signed)`
       : `drill record NOT stored: ${r.record_error ?? 'unknown reason'}`,
   );
+  if (r.evidence) lines.push(`evidence: #${r.evidence.sequence} (${r.evidence.key})`);
+  else if (r.record_key && r.record_error) lines.push(`evidence NOT recorded: ${r.record_error}`);
   lines.push(`verdict: ${MARK[r.verdict]} (exit ${r.exit_code})`);
   return lines.join('\n') + '\n';
 }

@@ -9,6 +9,7 @@ import type { Storage } from '../repository/storage.js';
 import { selectLauncher } from './scratch/select-launcher.js';
 import type { DrillContext } from './context.js';
 import { buildDrillRecord, storeDrillRecord } from './record.js';
+import { recordDrill } from './evidence.js';
 import { notRun, runStep, worst, type RanStep } from './step-runner.js';
 import { teardownStep } from './steps/teardown.js';
 import { DRILL_STEPS } from './steps/index.js';
@@ -83,6 +84,19 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
     if (result.verdict === 'pass') result.verdict = 'error';
   }
   result.exit_code = drillExitCode(result.verdict, steps);
+  if (result.record_key) {
+    // The chain record cites the drill record; a drill missing from the chain promised evidence it
+    // did not leave, like a record that could not be stored.
+    try {
+      const ev = await recordDrill(opts.storage, config, result, result.record_key);
+      result.evidence = { key: ev.key, sequence: ev.sequence };
+    } catch (e) {
+      result.record_error = `the drill record is stored, but not in the evidence chain: ${errorText(e)}`;
+      log.error(result.record_error);
+      if (result.verdict === 'pass') result.verdict = 'error';
+      result.exit_code = drillExitCode(result.verdict, steps);
+    }
+  }
   return result;
 }
 

@@ -28,4 +28,6 @@ export interface DrillResult {
   /** drills/<id>.json in the repository, or null when it could not be stored (see record_error). */
   record_key: string | null;
   record_error?: string;
+  /** The drill's record in the evidence chain (evidence/<n>.intoto.jsonl). */
+  evidence?: { key: string; sequence: number };
 }
