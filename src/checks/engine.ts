@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { redactText } from '../redact.js';
 import { errorText } from '../errors.js';
 import { closeDatabase } from './evidence/database.js';
+import { controlsFor } from './controls.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import type { EffectiveBarycenter } from '../config/barycenter.js';
 import type { CheckContext, CheckDefinition, CheckResult, DeploymentType, Waiver } from './types.js';
@@ -81,6 +82,7 @@ export async function runOne(def: CheckDefinition, ctx: CheckContext): Promise<C
     evidence: outcome.evidence,
     remediation: outcome.remediation ?? def.remediation[ctx.deployment] ?? def.remediation.default ?? '',
     ...(waiver ? { waiver } : {}),
+    controls: controlsFor(def.id),
     duration_ms: Math.round(performance.now() - started),
   };
 }

@@ -60,6 +60,8 @@ export interface CheckResult {
   evidence: Evidence[];
   remediation: string;
   waiver?: Waiver & { expired: boolean };
+  /** Framework controls the check produces evidence for (soc2, iso27001, nist-800-53, pci-dss). */
+  controls?: Partial<Record<'soc2' | 'iso27001' | 'nist-800-53' | 'pci-dss', string[]>>;
   duration_ms: number;
 }
 
