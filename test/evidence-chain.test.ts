@@ -11,7 +11,7 @@ import { generateSigningKey, keyIdOf, type Signer } from '../src/crypto/signing.
 import { preAuthEncoding } from '../src/crypto/dsse.js';
 import { FileStorage } from '../src/repository/file-storage.js';
 import { appendEvidence, describe, type RunKind } from '../src/repository/evidence.js';
-import { evidenceKey } from '../src/repository/evidence-keys.js';
+import { evidenceKey } from '../src/repository/layout.js';
 import { countersignStored } from '../src/repository/evidence-review.js';
 import { verifyEvidence } from '../src/repository/evidence-verify.js';
 import { run } from './support/deployments.js';

@@ -6,7 +6,7 @@ import { readFile, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { generateSigningKey } from '../src/crypto/signing.js';
-import { evidenceKey } from '../src/repository/evidence-keys.js';
+import { evidenceKey } from '../src/repository/layout.js';
 import { writeFile } from 'node:fs/promises';
 import { drillSetup, type DrillSetup } from './drill-fixtures.js';
 import { REPO_ROOT, run, runCli } from './support/deployments.js';

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { errorText, isBarysafeError, ExitCode } from '../errors.js';
 import type { Signer } from '../crypto/signing.js';
 import { tryAppendEvidence, type DocumentRef } from '../repository/evidence.js';
-import { manifestKey, type Manifest } from '../repository/manifest.js';
+import { manifestKey } from '../repository/layout.js';
+import type { Manifest } from '../repository/manifest.js';
 import type { Storage } from '../repository/storage.js';
 
 /**

@@ -7,7 +7,7 @@ import { action } from './common.js';
 import type { CheckDefinition, DeploymentType } from '../checks/types.js';
 import { buildReport, type CheckReport } from '../report/model.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/index.js';
-import { recordCheckRun, type CheckEvidence } from '../checks/record.js';
+import { recordCheckRun, type CheckEvidence } from '../report/check-record.js';
 
 export interface CheckCommandOptions {
   config?: string;

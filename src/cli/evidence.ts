@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { serializeEnvelope } from '../crypto/dsse.js';
 import { loadSigner } from '../crypto/signing.js';
-import { parseEvidenceKey } from '../repository/evidence-keys.js';
+import { parseEvidenceKey } from '../repository/layout.js';
 import { countersign, countersignStored } from '../repository/evidence-review.js';
 import { action, configFor, globals, printJson, storageFor } from './common.js';
 

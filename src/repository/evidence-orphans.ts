@@ -1,5 +1,6 @@
 import type { Statement } from './evidence.js';
 import { readObject } from './evidence.js';
+import { CHECKS_PREFIX, DRILLS_PREFIX, REPORTS_PREFIX, SNAPSHOTS_PREFIX, snapshotIdOfManifestKey } from './layout.js';
 import { repoError } from './repository.js';
 import type { Storage } from './storage.js';
 
@@ -9,11 +10,17 @@ import type { Storage } from './storage.js';
  * nobody cites is a run whose record was deleted (or whose append failed) — the one deletion a
  * hash chain alone cannot see when it is the last record.
  */
-const DOCUMENTS: Array<{ prefix: string; pattern: RegExp; time: (doc: Record<string, unknown>) => unknown }> = [
-  { prefix: 'snapshots/', pattern: /^snapshots\/[^/]+\/manifest\.json$/, time: (d) => d.created_at },
-  { prefix: 'drills/', pattern: /^drills\/[^/]+\.json$/, time: (d) => d.finished_at },
-  { prefix: 'checks/', pattern: /^checks\/[^/]+\.json$/, time: (d) => d.generated_at },
-  { prefix: 'reports/', pattern: /^reports\/[^/]+\.json$/, time: (d) => d.generated_at },
+const jsonUnder = (prefix: string) => (key: string) =>
+  key.startsWith(prefix) && /^[^/]+\.json$/.test(key.slice(prefix.length));
+const DOCUMENTS: Array<{
+  prefix: string;
+  is: (key: string) => boolean;
+  time: (doc: Record<string, unknown>) => unknown;
+}> = [
+  { prefix: SNAPSHOTS_PREFIX, is: (k) => snapshotIdOfManifestKey(k) !== undefined, time: (d) => d.created_at },
+  { prefix: DRILLS_PREFIX, is: jsonUnder(DRILLS_PREFIX), time: (d) => d.finished_at },
+  { prefix: CHECKS_PREFIX, is: jsonUnder(CHECKS_PREFIX), time: (d) => d.generated_at },
+  { prefix: REPORTS_PREFIX, is: jsonUnder(REPORTS_PREFIX), time: (d) => d.generated_at },
 ];
 
 export async function findUncited(
@@ -30,7 +37,7 @@ export async function findUncited(
   for (const d of DOCUMENTS) {
     const keys: string[] = [];
     try {
-      for await (const o of storage.list(d.prefix)) if (d.pattern.test(o.key) && !cited.has(o.key)) keys.push(o.key);
+      for await (const o of storage.list(d.prefix)) if (d.is(o.key) && !cited.has(o.key)) keys.push(o.key);
     } catch (e) {
       throw repoError(storage, e);
     }

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { addSignature, parseEnvelope, serializeEnvelope, type DsseEnvelope } from '../crypto/dsse.js';
 import type { Signer } from '../crypto/signing.js';
-import { evidenceKey, reviewKey } from './evidence-keys.js';
+import { evidenceKey, reviewKey } from './layout.js';
 import { readObject } from './evidence.js';
 import { repoError } from './repository.js';
 import { StorageExistsError, StorageNotFoundError, type Storage } from './storage.js';

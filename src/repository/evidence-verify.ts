@@ -6,7 +6,7 @@ import {
   type DsseEnvelope,
 } from '../crypto/dsse.js';
 import type { Verifier } from '../crypto/signing.js';
-import { evidenceKey, EVIDENCE_PREFIX, parseEvidenceKey, parseReviewKey } from './evidence-keys.js';
+import { evidenceKey, EVIDENCE_PREFIX, parseEvidenceKey, parseReviewKey } from './layout.js';
 import { findUncited } from './evidence-orphans.js';
 import { readObject, RUN_KINDS, STATEMENT_TYPE, type RunInfo, type Statement } from './evidence.js';
 import { repoError } from './repository.js';

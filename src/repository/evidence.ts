@@ -5,7 +5,7 @@ import { redactText } from '../redact.js';
 import { VERSION } from '../version.js';
 import { IN_TOTO_PAYLOAD_TYPE, serializeEnvelope, signEnvelope, type DsseEnvelope } from '../crypto/dsse.js';
 import type { Signer } from '../crypto/signing.js';
-import { evidenceKey, EVIDENCE_PREFIX, parseEvidenceKey } from './evidence-keys.js';
+import { evidenceKey, EVIDENCE_PREFIX, parseEvidenceKey } from './layout.js';
 import { repoError } from './repository.js';
 import { sha256Hex } from './signed-document.js';
 import { StorageExistsError, StorageNotFoundError, type Storage } from './storage.js';

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Every key name of a repository, in one place (docs/FORMAT.md describes the same tree). Storage
  * backends see only these relative keys; nothing else in barysafe spells a path of its own.
@@ -9,6 +11,11 @@ export const SNAPSHOT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 export const SNAPSHOTS_PREFIX = 'snapshots/';
 export const DRILLS_PREFIX = 'drills/';
 export const LOCKS_PREFIX = 'locks/';
+export const EVIDENCE_PREFIX = 'evidence/';
+/** Stored check reports (the JSON report), one per `barysafe check` run, cited by its evidence record. */
+export const CHECKS_PREFIX = 'checks/';
+/** Stored audit report models (`barysafe report --store`), cited by the report's evidence record. */
+export const REPORTS_PREFIX = 'reports/';
 export const WRITER_LOCK_KEY = `${LOCKS_PREFIX}writer.json`;
 /** Where the file:// backend stages an object before it renames it into place. */
 export const FILE_TMP_DIR = '.barysafe-tmp';
@@ -29,4 +36,37 @@ export function snapshotIdOfManifestKey(key: string): string | undefined {
 
 export function drillRecordKey(id: string): string {
   return `${DRILLS_PREFIX}${id}.json`;
+}
+
+export function checkReportKey(id: string): string {
+  return `${CHECKS_PREFIX}${id}.json`;
+}
+
+export function reportKey(id: string): string {
+  return `${REPORTS_PREFIX}${id}.json`;
+}
+
+// Evidence records are numbered with twelve digits so that lexical order (what every backend
+// lists in) is chain order.
+const EVIDENCE_RECORD = /^evidence\/(\d{12})\.intoto\.jsonl$/;
+const EVIDENCE_REVIEW = /^evidence\/(\d{12})\.review-([0-9a-f]{16})\.intoto\.jsonl$/;
+
+export function evidenceKey(sequence: number): string {
+  return `${EVIDENCE_PREFIX}${String(sequence).padStart(12, '0')}.intoto.jsonl`;
+}
+
+export function parseEvidenceKey(key: string): number | null {
+  const m = EVIDENCE_RECORD.exec(key);
+  return m ? Number(m[1]) : null;
+}
+
+/** A countersigned copy of record `sequence`, one per reviewer key (named by a hash of its key id). */
+export function reviewKey(sequence: number, keyId: string): string {
+  const tag = createHash('sha256').update(keyId).digest('hex').slice(0, 16);
+  return `${EVIDENCE_PREFIX}${String(sequence).padStart(12, '0')}.review-${tag}.intoto.jsonl`;
+}
+
+export function parseReviewKey(key: string): number | null {
+  const m = EVIDENCE_REVIEW.exec(key);
+  return m ? Number(m[1]) : null;
 }

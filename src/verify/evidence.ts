@@ -11,7 +11,7 @@ import {
   type DocumentRef,
   type ResourceDescriptor,
 } from '../repository/evidence.js';
-import { manifestKey } from '../repository/manifest.js';
+import { manifestKey } from '../repository/layout.js';
 import { sha256Hex } from '../repository/signed-document.js';
 import type { Storage } from '../repository/storage.js';
 import { VERSION } from '../version.js';

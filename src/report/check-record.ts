@@ -4,10 +4,10 @@ import { errorText } from '../errors.js';
 import { redactText } from '../redact.js';
 import { loadSigner } from '../crypto/signing.js';
 import { appendEvidence, describe, type Outcome } from '../repository/evidence.js';
-import { checkReportKey } from '../repository/evidence-keys.js';
+import { checkReportKey } from '../repository/layout.js';
 import { newSnapshotId } from '../repository/manifest.js';
 import { openStorage } from '../repository/open-storage.js';
-import type { CheckReport } from '../report/model.js';
+import type { CheckReport } from './model.js';
 
 /**
  * A check run in the evidence chain (predicate https://barysafe.dev/evidence/check/v1): the JSON
