@@ -117,6 +117,42 @@ function conformance(name: string, setup: () => Promise<Backend>): void {
       assert.equal(await textOf(await s.get('rt/empty')), '');
     });
 
+    it('getRange reads only the bytes asked for, clamped to the object', async () => {
+      await s.put('gr/obj', Readable.from([Buffer.from('0123456789abcdef')]));
+      const text = async (a: number, z: number) => (await s.getRange('gr/obj', a, z)).toString();
+      assert.equal(await text(0, 4), '0123');
+      assert.equal(await text(10, 16), 'abcdef');
+      assert.equal(await text(12, 100), 'cdef');
+      assert.equal(await text(16, 20), '');
+      assert.equal(await text(3, 3), '');
+      await s.put('gr/empty', Readable.from([] as Buffer[]));
+      assert.equal((await s.getRange('gr/empty', 0, 10)).length, 0);
+      await assert.rejects(
+        s.getRange('gr/missing', 0, 10),
+        (e: unknown) => e instanceof StorageNotFoundError && e.key === 'gr/missing',
+      );
+      await assert.rejects(s.getRange('gr/obj', 5, 2), StorageError);
+    });
+
+    it('getRange of a multi-part object returns exactly those bytes', async () => {
+      const { body } = randomStream(b.bigSize + 1);
+      await s.put('gr/big', body);
+      const whole: Buffer[] = [];
+      for await (const c of await s.get('gr/big')) whole.push(c as Buffer);
+      const all = Buffer.concat(whole);
+      assert.deepEqual(await s.getRange('gr/big', 0, 300), all.subarray(0, 300));
+      const mid = 5 * MiB - 7;
+      assert.deepEqual(await s.getRange('gr/big', mid, mid + 20), all.subarray(mid, mid + 20));
+      assert.deepEqual(await s.getRange('gr/big', all.length - 5, all.length + 5), all.subarray(all.length - 5));
+    });
+
+    it('head is a stat: size, and no retention where none was set', async () => {
+      await s.put('hd/k', Readable.from([Buffer.from('12345')]));
+      const st = await s.head('hd/k');
+      assert.equal(st?.size, 5);
+      assert.equal(st?.retention, undefined);
+    });
+
     it('overwrites an existing key without ifNoneMatch', async () => {
       await s.put('ow/k', Readable.from([Buffer.from('one')]));
       await s.put('ow/k', Readable.from([Buffer.from('two')]));

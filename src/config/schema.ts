@@ -31,12 +31,28 @@ export const configSchema = z
         endpoint: z.string().url().optional(),
         region: z.string().optional(),
         force_path_style: z.boolean().optional(),
-        /** Some S3-compatible stores (s3rver, older MinIO/Ceph) store aws-chunked framing verbatim; "when_required" avoids it. */
-        checksum: z.enum(['when_supported', 'when_required']).default('when_supported'),
+        /**
+         * Flexible checksums: S3-compatible stores store aws-chunked framing verbatim (s3rver, older
+         * MinIO/Ceph) or reject the SDK's checksum headers (R2, B2). Default: "when_required" with
+         * a custom endpoint, "when_supported" on AWS.
+         */
+        checksum: z.enum(['when_supported', 'when_required']).optional(),
         part_size_mib: z.number().int().min(5).max(1024).default(8),
         queue_size: z.number().int().min(1).max(16).default(4),
+        /** S3 Object Lock retention set on every object barysafe writes (the bucket must have Object Lock on). */
+        object_lock: z
+          .object({
+            mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
+            days: z.number().int().min(1).max(36500),
+          })
+          .strict()
+          .optional(),
       })
-      .strict(),
+      .strict()
+      .refine((r) => !r.object_lock || r.url.startsWith('s3://'), {
+        message: 'object_lock needs an s3:// repository (a file:// directory has no Object Lock)',
+        path: ['object_lock'],
+      }),
     encryption: z
       .object({
         recipients: z.array(z.string()).min(1, 'at least one age recipient (age1…) is required'),

@@ -7,10 +7,12 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
+  checkRange,
   StorageError,
   StorageExistsError,
   StorageNotFoundError,
   type ObjectInfo,
+  type ObjectStat,
   type PutOptions,
   type Storage,
 } from './storage.js';
@@ -107,7 +109,27 @@ export class FileStorage implements Storage {
     }
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    checkRange(start, end);
+    let fh;
+    try {
+      fh = await open(this.pathOf(key), 'r');
+    } catch (e) {
+      throw this.mapError(e, key, 'reading');
+    }
+    try {
+      if (!(await fh.stat()).isFile()) throw new StorageNotFoundError(key);
+      const buf = Buffer.alloc(end - start);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+      return buf.subarray(0, bytesRead);
+    } catch (e) {
+      throw this.mapError(e, key, 'reading');
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async head(key: string): Promise<ObjectStat | null> {
     try {
       const st = await stat(this.pathOf(key));
       return st.isFile() ? { key, size: st.size } : null;

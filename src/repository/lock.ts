@@ -28,7 +28,11 @@ export async function acquireWriterLock(
   for (let attempt = 0; attempt < 2; attempt++) {
     const bytes = Buffer.from(JSON.stringify(body));
     try {
-      await storage.put(KEY, Readable.from([bytes]), { contentLength: bytes.length, ifNoneMatch: true });
+      await storage.put(KEY, Readable.from([bytes]), {
+        contentLength: bytes.length,
+        ifNoneMatch: true,
+        transient: true,
+      });
       return { release: () => storage.delete(KEY) };
     } catch (e) {
       if (!(e instanceof StorageExistsError)) throw e;

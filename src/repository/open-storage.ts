@@ -2,7 +2,15 @@ import { redactUrl } from '../redact.js';
 import { FileStorage } from './file-storage.js';
 import { parseS3Url } from './s3-url.js';
 import type { Readable } from 'node:stream';
-import { StorageError, type ObjectInfo, type PutOptions, type Storage } from './storage.js';
+import {
+  StorageError,
+  type BucketProtection,
+  type LockMode,
+  type ObjectInfo,
+  type ObjectStat,
+  type PutOptions,
+  type Storage,
+} from './storage.js';
 
 /** The `repository` section of barysafe.toml (src/config/schema.ts), as far as storage needs it. */
 export interface RepositoryLocation {
@@ -13,10 +21,11 @@ export interface RepositoryLocation {
   checksum?: 'when_supported' | 'when_required';
   part_size_mib?: number;
   queue_size?: number;
+  object_lock?: { mode: LockMode; days: number };
 }
 
-/** Opens the storage backend a repository URL names (file:// or s3://). */
-export function openStorage(repo: RepositoryLocation): Storage {
+/** Opens the storage backend a repository URL names (file:// or s3://). `now` dates Object Lock retention. */
+export function openStorage(repo: RepositoryLocation, opts: { now?: () => Date } = {}): Storage {
   const scheme = /^([a-z0-9+.-]+):/i.exec(repo.url)?.[1]?.toLowerCase();
   switch (scheme) {
     case 'file':
@@ -33,6 +42,8 @@ export function openStorage(repo: RepositoryLocation): Storage {
           checksum: repo.checksum,
           partSizeMiB: repo.part_size_mib,
           queueSize: repo.queue_size,
+          ...(repo.object_lock ? { objectLock: repo.object_lock } : {}),
+          ...(opts.now ? { now: opts.now } : {}),
         });
       });
     }
@@ -59,7 +70,10 @@ class LazyStorage implements Storage {
   async get(key: string): Promise<Readable> {
     return (await this.real).get(key);
   }
-  async head(key: string): Promise<ObjectInfo | null> {
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    return (await this.real).getRange(key, start, end);
+  }
+  async head(key: string): Promise<ObjectStat | null> {
     return (await this.real).head(key);
   }
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -70,6 +84,12 @@ class LazyStorage implements Storage {
   }
   async probeWritable(): Promise<void> {
     return (await this.real).probeWritable();
+  }
+  async protection(): Promise<BucketProtection> {
+    const real = await this.real;
+    if (!real.protection)
+      return { versioning: 'unknown', objectLock: 'unknown', notes: ['not reported by this backend'] };
+    return real.protection();
   }
   async close(): Promise<void> {
     if (this.backend) await (await this.backend).close?.();

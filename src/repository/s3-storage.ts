@@ -3,7 +3,9 @@ import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
@@ -12,10 +14,14 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { redactUrl } from '../redact.js';
 import {
+  checkRange,
   StorageError,
   StorageExistsError,
   StorageNotFoundError,
+  type BucketProtection,
+  type LockMode,
   type ObjectInfo,
+  type ObjectStat,
   type PutOptions,
   type Storage,
 } from './storage.js';
@@ -28,10 +34,16 @@ export interface S3StorageOptions {
   /** Path-style addressing; defaults to true when an endpoint is given (http://host/bucket/key). */
   forcePathStyle?: boolean;
   /**
-   * 'when_supported' (SDK default) sends flexible checksums; some S3-compatible stores then store the
-   * aws-chunked framing verbatim (a corrupt object). 'when_required' avoids that.
+   * 'when_supported' (the SDK's default) sends flexible checksums on every request; some
+   * S3-compatible stores then store the aws-chunked framing verbatim (a corrupt object) or reject
+   * the request (R2, B2). 'when_required' sends them only where the operation needs one.
+   * Default: 'when_required' with a custom endpoint, 'when_supported' on AWS.
    */
   checksum?: 'when_supported' | 'when_required';
+  /** S3 Object Lock: every put (but transient ones) carries this retention. */
+  objectLock?: { mode: LockMode; days: number };
+  /** The clock retention dates are computed from (tests inject one). */
+  now?: () => Date;
   partSizeMiB?: number;
   queueSize?: number;
   /** Socket connect timeout (ms). */
@@ -57,6 +69,8 @@ export class S3Storage implements Storage {
   private readonly endpointText: string;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly objectLock?: { mode: LockMode; days: number };
+  private readonly now: () => Date;
 
   constructor(url: string, opts: S3StorageOptions = {}) {
     ({ bucket: this.bucket, prefix: this.prefix, displayUrl: this.displayUrl } = parseS3Url(url));
@@ -64,7 +78,12 @@ export class S3Storage implements Storage {
     this.endpointText = opts.endpoint ? redactUrl(opts.endpoint) : `https://s3.${region}.amazonaws.com`;
     this.partSize = Math.max(5, opts.partSizeMiB ?? 8) * MiB;
     this.queueSize = Math.max(1, opts.queueSize ?? 4);
-    const checksum = opts.checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+    this.objectLock = opts.objectLock;
+    this.now = opts.now ?? (() => new Date());
+    const checksum =
+      (opts.checksum ?? (opts.endpoint ? 'when_required' : 'when_supported')) === 'when_required'
+        ? 'WHEN_REQUIRED'
+        : 'WHEN_SUPPORTED';
     this.client = new S3Client({
       region,
       endpoint: opts.endpoint,
@@ -107,7 +126,13 @@ export class S3Storage implements Storage {
     );
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key, Body: counted, ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}) },
+      params: {
+        Bucket: this.bucket,
+        Key,
+        Body: counted,
+        ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+        ...(opts.transient ? {} : this.lockParams()),
+      },
       partSize: this.partSize,
       queueSize: this.queueSize,
       // We abort ourselves: when the abort fails (s3rver answers 405) Upload would throw that
@@ -147,14 +172,78 @@ export class S3Storage implements Storage {
     }
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    checkRange(start, end);
+    // Stores disagree on a range past the end (S3 answers 416, s3rver resets the connection on an
+    // empty object), so ask only for bytes that exist: one HEAD first.
+    const st = await this.head(key);
+    if (!st) throw new StorageNotFoundError(key);
+    const last = Math.min(end, st.size);
+    if (last <= start) return Buffer.alloc(0);
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key), Range: `bytes=${start}-${last - 1}` }),
+      );
+      // A store that ignores Range answers 200 with the whole object: read no further than needed.
+      const ranged = out.ContentRange !== undefined;
+      const needed = ranged ? last - start : last;
+      const body = out.Body as Readable | undefined;
+      const chunks: Buffer[] = [];
+      let n = 0;
+      if (body) {
+        for await (const c of body) {
+          chunks.push(c as Buffer);
+          n += (c as Buffer).length;
+          if (n >= needed) break; // leaving the loop destroys the body
+        }
+      }
+      const all = Buffer.concat(chunks, n);
+      return ranged ? all.subarray(0, last - start) : all.subarray(start, last);
+    } catch (e) {
+      // 416: the object shrank since the HEAD.
+      if ((e as Error).name === 'InvalidRange' || httpStatus(e) === 416) return Buffer.alloc(0);
+      throw this.mapError(e, key, 'reading');
+    }
+  }
+
+  async head(key: string): Promise<ObjectStat | null> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
-      return { key, size: out.ContentLength ?? 0 };
+      const stat: ObjectStat = { key, size: out.ContentLength ?? 0 };
+      if (out.ObjectLockRetainUntilDate && (out.ObjectLockMode === 'GOVERNANCE' || out.ObjectLockMode === 'COMPLIANCE'))
+        stat.retention = { mode: out.ObjectLockMode, until: new Date(out.ObjectLockRetainUntilDate).toISOString() };
+      return stat;
     } catch (e) {
       if (isNotFound(e)) return null;
       throw this.mapError(e, key, 'reading');
     }
+  }
+
+  async protection(): Promise<BucketProtection> {
+    const notes: string[] = [];
+    const p: BucketProtection = { versioning: 'unknown', objectLock: 'unknown', notes };
+    try {
+      const v = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.bucket }));
+      p.versioning = v.Status === 'Enabled' ? 'enabled' : v.Status === 'Suspended' ? 'suspended' : 'disabled';
+    } catch (e) {
+      notes.push(`versioning: ${this.mapError(e, '(bucket versioning)', 'reading').message}`);
+    }
+    try {
+      const l = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+      const c = l.ObjectLockConfiguration;
+      p.objectLock = c?.ObjectLockEnabled === 'Enabled' ? 'enabled' : 'disabled';
+      const r = c?.Rule?.DefaultRetention;
+      if (r?.Mode === 'GOVERNANCE' || r?.Mode === 'COMPLIANCE')
+        p.defaultRetention = {
+          mode: r.Mode,
+          ...(r.Days !== undefined ? { days: r.Days } : {}),
+          ...(r.Years !== undefined ? { years: r.Years } : {}),
+        };
+    } catch (e) {
+      if ((e as Error).name === 'ObjectLockConfigurationNotFoundError') p.objectLock = 'disabled';
+      else notes.push(`object lock: ${this.mapError(e, '(object lock configuration)', 'reading').message}`);
+    }
+    return p;
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -190,7 +279,15 @@ export class S3Storage implements Storage {
   async probeWritable(): Promise<void> {
     const key = `.barysafe-probe-${randomBytes(6).toString('hex')}`;
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key), Body: 'probe' }));
+      // A bucket with Object Lock wants a checksum on every put, probe or not.
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.keyOf(key),
+          Body: 'probe',
+          ...(this.objectLock ? { ChecksumAlgorithm: 'CRC32' } : {}),
+        }),
+      );
     } catch (e) {
       throw this.mapError(e, key, 'writing');
     }
@@ -200,6 +297,21 @@ export class S3Storage implements Storage {
 
   async close(): Promise<void> {
     this.client.destroy();
+  }
+
+  /**
+   * Retention for one put. S3 refuses an Object Lock put without an integrity checksum
+   * (Content-MD5 or x-amz-checksum-*); naming the algorithm makes the SDK send one even under
+   * WHEN_REQUIRED. lib-storage buffers every part, so the checksum goes in a header, never in
+   * the aws-chunked trailer that some stores store verbatim.
+   */
+  private lockParams() {
+    if (!this.objectLock) return {};
+    return {
+      ObjectLockMode: this.objectLock.mode,
+      ObjectLockRetainUntilDate: new Date(this.now().getTime() + this.objectLock.days * 86_400_000),
+      ChecksumAlgorithm: 'CRC32' as const,
+    };
   }
 
   private keyOf(key: string): string {
@@ -256,6 +368,10 @@ export class S3Storage implements Storage {
       { cause: e },
     );
   }
+}
+
+function httpStatus(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
 function isNotFound(e: unknown): boolean {

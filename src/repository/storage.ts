@@ -9,13 +9,33 @@ import type { Readable } from 'node:stream';
  * - put() is all-or-nothing: when it rejects, no object (and no partial object) exists at key;
  *   when the body stream errors, put() rejects with that error (not a backend follow-up error).
  * - put() consumes the body as a stream; memory must not grow with its size.
- * - get() of a missing key rejects with StorageNotFoundError; head() resolves null.
+ * - get() and getRange() of a missing key reject with StorageNotFoundError; head() resolves null.
+ * - head() is the stat of one object (no body is read): its size and, where the store reports it,
+ *   its Object Lock retention. getRange() reads only the bytes asked for (an age header), fewer
+ *   when the object is shorter, none when the range starts past its end.
  * - list(prefix) yields every key under prefix (recursively), in lexical order.
  * - delete() of a missing key is not an error.
  */
 export interface ObjectInfo {
   key: string;
   size: number;
+}
+
+export type LockMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+export interface ObjectStat extends ObjectInfo {
+  /** S3 Object Lock retention reported by the store; absent when there is none (or no Object Lock). */
+  retention?: { mode: LockMode; until: string };
+}
+
+/** What the store says about versioning and Object Lock on the bucket (s3:// only). */
+export interface BucketProtection {
+  versioning: 'enabled' | 'suspended' | 'disabled' | 'unknown';
+  objectLock: 'enabled' | 'disabled' | 'unknown';
+  /** The bucket's default retention, when one is set. */
+  defaultRetention?: { mode: LockMode; days?: number; years?: number };
+  /** Why a value is unknown (access denied, not implemented by the store). */
+  notes: string[];
 }
 
 export interface PutOptions {
@@ -25,6 +45,11 @@ export interface PutOptions {
   ifNoneMatch?: boolean;
   /** Called with the number of bytes sent so far (progress bars). */
   onProgress?: (bytes: number) => void;
+  /**
+   * Not put under Object Lock retention: the writer lock, which must be deletable when released.
+   * Everything else a repository holds (snapshots, records) is.
+   */
+  transient?: boolean;
 }
 
 export interface Storage {
@@ -32,11 +57,15 @@ export interface Storage {
   readonly displayUrl: string;
   put(key: string, body: Readable, opts?: PutOptions): Promise<ObjectInfo>;
   get(key: string): Promise<Readable>;
-  head(key: string): Promise<ObjectInfo | null>;
+  /** Bytes [start, end) of the object. */
+  getRange(key: string, start: number, end: number): Promise<Buffer>;
+  head(key: string): Promise<ObjectStat | null>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   /** Checks that the repository can be reached and written; throws a StorageError that says why not. */
   probeWritable(): Promise<void>;
+  /** Versioning and Object Lock of the bucket; absent on backends that have neither (file://). */
+  protection?(): Promise<BucketProtection>;
   close?(): Promise<void>;
 }
 
@@ -63,4 +92,10 @@ export class StorageExistsError extends StorageError {
     super(`object already exists: ${key}`);
     this.name = 'StorageExistsError';
   }
+}
+
+/** A byte range [start, end) as getRange takes it: whole numbers, start <= end. */
+export function checkRange(start: number, end: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start)
+    throw new StorageError(`invalid byte range [${start}, ${end})`);
 }
