@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createContext, detectDeployment, findWaiver, runChecks } from '../src/checks/engine.js';
 import { catalogue, CATALOGUE_ORDER, selectChecks } from '../src/checks/catalogue.js';
 import { configSchema } from '../src/config/schema.js';
@@ -122,4 +125,31 @@ test('the catalogue keeps checklist order and unique ids; --only takes ids and s
     ['backup.private-key', 'backup.database', 'backup.config', 'backup.restore-tested'],
   );
   assert.deepEqual(selectChecks(all, ['nope.x']).unknown, ['nope.x']);
+});
+
+test('each check is defined in the file (or folder) named after its id prefix, and check modules never import each other', () => {
+  const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'checks');
+  const modules = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.startsWith(`evidence${path.sep}`))
+    .map((f) => ({ rel: f, text: readFileSync(path.join(dir, f), 'utf8') }));
+  const where = new Map<string, string>();
+  for (const m of modules)
+    for (const [, id] of m.text.matchAll(/^\s*id: '([a-z]+\.[a-z0-9-]+)'/gm)) where.set(id!, m.rel);
+  const misplaced = catalogue()
+    .map((d) => ({ id: d.id, file: where.get(d.id) }))
+    .filter(({ id, file }) => file === undefined || file.split(/[/.]/)[0] !== id.split('.')[0])
+    .map(({ id, file }) => `${id} in ${file ?? '(not found)'}`);
+  assert.deepEqual(misplaced, []);
+  // Evidence, types and the engine are shared; a check module reaching into another is not (catalogue.ts
+  // and a section's index.ts list the modules).
+  const shared = new Set(['types.ts', 'engine.ts', 'catalogue.ts', 'run.ts']);
+  const sideways = modules
+    .filter((m) => m.rel !== 'catalogue.ts' && path.basename(m.rel) !== 'index.ts')
+    .flatMap((m) =>
+      [...m.text.matchAll(/from '(\.\.?\/[^']+)\.js'/g)]
+        .map((x) => path.relative(dir, path.resolve(dir, path.dirname(m.rel), x[1]!)) + '.ts')
+        .filter((t) => !t.startsWith('..') && !t.startsWith(`evidence${path.sep}`) && !shared.has(t))
+        .map((t) => `${m.rel} imports ${t}`),
+    );
+  assert.deepEqual(sideways, []);
 });

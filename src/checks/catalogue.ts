@@ -3,12 +3,12 @@ import { checks as backupChecks } from './backup.js';
 import { checks as clientChecks } from './clients.js';
 import { checks as configChecks } from './config.js';
 import { checks as containerChecks } from './container.js';
-import { checks as diskChecks } from './disk.js';
 import { checks as monitoringChecks } from './monitoring.js';
 import { checks as networkChecks } from './network.js';
 import { checks as permissionChecks } from './permissions.js';
+import { checks as loggingChecks } from './logging.js';
 import { checks as processChecks } from './process.js';
-import { checks as securityChecks } from './security.js';
+import { checks as securityChecks } from './security/index.js';
 import { checks as storageChecks } from './storage.js';
 
 /**
@@ -57,6 +57,7 @@ export const CATALOGUE_ORDER = [
 export function catalogue(): CheckDefinition[] {
   const all = [
     ...configChecks,
+    ...loggingChecks,
     ...processChecks,
     ...storageChecks,
     ...backupChecks,
@@ -64,7 +65,6 @@ export function catalogue(): CheckDefinition[] {
     ...containerChecks,
     ...networkChecks,
     ...monitoringChecks,
-    ...diskChecks,
     ...clientChecks,
     ...securityChecks,
   ];

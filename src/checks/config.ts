@@ -2,21 +2,20 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { redactUrl } from '../redact.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
+import { Findings } from './evidence/combine.js';
+import { loadDocker, publishedBindings } from './evidence/docker.js';
+import {
+  barycenterPorts,
+  firewallVerdict,
+  hostListeners,
+  judgeDockerPort,
+  k8sExposures,
+  sockEvidence,
+} from './evidence/exposure.js';
 import { discovery } from './evidence/http.js';
-
-/** Where a Barycenter setting came from, as an evidence source. */
-export function settingSource(ctx: CheckContext, dotted: string): string {
-  const src = ctx.barycenter.sources[dotted] ?? 'default';
-  const where =
-    src === 'file'
-      ? ctx.barycenter.configPath
-      : src === 'env_file'
-        ? ctx.barycenter.envFile
-        : src === 'env'
-          ? 'environment of barysafe'
-          : 'Barycenter default';
-  return `setting ${dotted} (${src}: ${where})`;
-}
+import { loadKubernetes } from './evidence/kubernetes.js';
+import { settingSource } from './evidence/settings.js';
+import { addressScope } from '../platform/net.js';
 
 const publicBaseUrlHttps: CheckDefinition = {
   id: 'config.public-base-url-https',
@@ -85,6 +84,111 @@ const publicBaseUrlHttps: CheckDefinition = {
     if (problems.length) return { status: 'fail', summary: `public_base_url ${problems.join('; ')}`, evidence };
     return { status: 'pass', summary: `issuer ${ctx.barycenter.issuer} is https and discovery announces it`, evidence };
   },
+};
+
+// ---- config.tls-terminated ---------------------------------------------------------------
+
+async function judgeTlsTermination(ctx: CheckContext): Promise<CheckOutcome> {
+  const f = new Findings();
+  const url = ctx.barycenter.settings.server.public_base_url;
+  const https = url !== undefined && /^https:\/\//i.test(url);
+  f.add(
+    https ? 'pass' : 'fail',
+    https
+      ? `public_base_url is ${url}`
+      : `public_base_url is ${url ?? 'unset (issuer falls back to http://host:port)'}: not https`,
+    {
+      source: `${ctx.barycenter.configPath} server.public_base_url (${ctx.barycenter.sources['server.public_base_url'] ?? 'default'})`,
+      observed: url ?? '(unset)',
+      expected: 'https://…',
+    },
+  );
+  const pub = barycenterPorts(ctx)[0]!;
+  if (ctx.deployment === 'docker') {
+    const d = await loadDocker(ctx);
+    if (!d.ok) f.missing(`docker: ${d.reason}`);
+    else judgeDockerPort(f, d.source, publishedBindings(d.container, pub.port), { ...pub, role: 'public' }, false);
+  } else if (ctx.deployment === 'kubernetes') {
+    const k = await loadKubernetes(ctx);
+    if (!k.ok) f.missing(`kubernetes: ${k.reason}`);
+    else {
+      const ex = k8sExposures(k.manifests, pub.port);
+      const external = ex.filter((e) => e.external);
+      const ingresses = k.manifests.objects.filter(
+        (o) => o.kind === 'Ingress' || o.kind === 'HTTPRoute' || o.kind === 'Gateway',
+      );
+      const ev = {
+        source: `${k.manifests.files.join(', ')} (Services, Ingress/HTTPRoute)`,
+        observed: {
+          services: ex.map((e) => e.via),
+          ingress: ingresses.map(
+            (o) => `${o.kind}/${o.metadata?.name}${o.kind === 'Ingress' && o.spec?.tls ? ' (tls)' : ''}`,
+          ),
+        },
+        expected: 'ClusterIP Service behind an Ingress/HTTPRoute that terminates TLS',
+      };
+      if (external.length)
+        f.add('fail', `plain HTTP port exposed outside the cluster by ${external.map((e) => e.via).join(', ')}`, ev);
+      else if (ingresses.length)
+        f.add('pass', `HTTP port only reachable in-cluster; fronted by ${ingresses.map((o) => o.kind).join(', ')}`, ev);
+      else
+        f.add(
+          'manual',
+          'no Ingress/HTTPRoute in the manifests: confirm what terminates TLS in front of the ClusterIP Service',
+          ev,
+        );
+    }
+  } else {
+    const l = await hostListeners(ctx);
+    if (!l.ok) f.missing(l.reason);
+    else {
+      const bound = l.sockets.filter((s) => s.port === pub.port);
+      const scopes = bound.map((s) => addressScope(s.address));
+      const ev = sockEvidence(l.source, bound, 'loopback or a private interface behind the TLS proxy');
+      if (bound.length === 0) f.missing(`nothing listens on the public port ${pub.port}`);
+      else if (scopes.every((s) => s === 'loopback'))
+        f.add('pass', `HTTP port ${pub.port} listens on loopback only (proxy on this host)`, ev);
+      else if (scopes.every((s) => s === 'loopback' || s === 'private'))
+        f.add('pass', `HTTP port ${pub.port} listens on a private interface (proxy in front)`, ev);
+      else {
+        const fw = await firewallVerdict(ctx, pub.port);
+        const fwEv = { source: 'firewall', observed: fw.verdict, note: fw.by };
+        if (fw.verdict === 'blocked' || fw.verdict === 'restricted')
+          f.add(
+            'pass',
+            `HTTP port ${pub.port} listens on all interfaces but the firewall ${fw.verdict === 'blocked' ? 'blocks' : 'restricts'} it`,
+            ev,
+            fwEv,
+          );
+        else
+          f.add(
+            'fail',
+            `plain HTTP port ${pub.port} listens on ${bound.map((s) => s.address).join(', ')} and ${fw.verdict === 'unknown' ? 'no firewall could be read' : 'the firewall lets it through'}: clients can bypass TLS`,
+            ev,
+            fwEv,
+          );
+      }
+    }
+  }
+  return f.outcome();
+}
+
+const tlsTerminated: CheckDefinition = {
+  id: 'config.tls-terminated',
+  section: 'config',
+  title: 'TLS is terminated in front; the plain HTTP port is not reachable from outside',
+  rationale:
+    'Barycenter speaks plain HTTP; tokens and passwords cross the network in clear text unless a proxy terminates TLS and the HTTP port is hidden.',
+  severity: 'critical',
+  remediation: {
+    systemd: 'Set server.host = "127.0.0.1" behind nginx/Caddy with TLS, and public_base_url = "https://…".',
+    docker:
+      'Publish 127.0.0.1:8080:8080 (or not at all) and put a TLS proxy in front; set BARYCENTER__SERVER__PUBLIC_BASE_URL=https://….',
+    kubernetes:
+      'Keep the Service ClusterIP and terminate TLS at an Ingress/Gateway (cert-manager); set config.server.publicBaseUrl to the https URL.',
+    default: 'Terminate TLS in a reverse proxy, keep 8080 off public interfaces, set public_base_url to the https URL.',
+  },
+  run: judgeTlsTermination,
 };
 
 /** Replica count: checks.replicas, else the Deployment/StatefulSet (and HPA maximum) in the manifests. */
@@ -167,4 +271,4 @@ const databaseChoice: CheckDefinition = {
   },
 };
 
-export const checks: CheckDefinition[] = [publicBaseUrlHttps, databaseChoice];
+export const checks: CheckDefinition[] = [publicBaseUrlHttps, tlsTerminated, databaseChoice];

@@ -1,77 +1,8 @@
-import path from 'node:path';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
-import {
-  type FileFacts,
-  gidOfGroup,
-  type Identity,
-  identityOfUser,
-  nameOfGid,
-  nameOfUid,
-  octal,
-  statFile,
-} from './evidence/filesystem.js';
-import { findProcess } from './evidence/process.js';
-import { lastValue, loadUnit } from './evidence/systemd.js';
-import { usesUnit } from './evidence/environment.js';
+import { type FileFacts, nameOfGid, nameOfUid, octal, statFile } from './evidence/filesystem.js';
+import { dataDirOf, serviceGid, serviceIdentity } from './evidence/identity.js';
 
 /** Real modes and owners of the key, the config and the data directory (stat(2), no guessing). */
-
-export type IdentityLookup = { ok: true; identity: Identity } | { ok: false; reason: string };
-
-/** Who the service runs as: barycenter.service_user, else the live process, else the unit's User=. */
-export async function serviceIdentity(ctx: CheckContext): Promise<IdentityLookup> {
-  return ctx.memo('service-identity', async () => {
-    const configured = ctx.config.barycenter.service_user;
-    if (configured) {
-      const id = await identityOfUser(configured);
-      return id
-        ? { ok: true, identity: id }
-        : { ok: false, reason: `barycenter.service_user ${configured} is not in /etc/passwd` };
-    }
-    const p = await findProcess(ctx);
-    if (p.found) {
-      const [, euid] = p.process.uids;
-      const [, egid] = p.process.gids;
-      return {
-        ok: true,
-        identity: {
-          uid: euid!,
-          gids: [...new Set([egid!, ...p.process.groups])],
-          source: `proc:${p.process.pid}/status Uid/Gid/Groups`,
-          name: await nameOfUid(euid!),
-        },
-      };
-    }
-    if (usesUnit(ctx)) {
-      const u = await loadUnit(ctx);
-      const user = u.ok ? lastValue(u.unit, 'User') : undefined;
-      if (user) {
-        const id = await identityOfUser(user);
-        if (id) return { ok: true, identity: { ...id, source: `User=${user} in ${u.ok ? u.unit.files[0] : 'unit'}` } };
-      }
-    }
-    return {
-      ok: false,
-      reason: `service user unknown: set barycenter.service_user (live process: ${p.found ? 'found' : p.reason})`,
-    };
-  });
-}
-
-/** The service's group: barycenter.service_group, else the unit's Group=, else the user's primary group. */
-async function serviceGid(ctx: CheckContext, id: IdentityLookup): Promise<{ gid: number; source: string } | undefined> {
-  const configured = ctx.config.barycenter.service_group;
-  if (configured) {
-    const gid = await gidOfGroup(configured);
-    return gid === undefined ? undefined : { gid, source: `barycenter.service_group ${configured}` };
-  }
-  if (usesUnit(ctx)) {
-    const u = await loadUnit(ctx);
-    const g = u.ok ? lastValue(u.unit, 'Group') : undefined;
-    const gid = g ? await gidOfGroup(g) : undefined;
-    if (gid !== undefined) return { gid, source: `Group=${g}` };
-  }
-  return id.ok ? { gid: id.identity.gids[0]!, source: `primary group of ${id.identity.source}` } : undefined;
-}
 
 async function fileEvidence(f: FileFacts, expected: string): Promise<Evidence> {
   return {
@@ -157,8 +88,6 @@ async function configFile(ctx: CheckContext): Promise<CheckOutcome> {
 }
 
 // ---- permissions.data-dir ----------------------------------------------------------------
-
-export const dataDirOf = (ctx: CheckContext) => path.dirname(ctx.barycenter.privateKeyPath);
 
 async function dataDir(ctx: CheckContext): Promise<CheckOutcome> {
   const st = await statFile(dataDirOf(ctx));

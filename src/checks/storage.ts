@@ -15,7 +15,7 @@ import {
 } from './evidence/filesystem.js';
 import { loadKubernetes, type Workload } from './evidence/kubernetes.js';
 import { findProcess } from './evidence/process.js';
-import { dataDirOf, serviceIdentity } from './permissions.js';
+import { dataDirOf, serviceIdentity } from './evidence/identity.js';
 
 /** Where the data directory and SQLite file live, and whether the service can write there. */
 
