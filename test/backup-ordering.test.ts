@@ -34,6 +34,8 @@ test('three backups stamped with the same instant form an ordered, linked chain'
     const repo = new Repository(storage, await loadVerifier(config.encryption.verify_key!));
     assert.equal(await repo.resolve('latest'), ids[2]);
     for (const entry of await repo.list()) {
+      assert.notEqual(entry.verified, false, entry.id);
+      if (entry.verified === false) continue;
       const link = await repo.chainLink(entry);
       assert.ok(link.ok, `${entry.id}: ${link.detail}`);
     }

@@ -10,7 +10,7 @@ import { getPostgres, getS3, makeTempDir, type TestPostgres, type TestS3 } from 
 import { makeDeployment, run, runCli, setupBarysafe, type Deployment } from './support/deployments.js';
 import { loadVerifier } from '../src/crypto/signing.js';
 import { parseAndVerify, sha256Hex } from '../src/repository/signed-document.js';
-import type { Manifest } from '../src/repository/manifest.js';
+import { manifestSchema, type Manifest } from '../src/repository/manifest.js';
 
 let pgService: TestPostgres;
 let s3: TestS3;
@@ -80,10 +80,11 @@ for (const kind of ['file', 's3'] as const) {
 
         // The manifest is signed by the configured key and chains to nothing (first snapshot).
         const manifestBytes = await repo.fetch(`snapshots/${snap.id}/manifest.json`);
-        const manifest = parseAndVerify<Manifest>(
+        const manifest = parseAndVerify(
           manifestBytes,
           await loadVerifier(path.join(setup.etc, 'signing.pub.pem')),
           'manifest',
+          manifestSchema,
         );
         assert.equal(manifest.previous, null);
         assert.equal(manifest.key.jwks.publishes_key_exactly, true);

@@ -17,6 +17,8 @@ import { loadConfig } from '../src/config/load.js';
 import { resolveBarycenter } from '../src/config/barycenter.js';
 import { createContext } from '../src/checks/engine.js';
 import type { CheckContext, DeploymentType } from '../src/checks/types.js';
+import type { ArtifactKind, Manifest } from '../src/repository/manifest.js';
+import type { DrillRecord } from '../src/repository/drill-record.js';
 
 export function tempDir(prefix = 'barysafe-check-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
@@ -243,7 +245,8 @@ export async function putSnapshot(
   const id = snapshotId(at);
   const thumbprint =
     opts.thumbprint ?? (await calculateJwkThumbprint({ kty: 'RSA', n: d.key.n!, e: d.key.e! }, 'sha256'));
-  const manifest = {
+  // Typed: a fixture that drifts from the stored format no longer compiles (and would not parse).
+  const manifest: Manifest = {
     format: 'barysafe.snapshot/v1',
     id,
     created_at: at.toISOString(),
@@ -252,8 +255,19 @@ export async function putSnapshot(
     tool: { name: 'barysafe', version: '0.0.0' },
     previous: null,
     recipients: [],
+    barycenter: {
+      config_path: path.join(d.dir, 'config.toml'),
+      config_present: true,
+      workdir: d.dir,
+      issuer: 'http://localhost:18080',
+      port: 18080,
+      admin_port: 18081,
+      private_key_path: path.join(d.dir, 'data/private_key.pem'),
+      jwks_path: path.join(d.dir, 'data/jwks.json'),
+    },
+    database: { engine: 'sqlite', source: d.dbFile, migrations: [], row_counts: {} },
     key: {
-      kid: d.key.kid,
+      kid: d.key.kid ?? null,
       kty: 'RSA',
       alg: 'RS256',
       thumbprint,
@@ -262,7 +276,7 @@ export async function putSnapshot(
     },
     artifacts: kinds.map((k) => ({
       name: k,
-      kind: k,
+      kind: k as ArtifactKind,
       object: `snapshots/${id}/${k}.age`,
       source: k,
       size: 1,
@@ -285,16 +299,19 @@ export async function putDrill(
   opts: { signer?: Signer } = {},
 ): Promise<void> {
   const id = snapshotId(finishedAt);
-  const record = {
+  const record: DrillRecord = {
     format: 'barysafe.drill/v1',
     id,
     snapshot_id: id,
+    snapshot_sha256: null,
     started_at: new Date(finishedAt.getTime() - 60_000).toISOString(),
     finished_at: finishedAt.toISOString(),
     verdict,
     steps: [],
     rto_ms: 42_000,
     rpo_ms: 3_600_000,
+    host: 'test',
+    tool: { name: 'barysafe', version: '0.0.0' },
   };
   const bytes = serialize(signDocument(record, opts.signer ?? d.signer));
   await new FileStorage(`file://${d.repoDir}`).put(`drills/${id}.json`, Readable.from([bytes]), {

@@ -64,7 +64,7 @@ describe('restore --verify on a SQLite deployment', () => {
 
     // The record is signed with the manifest key and reads back verified.
     const repo = new Repository(openStorage(s.config.repository), await loadVerifier(s.config.encryption.verify_key!));
-    const records = await repo.listDrillRecords<Record<string, unknown>>();
+    const records = await repo.listDrillRecords();
     const mine = records.find((r) => r.key === result.record_key)!;
     assert.equal(mine.verified, true);
     assert.equal(mine.record.format, 'barysafe.drill/v1');

@@ -3,7 +3,7 @@ import { parseDuration } from '../config/schema.js';
 import { parsePrivateJwk } from '../barycenter/jwk.js';
 import { errorText } from '../errors.js';
 import type { ArtifactKind } from '../repository/manifest.js';
-import type { SnapshotEntry } from '../repository/repository.js';
+import type { GoodSnapshot } from '../repository/repository.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
 import { readRepository, type RepositoryFacts } from './evidence/repository.js';
 
@@ -34,7 +34,7 @@ async function freshness(
   ctx: CheckContext,
   kinds: ArtifactKind[],
   what: string,
-): Promise<CheckOutcome & { snapshot?: SnapshotEntry }> {
+): Promise<CheckOutcome & { snapshot?: GoodSnapshot }> {
   const access = await readRepository(ctx);
   if (!access.ok)
     return {
@@ -46,22 +46,22 @@ async function freshness(
   const rpoText = ctx.config.checks.rpo;
   const rpo = parseDuration(rpoText);
   const evidence: Evidence[] = [repoEvidence(repo)];
-  const holding = repo.snapshots.filter(
-    (s) => Array.isArray(s.manifest.artifacts) && s.manifest.artifacts.some((a) => kinds.includes(a.kind)),
-  );
-  for (const s of holding.filter((x) => x.verified === false)) {
+  for (const s of repo.snapshots) {
+    if (s.verified !== false) continue;
     evidence.push({
       source: `manifest of snapshot ${s.id}`,
       observed: 'signature does not verify',
-      note: `not counted: ${s.error ?? ''}`.trim(),
+      note: `not counted: ${s.error}`,
     });
   }
-  const counted = holding.filter((s) => s.verified !== false);
+  const counted = repo.snapshots.filter(
+    (s): s is GoodSnapshot => s.verified !== false && s.manifest.artifacts.some((a) => kinds.includes(a.kind)),
+  );
   const newest = counted[counted.length - 1];
   if (!newest) {
     return {
       status: 'fail',
-      summary: `no ${holding.length ? 'verified ' : ''}snapshot in ${repo.displayUrl} holds the ${what}`,
+      summary: `no ${repo.snapshots.some((s) => s.verified === false) ? 'verified ' : ''}snapshot in ${repo.displayUrl} holds the ${what}`,
       evidence,
     };
   }
@@ -121,7 +121,7 @@ const privateKey: CheckDefinition = {
     const r = await freshness(ctx, ['key'], 'signing key');
     if (r.status === 'error' || !r.snapshot) return strip(r);
     // The backup must hold the key in use now, not an older one.
-    const recorded = r.snapshot.manifest.key?.thumbprint;
+    const recorded = r.snapshot.manifest.key.thumbprint;
     try {
       const live = (
         await parsePrivateJwk(await readFile(ctx.barycenter.privateKeyPath, 'utf8'), ctx.barycenter.privateKeyPath)
@@ -216,12 +216,7 @@ const restoreTested: CheckDefinition = {
         },
       },
     ];
-    const valid = repo.drills.filter(
-      (d) =>
-        d.verified !== false &&
-        d.record.format === 'barysafe.drill/v1' &&
-        !Number.isNaN(Date.parse(d.record.finished_at)),
-    );
+    const valid = repo.drills.filter((d) => d.verified !== false);
     valid.sort((a, b) => Date.parse(a.record.finished_at) - Date.parse(b.record.finished_at));
     const latest = valid[valid.length - 1];
     const passed = valid.filter((d) => d.record.verdict === 'pass');
@@ -282,7 +277,7 @@ const restoreTested: CheckDefinition = {
   },
 };
 
-function strip(r: CheckOutcome & { snapshot?: SnapshotEntry }): CheckOutcome {
+function strip(r: CheckOutcome & { snapshot?: GoodSnapshot }): CheckOutcome {
   const { snapshot: _s, ...rest } = r;
   return rest;
 }

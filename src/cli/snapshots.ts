@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Repository } from '../repository/repository.js';
+import { Repository, type SnapshotEntry } from '../repository/repository.js';
 import { action, configFor, formatBytes, globals, printJson, storageFor, verifierFor } from './common.js';
 
 export function registerSnapshots(program: Command): void {
@@ -14,27 +14,7 @@ export function registerSnapshots(program: Command): void {
         try {
           const repo = new Repository(storage, await verifierFor(config));
           const list = await repo.list();
-          const rows = list.map((e) => ({
-            id: e.id,
-            created_at: e.manifest.created_at ?? null,
-            host: e.manifest.host ?? null,
-            signature: e.verified === true ? 'verified' : e.verified === false ? 'INVALID' : 'unchecked',
-            ...(e.error ? { error: e.error } : {}),
-            manifest_sha256: e.sha256,
-            key_kid: e.manifest.key?.kid ?? null,
-            key_thumbprint: e.manifest.key?.thumbprint ?? null,
-            jwks_matches_key: e.manifest.key?.jwks?.publishes_key_exactly ?? null,
-            database: e.manifest.database
-              ? {
-                  engine: e.manifest.database.engine,
-                  migrations: e.manifest.database.migrations.length,
-                  row_counts: e.manifest.database.row_counts,
-                }
-              : null,
-            artifacts: (e.manifest.artifacts ?? []).map((a) => a.name),
-            size: (e.manifest.artifacts ?? []).reduce((s, a) => s + a.size, 0),
-            warnings: e.manifest.warnings ?? [],
-          }));
+          const rows = list.map(snapshotRow);
           if (g.json) {
             printJson({ repository: storage.displayUrl, snapshots: rows });
             return;
@@ -51,7 +31,7 @@ export function registerSnapshots(program: Command): void {
               r.database?.engine ?? '?',
               formatBytes(r.size),
               r.key_kid ?? '?',
-              r.jwks_matches_key ? 'ok' : 'MISMATCH',
+              r.jwks_matches_key === null ? '?' : r.jwks_matches_key ? 'ok' : 'MISMATCH',
               r.signature,
             ]),
           );
@@ -69,4 +49,43 @@ export function registerSnapshots(program: Command): void {
         }
       }),
     );
+}
+
+/** One row of the listing; a damaged snapshot shows only what is safe to show, and why. */
+function snapshotRow(e: SnapshotEntry) {
+  if (e.verified === false)
+    return {
+      id: e.id,
+      created_at: e.partial.created_at ?? null,
+      host: e.partial.host ?? null,
+      signature: 'INVALID',
+      error: e.error,
+      manifest_sha256: e.sha256,
+      key_kid: null,
+      key_thumbprint: null,
+      jwks_matches_key: null,
+      database: null,
+      artifacts: [] as string[],
+      size: 0,
+      warnings: [] as string[],
+    };
+  const m = e.manifest;
+  return {
+    id: e.id,
+    created_at: m.created_at,
+    host: m.host,
+    signature: e.verified === true ? 'verified' : 'unchecked',
+    manifest_sha256: e.sha256,
+    key_kid: m.key.kid,
+    key_thumbprint: m.key.thumbprint,
+    jwks_matches_key: m.key.jwks.publishes_key_exactly as boolean | null,
+    database: {
+      engine: m.database.engine,
+      migrations: m.database.migrations.length,
+      row_counts: m.database.row_counts,
+    },
+    artifacts: m.artifacts.map((a) => a.name),
+    size: m.artifacts.reduce((s, a) => s + a.size, 0),
+    warnings: m.warnings,
+  };
 }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /**
  * The stored drill record (docs/DRILL.md) and the vocabulary it is written in. The format is part of
  * the repository, like the manifest: the drill writes it, checks and reports read it.
@@ -23,6 +24,34 @@ export interface StepResult {
 }
 
 export const DRILL_RECORD_FORMAT = 'barysafe.drill/v1';
+
+const VERDICTS = ['pass', 'fail', 'inconclusive', 'error'] as const;
+
+/** The schema a stored drill record is parsed with (loose: newer members pass through). */
+export const drillRecordSchema = z.looseObject({
+  format: z.literal(DRILL_RECORD_FORMAT),
+  id: z.string(),
+  snapshot_id: z.string().nullable(),
+  snapshot_sha256: z.string().nullable(),
+  started_at: z.iso.datetime(),
+  finished_at: z.iso.datetime(),
+  verdict: z.enum(VERDICTS),
+  steps: z.array(
+    z.looseObject({
+      name: z.enum(STEP_NAMES),
+      verdict: z.enum(VERDICTS),
+      duration_ms: z.number().nonnegative(),
+      detail: z.string(),
+      evidence: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ),
+  rto_ms: z.number().nonnegative().nullable(),
+  rpo_ms: z.number().nonnegative().nullable(),
+  rto_target_ms: z.number().nonnegative().optional(),
+  rpo_target_ms: z.number().nonnegative().optional(),
+  host: z.string(),
+  tool: z.looseObject({ name: z.literal('barysafe'), version: z.string() }),
+});
 
 export interface DrillRecord {
   format: typeof DRILL_RECORD_FORMAT;

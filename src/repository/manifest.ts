@@ -1,72 +1,89 @@
-import type { Signature } from './signed-document.js';
+import { z } from 'zod';
+import { signatureSchema } from './signed-document.js';
+import { SNAPSHOT_ID } from './layout.js';
 
 /** On-disk format of a snapshot manifest (docs/FORMAT.md). Holds no secret and no hash of low-entropy plaintext. */
 export const MANIFEST_FORMAT = 'barysafe.snapshot/v1';
 
-export type ArtifactKind = 'key' | 'jwks' | 'database' | 'config' | 'env' | 'extra';
+export const ARTIFACT_KINDS = ['key', 'jwks', 'database', 'config', 'env', 'extra'] as const;
+export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 
-export interface ArtifactRecord {
-  name: string;
-  kind: ArtifactKind;
+// Schemas are loose (unknown members pass through): a manifest written by a newer barysafe still
+// reads, and the signature covers every member anyway.
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const count = z.number().int().nonnegative();
+
+export const artifactSchema = z.looseObject({
+  name: z.string().min(1),
+  kind: z.enum(ARTIFACT_KINDS),
   /** Storage key of the age-encrypted object. */
-  object: string;
+  object: z.string().min(1),
   /** Where it came from: a file path, or a password-free database URL. */
-  source: string;
+  source: z.string(),
   /** Original file mode, e.g. "0600" (files only). */
-  mode?: string;
+  mode: z.string().optional(),
   /** Ciphertext size and SHA-256 (hex): checkable without the identity. */
-  size: number;
-  sha256: string;
-  plaintext_size: number;
-}
+  size: count,
+  sha256: hex64,
+  plaintext_size: count,
+});
+export type ArtifactRecord = z.infer<typeof artifactSchema>;
 
-export interface KeyRecord {
-  kid: string | null;
-  kty: string;
-  alg: string | null;
-  thumbprint: string;
-  modulus_bits: number | null;
-  jwks: { kids: Array<string | null>; thumbprints: string[]; publishes_key_exactly: boolean; problems: string[] };
-}
+export const keyRecordSchema = z.looseObject({
+  kid: z.string().nullable(),
+  kty: z.string(),
+  alg: z.string().nullable(),
+  thumbprint: z.string(),
+  modulus_bits: z.number().int().nullable(),
+  jwks: z.looseObject({
+    kids: z.array(z.string().nullable()),
+    thumbprints: z.array(z.string()),
+    publishes_key_exactly: z.boolean(),
+    problems: z.array(z.string()),
+  }),
+});
+export type KeyRecord = z.infer<typeof keyRecordSchema>;
 
-export interface DatabaseRecord {
-  engine: 'sqlite' | 'postgres';
-  source: string;
-  migrations: string[];
-  row_counts: Record<string, number>;
-  integrity_check?: string;
-  server_version?: string;
-  dump_format?: 'sqlite3' | 'pg_dump-custom';
-  dump_tool_version?: string;
-}
+export const databaseRecordSchema = z.looseObject({
+  engine: z.enum(['sqlite', 'postgres']),
+  source: z.string(),
+  migrations: z.array(z.string()),
+  row_counts: z.record(z.string(), count),
+  integrity_check: z.string().optional(),
+  server_version: z.string().optional(),
+  dump_format: z.enum(['sqlite3', 'pg_dump-custom']).optional(),
+  dump_tool_version: z.string().optional(),
+});
+export type DatabaseRecord = z.infer<typeof databaseRecordSchema>;
 
-export interface Manifest {
-  format: typeof MANIFEST_FORMAT;
-  id: string;
-  created_at: string;
-  started_at: string;
-  host: string;
-  tool: { name: 'barysafe'; version: string };
-  previous: { id: string; sha256: string } | null;
-  recipients: string[];
-  barycenter: {
-    config_path: string;
-    config_present: boolean;
-    workdir: string;
-    env_file?: string;
-    issuer: string;
-    public_base_url?: string;
-    port: number;
-    admin_port: number;
-    private_key_path: string;
-    jwks_path: string;
-  };
-  key: KeyRecord;
-  database: DatabaseRecord;
-  artifacts: ArtifactRecord[];
-  warnings: string[];
-  signature?: Signature;
-}
+export const manifestSchema = z.looseObject({
+  format: z.literal(MANIFEST_FORMAT),
+  id: z.string().regex(SNAPSHOT_ID),
+  created_at: z.iso.datetime(),
+  started_at: z.iso.datetime(),
+  host: z.string(),
+  tool: z.looseObject({ name: z.literal('barysafe'), version: z.string() }),
+  previous: z.object({ id: z.string(), sha256: hex64 }).nullable(),
+  recipients: z.array(z.string()),
+  barycenter: z.looseObject({
+    config_path: z.string(),
+    config_present: z.boolean(),
+    workdir: z.string(),
+    env_file: z.string().optional(),
+    issuer: z.string(),
+    public_base_url: z.string().optional(),
+    port: z.number().int(),
+    admin_port: z.number().int(),
+    private_key_path: z.string(),
+    jwks_path: z.string(),
+  }),
+  key: keyRecordSchema,
+  database: databaseRecordSchema,
+  artifacts: z.array(artifactSchema),
+  warnings: z.array(z.string()),
+  signature: signatureSchema.optional(),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
 
 /** Snapshot ids sort by time: 20261128T081500Z-3fa9c1. */
 export function newSnapshotId(now = new Date(), rand = Math.random): string {

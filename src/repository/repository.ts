@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import type { Verifier } from '../crypto/signing.js';
-import { manifestKey, type Manifest } from './manifest.js';
+import { manifestKey, manifestSchema, type Manifest } from './manifest.js';
+import { drillRecordSchema, type DrillRecord } from './drill-record.js';
 import { DRILLS_PREFIX, SNAPSHOTS_PREFIX, snapshotIdOfManifestKey } from './layout.js';
 import { parseAndVerify, parseDocument, sha256Hex, serialize, type Signed } from './signed-document.js';
 import { StorageError, StorageNotFoundError, type Storage } from './storage.js';
@@ -10,22 +11,30 @@ import { StorageError, StorageNotFoundError, type Storage } from './storage.js';
  * Snapshots and drill records in a Storage. A snapshot exists only once its manifest does
  * (artifacts are written first, the manifest last), so listing manifests lists complete snapshots.
  */
-export interface SnapshotEntry {
+/** A snapshot whose manifest parsed and, when a verify key is known, verified (true) — else null. */
+export interface GoodSnapshot {
   id: string;
   manifest: Manifest;
   /** SHA-256 of the stored manifest bytes: what the next manifest chains to. */
   sha256: string;
-  /** true: signature verified; false: failed (see error); null: no verify key available. */
-  verified: boolean | null;
-  error?: string;
+  verified: true | null;
 }
 
-export interface DrillRecordRef<T = unknown> {
-  key: string;
-  record: T;
-  verified: boolean | null;
-  error?: string;
+/** A snapshot whose manifest failed verification or does not parse: listed with why, never trusted. */
+export interface DamagedSnapshot {
+  id: string;
+  sha256: string;
+  verified: false;
+  error: string;
+  /** Whatever of the manifest could be read, for display only. */
+  partial: { created_at?: string; host?: string };
 }
+
+export type SnapshotEntry = GoodSnapshot | DamagedSnapshot;
+
+export type DrillRecordRef =
+  | { key: string; record: Signed<DrillRecord> | DrillRecord; verified: true | null }
+  | { key: string; verified: false; error: string };
 
 const MAX_DOC_BYTES = 16 * 1024 * 1024;
 
@@ -50,7 +59,7 @@ export class Repository {
   }
 
   /** Reads one manifest; verifies it when a verify key is known (throws on a bad signature). */
-  async readManifest(id: string, opts: { requireSignature?: boolean } = {}): Promise<SnapshotEntry> {
+  async readManifest(id: string, opts: { requireSignature?: boolean } = {}): Promise<GoodSnapshot> {
     const bytes = await this.readSmall(manifestKey(id), `manifest of snapshot ${id}`);
     return this.entryOf(id, bytes, opts);
   }
@@ -64,19 +73,13 @@ export class Repository {
         out.push(this.entryOf(id, bytes));
       } catch (e) {
         if (!(e instanceof BarysafeError) || e.exitCode !== ExitCode.INTEGRITY) throw e;
-        let manifest: Manifest;
-        try {
-          manifest = parseDocument<Manifest>(bytes, id);
-        } catch {
-          manifest = { id } as Manifest;
-        }
-        out.push({ id, manifest, sha256: sha256Hex(bytes), verified: false, error: e.message });
+        out.push({ id, sha256: sha256Hex(bytes), verified: false, error: e.message, partial: partialOf(bytes) });
       }
     }
     return out;
   }
 
-  private entryOf(id: string, bytes: Buffer, opts: { requireSignature?: boolean } = {}): SnapshotEntry {
+  private entryOf(id: string, bytes: Buffer, opts: { requireSignature?: boolean } = {}): GoodSnapshot {
     const what = `manifest of snapshot ${id}`;
     if (!this.verifier) {
       if (opts.requireSignature) {
@@ -87,12 +90,12 @@ export class Repository {
       }
       return {
         id,
-        manifest: checkShape(parseDocument<Manifest>(bytes, what), id, what),
+        manifest: checkId(parseDocument(bytes, what, manifestSchema), id, what),
         sha256: sha256Hex(bytes),
         verified: null,
       };
     }
-    const manifest = checkShape(parseAndVerify<Manifest>(bytes, this.verifier, what), id, what);
+    const manifest = checkId(parseAndVerify(bytes, this.verifier, what, manifestSchema), id, what);
     return { id, manifest, sha256: sha256Hex(bytes), verified: true };
   }
 
@@ -121,7 +124,7 @@ export class Repository {
   }
 
   /** Checks that `entry.manifest.previous` names the snapshot before it and its exact bytes. */
-  async chainLink(entry: SnapshotEntry): Promise<{ ok: boolean; detail: string }> {
+  async chainLink(entry: GoodSnapshot): Promise<{ ok: boolean; detail: string }> {
     const prev = entry.manifest.previous;
     const ids = await this.snapshotIds();
     const before = ids.filter((i) => i < entry.id);
@@ -158,8 +161,8 @@ export class Repository {
     return { sha256: sha256Hex(bytes) };
   }
 
-  async listDrillRecords<T extends object>(): Promise<Array<DrillRecordRef<Signed<T>>>> {
-    const out: Array<DrillRecordRef<Signed<T>>> = [];
+  async listDrillRecords(): Promise<DrillRecordRef[]> {
+    const out: DrillRecordRef[] = [];
     const keys: string[] = [];
     try {
       for await (const o of this.storage.list(DRILLS_PREFIX)) if (o.key.endsWith('.json')) keys.push(o.key);
@@ -170,11 +173,11 @@ export class Repository {
       const bytes = await this.readSmall(key, `drill record ${key}`);
       try {
         const record = this.verifier
-          ? parseAndVerify<T>(bytes, this.verifier, `drill record ${key}`)
-          : parseDocument<Signed<T>>(bytes, key);
+          ? parseAndVerify(bytes, this.verifier, `drill record ${key}`, drillRecordSchema)
+          : parseDocument(bytes, `drill record ${key}`, drillRecordSchema);
         out.push({ key, record, verified: this.verifier ? true : null });
       } catch (e) {
-        out.push({ key, record: {} as Signed<T>, verified: false, error: errorText(e) });
+        out.push({ key, verified: false, error: errorText(e) });
       }
     }
     return out;
@@ -206,17 +209,26 @@ export class Repository {
   }
 }
 
-function checkShape(m: Manifest, id: string, what: string): Manifest {
-  if (m.format !== 'barysafe.snapshot/v1' || m.id !== id || !Array.isArray(m.artifacts)) {
-    throw new BarysafeError(
-      'manifest',
-      `${what} is not a barysafe v1 manifest for that snapshot (format ${String(m.format)}, id ${String(m.id)})`,
-      {
-        exitCode: ExitCode.INTEGRITY,
-      },
-    );
+function checkId(m: Manifest, id: string, what: string): Manifest {
+  if (m.id !== id) {
+    throw new BarysafeError('manifest', `${what} names snapshot ${m.id}: it was moved from another snapshot`, {
+      exitCode: ExitCode.INTEGRITY,
+    });
   }
   return m;
+}
+
+/** Display-only fields of a manifest that failed verification (never trusted for anything else). */
+function partialOf(bytes: Buffer): DamagedSnapshot['partial'] {
+  try {
+    const v = JSON.parse(bytes.toString('utf8')) as { created_at?: unknown; host?: unknown };
+    return {
+      ...(typeof v.created_at === 'string' ? { created_at: v.created_at } : {}),
+      ...(typeof v.host === 'string' ? { host: v.host } : {}),
+    };
+  } catch {
+    return {};
+  }
 }
 
 export function repoError(storage: Storage, e: unknown): BarysafeError {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
+import { z } from 'zod';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { signBytes, verifyBytes, type Signer, type Verifier } from '../crypto/signing.js';
 
@@ -7,11 +8,8 @@ import { signBytes, verifyBytes, type Signer, type Verifier } from '../crypto/si
  * Manifests and drill records are JSON documents signed with Ed25519 over their RFC 8785
  * canonical form (without the `signature` member), so formatting never breaks a signature.
  */
-export interface Signature {
-  alg: 'Ed25519';
-  key_id: string;
-  value: string;
-}
+export const signatureSchema = z.object({ alg: z.literal('Ed25519'), key_id: z.string(), value: z.string() });
+export type Signature = z.infer<typeof signatureSchema>;
 export type Signed<T> = T & { signature: Signature };
 
 // canonicalize is CommonJS (module.exports = fn) but its typings declare an ES default export.
@@ -40,8 +38,13 @@ export function sha256Hex(data: Uint8Array): string {
  * Parses and verifies a stored document. `what` names it in messages ("manifest of snapshot X").
  * Throws INTEGRITY when the signature is missing, made by another key, or does not verify.
  */
-export function parseAndVerify<T extends object>(bytes: Uint8Array, verifier: Verifier, what: string): Signed<T> {
-  const doc = parseDocument<Signed<T>>(bytes, what);
+export function parseAndVerify<T extends object>(
+  bytes: Uint8Array,
+  verifier: Verifier,
+  what: string,
+  schema: z.ZodType<T>,
+): Signed<T> {
+  const doc = parseJson(bytes, what) as { signature?: Partial<Signature> };
   const sig = doc.signature;
   if (!sig || sig.alg !== 'Ed25519' || typeof sig.value !== 'string') {
     throw new BarysafeError('signature', `${what} is not signed`, {
@@ -65,15 +68,41 @@ export function parseAndVerify<T extends object>(bytes: Uint8Array, verifier: Ve
       hint: 'do not restore from it; use another snapshot and investigate who can write to the repository',
     });
   }
-  return doc;
+  // Checked after the signature: a signed document of the wrong shape was written by a broken
+  // barysafe (or a newer, incompatible one), which is a different message than a forgery.
+  return { ...conform(doc, what, schema), signature: sig as Signature };
 }
 
-export function parseDocument<T>(bytes: Uint8Array, what: string): T {
+/** Parses a stored document without verifying it (no verify key configured). */
+export function parseDocument<T>(bytes: Uint8Array, what: string, schema: z.ZodType<T>): T {
+  return conform(parseJson(bytes, what), what, schema);
+}
+
+function parseJson(bytes: Uint8Array, what: string): object {
+  let v: unknown;
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
     throw new BarysafeError('manifest', `${what} is not valid JSON (truncated or corrupt)`, {
       exitCode: ExitCode.INTEGRITY,
     });
   }
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new BarysafeError('manifest', `${what} is not a JSON object`, { exitCode: ExitCode.INTEGRITY });
+  return v;
+}
+
+function conform<T>(doc: unknown, what: string, schema: z.ZodType<T>): T {
+  const r = schema.safeParse(doc);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : '(document)';
+  throw new BarysafeError(
+    'manifest',
+    `${what} is not a valid barysafe document: ${where}: ${issue?.message ?? 'invalid'}`,
+    {
+      exitCode: ExitCode.INTEGRITY,
+      hint: 'it was not written by this version of barysafe, or was altered',
+    },
+  );
 }

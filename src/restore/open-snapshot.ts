@@ -1,5 +1,5 @@
 import { BarysafeError, ExitCode } from '../errors.js';
-import type { Repository, SnapshotEntry } from '../repository/repository.js';
+import type { GoodSnapshot, Repository } from '../repository/repository.js';
 
 /**
  * Resolves and verifies a snapshot before anything is fetched: a manifest whose signature fails is
@@ -8,7 +8,7 @@ import type { Repository, SnapshotEntry } from '../repository/repository.js';
 export async function openSnapshot(
   repo: Repository,
   ref: string,
-): Promise<{ entry: SnapshotEntry; chain: { ok: boolean; detail: string } }> {
+): Promise<{ entry: GoodSnapshot; chain: { ok: boolean; detail: string } }> {
   if (!repo.verifier) {
     throw new BarysafeError('signature', 'no key to verify snapshot manifests', {
       exitCode: ExitCode.USAGE,

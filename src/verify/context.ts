@@ -2,7 +2,7 @@ import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { BarysafeConfig } from '../config/schema.js';
 import type { KeyFacts } from '../barycenter/jwk.js';
-import type { Repository, SnapshotEntry } from '../repository/repository.js';
+import type { GoodSnapshot, Repository } from '../repository/repository.js';
 import type { RunningProcess } from '../platform/child-process.js';
 import type { Launcher } from './scratch/launcher.js';
 import type { ScratchDatabase } from './scratch/scratch-postgres.js';
@@ -18,7 +18,7 @@ export interface RestoredFiles {
 
 /** What the key and database steps need: a verified manifest and its artifacts restored. */
 export interface RestoredInput {
-  entry: SnapshotEntry;
+  entry: GoodSnapshot;
   restored: RestoredFiles;
 }
 
@@ -58,7 +58,7 @@ export interface DrillContext {
   /** Set as soon as the snapshot id is known, even if its manifest then fails verification. */
   snapshotId?: string;
   snapshotSha256?: string;
-  entry?: SnapshotEntry;
+  entry?: GoodSnapshot;
   restored?: RestoredFiles;
   key?: RestoredKey;
   /** Connection string Barycenter gets for the scratch DB (sqlite:// or postgres://). */

@@ -6,25 +6,13 @@ import { openStorage } from '../../repository/open-storage.js';
 import { Repository, type DrillRecordRef, type SnapshotEntry } from '../../repository/repository.js';
 import type { CheckContext } from '../types.js';
 
-/** What the drill (issue 3) stores under drills/. */
-export interface DrillRecord {
-  format: 'barysafe.drill/v1';
-  id: string;
-  snapshot_id: string;
-  started_at: string;
-  finished_at: string;
-  verdict: 'pass' | 'fail' | 'inconclusive' | 'error';
-  rto_ms?: number;
-  rpo_ms?: number;
-}
-
 export interface RepositoryFacts {
   displayUrl: string;
   /** Key id of the manifest verify key, or null when none is configured (manifests then unverified). */
   verifierKeyId: string | null;
   verifierError: string | null;
   snapshots: SnapshotEntry[];
-  drills: Array<DrillRecordRef<DrillRecord>>;
+  drills: DrillRecordRef[];
 }
 
 export type RepositoryAccess = { ok: true; repo: RepositoryFacts } | { ok: false; displayUrl: string; error: string };
@@ -48,7 +36,7 @@ export function readRepository(ctx: CheckContext): Promise<RepositoryAccess> {
       try {
         const repo = new Repository(storage, verifier);
         const snapshots = await repo.list();
-        const drills = await repo.listDrillRecords<DrillRecord>();
+        const drills = await repo.listDrillRecords();
         return {
           ok: true,
           repo: {
