@@ -34,5 +34,11 @@ else
   echo "install-test-deps: system packages present"
 fi
 
-# Reproducible install from the lockfile; better-sqlite3 builds from source here (~2 min).
-npm ci --no-audit --no-fund
+# Reproducible install from the lockfile; better-sqlite3 builds from source here (~2 min). Skipped
+# when node_modules already holds exactly what package-lock.json pins (the README's quick start ran
+# `npm ci` just before): npm records what it installed in node_modules/.package-lock.json.
+if node scripts/lockfile-installed.mjs; then
+  echo "install-test-deps: node_modules matches package-lock.json; not reinstalling"
+else
+  npm ci --no-audit --no-fund
+fi

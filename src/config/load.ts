@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -9,9 +10,23 @@ export interface LoadedConfig {
   config: BarysafeConfig;
 }
 
-/** --config FILE, then $BARYSAFE_CONFIG, then ./barysafe.toml. */
-export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(flag ?? env.BARYSAFE_CONFIG ?? 'barysafe.toml');
+/** Where `barysafe init` puts the config by default, and the last place barysafe looks. */
+export const SYSTEM_CONFIG = '/etc/barysafe/barysafe.toml';
+
+/**
+ * --config FILE, then $BARYSAFE_CONFIG, then ./barysafe.toml, then /etc/barysafe/barysafe.toml.
+ * The last two are searched: the first that exists wins (./barysafe.toml when neither does, so the
+ * error names the place a user looks first).
+ */
+export function configPathFrom(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (p: string) => boolean = existsSync,
+): string {
+  const explicit = flag ?? env.BARYSAFE_CONFIG;
+  if (explicit) return path.resolve(explicit);
+  const local = path.resolve('barysafe.toml');
+  return exists(local) || !exists(SYSTEM_CONFIG) ? local : SYSTEM_CONFIG;
 }
 
 export async function loadConfig(file: string): Promise<LoadedConfig> {
@@ -25,7 +40,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
       `cannot read barysafe config ${file}: ${code === 'ENOENT' ? 'no such file' : errorText(e)}`,
       {
         exitCode: ExitCode.USAGE,
-        hint: 'pass --config FILE, set BARYSAFE_CONFIG, or create one with `barysafe init --dir DIR`',
+        hint: `pass --config FILE, set BARYSAFE_CONFIG, or create one with \`barysafe init\` (searched: ./barysafe.toml, ${SYSTEM_CONFIG})`,
       },
     );
   }
