@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorText, isBarysafeError, ExitCode } from '../errors.js';
 import type { Signer } from '../crypto/signing.js';
@@ -42,7 +43,7 @@ export async function recordBackup(
         createdAt: m.created_at,
         artifacts: m.artifacts.length,
         bytes,
-        recipients: m.recipients.length,
+        recipients: m.recipients.map(recipientFingerprint),
         key: { kid: m.key.kid, thumbprint: m.key.thumbprint, jwksMatches: m.key.jwks.publishes_key_exactly },
         database: { engine: m.database.engine, migrations: m.database.migrations.length },
       },
@@ -73,4 +74,9 @@ export async function recordBackupFailure(
   });
   if (res.ok) log.info({ evidence: res.record.key }, `failed backup recorded as evidence #${res.record.sequence}`);
   else log.warn(`the failed backup could not be recorded in the evidence chain: ${res.error}`);
+}
+
+/** A short, stable name for an age recipient (they are public keys; this only keeps lists compact). */
+export function recipientFingerprint(recipient: string): string {
+  return 'sha256:' + createHash('sha256').update(recipient).digest('hex').slice(0, 16);
 }

@@ -60,7 +60,8 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
   const barycenter = resolveBarycenter(config.barycenter);
   const deployment = detectDeployment(config, opts.deployment);
   const ctx = createContext({ config, configPath: loaded.path, barycenter, deployment, now: opts.now });
-  const started = new Date();
+  const started = ctx.now;
+  const t0 = performance.now();
   const results = await runAll(selected, ctx);
   const known = new Set(all.map((d) => d.id));
   const warnings = config.checks.waivers
@@ -75,7 +76,8 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
     warnings,
     now: ctx.now,
   });
-  const evidence = opts.record ? await recordCheckRun(config, report, started, new Date()) : undefined;
+  const finished = new Date(started.getTime() + Math.round(performance.now() - t0));
+  const evidence = opts.record ? await recordCheckRun(config, report, started, finished) : undefined;
   const rendered = renderReport(report, format, { colour: opts.colour && !opts.output });
   if (opts.output) {
     await writeReport(opts.output, rendered);

@@ -11,6 +11,8 @@ import { registerRestore } from './restore.js';
 import { registerCheck } from './check.js';
 import { registerVerifyEvidence } from './verify-evidence.js';
 import { registerEvidence } from './evidence.js';
+import { registerReport } from './report.js';
+import { registerVerifyReport } from './verify-report.js';
 
 export function buildProgram(): Command {
   const program = new Command('barysafe')
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerVerifyEvidence(program);
   registerEvidence(program);
+  registerReport(program);
+  registerVerifyReport(program);
   registerDemo(program);
   return program;
 }
