@@ -10,6 +10,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { Ajv } from 'ajv';
 import { runBackup, type BackupResult } from '../src/backup/pipeline.js';
 import { runCheckCommand } from '../src/cli/check.js';
 import { loadSigner } from '../src/crypto/signing.js';
@@ -237,6 +238,23 @@ describe('the report over a built history', () => {
       keys: 'pass',
       evidence: 'pass',
     });
+  });
+
+  test('the JSON report matches docs/schemas/audit-report.v1.json and carries the same content as the model', async () => {
+    const schema = JSON.parse(await readFile(path.join(REPO_ROOT, 'docs/schemas/audit-report.v1.json'), 'utf8'));
+    const validate = new Ajv({ allErrors: true, validateFormats: false }).compile(schema);
+    const doc = JSON.parse(await readFile(files.json!, 'utf8')) as Record<string, any>;
+    const valid = validate(doc);
+    assert.ok(valid, JSON.stringify(validate.errors, null, 2));
+    const { attestation, ...model } = doc;
+    assert.equal(attestation.payloadType, 'application/vnd.in-toto+json');
+    // Rendered after the stored report (one record more in the chain); everything else is the same.
+    for (const k of ['period', 'controls', 'backups', 'verification', 'drills', 'keys'] as const)
+      assert.deepEqual(model[k], report[k], k);
+    const md = await readFile(files.markdown!, 'utf8');
+    for (const id of report.controls.rows.map((r) => r.id)) assert.ok(md.includes(`\`${id}\``), `markdown lists ${id}`);
+    assert.match(md, /13 backups succeeded, 1 failed/);
+    assert.match(await readFile(files.html!, 'utf8'), /13 backups succeeded, 1 failed/);
   });
 
   test('the stored report is record #21 and verify-evidence still proves the chain', async () => {
