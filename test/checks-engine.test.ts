@@ -8,7 +8,7 @@ import { catalogue, CATALOGUE_ORDER, selectChecks } from '../src/checks/catalogu
 import { configSchema } from '../src/config/schema.js';
 import { resolveBarycenter } from '../src/config/barycenter.js';
 import type { CheckDefinition } from '../src/checks/types.js';
-import { exitCodeFor } from '../src/report/model.js';
+import { exitCodeFor } from '../src/checks/report.js';
 
 const config = (checks: Record<string, unknown> = {}) =>
   configSchema.parse({

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { Ajv } from 'ajv';
 import { runCheckCommand } from '../src/cli/check.js';
 import { renderReport, REPORT_FORMATS } from '../src/report/index.js';
-import type { CheckReport } from '../src/report/model.js';
+import type { CheckReport } from '../src/checks/report.js';
 import {
   addClient,
   addUser,

@@ -30,7 +30,7 @@ import { CATALOGUE_ORDER } from '../src/checks/catalogue.js';
 import { mountOf, parseMountinfo } from '../src/checks/evidence/filesystem.js';
 import { runCheckCommand } from '../src/cli/check.js';
 import { initConfig } from '../src/cli/init.js';
-import type { CheckReport } from '../src/report/model.js';
+import type { CheckReport } from '../src/checks/report.js';
 import { certificate, publicJwk, rsaJwk } from './checks-fixture.js';
 import { BARYCENTER_BIN, freePortPair, runBarycenter } from './support/barycenter/launch.js';
 import { runCli } from './support/deployments.js';

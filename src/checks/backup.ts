@@ -39,10 +39,10 @@ async function freshness(
   if (!access.ok)
     return {
       status: 'error',
-      summary: `cannot read the repository ${access.displayUrl}: ${access.error}`,
-      evidence: [{ source: `repository ${access.displayUrl}`, note: access.error }],
+      summary: `cannot read the ${access.source}: ${access.reason}`,
+      evidence: [{ source: access.source ?? 'repository', note: access.reason }],
     };
-  const repo = access.repo;
+  const repo = access.value;
   const rpoText = ctx.config.checks.rpo;
   const rpo = parseDuration(rpoText);
   const evidence: Evidence[] = [repoEvidence(repo)];
@@ -201,10 +201,10 @@ const restoreTested: CheckDefinition = {
     if (!access.ok)
       return {
         status: 'error',
-        summary: `cannot read the repository ${access.displayUrl}: ${access.error}`,
+        summary: `cannot read the ${access.source}: ${access.reason}`,
         evidence: [],
       };
-    const repo = access.repo;
+    const repo = access.value;
     const maxText = ctx.config.checks.drill_max_age;
     const maxAge = parseDuration(maxText);
     const evidence: Evidence[] = [

@@ -1,4 +1,5 @@
 import type { CheckDefinition, Evidence } from './types.js';
+import { unreadable } from './evidence/combine.js';
 import { readRows, type ClientRow } from './evidence/database.js';
 
 /** Names and URIs that suggest a client registered for testing (dynamic registration is always open). */
@@ -25,8 +26,8 @@ const review: CheckDefinition = {
   },
   async run(ctx) {
     const r = await readRows(ctx, 'clients', (db) => db.clients());
-    if ('status' in r) return r;
-    const { rows: clients, source } = r;
+    if (!r.ok) return unreadable(r);
+    const { value: clients, source } = r;
     if (clients.length === 0)
       return {
         status: 'pass',
@@ -101,8 +102,8 @@ const redirectUrisHttps: CheckDefinition = {
   },
   async run(ctx) {
     const r = await readRows(ctx, 'clients', (db) => db.clients());
-    if ('status' in r) return r;
-    const { rows: clients, source } = r;
+    if (!r.ok) return unreadable(r);
+    const { value: clients, source } = r;
     const bad: Array<{ client_id: string; uri: string; reason: string }> = [];
     const review: typeof bad = [];
     const loopback: typeof bad = [];

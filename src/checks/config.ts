@@ -107,18 +107,18 @@ async function judgeTlsTermination(ctx: CheckContext): Promise<CheckOutcome> {
   if (ctx.deployment === 'docker') {
     const d = await loadDocker(ctx);
     if (!d.ok) f.missing(`docker: ${d.reason}`);
-    else judgeDockerPort(f, d.source, publishedBindings(d.container, pub.port), { ...pub, role: 'public' }, false);
+    else judgeDockerPort(f, d.source, publishedBindings(d.value, pub.port), { ...pub, role: 'public' }, false);
   } else if (ctx.deployment === 'kubernetes') {
     const k = await loadKubernetes(ctx);
     if (!k.ok) f.missing(`kubernetes: ${k.reason}`);
     else {
-      const ex = k8sExposures(k.manifests, pub.port);
+      const ex = k8sExposures(k.value, pub.port);
       const external = ex.filter((e) => e.external);
-      const ingresses = k.manifests.objects.filter(
+      const ingresses = k.value.objects.filter(
         (o) => o.kind === 'Ingress' || o.kind === 'HTTPRoute' || o.kind === 'Gateway',
       );
       const ev = {
-        source: `${k.manifests.files.join(', ')} (Services, Ingress/HTTPRoute)`,
+        source: `${k.value.files.join(', ')} (Services, Ingress/HTTPRoute)`,
         observed: {
           services: ex.map((e) => e.via),
           ingress: ingresses.map(

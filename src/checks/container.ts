@@ -1,11 +1,17 @@
-import type { CheckContext, CheckDefinition, CheckOutcome } from './types.js';
-import { Findings } from './evidence/combine.js';
-import { loadDocker } from './evidence/docker.js';
+import type { CheckContext, CheckDefinition, CheckOutcome, Lookup } from './types.js';
+import { Findings, unreadable } from './evidence/combine.js';
+import { type DockerContainer, loadDocker } from './evidence/docker.js';
 import { usesDocker, usesKubernetes, usesUnit } from './evidence/environment.js';
 import { mountOf, readMountinfo } from './evidence/filesystem.js';
-import { type Container, effectiveSecurity, loadKubernetes, type PodSpec } from './evidence/kubernetes.js';
-import { capNames, findProcess, processEvidence } from './evidence/process.js';
-import { isTrue, lastValue, loadUnit } from './evidence/systemd.js';
+import {
+  type Container,
+  effectiveSecurity,
+  loadKubernetes,
+  type PodSpec,
+  type Workload,
+} from './evidence/kubernetes.js';
+import { capNames, findProcess, processEvidence, type ProcessFacts } from './evidence/process.js';
+import { isTrue, lastValue, loadUnit, type SystemdUnit } from './evidence/systemd.js';
 
 /** Sandboxing of the process: no_new_privs, read-only root, capabilities, Pod Security. */
 
@@ -14,50 +20,35 @@ const NOT_LINUX = (ctx: CheckContext) =>
     ? `${ctx.deployment} has no Linux ${'no_new_privs/capability'} model; use its own confinement (jails, zones, privileges)`
     : undefined;
 
-/** Adds the live-process finding when the process is local (not Kubernetes). */
-async function withProcess(
-  ctx: CheckContext,
+/** Adds a source's findings when the source applies and could be read; records why it is missing otherwise. */
+async function judgeSource<T>(
+  applies: boolean,
   f: Findings,
-  judge: (p: Awaited<ReturnType<typeof findProcess>> & { found: true }) => Promise<void> | void,
+  label: string,
+  load: () => Promise<Lookup<T>>,
+  judge: (value: T, source: string) => Promise<void> | void,
 ) {
-  if (ctx.deployment === 'kubernetes') return;
-  const p = await findProcess(ctx);
-  if (p.found) await judge(p);
-  else f.missing(`live process: ${p.reason}`);
+  if (!applies) return;
+  const l = await load();
+  if (l.ok) await judge(l.value, l.source);
+  else f.missing(`${label}: ${l.reason}`);
 }
 
-async function withUnit(
-  ctx: CheckContext,
-  f: Findings,
-  judge: (u: Awaited<ReturnType<typeof loadUnit>> & { ok: true }, src: string) => void,
-) {
-  if (!usesUnit(ctx)) return;
-  const u = await loadUnit(ctx);
-  if (u.ok) judge(u, `systemd unit ${u.unit.files.join(' + ')}`);
-  else f.missing(`systemd unit: ${u.reason}`);
-}
-
-async function withDocker(
-  ctx: CheckContext,
-  f: Findings,
-  judge: (d: Awaited<ReturnType<typeof loadDocker>> & { ok: true }) => void,
-) {
-  if (!usesDocker(ctx)) return;
-  const d = await loadDocker(ctx);
-  if (d.ok) judge(d);
-  else f.missing(`docker: ${d.reason}`);
-}
-
-async function withPod(
-  ctx: CheckContext,
-  f: Findings,
-  judge: (w: NonNullable<(Awaited<ReturnType<typeof loadKubernetes>> & { ok: true })['manifests']['workload']>) => void,
-) {
-  if (!usesKubernetes(ctx)) return;
-  const k = await loadKubernetes(ctx);
-  if (k.ok) judge(k.manifests.workload!);
-  else f.missing(`kubernetes: ${k.reason}`);
-}
+/** The live process is local evidence except on Kubernetes. */
+const withProcess = (ctx: CheckContext, f: Findings, judge: (p: ProcessFacts) => Promise<void> | void) =>
+  judgeSource(ctx.deployment !== 'kubernetes', f, 'live process', () => findProcess(ctx), judge);
+const withUnit = (ctx: CheckContext, f: Findings, judge: (u: SystemdUnit, source: string) => void) =>
+  judgeSource(usesUnit(ctx), f, 'systemd unit', () => loadUnit(ctx), judge);
+const withDocker = (ctx: CheckContext, f: Findings, judge: (c: DockerContainer, source: string) => void) =>
+  judgeSource(usesDocker(ctx), f, 'docker', () => loadDocker(ctx), judge);
+const withPod = (ctx: CheckContext, f: Findings, judge: (w: Workload) => void) =>
+  judgeSource(
+    usesKubernetes(ctx),
+    f,
+    'kubernetes',
+    () => loadKubernetes(ctx),
+    (m) => judge(m.workload),
+  );
 
 function finish(ctx: CheckContext, f: Findings): CheckOutcome {
   const notLinux = NOT_LINUX(ctx);
@@ -86,7 +77,7 @@ const IMPLIES_NNP = [
 
 async function noNewPrivileges(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
-  await withProcess(ctx, f, ({ process: p }) => {
+  await withProcess(ctx, f, (p) => {
     if (p.noNewPrivs === undefined) f.missing(`proc:${p.pid}/status has no NoNewPrivs field (kernel older than 4.10)`);
     else
       f.add(
@@ -98,9 +89,9 @@ async function noNewPrivileges(ctx: CheckContext): Promise<CheckOutcome> {
       );
   });
   await withUnit(ctx, f, (u, src) => {
-    const explicit = lastValue(u.unit, 'NoNewPrivileges');
+    const explicit = lastValue(u, 'NoNewPrivileges');
     const implied = IMPLIES_NNP.filter((k) => {
-      const v = lastValue(u.unit, k);
+      const v = lastValue(u, k);
       return v !== undefined && !/^(no|false|0|off)$/i.test(v);
     });
     const ev = {
@@ -113,13 +104,13 @@ async function noNewPrivileges(ctx: CheckContext): Promise<CheckOutcome> {
     else if (explicit === undefined && implied.length) f.add('pass', `NoNewPrivileges implied by ${implied[0]}=`, ev);
     else f.add('fail', `unit does not set NoNewPrivileges=true`, ev);
   });
-  await withDocker(ctx, f, (d) => {
-    const opts = d.container.HostConfig?.SecurityOpt ?? [];
+  await withDocker(ctx, f, (d, source) => {
+    const opts = d.HostConfig?.SecurityOpt ?? [];
     const on = opts.some((o) => /^no-new-privileges([:=]true)?$/i.test(o));
     f.add(
       on ? 'pass' : 'fail',
       on ? 'container has no-new-privileges' : 'container lacks security-opt no-new-privileges',
-      { source: `${d.source} (HostConfig.SecurityOpt)`, observed: opts, expected: 'contains "no-new-privileges:true"' },
+      { source: `${source} (HostConfig.SecurityOpt)`, observed: opts, expected: 'contains "no-new-privileges:true"' },
     );
   });
   await withPod(ctx, f, (w) => {
@@ -150,7 +141,7 @@ async function noNewPrivileges(ctx: CheckContext): Promise<CheckOutcome> {
 
 async function readOnlyRootfs(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
-  await withProcess(ctx, f, async ({ process: p }) => {
+  await withProcess(ctx, f, async (p) => {
     try {
       const root = mountOf(await readMountinfo(p.pid), '/');
       const ro = root?.options.includes('ro') ?? false;
@@ -168,7 +159,7 @@ async function readOnlyRootfs(ctx: CheckContext): Promise<CheckOutcome> {
     }
   });
   await withUnit(ctx, f, (u, src) => {
-    const v = lastValue(u.unit, 'ProtectSystem');
+    const v = lastValue(u, 'ProtectSystem');
     const ev = { source: `${src} (ProtectSystem=)`, observed: v ?? '(unset)', expected: 'strict' };
     if (v === 'strict')
       f.add('pass', 'ProtectSystem=strict mounts the whole file system read-only but ReadWritePaths=', ev);
@@ -176,14 +167,14 @@ async function readOnlyRootfs(ctx: CheckContext): Promise<CheckOutcome> {
       f.add('warn', `ProtectSystem=${v} leaves parts of the file system writable; use strict`, ev);
     else f.add('fail', 'the unit does not make the file system read-only (ProtectSystem=strict)', ev);
   });
-  await withDocker(ctx, f, (d) => {
-    const ro = d.container.HostConfig?.ReadonlyRootfs === true;
+  await withDocker(ctx, f, (d, source) => {
+    const ro = d.HostConfig?.ReadonlyRootfs === true;
     f.add(
       ro ? 'pass' : 'fail',
       ro ? 'container root file system is read-only' : 'container root file system is writable',
       {
-        source: `${d.source} (HostConfig.ReadonlyRootfs)`,
-        observed: d.container.HostConfig?.ReadonlyRootfs ?? false,
+        source: `${source} (HostConfig.ReadonlyRootfs)`,
+        observed: d.HostConfig?.ReadonlyRootfs ?? false,
         expected: true,
       },
     );
@@ -220,7 +211,7 @@ function judgeCapLists(f: Findings, source: string, drop: string[], add: string[
 
 async function capabilitiesDropped(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
-  await withProcess(ctx, f, ({ process: p }) => {
+  await withProcess(ctx, f, (p) => {
     const ev = processEvidence(
       p,
       'CapEff / CapPrm / CapBnd',
@@ -238,9 +229,9 @@ async function capabilitiesDropped(ctx: CheckContext): Promise<CheckOutcome> {
     else f.add('pass', `process ${p.pid} has no capabilities and an empty bounding set`, ev);
   });
   await withUnit(ctx, f, (u, src) => {
-    const has = u.unit.service.has('CapabilityBoundingSet');
-    const values = (u.unit.service.get('CapabilityBoundingSet') ?? []).join(' ').trim();
-    const ambient = (u.unit.service.get('AmbientCapabilities') ?? []).join(' ').trim();
+    const has = u.service.has('CapabilityBoundingSet');
+    const values = (u.service.get('CapabilityBoundingSet') ?? []).join(' ').trim();
+    const ambient = (u.service.get('AmbientCapabilities') ?? []).join(' ').trim();
     const ev = {
       source: `${src} (CapabilityBoundingSet=, AmbientCapabilities=)`,
       observed: {
@@ -254,11 +245,11 @@ async function capabilitiesDropped(ctx: CheckContext): Promise<CheckOutcome> {
     else if (has && !values.startsWith('~')) f.add('warn', `bounding set keeps ${values}`, ev);
     else f.add('fail', 'the unit does not empty the capability bounding set (CapabilityBoundingSet=)', ev);
   });
-  await withDocker(ctx, f, (d) => {
-    const h = d.container.HostConfig ?? {};
+  await withDocker(ctx, f, (d, source) => {
+    const h = d.HostConfig ?? {};
     judgeCapLists(
       f,
-      `${d.source} (HostConfig.CapDrop, CapAdd, Privileged)`,
+      `${source} (HostConfig.CapDrop, CapAdd, Privileged)`,
       h.CapDrop ?? [],
       h.CapAdd ?? [],
       h.Privileged === true,
@@ -332,8 +323,8 @@ async function podSecurityRestricted(ctx: CheckContext): Promise<CheckOutcome> {
       evidence: [],
     };
   const k = await loadKubernetes(ctx);
-  if (!k.ok) return { status: 'error', summary: k.reason, evidence: [] };
-  const w = k.manifests.workload!;
+  if (!k.ok) return unreadable(k);
+  const w = k.value.workload;
   const v = restrictedViolations(w.pod);
   const ev = {
     source: `${w.ref} ${w.fieldPrefix}`,

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { redactText } from '../redact.js';
 import { errorText } from '../errors.js';
-import { closeDatabase } from './evidence/database.js';
 import { controlsFor } from './controls.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import type { EffectiveBarycenter } from '../config/barycenter.js';
@@ -20,23 +19,27 @@ export interface EngineInput {
   now?: Date;
 }
 
+/** Runs the definitions one after another on a fresh context, then closes whatever the run's evidence opened. */
 export async function runChecks(definitions: CheckDefinition[], input: EngineInput): Promise<CheckResult[]> {
-  return runAll(definitions, createContext(input));
-}
-
-/** Runs the definitions one after another on ctx, then closes the database connection the run opened. */
-export async function runAll(definitions: CheckDefinition[], ctx: CheckContext): Promise<CheckResult[]> {
+  const ctx = createContext(input);
   const results: CheckResult[] = [];
   try {
     for (const def of definitions) results.push(await runOne(def, ctx));
   } finally {
-    await closeDatabase(ctx).catch(() => undefined);
+    await ctx.close();
   }
   return results;
 }
 
-export function createContext(input: EngineInput): CheckContext {
+/** A context plus the cleanup of the sources its memo opened. */
+export interface RunContext extends CheckContext {
+  /** Runs every memo's close hook once, ignoring failures: a run's results never depend on cleanup. */
+  close(): Promise<void>;
+}
+
+export function createContext(input: EngineInput): RunContext {
   const cache = new Map<string, Promise<unknown>>();
+  const closers: Array<() => Promise<void>> = [];
   return {
     config: input.config,
     configPath: input.configPath,
@@ -44,13 +47,20 @@ export function createContext(input: EngineInput): CheckContext {
     deployment: input.deployment.type,
     deploymentReason: input.deployment.reason,
     now: input.now ?? new Date(),
-    memo<T>(key: string, load: () => Promise<T>): Promise<T> {
+    memo<T>(key: string, load: () => Promise<T>, opts?: { close?: (value: T) => Promise<void> | void }): Promise<T> {
       let p = cache.get(key) as Promise<T> | undefined;
       if (!p) {
-        p = load();
+        const loading = load();
+        p = loading;
         cache.set(key, p);
+        const close = opts?.close;
+        if (close) closers.push(async () => close(await loading));
       }
       return p;
+    },
+    async close() {
+      const pending = closers.splice(0);
+      await Promise.allSettled(pending.map((c) => c()));
     },
   };
 }

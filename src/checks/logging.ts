@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CheckContext, CheckDefinition, CheckOutcome } from './types.js';
-import { Findings } from './evidence/combine.js';
+import { Findings, unreadable } from './evidence/combine.js';
 import { loadDocker } from './evidence/docker.js';
 import { serviceEnvironments, usesUnit } from './evidence/environment.js';
 import { loadKubernetes } from './evidence/kubernetes.js';
@@ -87,7 +87,7 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
         'manual',
         'Kubernetes: container stdout is collected by the node; confirm a cluster log aggregation (Fluent Bit, Vector, Loki, a cloud agent) ships it',
         {
-          source: k.ok ? k.manifests.workload!.ref : 'manifests',
+          source: k.ok ? k.value.workload.ref : 'manifests',
           note: k.ok
             ? 'Barycenter logs to stdout (facts §2.5); the manifests cannot show cluster-level forwarding'
             : k.reason,
@@ -97,8 +97,8 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
     }
     case 'docker': {
       const d = await loadDocker(ctx);
-      if (!d.ok) return { status: 'error', summary: d.reason, evidence: [] };
-      const driver = d.container.HostConfig?.LogConfig?.Type ?? '(unset)';
+      if (!d.ok) return unreadable(d);
+      const driver = d.value.HostConfig?.LogConfig?.Type ?? '(unset)';
       const ev = {
         source: `${d.source} (HostConfig.LogConfig.Type)`,
         observed: driver,
@@ -152,9 +152,9 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
   if (usesUnit(ctx)) {
     const u = await loadUnit(ctx);
     if (u.ok) {
-      const out = lastValue(u.unit, 'StandardOutput') ?? 'journal';
+      const out = lastValue(u.value, 'StandardOutput') ?? 'journal';
       const ev = {
-        source: `systemd unit ${u.unit.files.join(' + ')} (StandardOutput=)`,
+        source: `systemd unit ${u.value.files.join(' + ')} (StandardOutput=)`,
         observed: out,
         expected: 'journal (the default), kmsg or a socket',
       };
@@ -165,20 +165,20 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
     } else f.missing(`systemd unit: ${u.reason}`);
   }
   const p = await findProcess(ctx);
-  if (p.found) {
-    const target = await stdoutTarget(p.process.pid);
-    const src = `proc:${p.process.pid}/fd/1 (found by ${p.process.foundBy})`;
-    if (typeof target !== 'string') f.missing(target.error);
-    else if (target === '/dev/null')
-      f.add('fail', `process ${p.process.pid} writes its logs to /dev/null`, {
+  if (p.ok) {
+    const target = await stdoutTarget(p.value.pid);
+    const src = `proc:${p.value.pid}/fd/1 (found by ${p.value.foundBy})`;
+    if (!target.ok) f.missing(target.reason);
+    else if (target.value === '/dev/null')
+      f.add('fail', `process ${p.value.pid} writes its logs to /dev/null`, {
         source: src,
-        observed: target,
+        observed: target.value,
         expected: 'journald stream socket, a pipe to a collector or a forwarded file',
       });
     else
-      f.add('manual', `process ${p.process.pid} stdout goes to ${target}; confirm it reaches central logging`, {
+      f.add('manual', `process ${p.value.pid} stdout goes to ${target.value}; confirm it reaches central logging`, {
         source: src,
-        observed: target,
+        observed: target.value,
       });
   } else if (!usesUnit(ctx)) f.missing(`live process: ${p.reason}`);
   return f.outcome();

@@ -196,13 +196,13 @@ const backgroundJobs: CheckDefinition = {
       if (!access.ok)
         return {
           status: 'error',
-          summary: `neither the admin API (${why}) nor the database (${access.error}) could be read`,
+          summary: `neither the admin API (${why}) nor the database (${access.reason}) could be read`,
           evidence,
         };
       let latest: number | null;
       try {
-        failures = await access.db.failedJobsSince(since);
-        latest = await access.db.latestJobStart();
+        failures = await access.value.failedJobsSince(since);
+        latest = await access.value.latestJobStart();
       } catch (e) {
         return {
           status: 'error',
@@ -211,7 +211,7 @@ const backgroundJobs: CheckDefinition = {
         };
       }
       evidence.push({
-        source: `${access.db.source} job_executions (success = 0, started_at >= ${iso(since)}; newest started_at)`,
+        source: `${access.source} job_executions (success = 0, started_at >= ${iso(since)}; newest started_at)`,
         observed: { failures_in_window: failures.length, latest_run: latest === null ? null : iso(latest) },
         expected: { failures_in_window: 0 },
       });

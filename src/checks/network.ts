@@ -1,5 +1,5 @@
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
-import { Findings } from './evidence/combine.js';
+import { Findings, unreadable } from './evidence/combine.js';
 import { loadDocker, publishedBindings } from './evidence/docker.js';
 import {
   barycenterPorts,
@@ -60,19 +60,19 @@ async function publicPorts(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
   if (ctx.deployment === 'docker') {
     const d = await loadDocker(ctx);
-    if (!d.ok) return { status: 'error', summary: d.reason, evidence: [] };
+    if (!d.ok) return unreadable(d);
     for (const p of barycenterPorts(ctx))
-      judgeDockerPort(f, d.source, publishedBindings(d.container, p.port), p, p.role === 'public');
+      judgeDockerPort(f, d.source, publishedBindings(d.value, p.port), p, p.role === 'public');
     return f.outcome();
   }
   if (ctx.deployment === 'kubernetes') {
     const k = await loadKubernetes(ctx);
-    if (!k.ok) return { status: 'error', summary: k.reason, evidence: [] };
+    if (!k.ok) return unreadable(k);
     for (const p of privatePorts(ctx)) {
-      const ex = k8sExposures(k.manifests, p.port);
+      const ex = k8sExposures(k.value, p.port);
       const bad = ex.filter((e) => p.role === 'admin' || e.external);
       const ev = {
-        source: `${k.manifests.files.join(', ')} (Services selecting ${k.manifests.workload!.ref}, hostPorts)`,
+        source: `${k.value.files.join(', ')} (Services selecting ${k.value.workload.ref}, hostPorts)`,
         observed: ex.length ? ex.map((e) => e.via) : 'not exposed',
         expected:
           p.role === 'admin' ? 'no Service or hostPort for the admin port' : 'at most a ClusterIP Service for authz',
@@ -88,7 +88,7 @@ async function publicPorts(ctx: CheckContext): Promise<CheckOutcome> {
     return f.outcome();
   }
   const l = await hostListeners(ctx);
-  if (!l.ok) return { status: 'error', summary: l.reason, evidence: [] };
+  if (!l.ok) return unreadable(l);
   const pub = barycenterPorts(ctx)[0]!;
   f.add(
     'pass',
@@ -108,10 +108,10 @@ async function publicPorts(ctx: CheckContext): Promise<CheckOutcome> {
 async function firewall(ctx: CheckContext): Promise<CheckOutcome> {
   if (ctx.deployment === 'kubernetes') {
     const k = await loadKubernetes(ctx);
-    if (!k.ok) return { status: 'error', summary: k.reason, evidence: [] };
-    const pols = ingressPoliciesFor(k.manifests);
+    if (!k.ok) return unreadable(k);
+    const pols = ingressPoliciesFor(k.value);
     const ev = {
-      source: `${k.manifests.files.join(', ')} (NetworkPolicy selecting ${k.manifests.workload!.ref})`,
+      source: `${k.value.files.join(', ')} (NetworkPolicy selecting ${k.value.workload.ref})`,
       observed: pols.map((p) => p.metadata?.name),
       expected: 'at least one NetworkPolicy with policyTypes Ingress',
     };
@@ -130,7 +130,7 @@ async function firewall(ctx: CheckContext): Promise<CheckOutcome> {
       summary: fw.reason,
       evidence: [{ source: 'nft -j list ruleset / iptables-save', note: fw.reason }],
     };
-  const facts = fw.facts;
+  const facts = fw.value;
   const policies = facts.chains.map((c) => `${c.name}: policy ${c.policy}, ${c.rules.length} rule(s)`);
   const ports = privatePorts(ctx).map((p) => ({ ...p, ...verdictFor(facts, p.port) }));
   const evidence: Evidence[] = [
@@ -183,12 +183,12 @@ async function authzNetworkPolicy(ctx: CheckContext): Promise<CheckOutcome> {
       evidence: [{ source: `${ctx.barycenter.configPath} authz.enabled`, observed: false }],
     };
   const k = await loadKubernetes(ctx);
-  if (!k.ok) return { status: 'error', summary: k.reason, evidence: [] };
-  const pols = ingressPoliciesFor(k.manifests);
+  if (!k.ok) return unreadable(k);
+  const pols = ingressPoliciesFor(k.value);
   const port = ctx.barycenter.authzPort;
-  const allowed = portAllowedBy(pols, port, k.manifests.workload!.container);
+  const allowed = portAllowedBy(pols, port, k.value.workload.container);
   const ev = {
-    source: `${k.manifests.files.join(', ')} (NetworkPolicy selecting ${k.manifests.workload!.ref})`,
+    source: `${k.value.files.join(', ')} (NetworkPolicy selecting ${k.value.workload.ref})`,
     observed: { policies: pols.map((p) => p.metadata?.name), authzPort: allowed.from },
     expected: 'a NetworkPolicy admitting the authz port only from selected peers (the chart: same namespace)',
   };

@@ -24,18 +24,18 @@ function unreachable(ctx: CheckContext, p: string, error: string): CheckOutcome 
 // ---- permissions.private-key -------------------------------------------------------------
 
 async function privateKey(ctx: CheckContext): Promise<CheckOutcome> {
-  const st = await statFile(ctx.barycenter.privateKeyPath);
-  if ('error' in st) return unreachable(ctx, st.path, st.error);
+  const stat = await statFile(ctx.barycenter.privateKeyPath);
+  if (!stat.ok) return unreachable(ctx, ctx.barycenter.privateKeyPath, stat.reason);
+  const st = stat.value;
   const id = await serviceIdentity(ctx);
   const ev = await fileEvidence(
     st,
-    `0600 owned by ${id.ok ? `${id.identity.name ?? id.identity.uid}(${id.identity.uid})` : 'the service user'}`,
+    `0600 owned by ${id.ok ? `${id.value.name ?? id.value.uid}(${id.value.uid})` : 'the service user'}`,
   );
   const problems: string[] = [];
   if ((st.mode & 0o077) !== 0) problems.push(`mode ${octal(st.mode)} lets group/other read the signing key`);
   if ((st.mode & 0o400) === 0) problems.push(`mode ${octal(st.mode)} denies the owner read access`);
-  if (id.ok && st.uid !== id.identity.uid)
-    problems.push(`owned by uid ${st.uid}, not the service user ${id.identity.uid}`);
+  if (id.ok && st.uid !== id.value.uid) problems.push(`owned by uid ${st.uid}, not the service user ${id.value.uid}`);
   if (problems.length) return { status: 'fail', summary: problems.join('; '), evidence: [ev] };
   if (!id.ok)
     return {
@@ -46,25 +46,27 @@ async function privateKey(ctx: CheckContext): Promise<CheckOutcome> {
   return {
     status: 'pass',
     summary: `${st.path} is ${octal(st.mode)} owned by the service user`,
-    evidence: [ev, { source: 'service user', observed: id.identity.source }],
+    evidence: [ev, { source: 'service user', observed: id.value.source }],
   };
 }
 
 // ---- permissions.config ------------------------------------------------------------------
 
 async function configFile(ctx: CheckContext): Promise<CheckOutcome> {
-  const st = await statFile(ctx.barycenter.configPath);
-  if ('error' in st) {
-    const note = st.error === 'does not exist' ? ' (Barycenter then silently runs on defaults, facts §2.1)' : '';
-    return { ...unreachable(ctx, st.path, st.error), summary: `cannot stat ${st.path}: ${st.error}${note}` };
+  const file = ctx.barycenter.configPath;
+  const stat = await statFile(file);
+  if (!stat.ok) {
+    const note = stat.reason === 'does not exist' ? ' (Barycenter then silently runs on defaults, facts §2.1)' : '';
+    return { ...unreachable(ctx, file, stat.reason), summary: `cannot stat ${file}: ${stat.reason}${note}` };
   }
+  const st = stat.value;
   const id = await serviceIdentity(ctx);
   const group = await serviceGid(ctx, id);
   const ev = await fileEvidence(st, `0640 root:${group ? await nameOfGid(group.gid) : 'service group'}`);
   const problems: string[] = [];
   if (st.uid !== 0)
     problems.push(
-      `owned by ${await nameOfUid(st.uid)}, not root${id.ok && st.uid === id.identity.uid ? ' (the service could rewrite its own config)' : ''}`,
+      `owned by ${await nameOfUid(st.uid)}, not root${id.ok && st.uid === id.value.uid ? ' (the service could rewrite its own config)' : ''}`,
     );
   if ((st.mode & 0o007) !== 0)
     problems.push(`mode ${octal(st.mode)} is readable by others (it may hold the DB password)`);
@@ -90,18 +92,16 @@ async function configFile(ctx: CheckContext): Promise<CheckOutcome> {
 // ---- permissions.data-dir ----------------------------------------------------------------
 
 async function dataDir(ctx: CheckContext): Promise<CheckOutcome> {
-  const st = await statFile(dataDirOf(ctx));
-  if ('error' in st) return unreachable(ctx, st.path, st.error);
+  const stat = await statFile(dataDirOf(ctx));
+  if (!stat.ok) return unreachable(ctx, dataDirOf(ctx), stat.reason);
+  const st = stat.value;
   const id = await serviceIdentity(ctx);
-  const ev = await fileEvidence(
-    st,
-    `0750 owned by ${id.ok ? (id.identity.name ?? id.identity.uid) : 'the service user'}`,
-  );
+  const ev = await fileEvidence(st, `0750 owned by ${id.ok ? (id.value.name ?? id.value.uid) : 'the service user'}`);
   const problems: string[] = [];
   if ((st.mode & 0o007) !== 0) problems.push(`mode ${octal(st.mode)} opens the data directory to others`);
   if ((st.mode & 0o020) !== 0) problems.push(`mode ${octal(st.mode)} is group-writable`);
   if ((st.mode & 0o700) !== 0o700) problems.push(`mode ${octal(st.mode)} denies the owner full access`);
-  if (id.ok && st.uid !== id.identity.uid) problems.push(`owned by ${await nameOfUid(st.uid)}, not the service user`);
+  if (id.ok && st.uid !== id.value.uid) problems.push(`owned by ${await nameOfUid(st.uid)}, not the service user`);
   if (problems.length) return { status: 'fail', summary: problems.join('; '), evidence: [ev] };
   if (!id.ok)
     return {

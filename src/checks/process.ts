@@ -14,23 +14,23 @@ async function nonRoot(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
   if (ctx.deployment !== 'kubernetes') {
     const p = await findProcess(ctx);
-    if (p.found) {
-      const [real, eff] = p.process.uids;
+    if (p.ok) {
+      const [real, eff] = p.value.uids;
       const root = real === 0 || eff === 0;
       f.add(
         root ? 'fail' : 'pass',
-        root ? `process ${p.process.pid} runs as root` : `process ${p.process.pid} runs as uid ${eff}`,
-        processEvidence(p.process, 'Uid real/effective/saved/fs', p.process.uids.join(' '), 'non-zero'),
+        root ? `process ${p.value.pid} runs as root` : `process ${p.value.pid} runs as uid ${eff}`,
+        processEvidence(p.value, 'Uid real/effective/saved/fs', p.value.uids.join(' '), 'non-zero'),
       );
     } else f.missing(`live process: ${p.reason}`);
   }
   if (usesUnit(ctx)) {
     const u = await loadUnit(ctx);
     if (u.ok) {
-      const user = lastValue(u.unit, 'User');
+      const user = lastValue(u.value, 'User');
       const bad = user === undefined || user === 'root' || user === '0';
       f.add(bad ? 'fail' : 'pass', bad ? `unit runs as ${user ?? 'root (no User=)'}` : `unit sets User=${user}`, {
-        source: `systemd unit ${u.unit.files.join(' + ')} (User=)`,
+        source: `systemd unit ${u.value.files.join(' + ')} (User=)`,
         observed: user ?? '(unset: root)',
         expected: 'a dedicated non-root user',
       });
@@ -39,7 +39,7 @@ async function nonRoot(ctx: CheckContext): Promise<CheckOutcome> {
   if (usesDocker(ctx)) {
     const d = await loadDocker(ctx);
     if (d.ok) {
-      const user = d.container.Config?.User ?? '';
+      const user = d.value.Config?.User ?? '';
       const name = user.split(':')[0]!;
       const bad = name === '' || name === 'root' || name === '0';
       f.add(
@@ -56,7 +56,7 @@ async function nonRoot(ctx: CheckContext): Promise<CheckOutcome> {
   if (usesKubernetes(ctx)) {
     const k = await loadKubernetes(ctx);
     if (k.ok) {
-      const w = k.manifests.workload!;
+      const w = k.value.workload;
       const sc = effectiveSecurity(w.pod, w.container);
       const ok = sc.runAsNonRoot === true && sc.runAsUser !== 0;
       f.add(

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CheckContext, CheckDefinition, CheckOutcome } from './types.js';
-import { Findings } from './evidence/combine.js';
+import { Findings, unreadable } from './evidence/combine.js';
 import { dockerMountOf, loadDocker } from './evidence/docker.js';
 import {
   canWriteDir,
@@ -49,9 +49,9 @@ function k8sVolumeFor(w: Workload, p: string) {
 async function hostMounts(ctx: CheckContext): Promise<{ mounts: Mount[]; source: string }> {
   return ctx.memo('host-mounts', async () => {
     const p = ctx.deployment === 'kubernetes' ? undefined : await findProcess(ctx);
-    if (p?.found) {
+    if (p?.ok) {
       try {
-        return { mounts: await readMountinfo(p.process.pid), source: `proc:${p.process.pid}/mountinfo` };
+        return { mounts: await readMountinfo(p.value.pid), source: `proc:${p.value.pid}/mountinfo` };
       } catch {
         // fall back to our own view
       }
@@ -75,9 +75,9 @@ async function persistent(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
   if (ctx.deployment === 'docker') {
     const d = await loadDocker(ctx);
-    if (!d.ok) return { status: 'error', summary: d.reason, evidence: [] };
+    if (!d.ok) return unreadable(d);
     for (const x of t) {
-      const m = dockerMountOf(d.container, x.path);
+      const m = dockerMountOf(d.value, x.path);
       const ev = {
         source: `${d.source} (Mounts, HostConfig.Tmpfs) for ${x.path}`,
         observed: m ? `${m.type} ${m.name ?? ''} at ${m.destination}`.trim() : 'no mount: container writable layer',
@@ -96,14 +96,14 @@ async function persistent(ctx: CheckContext): Promise<CheckOutcome> {
   }
   if (ctx.deployment === 'kubernetes') {
     const k = await loadKubernetes(ctx);
-    if (!k.ok) return { status: 'error', summary: k.reason, evidence: [] };
-    const w = k.manifests.workload!;
+    if (!k.ok) return unreadable(k);
+    const w = k.value.workload;
     for (const x of t) {
       const v = k8sVolumeFor(w, x.path);
       const claim = v?.volume?.persistentVolumeClaim?.claimName as string | undefined;
       const pvcFound =
         claim !== undefined &&
-        k.manifests.objects.some((o) => o.kind === 'PersistentVolumeClaim' && o.metadata?.name === claim);
+        k.value.objects.some((o) => o.kind === 'PersistentVolumeClaim' && o.metadata?.name === claim);
       const ev = {
         source: `${w.ref} containers[${w.container.name}].volumeMounts / volumes for ${x.path}`,
         observed: v
@@ -164,8 +164,8 @@ async function writable(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
   if (ctx.deployment === 'docker') {
     const d = await loadDocker(ctx);
-    if (!d.ok) return { status: 'error', summary: d.reason, evidence: [] };
-    const m = dockerMountOf(d.container, dataDirOf(ctx));
+    if (!d.ok) return unreadable(d);
+    const m = dockerMountOf(d.value, dataDirOf(ctx));
     const ev = {
       source: `${d.source} (Mounts RW, Config.User)`,
       observed: m ? { mount: m.destination, type: m.type, RW: m.rw } : 'container layer',
@@ -182,8 +182,8 @@ async function writable(ctx: CheckContext): Promise<CheckOutcome> {
   }
   if (ctx.deployment === 'kubernetes') {
     const k = await loadKubernetes(ctx);
-    if (!k.ok) return { status: 'error', summary: k.reason, evidence: [] };
-    const w = k.manifests.workload!;
+    if (!k.ok) return unreadable(k);
+    const w = k.value.workload;
     const v = k8sVolumeFor(w, dataDirOf(ctx));
     const fsGroup = w.pod.securityContext?.fsGroup;
     const ev = {
@@ -208,17 +208,18 @@ async function writable(ctx: CheckContext): Promise<CheckOutcome> {
     return f.outcome();
   }
   const id = await serviceIdentity(ctx);
-  if (!id.ok) return { status: 'error', summary: id.reason, evidence: [] };
-  const who = id.identity;
+  if (!id.ok) return unreadable(id);
+  const who = id.value;
   const { mounts, source } = await hostMounts(ctx);
   const dirs = [...new Set(t.map((x) => (x.label === 'data directory' ? x.path : path.dirname(x.path))))];
   for (const dir of dirs) {
     const existing = await nearestExisting(dir);
-    const st = await statFile(existing);
-    if ('error' in st) {
-      f.missing(`cannot stat ${existing}: ${st.error}`);
+    const stat = await statFile(existing);
+    if (!stat.ok) {
+      f.missing(`cannot stat ${existing}: ${stat.reason}`);
       continue;
     }
+    const st = stat.value;
     const w = canWriteDir(st, who);
     const ro = mountOf(mounts, existing)?.options.includes('ro');
     const ev = {
@@ -231,8 +232,9 @@ async function writable(ctx: CheckContext): Promise<CheckOutcome> {
     else f.add('pass', `${existing} is writable by ${who.name ?? who.uid} (${w.via})`, ev);
   }
   for (const x of t.filter((x) => x.label === 'SQLite database')) {
-    const st = await statFile(x.path);
-    if ('error' in st) continue; // created on first start (mode=rwc) when the directory is writable
+    const stat = await statFile(x.path);
+    if (!stat.ok) continue; // created on first start (mode=rwc) when the directory is writable
+    const st = stat.value;
     const w = canWriteFile(st, who);
     f.add(
       w.writable ? 'pass' : 'fail',

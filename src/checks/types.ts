@@ -65,6 +65,13 @@ export interface CheckResult {
   duration_ms: number;
 }
 
+/**
+ * What every evidence reader returns: the value and where it was read, or why it could not be read
+ * (with the source that was tried, when there was one). A check turns a failed lookup into `error`,
+ * `skip` or a Findings.missing, never into a pass.
+ */
+export type Lookup<T> = { ok: true; value: T; source: string } | { ok: false; reason: string; source?: string };
+
 export interface CheckContext {
   config: BarysafeConfig;
   configPath: string;
@@ -76,6 +83,8 @@ export interface CheckContext {
   /**
    * Memoizes one evidence source per run: `ctx.memo('process', () => findProcess(ctx))`. Each
    * evidence module owns its own keys, so sources are read once however many checks use them.
+   * `close` releases what the source holds open (a database connection); the engine calls it
+   * when the run ends, without knowing what the source was.
    */
-  memo<T>(key: string, load: () => Promise<T>): Promise<T>;
+  memo<T>(key: string, load: () => Promise<T>, opts?: { close?: (value: T) => Promise<void> | void }): Promise<T>;
 }

@@ -2,10 +2,9 @@ import { lstat, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { loadConfig, configPathFrom } from '../config/load.js';
-import { resolveBarycenter } from '../config/barycenter.js';
 import { action } from './common.js';
 import type { CheckDefinition, DeploymentType } from '../checks/types.js';
-import { buildReport, type CheckReport } from '../report/model.js';
+import type { CheckReport } from '../checks/report.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/index.js';
 import { recordCheckRun, type CheckEvidence } from '../report/check-record.js';
 
@@ -39,45 +38,18 @@ const DEPLOYMENTS: DeploymentType[] = ['systemd', 'docker', 'kubernetes', 'freeb
 
 export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckCommandResult> {
   // The catalogue pulls in every evidence module (~1 s to load): only `check` pays for it.
-  const [{ catalogue, selectChecks }, { createContext, detectDeployment, runAll }, { publicUrl }] = await Promise.all([
-    import('../checks/catalogue.js'),
-    import('../checks/engine.js'),
-    import('../checks/evidence/http.js'),
-  ]);
-  const all = opts.definitions ?? catalogue();
+  const { runCheckReport, selectFromCatalogue } = await import('../checks/run.js');
   const format: ReportFormat = opts.json ? 'json' : (opts.format ?? 'text');
-  if (opts.list) return { exitCode: ExitCode.OK, output: listCatalogue(all, opts.json === true) };
+  const selection = selectFromCatalogue(opts.list ? undefined : opts.only, opts.definitions);
+  if (opts.list) return { exitCode: ExitCode.OK, output: listCatalogue(selection.all, opts.json === true) };
 
-  const { selected, unknown } = selectChecks(all, opts.only);
-  if (unknown.length) {
-    throw new BarysafeError('usage', `--only names unknown check(s): ${unknown.join(', ')}`, {
-      exitCode: ExitCode.USAGE,
-      hint: 'see `barysafe check --list`',
-    });
-  }
   const loaded = await loadConfig(configPathFrom(opts.config));
-  const config = loaded.config;
-  const barycenter = resolveBarycenter(config.barycenter);
-  const deployment = detectDeployment(config, opts.deployment);
-  const ctx = createContext({ config, configPath: loaded.path, barycenter, deployment, now: opts.now });
-  const started = ctx.now;
+  // The run's clock: --now pins it (tests, reproducible reports); the record's end is start + elapsed.
+  const started = opts.now ?? new Date();
   const t0 = performance.now();
-  const results = await runAll(selected, ctx);
-  const known = new Set(all.map((d) => d.id));
-  const warnings = config.checks.waivers
-    .filter((w) => !known.has(w.id))
-    .map((w) => `waiver for unknown check id ${w.id} (typo?) has no effect`);
-  const report = buildReport({
-    results,
-    configPath: loaded.path,
-    deployment,
-    barycenter: { config_path: barycenter.configPath, issuer: barycenter.issuer, public_url: publicUrl(ctx) },
-    warnExitNonzero: config.checks.warn_exit_nonzero,
-    warnings,
-    now: ctx.now,
-  });
+  const report = await runCheckReport(loaded, { selection, deployment: opts.deployment, now: started });
   const finished = new Date(started.getTime() + Math.round(performance.now() - t0));
-  const evidence = opts.record ? await recordCheckRun(config, report, started, finished) : undefined;
+  const evidence = opts.record ? await recordCheckRun(loaded.config, report, started, finished) : undefined;
   const rendered = renderReport(report, format, { colour: opts.colour && !opts.output });
   if (opts.output) {
     await writeReport(opts.output, rendered);

@@ -7,7 +7,7 @@ import { appendEvidence, describe, type Outcome } from '../repository/evidence.j
 import { checkReportKey } from '../repository/layout.js';
 import { newSnapshotId } from '../repository/manifest.js';
 import { openStorage } from '../repository/open-storage.js';
-import type { CheckReport } from './model.js';
+import type { CheckReport } from '../checks/report.js';
 
 /**
  * A check run in the evidence chain (predicate https://barysafe.dev/evidence/check/v1): the JSON

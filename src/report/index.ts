@@ -1,7 +1,7 @@
 import { renderJson } from './json.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
-import type { CheckReport } from './model.js';
+import type { CheckReport } from '../checks/report.js';
 import { renderSarif } from './sarif.js';
 import { renderText } from './text.js';
 

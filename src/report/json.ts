@@ -1,4 +1,4 @@
-import type { CheckReport } from './model.js';
+import type { CheckReport } from '../checks/report.js';
 
 /** The versioned JSON report (docs/schemas/check-report.v1.json). */
 export function renderJson(report: CheckReport): string {

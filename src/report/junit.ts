@@ -1,5 +1,6 @@
 import type { CheckResult } from '../checks/types.js';
-import { bySection, valueText, type CheckReport } from './model.js';
+import type { CheckReport } from '../checks/report.js';
+import { bySection, valueText } from './views.js';
 
 const xml = (s: string) =>
   s

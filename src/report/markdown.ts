@@ -1,4 +1,5 @@
-import { bySection, summaryLine, valueText, type CheckReport } from './model.js';
+import type { CheckReport } from '../checks/report.js';
+import { bySection, summaryLine, valueText } from './views.js';
 
 const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 const ICON: Record<string, string> = {

@@ -1,5 +1,6 @@
 import type { CheckResult, Severity } from '../checks/types.js';
-import { valueText, type CheckReport } from './model.js';
+import type { CheckReport } from '../checks/report.js';
+import { valueText } from './views.js';
 
 /**
  * SARIF 2.1.0 for code-scanning UIs. Every check is a rule; every result is reported with its

@@ -1,5 +1,6 @@
 import type { CheckStatus } from '../checks/types.js';
-import { bySection, summaryLine, valueText, type CheckReport } from './model.js';
+import type { CheckReport } from '../checks/report.js';
+import { bySection, summaryLine, valueText } from './views.js';
 
 const COLOURS: Record<CheckStatus, string> = {
   pass: '32',

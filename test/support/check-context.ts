@@ -4,7 +4,8 @@ import { resolveBarycenter } from '../../src/config/barycenter.js';
 import { configSchema, type BarysafeConfig } from '../../src/config/schema.js';
 import assert from 'node:assert/strict';
 import { catalogue } from '../../src/checks/catalogue.js';
-import type { CheckContext, CheckOutcome, DeploymentType } from '../../src/checks/types.js';
+import { createContext, runOne } from '../../src/checks/engine.js';
+import type { CheckContext, CheckResult, CheckStatus, DeploymentType } from '../../src/checks/types.js';
 
 export interface TestConfigInput {
   barycenter: Partial<BarysafeConfig['barycenter']> & { config: string; workdir: string };
@@ -25,38 +26,36 @@ export function testConfig(input: TestConfigInput): BarysafeConfig {
 }
 
 /**
- * ownEnv defaults to {} so the developer's BARYCENTER__* / RUST_LOG never leak into a test.
- * The memo caches promises, so concurrent checks read each source once.
+ * ownEnv defaults to {} so the developer's BARYCENTER__* / RUST_LOG never leak into a test. The
+ * context is the engine's own (createContext), so the memo and its cleanup are what a run uses.
  */
 export function checkContext(
   input: TestConfigInput | BarysafeConfig,
   opts: { ownEnv?: NodeJS.ProcessEnv; now?: Date; configPath?: string } = {},
 ): CheckContext {
   const config = 'encryption' in input ? (input as BarysafeConfig) : testConfig(input as TestConfigInput);
-  const memo = new Map<string, Promise<unknown>>();
-  const deployment: DeploymentType = config.checks.deployment ?? 'plain';
-  return {
+  const type: DeploymentType = config.checks.deployment ?? 'plain';
+  return createContext({
     config,
     configPath: opts.configPath ?? '/nonexistent/barysafe.toml',
     barycenter: resolveBarycenter(config.barycenter, opts.ownEnv ?? {}),
-    deployment,
-    deploymentReason: config.checks.deployment ? 'checks.deployment' : 'test default (plain)',
-    now: opts.now ?? new Date(),
-    memo<T>(key: string, load: () => Promise<T>): Promise<T> {
-      if (!memo.has(key)) memo.set(key, load());
-      return memo.get(key) as Promise<T>;
-    },
-  };
+    deployment: { type, reason: config.checks.deployment ? 'checks.deployment' : 'test default (plain)' },
+    now: opts.now,
+  });
 }
 
-/** Runs one check of the catalogue by id (the host tests' shared driver). */
-export async function runCheck(ctx: CheckContext, id: string): Promise<CheckOutcome> {
+/** Runs one check of the catalogue by id through the engine (the host tests' shared driver). */
+export async function runCheck(ctx: CheckContext, id: string): Promise<CheckResult> {
   const def = catalogue().find((c) => c.id === id);
   assert.ok(def, `no check ${id}`);
-  return def.run(ctx);
+  return runOne(def, ctx);
 }
 
 /** Asserts a status, printing the summary and evidence when it differs. */
-export function expectStatus(o: CheckOutcome, status: CheckOutcome['status'], id: string): void {
+export function expectStatus(
+  o: Pick<CheckResult, 'status' | 'summary' | 'evidence'>,
+  status: CheckStatus,
+  id: string,
+): void {
   assert.equal(o.status, status, `${id}: ${o.status} — ${o.summary}\n${JSON.stringify(o.evidence, null, 1)}`);
 }

@@ -1,5 +1,10 @@
 import type { CheckOutcome, Evidence } from '../types.js';
 
+/** The outcome of a check whose one source could not be read: `error`, with the source tried as evidence. */
+export function unreadable(failed: { reason: string; source?: string }): CheckOutcome {
+  return { status: 'error', summary: failed.reason, evidence: failed.source ? [{ source: failed.source }] : [] };
+}
+
 /**
  * A host check usually has several sources (live process, unit file, env file, docker inspect,
  * manifests). Each gives a finding; the outcome is the worst finding, and a check with no

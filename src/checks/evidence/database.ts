@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { errorText } from '../../errors.js';
 import { redactText, redactUrl } from '../../redact.js';
-import type { CheckContext, CheckOutcome } from '../types.js';
+import type { CheckContext, Lookup } from '../types.js';
 import { pgReader, sqliteReader, type DatabaseReader } from '../../barycenter/database.js';
 
 /**
@@ -10,61 +10,43 @@ import { pgReader, sqliteReader, type DatabaseReader } from '../../barycenter/da
  */
 export type { ClientRow, DatabaseReader, JobRow, UserRow } from '../../barycenter/database.js';
 
-export type DatabaseAccess = { ok: true; db: DatabaseReader } | { ok: false; source: string; error: string };
-
-/** Readers opened per run, so the run can close them without opening one just to close it. */
-const opened = new WeakMap<CheckContext, DatabaseReader>();
-
-/** Opens the database once per run; a failure is remembered and reported by each check that needs it. */
-export function openDatabase(ctx: CheckContext): Promise<DatabaseAccess> {
-  return ctx.memo('database', async () => {
-    const access = await connect(ctx);
-    if (access.ok) opened.set(ctx, access.db);
-    return access;
-  });
+/**
+ * Opens the database once per run; a failure is remembered and reported by each check that needs
+ * it. The run closes the reader when it ends.
+ */
+export function openDatabase(ctx: CheckContext): Promise<Lookup<DatabaseReader>> {
+  return ctx.memo('database', () => connect(ctx), { close: (db) => (db.ok ? db.value.close() : undefined) });
 }
 
-/**
- * Reads one table for a check: rows and where they came from, or the check's `error` outcome when
- * the database cannot be opened or the query fails.
- */
+/** Reads one table for a check: rows and where they came from, or why the database or the query failed. */
 export async function readRows<T>(
   ctx: CheckContext,
   table: string,
   read: (db: DatabaseReader) => Promise<T[]>,
-): Promise<{ rows: T[]; source: string } | CheckOutcome> {
-  const access = await openDatabase(ctx);
-  if (!access.ok)
-    return {
-      status: 'error',
-      summary: `cannot read the ${table}: ${access.error}`,
-      evidence: [{ source: access.source }],
-    };
+): Promise<Lookup<T[]>> {
+  const db = await openDatabase(ctx);
+  if (!db.ok) return { ...db, reason: `cannot read the ${table}: ${db.reason}` };
   try {
-    return { rows: await read(access.db), source: access.db.source };
+    return { ok: true, value: await read(db.value), source: db.source };
   } catch (e) {
-    return {
-      status: 'error',
-      summary: `cannot read the ${table} table: ${(e as Error).message}`,
-      evidence: [{ source: access.db.source }],
-    };
+    return { ok: false, reason: `cannot read the ${table} table: ${(e as Error).message}`, source: db.source };
   }
 }
 
-async function connect(ctx: CheckContext): Promise<DatabaseAccess> {
+async function connect(ctx: CheckContext): Promise<Lookup<DatabaseReader>> {
   const loc = ctx.barycenter.database;
   if (loc.engine === 'sqlite') {
     if (loc.memory)
       return {
         ok: false,
         source: 'sqlite::memory:',
-        error: 'the database is in memory: nothing outside the process can read it',
+        reason: 'the database is in memory: nothing outside the process can read it',
       };
     const source = `sqlite:${loc.path}`;
     try {
-      return { ok: true, db: sqliteReader(loc.path, source) };
+      return { ok: true, value: sqliteReader(loc.path, source), source };
     } catch (e) {
-      return { ok: false, source, error: `cannot open ${loc.path} read-only: ${errorText(e)}` };
+      return { ok: false, source, reason: `cannot open ${loc.path} read-only: ${errorText(e)}` };
     }
   }
   const source = redactUrl(loc.url);
@@ -74,14 +56,7 @@ async function connect(ctx: CheckContext): Promise<DatabaseAccess> {
   try {
     await client.connect();
   } catch (e) {
-    return { ok: false, source, error: `cannot connect to ${source}: ${redactText(errorText(e))}` };
+    return { ok: false, source, reason: `cannot connect to ${source}: ${redactText(errorText(e))}` };
   }
-  return { ok: true, db: pgReader(client, source) };
-}
-
-/** Closes the database (if this run opened it): the SQLite handle or the PostgreSQL client. */
-export async function closeDatabase(ctx: CheckContext): Promise<void> {
-  const db = opened.get(ctx);
-  opened.delete(ctx);
-  await db?.close();
+  return { ok: true, value: pgReader(client, source), source };
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { CheckContext } from '../types.js';
+import type { CheckContext, Lookup } from '../types.js';
 
 const run = promisify(execFile);
 
@@ -28,8 +28,6 @@ export interface DockerContainer {
   NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
 }
 
-export type DockerLookup = { ok: true; container: DockerContainer; source: string } | { ok: false; reason: string };
-
 export const DEFAULT_CONTAINER_NAME = 'barycenter';
 
 export function parseInspect(text: string, source: string): DockerContainer {
@@ -40,14 +38,14 @@ export function parseInspect(text: string, source: string): DockerContainer {
   return first as DockerContainer;
 }
 
-export async function loadDocker(ctx: CheckContext): Promise<DockerLookup> {
+export async function loadDocker(ctx: CheckContext): Promise<Lookup<DockerContainer>> {
   return ctx.memo('docker-inspect', async () => {
     const file = ctx.config.checks.docker_inspect;
     if (file) {
       try {
         return {
           ok: true,
-          container: parseInspect(await readFile(file, 'utf8'), file),
+          value: parseInspect(await readFile(file, 'utf8'), file),
           source: `docker inspect file ${file}`,
         };
       } catch (e) {
@@ -58,7 +56,7 @@ export async function loadDocker(ctx: CheckContext): Promise<DockerLookup> {
       const { stdout } = await run('docker', ['inspect', DEFAULT_CONTAINER_NAME], { timeout: 10_000 });
       return {
         ok: true,
-        container: parseInspect(stdout, 'docker inspect'),
+        value: parseInspect(stdout, 'docker inspect'),
         source: `docker inspect ${DEFAULT_CONTAINER_NAME} (live)`,
       };
     } catch (e) {

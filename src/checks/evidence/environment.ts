@@ -36,13 +36,13 @@ export async function serviceEnvironments(ctx: CheckContext): Promise<EnvSources
 
     if (ctx.deployment !== 'kubernetes') {
       const p = await findProcess(ctx);
-      if (p.found) {
-        const env = await processEnviron(ctx, p.process.pid);
-        if ('error' in env) unavailable.push(env.error as string);
+      if (p.ok) {
+        const env = await processEnviron(ctx, p.value.pid);
+        if (!env.ok) unavailable.push(env.reason);
         else
           sources.push({
-            source: `proc:${p.process.pid}/environ (found by ${p.process.foundBy})`,
-            vars: env as Record<string, string>,
+            source: `proc:${p.value.pid}/environ (found by ${p.value.foundBy})`,
+            vars: env.value,
             notes: [],
           });
       } else unavailable.push(`live process: ${p.reason}`);
@@ -51,9 +51,9 @@ export async function serviceEnvironments(ctx: CheckContext): Promise<EnvSources
     if (usesUnit(ctx)) {
       const u = await loadUnit(ctx);
       if (u.ok) {
-        const env = await unitEnvironment(u.unit);
+        const env = await unitEnvironment(u.value);
         sources.push({
-          source: `systemd unit ${u.unit.files.join(' + ')} (Environment=, EnvironmentFile=)`,
+          source: `systemd unit ${u.value.files.join(' + ')} (Environment=, EnvironmentFile=)`,
           vars: env.vars,
           notes: env.unreadable.map((f) => `EnvironmentFile ${f} unreadable`),
         });
@@ -71,20 +71,20 @@ export async function serviceEnvironments(ctx: CheckContext): Promise<EnvSources
 
     if (usesDocker(ctx)) {
       const d = await loadDocker(ctx);
-      if (d.ok) sources.push({ source: `${d.source} (Config.Env)`, vars: containerEnv(d.container), notes: [] });
+      if (d.ok) sources.push({ source: `${d.source} (Config.Env)`, vars: containerEnv(d.value), notes: [] });
       else unavailable.push(`docker: ${d.reason}`);
     }
 
     if (usesKubernetes(ctx)) {
       const k = await loadKubernetes(ctx);
       if (k.ok) {
-        const w = k.manifests.workload!;
+        const w = k.value.workload;
         const vars: Record<string, string> = {};
         const notes: string[] = [];
         for (const ref of w.container.envFrom ?? []) {
           const name = ref.configMapRef?.name ?? ref.secretRef?.name;
           const cm =
-            ref.configMapRef && k.manifests.objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === name);
+            ref.configMapRef && k.value.objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === name);
           if (cm) Object.assign(vars, (cm as { data?: Record<string, string> }).data ?? {});
           else
             notes.push(

@@ -30,17 +30,17 @@ export type Listeners = { ok: true; sockets: ListeningSocket[]; source: string }
 export async function hostListeners(ctx: CheckContext): Promise<Listeners> {
   return ctx.memo('host-listeners', async () => {
     const p = await findProcess(ctx);
-    if (p.found) {
+    if (p.ok) {
       try {
-        const inodes = await socketInodes(p.process.pid);
-        const sockets = (await listeningSockets(p.process.pid)).filter((s) => inodes.has(s.inode));
+        const inodes = await socketInodes(p.value.pid);
+        const sockets = (await listeningSockets(p.value.pid)).filter((s) => inodes.has(s.inode));
         return {
           ok: true,
           sockets,
-          source: `proc:${p.process.pid}/net/tcp{,6} × proc:${p.process.pid}/fd (found by ${p.process.foundBy})`,
+          source: `proc:${p.value.pid}/net/tcp{,6} × proc:${p.value.pid}/fd (found by ${p.value.foundBy})`,
         };
       } catch (e) {
-        return { ok: false, reason: `cannot read the sockets of process ${p.process.pid}: ${(e as Error).message}` };
+        return { ok: false, reason: `cannot read the sockets of process ${p.value.pid}: ${(e as Error).message}` };
       }
     }
     const wanted = new Set(barycenterPorts(ctx).map((x) => x.port));
@@ -60,7 +60,7 @@ export type FirewallAnswer = { verdict: PortVerdict; by: string } | { verdict: '
 export async function firewallVerdict(ctx: CheckContext, port: number): Promise<FirewallAnswer> {
   const fw = await loadFirewall(ctx);
   if (!fw.ok) return { verdict: 'unknown', by: fw.reason };
-  return { ...verdictFor(fw.facts, port), by: `${fw.facts.source}: ${verdictFor(fw.facts, port).by}` };
+  return { ...verdictFor(fw.value, port), by: `${fw.value.source}: ${verdictFor(fw.value, port).by}` };
 }
 
 export const sockEvidence = (src: string, s: ListeningSocket[], expected: string): Evidence => ({
@@ -99,7 +99,7 @@ export function judgeDockerPort(
 
 /** Service ports (and hostPorts) that reach a container port. */
 export function k8sExposures(m: K8sManifests, port: number): { via: string; external: boolean }[] {
-  const w = m.workload!;
+  const w = m.workload;
   const out: { via: string; external: boolean }[] = [];
   for (const svc of servicesFor(m)) {
     const type = (svc.spec?.type as string | undefined) ?? 'ClusterIP';

@@ -1,5 +1,6 @@
 import { readFile, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
+import type { Lookup } from '../types.js';
 
 /**
  * Files as the kernel reports them: real modes and owners from stat(2), the account databases
@@ -15,15 +16,21 @@ export interface FileFacts {
   isDirectory: boolean;
 }
 
-export async function statFile(p: string): Promise<FileFacts | { path: string; error: string }> {
+/** stat(2) of a path; the failure reason is short ("does not exist", "permission denied"). */
+export async function statFile(p: string): Promise<Lookup<FileFacts>> {
   try {
     const s = await stat(p);
-    return { path: p, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isDirectory: s.isDirectory() };
+    return {
+      ok: true,
+      value: { path: p, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isDirectory: s.isDirectory() },
+      source: `file:${p}`,
+    };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return {
-      path: p,
-      error: code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : String(code ?? e),
+      ok: false,
+      reason: code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : String(code ?? e),
+      source: `file:${p}`,
     };
   }
 }

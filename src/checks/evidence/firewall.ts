@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { CheckContext } from '../types.js';
+import type { CheckContext, Lookup } from '../types.js';
 import { findProcess } from './process.js';
 
 const run = promisify(execFile);
@@ -37,8 +37,6 @@ export interface FirewallFacts {
   source: string;
   chains: InputChain[];
 }
-
-export type FirewallLookup = { ok: true; facts: FirewallFacts } | { ok: false; reason: string };
 
 // ---- nft -j ------------------------------------------------------------------------------
 
@@ -171,19 +169,16 @@ async function listing(cmd: string, args: string[], netns: string | undefined): 
 /** The process's network namespace path when it differs from barysafe's own. */
 export async function processNetns(ctx: CheckContext): Promise<string | undefined> {
   const p = await findProcess(ctx);
-  if (!p.found) return undefined;
+  if (!p.ok) return undefined;
   try {
-    const [theirs, ours] = await Promise.all([
-      readlink(`/proc/${p.process.pid}/ns/net`),
-      readlink('/proc/self/ns/net'),
-    ]);
-    return theirs === ours ? undefined : `/proc/${p.process.pid}/ns/net`;
+    const [theirs, ours] = await Promise.all([readlink(`/proc/${p.value.pid}/ns/net`), readlink('/proc/self/ns/net')]);
+    return theirs === ours ? undefined : `/proc/${p.value.pid}/ns/net`;
   } catch {
     return undefined;
   }
 }
 
-export async function loadFirewall(ctx: CheckContext): Promise<FirewallLookup> {
+export async function loadFirewall(ctx: CheckContext): Promise<Lookup<FirewallFacts>> {
   return ctx.memo('firewall', async () => {
     const netns = await processNetns(ctx);
     const where = netns ? ` in the network namespace of ${netns.replace('/ns/net', '')}` : '';
@@ -192,22 +187,23 @@ export async function loadFirewall(ctx: CheckContext): Promise<FirewallLookup> {
     try {
       const chains = parseNftJson(await listing('nft', ['-j', 'list', 'ruleset'], netns));
       const facts: FirewallFacts = { tool: 'nft', source: `nft -j list ruleset${where}`, chains };
-      if (chains.length) return { ok: true, facts };
+      if (chains.length) return found(facts);
       nftEmpty = facts; // rules may still live in legacy iptables tables
     } catch (e) {
       failures.push(`nft: ${describe(e)}`);
     }
     try {
       const chains = parseIptablesSave(await listing('iptables-save', [], netns));
-      if (chains.length || !nftEmpty)
-        return { ok: true, facts: { tool: 'iptables-save', source: `iptables-save${where}`, chains } };
+      if (chains.length || !nftEmpty) return found({ tool: 'iptables-save', source: `iptables-save${where}`, chains });
     } catch (e) {
       failures.push(`iptables-save: ${describe(e)}`);
     }
-    if (nftEmpty) return { ok: true, facts: nftEmpty };
+    if (nftEmpty) return found(nftEmpty);
     return { ok: false, reason: `cannot read the firewall${where}: ${failures.join('; ')}` };
   });
 }
+
+const found = (facts: FirewallFacts): Lookup<FirewallFacts> => ({ ok: true, value: facts, source: facts.source });
 
 function describe(e: unknown): string {
   const err = e as NodeJS.ErrnoException & { stderr?: string };

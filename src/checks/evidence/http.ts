@@ -6,7 +6,7 @@ import { publicUrlOf } from '../../barycenter/public-url.js';
 export { request, type HttpFacts };
 
 /** The URL the public reaches Barycenter at: barycenter.public_url, else server.public_base_url. */
-export function publicUrl(ctx: CheckContext): string | null {
+export function publicUrl(ctx: Pick<CheckContext, 'config' | 'barycenter'>): string | null {
   return publicUrlOf(ctx.config.barycenter.public_url, ctx.barycenter.settings.server.public_base_url);
 }
 

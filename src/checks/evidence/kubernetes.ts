@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
-import type { CheckContext } from '../types.js';
+import type { CheckContext, Lookup } from '../types.js';
 
 /**
  * Kubernetes objects from manifest files: multi-document YAML as Helm renders it, or the `List`
@@ -61,10 +61,9 @@ export interface Workload {
 export interface K8sManifests {
   files: string[];
   objects: K8sObject[];
-  workload?: Workload;
+  /** The workload running Barycenter (a lookup without one fails). */
+  workload: Workload;
 }
-
-export type K8sLookup = { ok: true; manifests: K8sManifests } | { ok: false; reason: string };
 
 export function parseManifests(text: string, source: string): K8sObject[] {
   const out: K8sObject[] = [];
@@ -115,7 +114,7 @@ export function findWorkload(objects: K8sObject[], fileOf: Map<K8sObject, string
   return undefined;
 }
 
-export async function loadKubernetes(ctx: CheckContext): Promise<K8sLookup> {
+export async function loadKubernetes(ctx: CheckContext): Promise<Lookup<K8sManifests>> {
   return ctx.memo('kubernetes-manifests', async () => {
     const files = ctx.config.checks.kubernetes_manifests;
     if (files.length === 0) return { ok: false, reason: 'checks.kubernetes_manifests lists no file' };
@@ -137,7 +136,7 @@ export async function loadKubernetes(ctx: CheckContext): Promise<K8sLookup> {
         ok: false,
         reason: `no Deployment/StatefulSet/Pod running a barycenter container in ${files.join(', ')}`,
       };
-    return { ok: true, manifests: { files, objects, workload } };
+    return { ok: true, value: { files, objects, workload }, source: files.join(', ') };
   });
 }
 
@@ -164,7 +163,7 @@ export function selectorMatches(sel: LabelSelector | undefined, labels: Record<s
 const sameNamespace = (o: K8sObject, w: Workload) => (o.metadata?.namespace ?? w.namespace) === w.namespace;
 
 export function servicesFor(m: K8sManifests): K8sObject[] {
-  const w = m.workload!;
+  const w = m.workload;
   return m.objects.filter(
     (o) =>
       o.kind === 'Service' &&
@@ -177,7 +176,7 @@ export function servicesFor(m: K8sManifests): K8sObject[] {
 
 /** NetworkPolicies that select the Barycenter pods and govern ingress. */
 export function ingressPoliciesFor(m: K8sManifests): K8sObject[] {
-  const w = m.workload!;
+  const w = m.workload;
   return m.objects.filter(
     (o) =>
       o.kind === 'NetworkPolicy' &&

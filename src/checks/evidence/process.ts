@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { CheckContext, Evidence } from '../types.js';
+import type { CheckContext, Evidence, Lookup } from '../types.js';
 import { pidListeningOn } from './sockets.js';
 
 const run = promisify(execFile);
@@ -26,8 +26,6 @@ export interface ProcessFacts {
   capBnd: bigint;
   statusSource: string;
 }
-
-export type ProcessLookup = { found: true; process: ProcessFacts } | { found: false; reason: string; tried: string[] };
 
 export function parseStatus(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -72,39 +70,30 @@ async function systemdMainPid(unit: string): Promise<number | undefined> {
   return pid > 0 ? pid : undefined;
 }
 
-export async function findProcess(ctx: CheckContext): Promise<ProcessLookup> {
+export async function findProcess(ctx: CheckContext): Promise<Lookup<ProcessFacts>> {
   return ctx.memo('process', async () => {
     const tried: string[] = [];
     const c = ctx.config.checks;
     if (ctx.deployment === 'kubernetes')
-      return {
-        found: false,
-        reason: 'Kubernetes: the pod process is not on this host; manifests are the evidence',
-        tried,
-      };
+      return { ok: false, reason: 'Kubernetes: the pod process is not on this host; manifests are the evidence' };
     if (c.pid_file) {
       tried.push(`pid file ${c.pid_file}`);
       try {
         const pid = await pidFromFile(c.pid_file);
-        if (!existsSync(`/proc/${pid}`))
-          return { found: false, reason: `pid ${pid} from ${c.pid_file} is not running`, tried };
-        return { found: true, process: await readProcessFacts(pid, `pid file ${c.pid_file}`) };
+        if (!existsSync(`/proc/${pid}`)) return { ok: false, reason: `pid ${pid} from ${c.pid_file} is not running` };
+        return found(await readProcessFacts(pid, `pid file ${c.pid_file}`));
       } catch (e) {
-        return { found: false, reason: `cannot use pid file ${c.pid_file}: ${(e as Error).message}`, tried };
+        return { ok: false, reason: `cannot use pid file ${c.pid_file}: ${(e as Error).message}` };
       }
     }
     // A saved docker inspect file describes a container elsewhere (or earlier); only a pid file ties it to a live process.
     if (ctx.deployment === 'docker')
-      return { found: false, reason: 'Docker: no checks.pid_file names the container process', tried };
+      return { ok: false, reason: 'Docker: no checks.pid_file names the container process' };
     if (c.systemd_unit) {
       tried.push(`systemctl show ${path.basename(c.systemd_unit)}`);
       try {
         const pid = await systemdMainPid(c.systemd_unit);
-        if (pid)
-          return {
-            found: true,
-            process: await readProcessFacts(pid, `systemd MainPID of ${path.basename(c.systemd_unit)}`),
-          };
+        if (pid) return found(await readProcessFacts(pid, `systemd MainPID of ${path.basename(c.systemd_unit)}`));
       } catch {
         // systemctl absent or failing: fall through to the port scan.
       }
@@ -113,19 +102,22 @@ export async function findProcess(ctx: CheckContext): Promise<ProcessLookup> {
     tried.push(`listener on port ${port}`);
     try {
       const pid = await pidListeningOn(port);
-      if (pid) return { found: true, process: await readProcessFacts(pid, `listening on port ${port}`) };
+      if (pid) return found(await readProcessFacts(pid, `listening on port ${port}`));
     } catch (e) {
-      return { found: false, reason: `cannot scan /proc for port ${port}: ${(e as Error).message}`, tried };
+      return { ok: false, reason: `cannot scan /proc for port ${port}: ${(e as Error).message}` };
     }
-    return { found: false, reason: `no Barycenter process found (tried ${tried.join(', ')})`, tried };
+    return { ok: false, reason: `no Barycenter process found (tried ${tried.join(', ')})` };
   });
 }
 
+const found = (p: ProcessFacts): Lookup<ProcessFacts> => ({
+  ok: true,
+  value: p,
+  source: `${p.statusSource} (found by ${p.foundBy})`,
+});
+
 /** The process environment (/proc/<pid>/environ: NUL-separated, as it was at exec). */
-export async function processEnviron(
-  ctx: CheckContext,
-  pid: number,
-): Promise<Record<string, string> | { error: string }> {
+export async function processEnviron(ctx: CheckContext, pid: number): Promise<Lookup<Record<string, string>>> {
   return ctx.memo(`process-environ:${pid}`, async () => {
     try {
       const env: Record<string, string> = {};
@@ -133,21 +125,27 @@ export async function processEnviron(
         const i = entry.indexOf('=');
         if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
       }
-      return env;
+      return { ok: true, value: env, source: `proc:${pid}/environ` };
     } catch (e) {
       return {
-        error: `cannot read /proc/${pid}/environ: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        ok: false,
+        reason: `cannot read /proc/${pid}/environ: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       };
     }
   });
 }
 
 /** Where fd 1 (stdout) of the process points: a path, "pipe:[…]", "socket:[…]", "/dev/null". */
-export async function stdoutTarget(pid: number): Promise<string | { error: string }> {
+export async function stdoutTarget(pid: number): Promise<Lookup<string>> {
+  const source = `proc:${pid}/fd/1`;
   try {
-    return await readlink(`/proc/${pid}/fd/1`);
+    return { ok: true, value: await readlink(`/proc/${pid}/fd/1`), source };
   } catch (e) {
-    return { error: `cannot read /proc/${pid}/fd/1: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    return {
+      ok: false,
+      reason: `cannot read /proc/${pid}/fd/1: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      source,
+    };
   }
 }
 

@@ -4,7 +4,7 @@ import { redactText, redactUrl } from '../../redact.js';
 import { loadVerifier, type Verifier } from '../../crypto/signing.js';
 import { openStorage } from '../../repository/open-storage.js';
 import { Repository, type DrillRecordRef, type SnapshotEntry } from '../../repository/repository.js';
-import type { CheckContext } from '../types.js';
+import type { CheckContext, Lookup } from '../types.js';
 
 export interface RepositoryFacts {
   displayUrl: string;
@@ -15,10 +15,8 @@ export interface RepositoryFacts {
   drills: DrillRecordRef[];
 }
 
-export type RepositoryAccess = { ok: true; repo: RepositoryFacts } | { ok: false; displayUrl: string; error: string };
-
 /** Lists snapshots and drill records once per run, verifying each with the configured key. */
-export function readRepository(ctx: CheckContext): Promise<RepositoryAccess> {
+export function readRepository(ctx: CheckContext): Promise<Lookup<RepositoryFacts>> {
   return ctx.memo('repository', async () => {
     const displayUrl = redactUrl(ctx.config.repository.url);
     const keyFile = verifyKeyFile(ctx.config);
@@ -39,7 +37,8 @@ export function readRepository(ctx: CheckContext): Promise<RepositoryAccess> {
         const drills = await repo.listDrillRecords();
         return {
           ok: true,
-          repo: {
+          source: `repository ${storage.displayUrl}`,
+          value: {
             displayUrl: storage.displayUrl,
             verifierKeyId: verifier?.keyId ?? null,
             verifierError,
@@ -51,7 +50,7 @@ export function readRepository(ctx: CheckContext): Promise<RepositoryAccess> {
         await storage.close?.();
       }
     } catch (e) {
-      return { ok: false, displayUrl, error: redactText(errorText(e)) };
+      return { ok: false, source: `repository ${displayUrl}`, reason: redactText(errorText(e)) };
     }
   });
 }

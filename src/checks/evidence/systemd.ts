@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import type { CheckContext } from '../types.js';
+import type { CheckContext, Lookup } from '../types.js';
 
 /**
  * A systemd unit file with its drop-ins (<unit>.d/*.conf beside it, and
@@ -14,8 +14,6 @@ export interface SystemdUnit {
   /** [Service] directives, in order, after resets. */
   service: Map<string, string[]>;
 }
-
-export type UnitLookup = { ok: true; unit: SystemdUnit } | { ok: false; reason: string };
 
 /** The last value of a scalar directive (User=, NoNewPrivileges=, …). */
 export function lastValue(unit: SystemdUnit, key: string): string | undefined {
@@ -61,12 +59,13 @@ export async function readUnit(file: string): Promise<SystemdUnit> {
   return { files, service };
 }
 
-export async function loadUnit(ctx: CheckContext): Promise<UnitLookup> {
+export async function loadUnit(ctx: CheckContext): Promise<Lookup<SystemdUnit>> {
   return ctx.memo('systemd-unit', async () => {
     const file = ctx.config.checks.systemd_unit;
     if (!file) return { ok: false, reason: 'checks.systemd_unit is not set' };
     try {
-      return { ok: true, unit: await readUnit(file) };
+      const unit = await readUnit(file);
+      return { ok: true, value: unit, source: `systemd unit ${unit.files.join(' + ')}` };
     } catch (e) {
       return {
         ok: false,

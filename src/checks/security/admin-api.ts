@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { CheckContext, CheckDefinition, CheckOutcome } from '../types.js';
-import { Findings } from '../evidence/combine.js';
+import { Findings, unreadable } from '../evidence/combine.js';
 import { loadDocker, publishedBindings } from '../evidence/docker.js';
 import { firewallVerdict, judgeDockerPort, k8sExposures, privatePorts } from '../evidence/exposure.js';
 import { processNetns } from '../evidence/firewall.js';
@@ -22,8 +22,8 @@ async function adminExposure(ctx: CheckContext): Promise<CheckOutcome> {
   const ports = privatePorts(ctx);
   if (ctx.deployment === 'docker') {
     const d = await loadDocker(ctx);
-    if (!d.ok) return { status: 'error', summary: d.reason, evidence: [] };
-    for (const p of ports) judgeDockerPort(f, d.source, publishedBindings(d.container, p.port), p, false);
+    if (!d.ok) return unreadable(d);
+    for (const p of ports) judgeDockerPort(f, d.source, publishedBindings(d.value, p.port), p, false);
     const out = f.outcome();
     return out.status === 'pass'
       ? {
@@ -37,13 +37,13 @@ async function adminExposure(ctx: CheckContext): Promise<CheckOutcome> {
   }
   if (ctx.deployment === 'kubernetes') {
     const k = await loadKubernetes(ctx);
-    if (!k.ok) return { status: 'error', summary: k.reason, evidence: [] };
-    const pols = ingressPoliciesFor(k.manifests);
+    if (!k.ok) return unreadable(k);
+    const pols = ingressPoliciesFor(k.value);
     for (const p of ports) {
-      const ex = k8sExposures(k.manifests, p.port);
-      const np = portAllowedBy(pols, p.port, k.manifests.workload!.container);
+      const ex = k8sExposures(k.value, p.port);
+      const np = portAllowedBy(pols, p.port, k.value.workload.container);
       const ev = {
-        source: `${k.manifests.files.join(', ')} (Services, NetworkPolicies for ${k.manifests.workload!.ref})`,
+        source: `${k.value.files.join(', ')} (Services, NetworkPolicies for ${k.value.workload.ref})`,
         observed: { exposedBy: ex.map((e) => e.via), networkPolicy: np.from },
         expected: 'no Service for admin; a NetworkPolicy that denies or source-restricts the port',
       };

@@ -1,5 +1,6 @@
 import { verify as argon2Verify } from '@node-rs/argon2';
 import type { CheckDefinition, Evidence } from '../types.js';
+import { unreadable } from '../evidence/combine.js';
 import { readRows } from '../evidence/database.js';
 
 /** security.* checks that try known passwords against the stored Argon2 hashes. */
@@ -26,8 +27,8 @@ const defaultAdminPassword: CheckDefinition = {
   },
   async run(ctx) {
     const r = await readRows(ctx, 'users', (db) => db.users());
-    if ('status' in r) return r;
-    const admin = r.rows.find((u) => u.username === 'admin');
+    if (!r.ok) return unreadable(r);
+    const admin = r.value.find((u) => u.username === 'admin');
     const evidence: Evidence[] = [
       {
         source: `${r.source} users WHERE username = 'admin' (argon2 verify of the stored hash)`,
@@ -85,11 +86,11 @@ const demoUsers: CheckDefinition = {
   },
   async run(ctx) {
     const r = await readRows(ctx, 'users', (db) => db.users());
-    if ('status' in r) return r;
+    if (!r.ok) return unreadable(r);
     const hits: Array<{ username: string; enabled: boolean; example_from: string }> = [];
     const tried: string[] = [];
     for (const cred of DEMO_CREDENTIALS) {
-      const user = r.rows.find((u) => u.username === cred.username);
+      const user = r.value.find((u) => u.username === cred.username);
       if (!user) continue;
       tried.push(`${cred.username} (${cred.origin})`);
       if (await hashMatches(user.password_hash, cred.password))

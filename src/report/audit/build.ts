@@ -1,8 +1,8 @@
 import type { CheckStatus } from '../../checks/types.js';
 import type { EvidenceEntry, EvidenceVerification } from '../../repository/evidence-verify.js';
 import { VERSION } from '../../version.js';
-import type { CheckReport } from '../model.js';
-import { STATUSES } from '../model.js';
+import type { CheckReport } from '../../checks/report.js';
+import { STATUSES } from '../../checks/report.js';
 import {
   AUDIT_REPORT_FORMAT,
   worstStatus,

@@ -9,7 +9,7 @@ import { readObject } from '../../repository/evidence.js';
 import { verifyEvidence } from '../../repository/evidence-verify.js';
 import { newSnapshotId } from '../../repository/manifest.js';
 import type { Storage } from '../../repository/storage.js';
-import type { CheckReport } from '../model.js';
+import type { CheckReport } from '../../checks/report.js';
 import { buildAuditReport } from './build.js';
 import type { AuditReport, Cited } from './model.js';
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
-import type { CheckResult, CheckStatus, DeploymentType } from '../checks/types.js';
+import type { CheckResult, CheckStatus, DeploymentType } from './types.js';
 
 /** The JSON report, versioned: docs/schemas/check-report.v1.json describes exactly this shape. */
 export const CHECK_REPORT_FORMAT = 'barysafe.check-report/v1';
@@ -60,24 +60,4 @@ export function buildReport(input: {
     warnings: input.warnings ?? [],
     results: input.results,
   };
-}
-
-/** "35 checks: 20 pass, 3 fail, …" — zero counts left out. */
-export function summaryLine(report: CheckReport): string {
-  const parts = STATUSES.filter((s) => report.summary[s] > 0).map((s) => `${report.summary[s]} ${s}`);
-  return `${report.summary.total} checks: ${parts.join(', ') || 'none run'}`;
-}
-
-/** Sections in first-seen order (the catalogue's order). */
-export function bySection(results: CheckResult[]): Array<[string, CheckResult[]]> {
-  const m = new Map<string, CheckResult[]>();
-  for (const r of results) m.set(r.section, [...(m.get(r.section) ?? []), r]);
-  return [...m.entries()];
-}
-
-/** Evidence values as one line of text (objects as compact JSON). */
-export function valueText(v: unknown): string {
-  if (v === undefined) return '';
-  if (typeof v === 'string') return v;
-  return JSON.stringify(v);
 }
