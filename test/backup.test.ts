@@ -151,7 +151,7 @@ for (const kind of ['file', 's3'] as const) {
           ],
         );
         const table = await runCli(['--config', setup.configPath, 'snapshots'], { env: repo.env });
-        assert.match(table.stdout, new RegExp(`${id2}.*sqlite.*ok\\s+verified`));
+        assert.match(table.stdout, new RegExp(`${id2}.*sqlite.*ok\\s+signature ok`));
       } finally {
         await d.dir.cleanup();
       }

@@ -4,6 +4,7 @@ import { parsePrivateJwk } from '../barycenter/jwk.js';
 import { errorText } from '../errors.js';
 import type { ArtifactKind } from '../repository/manifest.js';
 import type { GoodSnapshot } from '../repository/repository.js';
+import { healthOf } from '../repository/verify-record.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
 import { readRepository, type RepositoryFacts } from './evidence/repository.js';
 
@@ -54,27 +55,54 @@ async function freshness(
       note: `not counted: ${s.error}`,
     });
   }
-  const counted = repo.snapshots.filter(
+  const holding = repo.snapshots.filter(
     (s): s is GoodSnapshot => s.verified !== false && s.manifest.artifacts.some((a) => kinds.includes(a.kind)),
   );
+  // What `barysafe verify` found last: a snapshot with a missing, truncated or altered object
+  // holds nothing restorable, whatever its manifest says.
+  const damaged = new Set<string>();
+  for (const s of holding) {
+    const h = healthOf(s, repo.verifications);
+    if (h.state !== 'damaged') continue;
+    damaged.add(s.id);
+    evidence.push({
+      source: `verify record ${h.record ?? ''}`.trim(),
+      observed: { snapshot: s.id, state: 'damaged', problems: h.problems ?? [] },
+      note: 'not counted: the latest verification found it damaged',
+    });
+  }
+  const counted = holding.filter((s) => !damaged.has(s.id));
   const newest = counted[counted.length - 1];
   if (!newest) {
+    const qualifier = damaged.size
+      ? 'undamaged '
+      : repo.snapshots.some((s) => s.verified === false)
+        ? 'verified '
+        : '';
     return {
       status: 'fail',
-      summary: `no ${repo.snapshots.some((s) => s.verified === false) ? 'verified ' : ''}snapshot in ${repo.displayUrl} holds the ${what}`,
+      summary: `no ${qualifier}snapshot in ${repo.displayUrl} holds the ${what}`,
       evidence,
     };
   }
   const age = ctx.now.getTime() - Date.parse(newest.manifest.created_at);
+  const health = healthOf(newest, repo.verifications);
   evidence.push({
     source: `manifest of snapshot ${newest.id}`,
     observed: {
       created_at: newest.manifest.created_at,
       age: ageText(age),
       artifacts: newest.manifest.artifacts.filter((a) => kinds.includes(a.kind)).map((a) => a.name),
+      verification: health.state,
+      ...(health.data_verified_at ? { data_verified_at: health.data_verified_at } : {}),
+      ...(health.last_verified_at ? { last_verified_at: health.last_verified_at } : {}),
     },
     expected: `younger than checks.rpo = ${rpoText}`,
   });
+  const proven =
+    health.state === 'data verified'
+      ? `data verified ${health.data_verified_at}`
+      : 'signature verified; contents not yet verified by `barysafe verify --read-data`';
   if (!(age <= rpo))
     return {
       status: 'fail',
@@ -97,7 +125,7 @@ async function freshness(
   }
   return {
     status: 'pass',
-    summary: `snapshot ${newest.id}, ${ageText(age)} old, holds the ${what} (signature verified)`,
+    summary: `snapshot ${newest.id}, ${ageText(age)} old, holds the ${what} (${proven})`,
     evidence,
     snapshot: newest,
   };

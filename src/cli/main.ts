@@ -13,6 +13,7 @@ import { registerVerifyEvidence } from './verify-evidence.js';
 import { registerEvidence } from './evidence.js';
 import { registerReport } from './report.js';
 import { registerVerifyReport } from './verify-report.js';
+import { registerVerify } from './verify.js';
 
 export function buildProgram(): Command {
   const program = new Command('barysafe')
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerSnapshots(program);
   registerRestore(program);
   registerCheck(program);
+  registerVerify(program);
   registerVerifyEvidence(program);
   registerEvidence(program);
   registerReport(program);

@@ -1,11 +1,21 @@
 import type { Command } from 'commander';
+import { VERIFICATIONS_PREFIX } from '../repository/layout.js';
 import { Repository, type SnapshotEntry } from '../repository/repository.js';
+import {
+  healthOf,
+  usableVerifyRecords,
+  verifyRecordSchema,
+  type SnapshotHealth,
+  type UsableVerifyRecord,
+} from '../repository/verify-record.js';
 import { action, configFor, formatBytes, globals, printJson, storageFor, verifierFor } from './common.js';
 
 export function registerSnapshots(program: Command): void {
   program
     .command('snapshots')
-    .description('list the complete snapshots in the repository, oldest first, with their signature status')
+    .description(
+      'list the complete snapshots in the repository, oldest first: signature ok, data verified <date> (by `barysafe verify`) or DAMAGED',
+    )
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const g = globals(cmd);
@@ -14,16 +24,19 @@ export function registerSnapshots(program: Command): void {
         try {
           const repo = new Repository(storage, await verifierFor(config));
           const list = await repo.list();
-          const rows = list.map(snapshotRow);
+          const records = usableVerifyRecords(
+            await repo.listSignedDocuments(VERIFICATIONS_PREFIX, 'verify record', verifyRecordSchema),
+          );
+          const rows = list.map((e) => snapshotRow(e, records));
           if (g.json) {
-            printJson({ repository: storage.displayUrl, snapshots: rows });
+            printJson({ ok: true, repository: storage.displayUrl, snapshots: rows });
             return;
           }
           if (rows.length === 0) {
             process.stdout.write(`no snapshots in ${storage.displayUrl}\n`);
             return;
           }
-          const table = [['ID', 'CREATED', 'HOST', 'DB', 'SIZE', 'KEY KID', 'JWKS', 'SIGNATURE']].concat(
+          const table = [['ID', 'CREATED', 'HOST', 'DB', 'SIZE', 'KEY KID', 'JWKS', 'STATUS']].concat(
             rows.map((r) => [
               r.id,
               r.created_at ?? '?',
@@ -32,7 +45,7 @@ export function registerSnapshots(program: Command): void {
               formatBytes(r.size),
               r.key_kid ?? '?',
               r.jwks_matches_key === null ? '?' : r.jwks_matches_key ? 'ok' : 'MISMATCH',
-              r.signature,
+              r.status,
             ]),
           );
           const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
@@ -51,11 +64,18 @@ export function registerSnapshots(program: Command): void {
     );
 }
 
-/** One row of the listing; a damaged snapshot shows only what is safe to show, and why. */
-function snapshotRow(e: SnapshotEntry) {
+/**
+ * One row of the listing; a damaged snapshot shows only what is safe to show, and why. `signature`
+ * is the manifest signature alone; `status` says what `barysafe verify` proved beyond it.
+ */
+function snapshotRow(e: SnapshotEntry, records: readonly UsableVerifyRecord[]) {
+  const health = healthOf(e, records);
+  const status = statusText(health);
   if (e.verified === false)
     return {
       id: e.id,
+      status,
+      health,
       created_at: e.partial.created_at ?? null,
       host: e.partial.host ?? null,
       signature: 'INVALID',
@@ -72,6 +92,8 @@ function snapshotRow(e: SnapshotEntry) {
   const m = e.manifest;
   return {
     id: e.id,
+    status,
+    health,
     created_at: m.created_at,
     host: m.host,
     signature: e.verified === true ? 'verified' : 'unchecked',
@@ -88,4 +110,16 @@ function snapshotRow(e: SnapshotEntry) {
     size: m.artifacts.reduce((s, a) => s + a.size, 0),
     warnings: m.warnings,
   };
+}
+
+/** signature ok / data verified <date> / DAMAGED: what `barysafe verify` last proved, not more. */
+function statusText(h: SnapshotHealth): string {
+  switch (h.state) {
+    case 'data verified':
+      return `data verified ${h.data_verified_at!.slice(0, 10)}`;
+    case 'damaged':
+      return 'DAMAGED';
+    default:
+      return h.state;
+  }
 }

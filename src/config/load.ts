@@ -87,6 +87,7 @@ function resolveRelativePaths(c: BarysafeConfig, base: string): BarysafeConfig {
     },
     backup: { ...c.backup, temp_dir: abs(c.backup.temp_dir), pg_bin_dir: abs(c.backup.pg_bin_dir) },
     drill: { ...c.drill, barycenter_bin: abs(c.drill.barycenter_bin), pg_bin_dir: abs(c.drill.pg_bin_dir) },
+    state: { dir: abs(c.state.dir)! },
     checks: {
       ...c.checks,
       pid_file: abs(c.checks.pid_file),

@@ -5,6 +5,9 @@ import { z } from 'zod';
  * Barycenter's own loader does, facts §2.1). Durations are strings such as "26h", "7d", "90m".
  */
 const duration = z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d|w)$/, 'a duration such as "90m", "26h" or "7d"');
+/** A --keep-* count: a number of buckets, or -1 for "all of them" (as restic's). */
+const keepCount = z.number().int().min(-1);
+export const DEFAULT_STATE_DIR = '/var/lib/barysafe';
 
 export const configSchema = z
   .object({
@@ -116,6 +119,32 @@ export const configSchema = z
         kubernetes_manifests: [],
         waivers: [],
       }),
+    /** barysafe's own local state (the `verify --read-data-subset auto/t` cursor). */
+    state: z
+      .object({ dir: z.string().min(1).default(DEFAULT_STATE_DIR) })
+      .strict()
+      .default({ dir: DEFAULT_STATE_DIR }),
+    /** `barysafe forget` defaults (restic's --keep-* semantics); no keep rule means nothing is removed. */
+    retention: z
+      .object({
+        keep_within: duration.optional(),
+        keep_last: keepCount.optional(),
+        keep_daily: keepCount.optional(),
+        keep_weekly: keepCount.optional(),
+        keep_monthly: keepCount.optional(),
+        keep_yearly: keepCount.optional(),
+        /** Snapshots a drill record cites are kept while the drill is younger than this many days. */
+        evidence_days: z.number().int().min(0).default(400),
+      })
+      .strict()
+      .default({ evidence_days: 400 }),
+    keys: z
+      .object({
+        /** `backup.key-age` warns when the signing key in use is older than this. */
+        max_age: duration.default('365d'),
+      })
+      .strict()
+      .default({ max_age: '365d' }),
   })
   .strict();
 

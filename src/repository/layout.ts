@@ -16,6 +16,10 @@ export const EVIDENCE_PREFIX = 'evidence/';
 export const CHECKS_PREFIX = 'checks/';
 /** Stored audit report models (`barysafe report --store`), cited by the report's evidence record. */
 export const REPORTS_PREFIX = 'reports/';
+/** Signed results of `barysafe verify`, one per run. */
+export const VERIFICATIONS_PREFIX = 'verifications/';
+/** Signed records of what `barysafe forget` removed, by whom and why. */
+export const TOMBSTONES_PREFIX = 'tombstones/';
 export const WRITER_LOCK_KEY = `${LOCKS_PREFIX}writer.json`;
 /** Where the file:// backend stages an object before it renames it into place. */
 export const FILE_TMP_DIR = '.barysafe-tmp';
@@ -36,6 +40,20 @@ export function snapshotIdOfManifestKey(key: string): string | undefined {
 
 export function drillRecordKey(id: string): string {
   return `${DRILLS_PREFIX}${id}.json`;
+}
+
+export function verifyRecordKey(id: string): string {
+  return `${VERIFICATIONS_PREFIX}${id}.json`;
+}
+
+export function tombstoneKey(id: string): string {
+  return `${TOMBSTONES_PREFIX}${id}.json`;
+}
+
+/** The snapshot id a key under snapshots/ belongs to (manifest or artifact), or undefined. */
+export function snapshotIdOfKey(key: string): string | undefined {
+  const m = /^snapshots\/([^/]+)\//.exec(key);
+  return m && SNAPSHOT_ID.test(m[1]!) ? m[1] : undefined;
 }
 
 export function checkReportKey(id: string): string {

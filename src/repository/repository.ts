@@ -1,10 +1,12 @@
 import { Readable } from 'node:stream';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
-import type { Verifier } from '../crypto/signing.js';
+import type { z } from 'zod';
+import type { Signer, Verifier } from '../crypto/signing.js';
 import { manifestKey, manifestSchema, type Manifest } from './manifest.js';
 import { drillRecordSchema, type DrillRecord } from './drill-record.js';
-import { DRILLS_PREFIX, SNAPSHOTS_PREFIX, snapshotIdOfManifestKey } from './layout.js';
-import { parseAndVerify, parseDocument, sha256Hex, serialize, type Signed } from './signed-document.js';
+import { DRILLS_PREFIX, SNAPSHOTS_PREFIX, TOMBSTONES_PREFIX, snapshotIdOfManifestKey } from './layout.js';
+import { parseAndVerify, parseDocument, sha256Hex, serialize, signDocument, type Signed } from './signed-document.js';
+import { tombstoneSchema, type RemovedSnapshot, type Tombstone } from './tombstone.js';
 import { StorageError, StorageNotFoundError, type Storage } from './storage.js';
 
 /**
@@ -32,17 +34,44 @@ export interface DamagedSnapshot {
 
 export type SnapshotEntry = GoodSnapshot | DamagedSnapshot;
 
-export type DrillRecordRef =
-  | { key: string; record: Signed<DrillRecord> | DrillRecord; verified: true | null }
-  | { key: string; verified: false; error: string };
+export type DrillRecordRef = SignedDocumentRef<DrillRecord>;
+
+/** A signed document listed from the repository; `sha256` is of its stored bytes (what evidence cites). */
+export type SignedDocumentRef<T> =
+  | { key: string; record: Signed<T> | T; verified: true | null; sha256: string }
+  | { key: string; verified: false; error: string; sha256: string };
 
 const MAX_DOC_BYTES = 16 * 1024 * 1024;
 
 export class Repository {
+  private tombstoneList?: Promise<Array<SignedDocumentRef<Tombstone>>>;
+
   constructor(
     readonly storage: Storage,
     readonly verifier?: Verifier,
   ) {}
+
+  /** Tombstones written by `forget`, read once per Repository (forgetCachedTombstones after writing one). */
+  tombstones(): Promise<Array<SignedDocumentRef<Tombstone>>> {
+    return (this.tombstoneList ??= this.listSignedDocuments(TOMBSTONES_PREFIX, 'tombstone', tombstoneSchema));
+  }
+
+  forgetCachedTombstones(): void {
+    this.tombstoneList = undefined;
+  }
+
+  /**
+   * The tombstone entry that removed snapshot `id` (with that manifest digest, when given). Only
+   * tombstones whose signature verifies count: an unsigned one could hide a real deletion.
+   */
+  async tombstoned(id: string, sha256?: string): Promise<(RemovedSnapshot & { tombstone: string }) | undefined> {
+    for (const t of await this.tombstones()) {
+      if (t.verified !== true) continue;
+      const r = t.record.removed.find((x) => x.id === id && (sha256 === undefined || x.manifest_sha256 === sha256));
+      if (r) return { ...r, tombstone: t.key };
+    }
+    return undefined;
+  }
 
   /** Ids of complete snapshots, oldest first. */
   async snapshotIds(): Promise<string[]> {
@@ -123,7 +152,11 @@ export class Repository {
     );
   }
 
-  /** Checks that `entry.manifest.previous` names the snapshot before it and its exact bytes. */
+  /**
+   * Checks that `entry.manifest.previous` names the snapshot before it and its exact bytes. A
+   * predecessor removed by `forget` is followed through its tombstone to the next manifest that
+   * still exists, whose bytes must match the link the tombstone recorded.
+   */
   async chainLink(entry: GoodSnapshot): Promise<{ ok: boolean; detail: string }> {
     const prev = entry.manifest.previous;
     const ids = await this.snapshotIds();
@@ -136,23 +169,39 @@ export class Repository {
             detail: `the manifest names no previous snapshot, but ${before.length} older snapshot(s) exist`,
           };
     }
-    let bytes: Buffer;
-    try {
-      bytes = await this.readSmall(manifestKey(prev.id), `manifest of snapshot ${prev.id}`);
-    } catch (e) {
-      if (e instanceof BarysafeError && e.exitCode === ExitCode.REPOSITORY) throw e;
-      return {
-        ok: false,
-        detail: `the previous snapshot ${prev.id} is missing from the repository (pruned or deleted)`,
-      };
-    }
-    const actual = sha256Hex(bytes);
-    return actual === prev.sha256
-      ? { ok: true, detail: `links to ${prev.id} (sha256 ${prev.sha256.slice(0, 16)}…)` }
-      : {
+    const pruned: string[] = [];
+    const tombstones = new Set<string>();
+    for (let link = prev; ;) {
+      let bytes: Buffer | undefined;
+      try {
+        bytes = await this.readSmall(manifestKey(link.id), `manifest of snapshot ${link.id}`);
+      } catch (e) {
+        if (e instanceof BarysafeError && e.exitCode === ExitCode.REPOSITORY) throw e;
+      }
+      const via = pruned.length
+        ? ` through ${pruned.length} snapshot(s) removed by forget (${[...tombstones].join(', ')})`
+        : '';
+      if (bytes) {
+        const actual = sha256Hex(bytes);
+        return actual === link.sha256
+          ? { ok: true, detail: `links to ${link.id}${via} (sha256 ${link.sha256.slice(0, 16)}…)` }
+          : {
+              ok: false,
+              detail: `the previous manifest ${link.id} changed after ${pruned.length ? 'the snapshot after it was removed' : 'this snapshot was made'} (sha256 ${actual.slice(0, 16)}… ≠ ${link.sha256.slice(0, 16)}…)${via}`,
+            };
+      }
+      const t = await this.tombstoned(link.id, link.sha256);
+      if (!t) {
+        return {
           ok: false,
-          detail: `the previous manifest ${prev.id} changed after this snapshot was made (sha256 ${actual.slice(0, 16)}… ≠ ${prev.sha256.slice(0, 16)}…)`,
+          detail: `the previous snapshot ${link.id} is missing from the repository and no tombstone explains it${via}`,
         };
+      }
+      pruned.push(link.id);
+      tombstones.add(t.tombstone);
+      if (!t.previous) return { ok: true, detail: `the chain starts${via}` };
+      link = t.previous;
+    }
   }
 
   async putDocument(key: string, doc: object): Promise<{ sha256: string }> {
@@ -162,25 +211,43 @@ export class Repository {
   }
 
   async listDrillRecords(): Promise<DrillRecordRef[]> {
-    const out: DrillRecordRef[] = [];
+    return this.listSignedDocuments(DRILLS_PREFIX, 'drill record', drillRecordSchema);
+  }
+
+  /**
+   * Every signed JSON document under `prefix` (drill, verify and tombstone records), in key order,
+   * parsed with `schema`. One that fails verification is listed with its error, never dropped.
+   */
+  async listSignedDocuments<T extends object>(
+    prefix: string,
+    what: string,
+    schema: z.ZodType<T>,
+  ): Promise<Array<SignedDocumentRef<T>>> {
+    const out: Array<SignedDocumentRef<T>> = [];
     const keys: string[] = [];
     try {
-      for await (const o of this.storage.list(DRILLS_PREFIX)) if (o.key.endsWith('.json')) keys.push(o.key);
+      for await (const o of this.storage.list(prefix)) if (o.key.endsWith('.json')) keys.push(o.key);
     } catch (e) {
       throw repoError(this.storage, e);
     }
     for (const key of keys.sort()) {
-      const bytes = await this.readSmall(key, `drill record ${key}`);
+      const bytes = await this.readSmall(key, `${what} ${key}`);
+      const sha256 = sha256Hex(bytes);
       try {
         const record = this.verifier
-          ? parseAndVerify(bytes, this.verifier, `drill record ${key}`, drillRecordSchema)
-          : parseDocument(bytes, `drill record ${key}`, drillRecordSchema);
-        out.push({ key, record, verified: this.verifier ? true : null });
+          ? parseAndVerify(bytes, this.verifier, `${what} ${key}`, schema)
+          : parseDocument(bytes, `${what} ${key}`, schema);
+        out.push({ key, record, verified: this.verifier ? true : null, sha256 });
       } catch (e) {
-        out.push({ key, verified: false, error: errorText(e) });
+        out.push({ key, verified: false, error: errorText(e), sha256 });
       }
     }
     return out;
+  }
+
+  /** Signs `doc` and stores it create-only at `key`; returns the SHA-256 of the stored bytes. */
+  async putSignedDocument(key: string, doc: object, signer: Signer): Promise<{ sha256: string }> {
+    return this.putDocument(key, signDocument(doc, signer));
   }
 
   async readSmall(key: string, what: string): Promise<Buffer> {

@@ -3,7 +3,9 @@ import { verifyKeyFile } from '../../config/schema.js';
 import { redactText, redactUrl } from '../../redact.js';
 import { loadVerifier, type Verifier } from '../../crypto/signing.js';
 import { openStorage } from '../../repository/open-storage.js';
+import { VERIFICATIONS_PREFIX } from '../../repository/layout.js';
 import { Repository, type DrillRecordRef, type SnapshotEntry } from '../../repository/repository.js';
+import { usableVerifyRecords, verifyRecordSchema, type UsableVerifyRecord } from '../../repository/verify-record.js';
 import type { CheckContext, Lookup } from '../types.js';
 
 export interface RepositoryFacts {
@@ -13,6 +15,8 @@ export interface RepositoryFacts {
   verifierError: string | null;
   snapshots: SnapshotEntry[];
   drills: DrillRecordRef[];
+  /** `barysafe verify` results whose signature holds, oldest first. */
+  verifications: UsableVerifyRecord[];
 }
 
 /** Lists snapshots and drill records once per run, verifying each with the configured key. */
@@ -35,6 +39,9 @@ export function readRepository(ctx: CheckContext): Promise<Lookup<RepositoryFact
         const repo = new Repository(storage, verifier);
         const snapshots = await repo.list();
         const drills = await repo.listDrillRecords();
+        const verifications = usableVerifyRecords(
+          await repo.listSignedDocuments(VERIFICATIONS_PREFIX, 'verify record', verifyRecordSchema),
+        );
         return {
           ok: true,
           source: `repository ${storage.displayUrl}`,
@@ -44,6 +51,7 @@ export function readRepository(ctx: CheckContext): Promise<Lookup<RepositoryFact
             verifierError,
             snapshots,
             drills,
+            verifications,
           },
         };
       } finally {
