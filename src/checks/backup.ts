@@ -74,11 +74,7 @@ async function freshness(
   const counted = holding.filter((s) => !damaged.has(s.id));
   const newest = counted[counted.length - 1];
   if (!newest) {
-    const qualifier = damaged.size
-      ? 'undamaged '
-      : repo.snapshots.some((s) => s.verified === false)
-        ? 'verified '
-        : '';
+    const qualifier = damaged.size ? 'undamaged ' : repo.snapshots.some((s) => s.verified === false) ? 'verified ' : '';
     return {
       status: 'fail',
       summary: `no ${qualifier}snapshot in ${repo.displayUrl} holds the ${what}`,

@@ -1,7 +1,7 @@
 import type { Signer } from '../../crypto/signing.js';
 import { appendEvidence, type AppendedEvidence, type DocumentRef, type Outcome } from '../../repository/evidence.js';
 import { manifestKey } from '../../repository/layout.js';
-import type { SnapshotEntry } from '../../repository/repository.js';
+import type { GoodSnapshot } from '../../repository/repository.js';
 import type { Storage } from '../../repository/storage.js';
 import type { VerifyTier } from '../../repository/verify-record.js';
 import type { VerifyResult } from './run.js';
@@ -24,7 +24,7 @@ export async function appendVerifyEvidence(
   signer: Signer,
   r: VerifyResult,
   record: { key: string; sha256: string },
-  entries: readonly SnapshotEntry[],
+  entries: readonly GoodSnapshot[],
   startedAt: Date,
   finishedAt: Date,
 ): Promise<AppendedEvidence> {

@@ -1,7 +1,7 @@
 import { publicUrlOf } from '../../barycenter/public-url.js';
 import { fetchServedJwks } from '../../barycenter/served-jwks.js';
 import type { BarysafeConfig } from '../../config/schema.js';
-import type { SnapshotEntry } from '../../repository/repository.js';
+import type { GoodSnapshot, SnapshotEntry } from '../../repository/repository.js';
 import type { LiveResult } from '../../repository/verify-record.js';
 
 /**
@@ -12,9 +12,9 @@ import type { LiveResult } from '../../repository/verify-record.js';
  * count as holding a key.
  */
 export async function liveCheck(config: BarysafeConfig, entries: readonly SnapshotEntry[]): Promise<LiveResult> {
-  const held = entries.filter((e) => e.verified === true && e.manifest.key?.thumbprint);
+  const held = entries.filter((e): e is GoodSnapshot => e.verified === true);
   const newest = held[held.length - 1];
-  const base = publicUrlOf(config.barycenter.public_url, newest?.manifest.barycenter?.public_base_url);
+  const base = publicUrlOf(config.barycenter.public_url, newest?.manifest.barycenter.public_base_url);
   const result: LiveResult = {
     url: base,
     verdict: 'inconclusive',

@@ -8,7 +8,7 @@ import { loadSigner, loadVerifier, type Signer } from '../../crypto/signing.js';
 import { makePrivateTempDir } from '../../platform/private-temp.js';
 import { manifestKey, verifyRecordKey } from '../../repository/layout.js';
 import { newSnapshotId, type Manifest } from '../../repository/manifest.js';
-import { Repository, type SnapshotEntry } from '../../repository/repository.js';
+import { Repository, type GoodSnapshot } from '../../repository/repository.js';
 import { sha256Hex } from '../../repository/signed-document.js';
 import type { Storage } from '../../repository/storage.js';
 import {
@@ -108,7 +108,7 @@ export async function runVerify(config: BarysafeConfig, opts: VerifyOptions): Pr
   const alreadyRead = new Set(opts.subset?.n === 'auto' && cursor?.t === opts.subset.t ? cursor.done : []);
 
   const snapshots: VerifiedSnapshot[] = [];
-  const entries: SnapshotEntry[] = [];
+  const entries: GoodSnapshot[] = [];
   const read: string[] = [];
   const left: VerifyResult['left'] = [];
   let inconclusive: string[] = [];
@@ -277,7 +277,7 @@ async function verifySnapshot(
   run: SnapshotRun,
 ): Promise<{
   snapshot: VerifiedSnapshot;
-  entry?: SnapshotEntry;
+  entry?: GoodSnapshot;
   read: string[];
   left: Array<{ object: string; size: number }>;
   inconclusive: string[];
@@ -307,7 +307,7 @@ async function verifySnapshot(
   }
   run.budget.add(bytes.length);
   snapshot.manifest_sha256 = sha256Hex(bytes);
-  let entry: SnapshotEntry;
+  let entry: GoodSnapshot;
   try {
     entry = await repo.readManifest(id, { requireSignature: true });
   } catch (e) {

@@ -1,7 +1,8 @@
 import { BarysafeError, ExitCode } from '../../errors.js';
 import { manifestKey } from '../../repository/layout.js';
 import { parseDocument } from '../../repository/signed-document.js';
-import type { Repository, SnapshotEntry } from '../../repository/repository.js';
+import type { GoodSnapshot, Repository } from '../../repository/repository.js';
+import { z } from 'zod';
 
 /**
  * A manifest that carries a signed `sequence` must carry its predecessor's plus one: a
@@ -11,7 +12,7 @@ import type { Repository, SnapshotEntry } from '../../repository/repository.js';
  */
 export async function sequenceProblem(
   repo: Repository,
-  entry: SnapshotEntry,
+  entry: GoodSnapshot,
 ): Promise<{ ok: boolean; detail: string } | undefined> {
   const seq = (entry.manifest as { sequence?: unknown }).sequence;
   const prev = entry.manifest.previous;
@@ -19,7 +20,11 @@ export async function sequenceProblem(
   let prevSeq: unknown;
   try {
     const bytes = await repo.readSmall(manifestKey(prev.id), `manifest of snapshot ${prev.id}`);
-    prevSeq = parseDocument<{ sequence?: unknown }>(bytes, prev.id).sequence;
+    prevSeq = parseDocument(
+      bytes,
+      `manifest of snapshot ${prev.id}`,
+      z.looseObject({ sequence: z.unknown() }),
+    ).sequence;
   } catch (e) {
     if (!(e instanceof BarysafeError) || e.exitCode !== ExitCode.INTEGRITY) throw e;
     prevSeq = (await repo.tombstoned(prev.id, prev.sha256))?.sequence;
