@@ -4,7 +4,7 @@ import { manifestKey } from '../../repository/layout.js';
 import type { GoodSnapshot } from '../../repository/repository.js';
 import type { Storage } from '../../repository/storage.js';
 import type { VerifyTier } from '../../repository/verify-record.js';
-import type { VerifyResult } from './run.js';
+import type { VerifyResult } from './types.js';
 
 /** The evidence chain's names for the tiers (docs/EVIDENCE.md). */
 const TIER: Record<VerifyTier, 'inventory' | 'sample' | 'full'> = {

@@ -26,6 +26,7 @@ import { liveCheck } from './live.js';
 import { inventoryObject, readDataObject, type Identities, type ObjectOutcome } from './objects.js';
 import { sequenceProblem } from './sequence.js';
 import { sliceOf, type SubsetSpec } from './slices.js';
+import type { VerifyResult } from './types.js';
 
 export interface VerifyOptions {
   /** A snapshot id (or unique prefix, or "latest"); undefined verifies every snapshot. */
@@ -44,17 +45,7 @@ export interface VerifyOptions {
   now?: () => Date;
 }
 
-export interface VerifyResult extends VerifyRecord {
-  record_key: string | null;
-  record_error?: string;
-  evidence?: { key: string; sequence: number };
-  /** The objects whose data this run read (downloaded, decrypted, parsed). */
-  read: string[];
-  /** What --max-egress left unread. */
-  left: Array<{ snapshot: string; object: string; size: number }>;
-  /** The slice the next auto run reads, for auto/t. */
-  next_slice?: number;
-}
+export type { VerifyResult } from './types.js';
 
 /**
  * `barysafe verify`: proves what is in the repository is what the signed manifests say, in tiers.
