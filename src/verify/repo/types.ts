@@ -12,4 +12,3 @@ export interface VerifyResult extends VerifyRecord {
   /** The slice the next auto run reads, for auto/t. */
   next_slice?: number;
 }
-
