@@ -96,7 +96,9 @@ export interface AppendedEvidence {
   statement: Statement;
 }
 
-const MAX_ATTEMPTS = 8;
+// Each lost race means another record landed, so with N concurrent writers the last one may lose
+// N-1 times; the bound only stops a writer that can never win (a store ignoring create-only).
+const MAX_ATTEMPTS = 64;
 
 /**
  * Appends one record. On a lost race (another writer created the same number first) it re-reads
