@@ -4,8 +4,8 @@ import { BarysafeError, ExitCode } from '../errors.js';
 import { JWK_PRIVATE_MEMBERS } from '../redact.js';
 
 /**
- * Barycenter's `private_key.pem` is a pretty-printed JSON JWK (facts §1.2) and `jwks.json` is
- * written once and served verbatim (facts §1.3), so the two can silently disagree. These helpers
+ * Barycenter's `private_key.pem` is a pretty-printed JSON JWK and `jwks.json` is
+ * written once and served verbatim, so the two can silently disagree. These helpers
  * describe both without ever returning private material.
  */
 export interface KeyFacts {

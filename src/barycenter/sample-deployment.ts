@@ -6,7 +6,7 @@ import { hash } from '@node-rs/argon2';
 import { KNOWN_MIGRATIONS } from './schema.js';
 
 /**
- * A small SQLite deployment laid out as Barycenter lays out its own (facts §1–§3): config.toml,
+ * A small SQLite deployment laid out as Barycenter lays out its own: config.toml,
  * data/private_key.pem as a JSON JWK, data/jwks.json, barycenter.db with the core tables and
  * seaql_migrations. Used by `barysafe demo` so a new user can see a backup without an IdP.
  */

@@ -1,4 +1,4 @@
-/** What Barycenter's migrations create (facts §3.2), for recording and checking snapshots. */
+/** What Barycenter's migrations create, for recording and checking snapshots. */
 export const KNOWN_MIGRATIONS = [
   'm20250101_000001_initial_schema',
   'm20250107_000001_add_passkeys',

@@ -192,7 +192,7 @@ const config: CheckDefinition = {
   severity: 'high',
   remediation: REPO_REMEDIATION,
   async run(ctx) {
-    // Barycenter runs on defaults + env when its config file does not exist (facts §2.1): then the env is the config.
+    // Barycenter runs on defaults + env when its config file does not exist: then the env is the config.
     const kinds: ArtifactKind[] = ctx.barycenter.configExists ? ['config'] : ['env'];
     const r = strip(
       await freshness(

@@ -12,7 +12,7 @@ import { checks as securityChecks } from './security/index.js';
 import { checks as storageChecks } from './storage.js';
 
 /**
- * The catalogue in the order of Barycenter's production checklist (issue 4). Ids are stable: they
+ * The catalogue in the order of Barycenter's production checklist. Ids are stable: they
  * key waivers, SARIF rules and CI history, so an id is never renamed, only retired.
  */
 export const CATALOGUE_ORDER = [

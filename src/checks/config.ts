@@ -232,7 +232,7 @@ const databaseChoice: CheckDefinition = {
   severity: 'high',
   remediation: {
     default:
-      'Set database.url: sqlite:///<data dir>/barycenter.db?mode=rwc for one instance, postgres://… for several (note: facts §3.5 — Barycenter HEAD migrations may fail on PostgreSQL; test first).',
+      'Set database.url: sqlite:///<data dir>/barycenter.db?mode=rwc for one instance, postgres://… for several (note: migrations of build 8218d6f fail on PostgreSQL; test first).',
     kubernetes:
       'Keep replicaCount: 1 and autoscaling disabled with SQLite on the PVC, or point config.database.url at PostgreSQL before scaling out.',
   },
@@ -262,7 +262,7 @@ const databaseChoice: CheckDefinition = {
       };
     if (loc.engine === 'postgres') {
       evidence.push({
-        source: 'barycenter-facts §3.5',
+        source: 'Barycenter migration m20260407_000001 (SQLite-only SQL)',
         note: 'Barycenter 8218d6f federation migrations are SQLite-only SQL; confirm this version starts on PostgreSQL',
       });
       return { status: 'pass', summary: `PostgreSQL (${shownUrl}) with ${replicas} replica(s)`, evidence };

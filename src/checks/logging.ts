@@ -12,7 +12,7 @@ import { redactText } from '../redact.js';
 
 // ---- logging.level -----------------------------------------------------------------------
 
-/** Levels an EnvFilter directive list enables; invalid filters fall back to info (facts §2.5). */
+/** Levels an EnvFilter directive list enables; invalid filters fall back to info. */
 export function rustLogLevels(value: string): { levels: string[]; valid: boolean } {
   const levels: string[] = [];
   for (const directive of value
@@ -42,7 +42,7 @@ async function loggingLevel(ctx: CheckContext): Promise<CheckOutcome> {
     if (value === undefined) {
       f.add('pass', `RUST_LOG unset in ${s.source}: Barycenter defaults to info`, {
         ...evidence,
-        note: 'unset or unparsable RUST_LOG means info (facts §2.5)',
+        note: 'unset or unparsable RUST_LOG means info',
       });
       continue;
     }
@@ -88,9 +88,7 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
         'Kubernetes: container stdout is collected by the node; confirm a cluster log aggregation (Fluent Bit, Vector, Loki, a cloud agent) ships it',
         {
           source: k.ok ? k.value.workload.ref : 'manifests',
-          note: k.ok
-            ? 'Barycenter logs to stdout (facts §2.5); the manifests cannot show cluster-level forwarding'
-            : k.reason,
+          note: k.ok ? 'Barycenter logs to stdout; the manifests cannot show cluster-level forwarding' : k.reason,
         },
       );
       return f.outcome();
@@ -115,7 +113,7 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
       return f.outcome();
     }
     case 'freebsd': {
-      // facts §6.4: the shipped rc.d script runs daemon -f, which sends stdout/stderr to /dev/null.
+      // the shipped rc.d script runs daemon -f, which sends stdout/stderr to /dev/null.
       if (existsSync(FREEBSD_RC_SCRIPT)) {
         const script = readFileSync(FREEBSD_RC_SCRIPT, 'utf8');
         const line = script.split('\n').find((l) => /daemon\b/.test(l) && /-f\b/.test(l)) ?? '';
@@ -135,14 +133,14 @@ async function loggingForwarded(ctx: CheckContext): Promise<CheckOutcome> {
         f.add('fail', 'the shipped FreeBSD rc.d script runs daemon -f, which discards all output', {
           source: `file:${FREEBSD_RC_SCRIPT}`,
           observed: '(not present on this host)',
-          note: 'facts §6.4: daemon -f sends stdout/stderr to /dev/null; add -S (syslog)',
+          note: 'daemon -f sends stdout/stderr to /dev/null; add -S (syslog)',
         });
       }
       return f.outcome();
     }
     case 'illumos':
       f.add('manual', 'SMF writes stdout to /var/svc/log/application-barycenter:default.log; confirm it is forwarded', {
-        source: 'SMF manifest (facts §6.5)',
+        source: 'SMF manifest',
         observed: '/var/svc/log/application-barycenter:default.log',
       });
       return f.outcome();

@@ -56,7 +56,7 @@ async function configFile(ctx: CheckContext): Promise<CheckOutcome> {
   const file = ctx.barycenter.configPath;
   const stat = await statFile(file);
   if (!stat.ok) {
-    const note = stat.reason === 'does not exist' ? ' (Barycenter then silently runs on defaults, facts §2.1)' : '';
+    const note = stat.reason === 'does not exist' ? ' (Barycenter then silently runs on defaults)' : '';
     return { ...unreachable(ctx, file, stat.reason), summary: `cannot stat ${file}: ${stat.reason}${note}` };
   }
   const st = stat.value;
@@ -118,7 +118,7 @@ export const checks: CheckDefinition[] = [
     section: 'permissions',
     title: 'Signing key is mode 600, owned by the service user',
     rationale:
-      'Barycenter writes the key with the process umask (often 0644); anyone who reads it can mint tokens for every client (facts §1.2, §8.6).',
+      'Barycenter writes the key with the process umask (often 0644); anyone who reads it can mint tokens for every client.',
     severity: 'critical',
     remediation: {
       systemd:

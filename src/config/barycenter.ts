@@ -6,7 +6,7 @@ import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import type { BarysafeConfig } from './schema.js';
 
 /**
- * Barycenter's *effective* settings, resolved the way Barycenter resolves them (facts §2):
+ * Barycenter's *effective* settings, resolved the way Barycenter resolves them:
  * defaults < config file < BARYCENTER__SECTION__KEY (from env_file, then barysafe's own
  * environment). Relative key and SQLite paths resolve against the service's working directory.
  * Nothing here guesses a path.
@@ -94,7 +94,7 @@ export function resolveBarycenter(
   const set = (section: string, key: string, value: unknown, source: SettingSource) => {
     const dotted = `${section}.${key}`;
     const sec = (settings as unknown as Record<string, Record<string, unknown>>)[section];
-    if (!sec) return; // config-rs ignores unknown sections and keys (facts §2.1)
+    if (!sec) return; // config-rs ignores unknown sections and keys
     sec[key] = coerce(dotted, value);
     sources[dotted] = source;
   };
@@ -168,7 +168,7 @@ function coerce(dotted: string, value: unknown): unknown {
   return value;
 }
 
-/** sqlx URL forms (facts §3.1): sqlite://rel, sqlite:///abs, sqlite::memory:, postgres(ql)://. */
+/** sqlx URL forms: sqlite://rel, sqlite:///abs, sqlite::memory:, postgres(ql)://. */
 export function locateDatabase(url: string, workdir: string): DatabaseLocation {
   if (/^postgres(ql)?:\/\//i.test(url)) return { engine: 'postgres', url };
   const m = /^sqlite:(\/\/)?([^?]*)(\?(.*))?$/i.exec(url);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * barysafe.toml. Unknown keys are rejected (a typo must not silently disable a setting, the way
- * Barycenter's own loader does, facts §2.1). Durations are strings such as "26h", "7d", "90m".
+ * Barycenter's own loader does). Durations are strings such as "26h", "7d", "90m".
  */
 const duration = z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d|w)$/, 'a duration such as "90m", "26h" or "7d"');
 /** A --keep-* count: a number of buckets, or -1 for "all of them" (as restic's). */
@@ -15,7 +15,7 @@ export const configSchema = z
       .object({
         /** Barycenter's own config file (config.toml). May be absent on disk: Barycenter then runs on defaults + env. */
         config: z.string().min(1),
-        /** Barycenter's working directory: relative paths in its config resolve here (facts §1.1). */
+        /** Barycenter's working directory: relative paths in its config resolve here. */
         workdir: z.string().min(1),
         /** Optional KEY=VALUE file the service runs with (BARYCENTER__*, RUST_LOG). */
         env_file: z.string().min(1).optional(),

@@ -66,7 +66,7 @@ function elapsed(t0: number): number {
   return Math.round(performance.now() - t0);
 }
 
-/** error > fail > inconclusive > pass (Borg-style precedence, prior-art §6.C.13). */
+/** error > fail > inconclusive > pass (Borg-style precedence). */
 export function worst(verdicts: Verdict[]): Verdict {
   const rank: Record<Verdict, number> = { pass: 0, inconclusive: 1, fail: 2, error: 3 };
   return verdicts.reduce<Verdict>((a, v) => (rank[v] > rank[a] ? v : a), 'pass');

@@ -2,7 +2,7 @@ import { formPost, parseJsonObject, request } from '../platform/http.js';
 import { toLoopback } from './loopback-url.js';
 
 /**
- * The device grant against the scratch instance (facts §4.7 route B): no consent table (broken
+ * The device grant against the scratch instance: no consent table (broken
  * upstream, §3.5.1), no PKCE, no redirect URI. POST /device_authorization auto-registers a client;
  * POST /login gives a 303 with the barycenter_session cookie; POST /device/consent approves;
  * then exactly one POST /token (a second poll within 5 s would get slow_down).

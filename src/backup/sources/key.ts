@@ -11,7 +11,7 @@ export interface KeyMaterial {
 
 /**
  * Reads private_key.pem (a JSON JWK) and jwks.json byte for byte. A mismatch between them is
- * recorded and reported, never fixed: it is the production outage of facts §1.3 and the operator
+ * recorded and reported, never fixed: Barycenter serves jwks.json verbatim, so a mismatch is an outage, and the operator
  * must decide which file is right.
  */
 export async function readKeyMaterial(keyPath: string, jwksPath: string): Promise<KeyMaterial> {

@@ -17,7 +17,7 @@ export interface SqliteSnapshot {
  * A consistent copy through SQLite's online backup API into a private temp file, checked with
  * integrity_check, with migrations and row counts read from the copy (so they match the dump).
  * One backup step copies every page: in default small steps, every commit by the live service
- * restarts the backup and it never finishes (parts-notes: SQLite backup livelock).
+ * restarts the backup and it never finishes.
  */
 export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<SqliteSnapshot> {
   if (!existsSync(dbPath)) {

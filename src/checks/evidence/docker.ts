@@ -8,7 +8,7 @@ const run = promisify(execFile);
 /**
  * One container as `docker inspect <c>` prints it (a JSON array; the first element is used).
  * Source: checks.docker_inspect (a saved file), else the live engine for the container named
- * `barycenter` (the container_name in Barycenter's docker-compose.yml, facts §6.2).
+ * `barycenter` (the container_name in Barycenter's docker-compose.yml).
  */
 export interface DockerContainer {
   Name?: string;

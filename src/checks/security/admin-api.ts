@@ -62,7 +62,7 @@ async function adminExposure(ctx: CheckContext): Promise<CheckOutcome> {
   const host = ctx.barycenter.settings.server.host;
   const scope = addressScope(host);
   const hostEv = {
-    source: `${ctx.barycenter.configPath} server.host (${ctx.barycenter.sources['server.host'] ?? 'default'}); the admin and authz listeners bind the same host (facts §2.6)`,
+    source: `${ctx.barycenter.configPath} server.host (${ctx.barycenter.sources['server.host'] ?? 'default'}); the admin and authz listeners bind the same host`,
     observed: host,
     expected: '127.0.0.1 / a management-only address, or a firewall blocking the ports',
   };
@@ -131,7 +131,7 @@ export const checks: CheckDefinition[] = [
     section: 'security',
     title: 'The unauthenticated admin and authz APIs are not publicly reachable',
     rationale:
-      'The admin GraphQL API can trigger jobs, change 2FA and add federation peers without authentication, and binds the same host as the public server (facts §2.6, §8.3).',
+      'The admin GraphQL API can trigger jobs, change 2FA and add federation peers without authentication, and binds the same host as the public server.',
     severity: 'critical',
     remediation: {
       systemd:

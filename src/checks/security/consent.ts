@@ -21,7 +21,7 @@ async function skipConsent(ctx: CheckContext): Promise<CheckOutcome> {
       {
         source: s.source,
         observed: present ? `set (${JSON.stringify(redactText(s.vars[SKIP_CONSENT]!))})` : 'absent',
-        expected: 'absent (any value, even "false" or "", disables consent: facts §2.2)',
+        expected: 'absent (any value, even "false" or "", disables consent)',
         note: s.notes.length ? s.notes.join('; ') : undefined,
       },
     );
@@ -35,7 +35,7 @@ export const checks: CheckDefinition[] = [
     section: 'security',
     title: 'BARYCENTER_SKIP_CONSENT is not set',
     rationale:
-      'Barycenter skips the OAuth consent screen when BARYCENTER_SKIP_CONSENT is set to any value, including "false" (facts §2.2).',
+      'Barycenter skips the OAuth consent screen when BARYCENTER_SKIP_CONSENT is set to any value, including "false".',
     severity: 'high',
     remediation: {
       systemd: 'Remove BARYCENTER_SKIP_CONSENT from Environment= and every EnvironmentFile=, then restart.',

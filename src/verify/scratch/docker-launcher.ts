@@ -3,7 +3,7 @@ import { runToEnd, startProcess, type RunningProcess } from '../../platform/chil
 import { serverArgs, syncUsersArgs, type LaunchSpec, type Launcher } from './launcher.js';
 
 /**
- * drill.image: the Barycenter container image (ENTRYPOINT is the binary, facts §6.1), run with the
+ * drill.image: the Barycenter container image (ENTRYPOINT is the binary), run with the
  * host network so "127.0.0.1:<port>" means the host's loopback (and a scratch PostgreSQL on the
  * host's loopback is reachable). The scratch directory is mounted at the same path, so every path
  * in the overrides is valid inside. Env values are passed by name (`-e KEY`), never as `KEY=VALUE`

@@ -9,8 +9,8 @@ export interface DrillUser {
 
 /**
  * The drill's own user, added to the scratch database only, through `sync-users` before boot
- * (facts §4.7 option b). The file uses the object format sync-users requires (`{"users":[…]}`;
- * a bare array fails to parse, facts §9). Mode 0600: it holds a plaintext password.
+ *. The file uses the object format sync-users requires (`{"users":[…]}`;
+ * a bare array fails to parse). Mode 0600: it holds a plaintext password.
  */
 export async function writeDrillUser(file: string): Promise<DrillUser> {
   const user: DrillUser = {

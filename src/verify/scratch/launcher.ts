@@ -2,7 +2,7 @@ import type { RunningProcess, Exit } from '../../platform/child-process.js';
 import type { ScratchLayout } from './scratch-env.js';
 
 /**
- * How a scratch Barycenter is started. Every launcher runs the same CLI (facts §2.3):
+ * How a scratch Barycenter is started. Every launcher runs the same CLI:
  * `-c <scratch>/config.toml` for the server, `-c <config> sync-users --file <users>` before it,
  * with the scratch environment (BARYCENTER__ overrides) applied.
  */

@@ -25,16 +25,16 @@ export interface ScratchNetwork {
   adminPort: number;
 }
 
-/** The issuer the scratch instance runs under: a hostname (WebAuthn needs one, facts §2.4), never production's. */
+/** The issuer the scratch instance runs under: a hostname (WebAuthn needs one), never production's. */
 export function scratchIssuer(net: ScratchNetwork): string {
   return `http://localhost:${net.port}`;
 }
 
 /**
- * BARYCENTER__ overrides (env beats the config file, facts §2.2) that keep the scratch instance off
+ * BARYCENTER__ overrides (env beats the config file) that keep the scratch instance off
  * everything production owns: loopback only, its own ports (admin too: a restored config may name
  * production's), its own DB and key files, and no webfinger registration (which would POST the
- * scratch issuer to the real webfingerd with the real token, facts §7.2.8), no federation and no
+ * scratch issuer to the real webfingerd with the real token), no federation and no
  * authz listener. RUST_LOG=warn keeps the DB URL and the default admin password out of its log.
  */
 export function scratchOverrides(

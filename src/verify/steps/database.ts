@@ -22,7 +22,7 @@ interface DbFacts {
 /**
  * Step 3. The restored database is sound and is the one the manifest describes: SQLite
  * `integrity_check` (or a successful `pg_restore` into the scratch database), migrations this
- * Barycenter knows (an unknown one makes startup fail, facts §3.4), and the manifest's row counts.
+ * Barycenter knows (an unknown one makes startup fail), and the manifest's row counts.
  * Runs before sync-users and boot, which add rows.
  */
 export async function databaseStep(input: RestoredInput, ctx: DrillContext): Promise<StepOutcome> {
@@ -56,7 +56,7 @@ function judge(facts: DbFacts, expected: DatabaseRecord, first: string): StepOut
   const unknown = facts.migrations.filter((v) => !(KNOWN_MIGRATIONS as readonly string[]).includes(v));
   if (unknown.length)
     problems.push(
-      `migrations this Barycenter does not know: ${unknown.join(', ')} (it would refuse to start: "applied but its file is missing", facts §3.4)`,
+      `migrations this Barycenter does not know: ${unknown.join(', ')} (it would refuse to start: "applied but its file is missing")`,
     );
   if (facts.migrations.join(',') !== expected.migrations.join(','))
     problems.push(

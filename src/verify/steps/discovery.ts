@@ -11,7 +11,7 @@ const ENDPOINTS = ['jwks_uri', 'token_endpoint', 'userinfo_endpoint', 'device_au
  * Step 5. Discovery announces the issuer the restored config gets under the drill's overrides
  * (its public_base_url replaced by the scratch http://localhost:<port>, so drill tokens are never
  * valid production tokens), every endpoint lives under it, and the endpoints answer as Barycenter's
- * do (facts §4.2): JWKS 200, token 400 for an unknown grant, userinfo 401 without a token.
+ * do: JWKS 200, token 400 for an unknown grant, userinfo 401 without a token.
  */
 export async function discoveryStep(input: RunningInput, ctx: DrillContext): Promise<StepOutcome> {
   const { baseUrl, issuer } = input;
@@ -57,7 +57,7 @@ export async function discoveryStep(input: RunningInput, ctx: DrillContext): Pro
   const algs = doc.id_token_signing_alg_values_supported;
   const note =
     Array.isArray(algs) && !algs.includes('RS256')
-      ? `; note: discovery advertises ${JSON.stringify(algs)} but Barycenter always signs RS256 (keys.alg, facts §1.4)`
+      ? `; note: discovery advertises ${JSON.stringify(algs)} but Barycenter always signs RS256 (keys.alg)`
       : '';
   if (problems.length) return fail(problems.join('; ') + note, evidence);
   return pass(`issuer ${issuer}; jwks_uri 200, token_endpoint 400, userinfo_endpoint 401 as expected${note}`, evidence);

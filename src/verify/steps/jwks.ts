@@ -9,7 +9,7 @@ import { fail, pass, type StepOutcome } from '../step-runner.js';
 /**
  * Step 6. The JWKS the scratch instance serves is the restored key: it publishes the restored
  * key's thumbprint under its kid, equals the restored jwks.json, and the key file on disk is still
- * the restored one after boot. Catches both traps of facts §1.3: a key regenerated because the
+ * the restored one after boot. Catches both traps of a key file and a write-once jwks.json: a key regenerated because the
  * file was missing, and a stale jwks.json served verbatim.
  */
 export async function jwksStep(input: RunningInput): Promise<StepOutcome> {

@@ -9,7 +9,7 @@ const MIN_RSA_BITS = 2048;
 /**
  * Step 2. `private_key.pem` is an RSA JWK of at least 2048 bits, and `jwks.json` publishes exactly
  * its public part (same kid and RFC 7638 thumbprint, one key, no private members) — the pairing
- * Barycenter itself never checks (facts §1.3). Both must also be the key the manifest recorded.
+ * Barycenter itself never checks. Both must also be the key the manifest recorded.
  */
 export async function keyStep({ entry, restored }: RestoredInput, ctx: DrillContext): Promise<StepOutcome> {
   const { layout } = restored;
