@@ -1,4 +1,6 @@
-import { lstat, writeFile } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileReplacing } from '../platform/safe-fs.js';
 import { Command, Option } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { loadConfig, configPathFrom } from '../config/load.js';
@@ -78,14 +80,29 @@ function listCatalogue(defs: CheckDefinition[], json: boolean): string {
   return defs.map((d) => `${d.id.padEnd(w)}  ${d.severity.padEnd(8)}  ${d.title}`).join('\n') + '\n';
 }
 
-/** Refuses to write a report through a symlink (a planted link could redirect it onto another file). */
+/**
+ * Writes the report to a new file (O_EXCL, 0640) and renames it over FILE: an existing file is
+ * replaced, never written into, so its owner or its mode cannot expose the report. A symlink at
+ * FILE is refused (it names another place than the operator typed).
+ */
 async function writeReport(file: string, text: string): Promise<void> {
   const st = await lstat(file).catch(() => null);
   if (st?.isSymbolicLink())
     throw new BarysafeError('usage', `refusing to write the report through the symlink ${file}`, {
       exitCode: ExitCode.USAGE,
     });
-  await writeFile(file, text, { mode: 0o640 });
+  if (st?.isDirectory())
+    throw new BarysafeError('usage', `--output ${file} is a directory`, { exitCode: ExitCode.USAGE });
+  try {
+    await writeFileReplacing(file, text, 0o640);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BarysafeError('usage', `cannot write the report to ${file}: ${code ?? String(e)}`, {
+      exitCode: ExitCode.USAGE,
+      hint: code === 'ENOENT' ? `the directory ${path.dirname(file)} does not exist` : 'choose a path you can write to',
+      cause: e,
+    });
+  }
 }
 
 export function registerCheck(program: Command, deps: { stdout?: NodeJS.WriteStream } = {}): Command {

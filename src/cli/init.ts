@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileReplacing } from '../platform/safe-fs.js';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify as toToml } from 'smol-toml';
@@ -59,12 +60,16 @@ export async function initConfig(
     },
   };
   const header = `# barysafe configuration (written by \`barysafe init\`). Reference: docs/CONFIGURATION.md\n# Manifest signing key: ${keyId}\n\n`;
-  await writeFile(files.identity, `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`, {
-    mode: 0o600,
-  });
-  await writeFile(files.signing, signing.privatePem, { mode: 0o600 });
-  await writeFile(files.verify, signing.publicPem, { mode: 0o600 });
-  await writeFile(files.config, header + toToml(toml) + '\n', { mode: 0o600 });
+  // New files renamed over the old ones: a kept file is never written through (a symlink, another
+  // owner's file) and ends up 0600 whatever mode it had.
+  await writeFileReplacing(
+    files.identity,
+    `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`,
+    0o600,
+  );
+  await writeFileReplacing(files.signing, signing.privatePem, 0o600);
+  await writeFileReplacing(files.verify, signing.publicPem, 0o600);
+  await writeFileReplacing(files.config, header + toToml(toml) + '\n', 0o600);
   return { configPath: files.config, recipient, signingKeyId: keyId, files: Object.values(files) };
 }
 

@@ -57,12 +57,13 @@ export async function extractArtifacts(
   const out: ExtractedArtifact[] = [];
   for (const a of artifacts) {
     const { dest, mode } = o.place(a);
-    const { ciphertextPath } = await fetchVerified(repo, a, o.tempDir, (n) => o.onProgress?.(a, n));
+    const fetched = await fetchVerified(repo, a, o.tempDir, (n) => o.onProgress?.(a, n));
     try {
       await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-      await decryptToFile(ciphertextPath, o.identities, dest, mode);
+      // From the descriptor the ciphertext was hashed through, not re-opened by path.
+      await decryptToFile(fetched, o.identities, dest, mode);
     } finally {
-      await rm(ciphertextPath, { force: true });
+      await rm(fetched.ciphertextPath, { force: true });
     }
     const x = { artifact: a, dest, mode };
     out.push(x);

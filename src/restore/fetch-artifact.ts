@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, rename, rm } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, openSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,18 +9,31 @@ import { decryptStream } from '../crypto/age.js';
 import type { ArtifactRecord } from '../repository/manifest.js';
 import { repoError, type Repository } from '../repository/repository.js';
 import { StorageNotFoundError } from '../repository/storage.js';
+import { exclusiveWriteStream, siblingTempName } from '../platform/safe-fs.js';
+
+/**
+ * Ciphertext that was hashed, held by the descriptor it was written through: what is decrypted
+ * is read back from that same descriptor, never re-opened by path (a path can be swapped after
+ * the hash was checked).
+ */
+export interface VerifiedCiphertext {
+  ciphertextPath: string;
+  fd: number;
+}
 
 /**
  * Downloads an artifact's ciphertext into the private temp dir and checks its size and SHA-256
  * against the signed manifest before anything is decrypted. Ciphertext on local disk is as safe
- * as in the repository, and checking first means a swapped object never reaches pg_restore.
+ * as in the repository, and checking first means a swapped object never reaches pg_restore. The
+ * download stops as soon as it is larger than the manifest says (the bucket does not decide how
+ * much barysafe writes).
  */
 export async function fetchVerified(
   repo: Repository,
   artifact: ArtifactRecord,
   tempDir: string,
   onProgress?: (bytes: number) => void,
-): Promise<{ ciphertextPath: string }> {
+): Promise<VerifiedCiphertext> {
   const ciphertextPath = path.join(tempDir, `${artifact.name.replace(/[^A-Za-z0-9._-]/g, '_')}.age`);
   let body: Readable;
   try {
@@ -37,25 +50,46 @@ export async function fetchVerified(
   }
   const hash = createHash('sha256');
   let size = 0;
+  let fd: number;
+  try {
+    // Created by us (O_EXCL|O_NOFOLLOW, fchmod 0600) and kept open read-write for the decryption.
+    fd = openSync(ciphertextPath, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    fchmodSync(fd, 0o600);
+  } catch (e) {
+    body.destroy();
+    throw new BarysafeError('restore', `cannot create ${ciphertextPath}: ${errorText(e)}`, { cause: e });
+  }
+  const tooBig = () =>
+    new BarysafeError(
+      'integrity',
+      `object ${artifact.object} (${artifact.name}) is corrupt: larger than the ${artifact.size} bytes the manifest says; download stopped`,
+      { exitCode: ExitCode.INTEGRITY, hint: 'the object was replaced after upload; restore another snapshot' },
+    );
+  const sink = createWriteStream('', { fd, autoClose: false });
   try {
     await pipeline(
       body,
       async function* (src: AsyncIterable<Buffer>) {
         for await (const chunk of src) {
-          hash.update(chunk);
           size += chunk.length;
+          if (size > artifact.size) throw tooBig();
+          hash.update(chunk);
           onProgress?.(size);
           yield chunk;
         }
       },
-      createWriteStream(ciphertextPath, { mode: 0o600 }),
+      sink,
     );
   } catch (e) {
+    // Destroying an fs stream closes its fd even with autoClose:false (then sink.fd is null).
+    if ((sink as unknown as { fd: number | null }).fd !== null) closeSync(fd);
     await rm(ciphertextPath, { force: true });
+    if (e instanceof BarysafeError) throw e;
     throw repoError(repo.storage, e);
   }
   const sha256 = hash.digest('hex');
   if (size !== artifact.size || sha256 !== artifact.sha256) {
+    closeSync(fd);
     await rm(ciphertextPath, { force: true });
     throw new BarysafeError(
       'integrity',
@@ -66,25 +100,40 @@ export async function fetchVerified(
       },
     );
   }
-  return { ciphertextPath };
+  return { ciphertextPath, fd };
 }
 
-export async function decryptToStream(ciphertextPath: string, identities: readonly string[]): Promise<Readable> {
-  return decryptStream(identities, createReadStream(ciphertextPath));
+const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+
+/** Decrypts verified ciphertext from its own descriptor (closed when the stream ends or fails). */
+export async function decryptToStream(
+  source: VerifiedCiphertext | string,
+  identities: readonly string[],
+): Promise<Readable> {
+  const input =
+    typeof source === 'string'
+      ? createReadStream(source)
+      : createReadStream('', { fd: source.fd, start: 0, autoClose: true });
+  try {
+    return await decryptStream(identities, input);
+  } catch (e) {
+    input.destroy();
+    throw e;
+  }
 }
 
 /** Decrypts into a sibling temp file and renames it into place, so a failure leaves no partial file. */
 export async function decryptToFile(
-  ciphertextPath: string,
+  source: VerifiedCiphertext | string,
   identities: readonly string[],
   dest: string,
   mode: number,
 ): Promise<void> {
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.barysafe-${process.pid}.tmp`);
+  const tmp = siblingTempName(dest);
   try {
-    const plain = await decryptToStream(ciphertextPath, identities);
-    await pipeline(plain, createWriteStream(tmp, { mode, flags: 'wx', flush: true }));
-    await chmod(tmp, mode); // the umask may have narrowed or the file pre-existed
+    const plain = await decryptToStream(source, identities);
+    // O_EXCL|O_NOFOLLOW and fchmod: nothing planted at tmp is written through or re-moded.
+    await pipeline(plain, await exclusiveWriteStream(tmp, mode));
     await rename(tmp, dest);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -97,8 +146,11 @@ export async function decryptToFile(
 }
 
 /** Reads a small decrypted artifact (key, jwks, config) into memory. */
-export async function decryptToBuffer(ciphertextPath: string, identities: readonly string[]): Promise<Buffer> {
+export async function decryptToBuffer(
+  source: VerifiedCiphertext | string,
+  identities: readonly string[],
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of await decryptToStream(ciphertextPath, identities)) chunks.push(c as Buffer);
+  for await (const c of await decryptToStream(source, identities)) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }

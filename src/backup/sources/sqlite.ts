@@ -1,5 +1,5 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { chmod } from 'node:fs/promises';
+import { closeSync, createReadStream, existsSync, statSync } from 'node:fs';
+import { createExclusiveSync } from '../../platform/safe-fs.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
@@ -27,6 +27,9 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
     });
   }
   const copyPath = path.join(tempDir, 'barycenter.db');
+  // barysafe creates the copy's file itself (O_EXCL|O_NOFOLLOW, 0600) before SQLite opens it:
+  // SQLite would otherwise write the plaintext into whatever file or link sits at that path.
+  closeSync(createExclusiveSync(copyPath, 0o600));
   let src: Database.Database | undefined;
   try {
     src = new Database(dbPath, { readonly: true, fileMustExist: true });
@@ -51,7 +54,6 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
   } finally {
     src?.close();
   }
-  await chmod(copyPath, 0o600);
   const copy = new Database(copyPath, { readonly: true });
   try {
     const integrity = (copy.pragma('integrity_check') as Array<{ integrity_check: string }>)
