@@ -1,11 +1,25 @@
 import { FILE_TMP_DIR } from './layout.js';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  fstatSync,
+  fsync,
+  open as openCb,
+  read as readCb,
+  type Dirent,
+} from 'node:fs';
+import { link, lstat, mkdir, readdir, rename, rmdir, unlink } from 'node:fs/promises';
+import os from 'node:os';
 import * as path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { processAlive } from '../platform/lifecycle.js';
 import {
   checkRange,
   StorageError,
@@ -19,13 +33,61 @@ import {
 
 /** Where in-flight puts live: inside the repository, so the final rename never crosses a filesystem. */
 const TMP_DIR = FILE_TMP_DIR;
-/** Temp files older than this are leftovers of a crash (a live put keeps writing to its file). */
+/** Temp files of another host (or an unknown writer) older than this are leftovers of a crash. */
 const STALE_TMP_MS = 24 * 3600 * 1000;
+/** A listing that finds more entries than this, or takes longer, is refused rather than exhausting memory. */
+export const LIST_MAX_ENTRIES = 1_000_000;
+export const LIST_MAX_MS = 5 * 60_000;
+
+/**
+ * Names of barysafe's own temp files: `w-<host hash>-<pid>-<random>.tmp` (this version, so a
+ * crashed writer's leftovers are recognised at once), `<16 hex>.tmp` (older versions) and
+ * `probe-<12 hex>`. Clean-up never unlinks anything else.
+ */
+const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+const OWN_TEMP = /^w-([0-9a-f]{8})-(\d+)-[0-9a-f]{16}\.tmp$/;
+const OLD_TEMP = /^[0-9a-f]{16}\.tmp$|^probe-[0-9a-f]{12}$/;
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = constants;
+const openP = promisify(openCb) as (p: string, flags: number, mode?: number) => Promise<number>;
+const fsyncP = promisify(fsync);
+const readP = promisify(readCb) as (
+  fd: number,
+  buf: Buffer,
+  off: number,
+  len: number,
+  pos: number,
+) => Promise<{ bytesRead: number }>;
+/** Linux: /proc/self/fd/<dir fd>/<name> resolves <name> inside that very directory, like openat(2). */
+const PROC_FD = existsSync('/proc/self/fd');
+
+/** A directory of the repository held open, so later names resolve inside it and nowhere else. */
+interface Dir {
+  fd: number;
+  /** Its path, for messages (and the lookup base where /proc/self/fd is not available). */
+  path: string;
+}
+
+function inDir(dir: Dir, name: string): string {
+  return PROC_FD ? `/proc/self/fd/${dir.fd}/${name}` : path.join(dir.path, name);
+}
+
+class SymlinkRefused extends StorageError {
+  constructor(readonly where: string) {
+    super(
+      `refusing to follow the symlink ${where} in the repository: barysafe never follows links in a repository it did not make (someone who can write the repository may have planted it)`,
+    );
+    this.name = 'SymlinkRefused';
+  }
+}
 
 /**
  * A repository in a local (or mounted) directory: file:///abs/dir.
  * Objects are files under the root; a put is written to TMP_DIR, fsynced and renamed into place,
- * so a reader sees either nothing or the whole object.
+ * so a reader sees either nothing or the whole object. Every directory below the root is opened
+ * with O_NOFOLLOW and every name is resolved inside an open directory descriptor, so a symlink
+ * or a directory swapped for one (by whoever else can write the repository) is refused at once,
+ * for reads, writes, listings and clean-up alike.
  */
 export class FileStorage implements Storage {
   readonly displayUrl: string;
@@ -43,20 +105,24 @@ export class FileStorage implements Storage {
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<ObjectInfo> {
-    const dest = this.pathOf(key);
-    if (opts.ifNoneMatch && (await this.head(key))) {
-      body.destroy(); // nobody will read it; don't leave the producer blocked on backpressure
-      throw new StorageExistsError(key);
-    }
-    const tmpDir = path.join(this.root, TMP_DIR);
-    const tmp = path.join(tmpDir, `${randomBytes(8).toString('hex')}.tmp`);
+    const parts = this.partsOf(key);
+    const name = parts[parts.length - 1]!;
+    let dirs: Dir[] = [];
+    let tmpDir: Dir | undefined;
+    const tmpName = `w-${HOST_TAG}-${process.pid}-${randomBytes(8).toString('hex')}.tmp`;
+    let tmpCreated = false;
     let size = 0;
     let bodyError: unknown;
     let sinkError: unknown;
     body.once('error', (e) => (bodyError = e));
     try {
-      await mkdir(tmpDir, { recursive: true, mode: 0o700 });
-      await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+      if (opts.ifNoneMatch && (await this.head(key))) {
+        body.destroy(); // nobody will read it; don't leave the producer blocked on backpressure
+        throw new StorageExistsError(key);
+      }
+      tmpDir = await this.openTmpDir();
+      dirs = await this.openDirs(parts.slice(0, -1), true);
+      const destDir = dirs[dirs.length - 1]!;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
@@ -64,21 +130,25 @@ export class FileStorage implements Storage {
           cb(null, chunk);
         },
       });
-      // pipeline rejects with the first error, i.e. the body's own error when the body fails.
-      // flush: fsync before close. (A FileHandle stream with autoClose:false makes fh.close()
-      // wait forever on Node 20, so the stream owns the descriptor.)
-      const sink = createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true });
+      const fd = await openP(inDir(tmpDir, tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      tmpCreated = true;
+      // The stream owns the descriptor (a FileHandle stream with autoClose:false hangs fh.close()
+      // on Node 20); flush: fsync before close.
+      const sink = createWriteStream('', { fd, flush: true });
       // pipeline destroys the body with the sink's error too, so remember which side failed first.
       sink.once('error', (err) => (sinkError ??= err));
+      // pipeline rejects with the first error, i.e. the body's own error when the body fails.
       await pipeline(body, counter, sink);
       if (opts.ifNoneMatch) {
         // link() fails with EEXIST when the key appeared meanwhile: atomic create-if-absent.
-        await link(tmp, dest);
+        await link(inDir(tmpDir, tmpName), inDir(destDir, name));
       } else {
-        await rename(tmp, dest);
+        await rename(inDir(tmpDir, tmpName), inDir(destDir, name));
+        tmpCreated = false;
       }
     } catch (e) {
-      await rm(tmp, { force: true }).catch(() => {});
+      if (tmpDir && tmpCreated) await unlink(inDir(tmpDir, tmpName)).catch(() => {});
+      closeDirs(dirs, tmpDir);
       if (!body.destroyed) body.destroy(); // we failed before reading it all: unblock the producer
       if (bodyError !== undefined && e === bodyError && e !== sinkError) throw e; // the producer failed: say so, unchanged
       if (
@@ -91,129 +161,257 @@ export class FileStorage implements Storage {
       throw this.mapError(e, key, 'writing');
     }
     // Published: from here on nothing may turn this put into a rejection.
-    if (opts.ifNoneMatch) await unlink(tmp).catch(() => {});
-    await syncDir(path.dirname(dest)).catch(() => {});
+    if (opts.ifNoneMatch) await unlink(inDir(tmpDir!, tmpName)).catch(() => {});
+    await fsyncP(dirs[dirs.length - 1]!.fd).catch(() => {}); // some network filesystems refuse it
+    closeDirs(dirs, tmpDir);
     return { key, size };
   }
 
   async get(key: string): Promise<Readable> {
     try {
-      const fh = await open(this.pathOf(key), 'r');
-      if (!(await fh.stat()).isFile()) {
-        await fh.close();
-        throw new StorageNotFoundError(key);
-      }
-      return fh.createReadStream(); // closes the handle at end or on destroy
+      return createReadStream('', { fd: await this.openObject(key) }); // closes the descriptor at end or on destroy
     } catch (e) {
       throw this.mapError(e, key, 'reading');
+    }
+  }
+
+  /** A read descriptor on the regular file at `key`, opened without following any link. */
+  private async openObject(key: string): Promise<number> {
+    const parts = this.partsOf(key);
+    let dirs: Dir[] = [];
+    try {
+      dirs = await this.openDirs(parts.slice(0, -1), false);
+      const where = inDir(dirs[dirs.length - 1]!, parts[parts.length - 1]!);
+      let fd: number;
+      try {
+        fd = await openP(where, O_RDONLY | O_NOFOLLOW);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP' || ((code === 'EMLINK' || code === 'ENOTDIR') && (await isSymlink(where))))
+          throw new SymlinkRefused(path.join(this.root, ...parts));
+        throw e;
+      }
+      if (!fstatSync(fd).isFile()) {
+        closeSync(fd);
+        throw new StorageNotFoundError(key);
+      }
+      return fd;
+    } finally {
+      closeDirs(dirs);
     }
   }
 
   async getRange(key: string, start: number, end: number): Promise<Buffer> {
     checkRange(start, end);
-    let fh;
+    let fd: number;
     try {
-      fh = await open(this.pathOf(key), 'r');
+      fd = await this.openObject(key);
     } catch (e) {
       throw this.mapError(e, key, 'reading');
     }
     try {
-      if (!(await fh.stat()).isFile()) throw new StorageNotFoundError(key);
       const buf = Buffer.alloc(end - start);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+      const { bytesRead } = await readP(fd, buf, 0, buf.length, start);
       return buf.subarray(0, bytesRead);
     } catch (e) {
       throw this.mapError(e, key, 'reading');
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 
   async head(key: string): Promise<ObjectStat | null> {
+    const parts = this.partsOf(key);
+    let dirs: Dir[] = [];
     try {
-      const st = await stat(this.pathOf(key));
+      dirs = await this.openDirs(parts.slice(0, -1), false);
+      const st = await lstat(inDir(dirs[dirs.length - 1]!, parts[parts.length - 1]!));
+      if (st.isSymbolicLink()) throw new SymlinkRefused(path.join(this.root, ...parts));
       return st.isFile() ? { key, size: st.size } : null;
     } catch (e) {
+      if (e instanceof StorageNotFoundError) return null;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return null;
       throw this.mapError(e, key, 'reading');
+    } finally {
+      closeDirs(dirs);
     }
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk only the directory the prefix names (not the whole tree on every call).
+    const cut = prefix.lastIndexOf('/');
+    const dirPart = cut >= 0 ? prefix.slice(0, cut) : '';
+    const dirParts = dirPart ? dirPart.split('/') : [];
+    if (dirParts.some((p) => p === '' || p === '.' || p === '..')) return;
+    let dirs: Dir[];
+    try {
+      dirs = await this.openDirs(dirParts, false);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return; // nothing there (or an empty repository)
+      throw this.mapError(e, dirPart || '.', 'listing');
+    }
     const all: ObjectInfo[] = [];
-    await this.walk('', all);
+    const budget = { entries: 0, deadline: Date.now() + LIST_MAX_MS };
+    try {
+      await this.walk(dirs[dirs.length - 1]!, dirPart, all, budget);
+    } catch (e) {
+      throw this.mapError(e, dirPart || '.', 'listing');
+    } finally {
+      closeDirs(dirs);
+    }
     // Byte order of the UTF-8 keys, the order S3 lists in (String#sort compares UTF-16 units).
     all.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
     for (const o of all) if (o.key.startsWith(prefix)) yield o;
   }
 
+  /** Unlinks the object, then the directories it leaves empty (an interrupted snapshot leaves no empty folder). */
   async delete(key: string): Promise<void> {
+    const parts = this.partsOf(key);
+    let dirs: Dir[] = [];
     try {
-      await unlink(this.pathOf(key));
+      dirs = await this.openDirs(parts.slice(0, -1), false);
+      await unlink(inDir(dirs[dirs.length - 1]!, parts[parts.length - 1]!));
+      // Only folders below the top-level ones (snapshots/<id>/): locks/ and drills/ stay, so a
+      // concurrent writer that just opened one never finds it removed under it.
+      for (let i = parts.length - 1; i >= 2; i--) {
+        try {
+          await rmdir(inDir(dirs[i - 1]!, parts[i - 1]!));
+        } catch {
+          break; // not empty (or another writer is using it)
+        }
+      }
     } catch (e) {
+      if (e instanceof StorageNotFoundError) return;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw this.mapError(e, key, 'deleting');
+    } finally {
+      closeDirs(dirs);
     }
   }
 
   async probeWritable(): Promise<void> {
-    const tmpDir = path.join(this.root, TMP_DIR);
-    const probe = path.join(tmpDir, `probe-${randomBytes(6).toString('hex')}`);
+    const name = `probe-${randomBytes(6).toString('hex')}`;
+    let tmpDir: Dir | undefined;
     try {
-      await mkdir(tmpDir, { recursive: true, mode: 0o700 });
-      const fh = await open(probe, 'wx', 0o600);
-      await fh.close();
-      await unlink(probe);
+      tmpDir = await this.openTmpDir();
+      const fd = await openP(inDir(tmpDir, name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      closeSync(fd);
+      await unlink(inDir(tmpDir, name));
     } catch (e) {
-      await rm(probe, { force: true }).catch(() => {});
+      if (tmpDir) await unlink(inDir(tmpDir, name)).catch(() => {});
+      closeDirs([], tmpDir);
       throw this.mapError(e, '(probe)', 'writing');
     }
-    await this.removeStaleTemps();
+    try {
+      await this.removeStaleTemps(tmpDir);
+    } finally {
+      closeDirs([], tmpDir);
+    }
   }
 
-  /** Removes temp files a crashed put left behind (they hold encrypted data, but waste space). */
-  private async removeStaleTemps(): Promise<void> {
-    const tmpDir = path.join(this.root, TMP_DIR);
-    const names = await readdir(tmpDir).catch(() => [] as string[]);
+  /**
+   * Removes temp files a crashed put left behind (they hold encrypted data, but waste space):
+   * only regular files with barysafe's own temp names — at once when their writer was a process
+   * of this host that is gone, otherwise after a day.
+   */
+  private async removeStaleTemps(tmpDir: Dir): Promise<void> {
+    const names = await readdir(inDir(tmpDir, '.')).catch(() => [] as string[]);
     const now = Date.now();
     for (const n of names) {
-      const p = path.join(tmpDir, n);
-      const st = await stat(p).catch(() => null);
-      if (st && now - st.mtimeMs > STALE_TMP_MS) await rm(p, { force: true }).catch(() => {});
+      const own = OWN_TEMP.exec(n);
+      if (!own && !OLD_TEMP.test(n)) continue;
+      const p = inDir(tmpDir, n);
+      const st = await lstat(p).catch(() => null);
+      if (!st || !st.isFile()) continue;
+      const deadWriter = own && own[1] === HOST_TAG && Number(own[2]) !== process.pid && !processAlive(Number(own[2]));
+      if (deadWriter || now - st.mtimeMs > STALE_TMP_MS) await unlink(p).catch(() => {});
     }
   }
 
-  private async walk(rel: string, out: ObjectInfo[]): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(path.join(this.root, rel), { withFileTypes: true });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if ((code === 'ENOENT' || code === 'ENOTDIR') && rel === '') return; // empty repository
-      throw this.mapError(e, rel || '.', 'listing');
-    }
+  private async walk(
+    dir: Dir,
+    rel: string,
+    out: ObjectInfo[],
+    budget: { entries: number; deadline: number },
+  ): Promise<void> {
+    const entries: Dirent[] = await readdir(inDir(dir, '.'), { withFileTypes: true });
     for (const d of entries) {
+      if (++budget.entries > LIST_MAX_ENTRIES || Date.now() > budget.deadline) {
+        throw new StorageError(
+          `listing ${path.join(this.root, rel)} exceeds ${LIST_MAX_ENTRIES} entries or ${LIST_MAX_MS / 60_000} minutes; refusing to go on (is something filling the repository?)`,
+        );
+      }
       const k = rel ? `${rel}/${d.name}` : d.name;
       if (rel === '' && d.name === TMP_DIR) continue;
-      if (d.isDirectory()) await this.walk(k, out);
-      else if (d.isFile()) {
-        const st = await stat(path.join(this.root, k)).catch(() => null);
-        if (st) out.push({ key: k, size: st.size }); // vanished meanwhile (concurrent delete): skip
+      if (d.isSymbolicLink()) throw new SymlinkRefused(path.join(this.root, k));
+      if (d.isDirectory()) {
+        const child = await this.openChildDir(dir, d.name, false);
+        try {
+          await this.walk(child, k, out, budget);
+        } finally {
+          closeSync(child.fd);
+        }
+      } else if (d.isFile()) {
+        const st = await lstat(inDir(dir, d.name)).catch(() => null);
+        if (st?.isFile()) out.push({ key: k, size: st.size }); // vanished meanwhile (concurrent delete): skip
       }
     }
   }
 
-  /** Maps a key to a path under the root, refusing anything that could escape it. */
-  private pathOf(key: string): string {
+  private async openTmpDir(): Promise<Dir> {
+    const [dir] = (await this.openDirs([TMP_DIR], true)).slice(-1);
+    return dir!;
+  }
+
+  /**
+   * Opens the root and then each of `parts` below it, each inside the previous descriptor and
+   * with O_NOFOLLOW. Returns every descriptor, root first (the caller closes them). With
+   * `create`, missing directories are made 0700.
+   */
+  private async openDirs(parts: string[], create: boolean): Promise<Dir[]> {
+    if (create) await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const dirs: Dir[] = [];
+    try {
+      dirs.push({ fd: await openP(this.root, O_RDONLY | O_DIRECTORY), path: this.root });
+      for (const p of parts) dirs.push(await this.openChildDir(dirs[dirs.length - 1]!, p, create));
+      return dirs;
+    } catch (e) {
+      closeDirs(dirs);
+      throw e;
+    }
+  }
+
+  private async openChildDir(parent: Dir, name: string, create: boolean): Promise<Dir> {
+    const where = inDir(parent, name);
+    const shown = path.join(parent.path, name);
+    if (create) {
+      try {
+        await mkdir(where, { mode: 0o700 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+    try {
+      return { fd: await openP(where, O_RDONLY | O_DIRECTORY | O_NOFOLLOW), path: shown };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ELOOP' || code === 'ENOTDIR') && (await isSymlink(where))) throw new SymlinkRefused(shown);
+      throw e; // ENOENT: mapped to "not found" by the caller, with the key
+    }
+  }
+
+  /** Splits a key into path components under the root, refusing anything that could escape it. */
+  private partsOf(key: string): string[] {
     const parts = key.split('/');
     if (!key || parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes('\0'))) {
       throw new StorageError(`invalid object key ${JSON.stringify(key)}`);
     }
     if (parts[0] === TMP_DIR)
       throw new StorageError(`invalid object key ${JSON.stringify(key)}: ${TMP_DIR}/ is reserved`);
-    return path.join(this.root, ...parts);
+    return parts;
   }
 
   private mapError(e: unknown, key: string, doing: string): Error {
@@ -257,14 +455,17 @@ export class FileStorage implements Storage {
   }
 }
 
-/** fsync a directory so the rename that published a file survives a crash. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch {
-    // Some filesystems (network mounts) refuse fsync on directories; the data itself was synced.
-  } finally {
-    await fh.close();
+function closeDirs(dirs: Dir[], extra?: Dir): void {
+  for (const d of extra ? [...dirs, extra] : dirs) {
+    try {
+      closeSync(d.fd);
+    } catch {
+      /* already closed */
+    }
   }
+  dirs.length = 0;
+}
+
+async function isSymlink(p: string): Promise<boolean> {
+  return (await lstat(p).catch(() => null))?.isSymbolicLink() === true;
 }

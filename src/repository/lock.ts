@@ -53,11 +53,30 @@ export async function acquireWriterLock(
   throw new BarysafeError('lock', `could not take the repository lock ${KEY}`, { exitCode: ExitCode.LOCKED });
 }
 
+/** A lock body is ~150 bytes; one larger than this is not ours and is not read into memory. */
+const MAX_LOCK_BYTES = 64 * 1024;
+
 async function readHolder(storage: Storage): Promise<LockBody | null> {
   try {
     const chunks: Buffer[] = [];
-    for await (const c of await storage.get(KEY)) chunks.push(c as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as LockBody;
+    let n = 0;
+    const body = await storage.get(KEY);
+    for await (const c of body) {
+      n += (c as Buffer).length;
+      if (n > MAX_LOCK_BYTES) {
+        body.destroy();
+        return null; // not a lock barysafe wrote: treat as stale
+      }
+      chunks.push(c as Buffer);
+    }
+    const h = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<LockBody> | null;
+    if (!h || typeof h !== 'object' || typeof h.host !== 'string' || typeof h.pid !== 'number') return null;
+    return {
+      host: h.host,
+      pid: h.pid,
+      command: String(h.command ?? 'barysafe'),
+      created_at: String(h.created_at ?? ''),
+    };
   } catch {
     return null; // vanished or unreadable: treat as stale
   }

@@ -93,16 +93,27 @@ export class Repository {
     return this.entryOf(id, bytes, opts);
   }
 
-  /** Every snapshot, oldest first; a manifest that fails verification is listed with its error, not hidden. */
+  /**
+   * Every snapshot, oldest first; a manifest that fails verification (or is too large, too deep,
+   * not JSON) is listed with its error, not hidden, and never stops the listing.
+   */
   async list(): Promise<SnapshotEntry[]> {
     const out: SnapshotEntry[] = [];
     for (const id of await this.snapshotIds()) {
-      const bytes = await this.readSmall(manifestKey(id), `manifest of snapshot ${id}`);
+      let bytes: Buffer;
+      try {
+        bytes = await this.readSmall(manifestKey(id), `manifest of snapshot ${id}`);
+      } catch (e) {
+        if (!(e instanceof BarysafeError) || e.exitCode !== ExitCode.INTEGRITY) throw e;
+        out.push({ id, sha256: '', verified: false, error: e.message, partial: {} });
+        continue;
+      }
       try {
         out.push(this.entryOf(id, bytes));
       } catch (e) {
-        if (!(e instanceof BarysafeError) || e.exitCode !== ExitCode.INTEGRITY) throw e;
-        out.push({ id, sha256: sha256Hex(bytes), verified: false, error: e.message, partial: partialOf(bytes) });
+        // Whatever went wrong with this one manifest (signature, shape, depth, numbers) is its
+        // damage, never the listing's.
+        out.push({ id, sha256: sha256Hex(bytes), verified: false, error: errorText(e), partial: partialOf(bytes) });
       }
     }
     return out;

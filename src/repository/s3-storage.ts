@@ -55,6 +55,10 @@ export interface S3StorageOptions {
 }
 
 const MiB = 1024 * 1024;
+/** Budget of one listing (1000 keys per page): about 130 MB of keys at most. */
+const LIST_MAX_PAGES = 1_100;
+const LIST_MAX_KEYS = 1_000_000;
+const LIST_MAX_MS = 5 * 60_000;
 
 /**
  * A repository in a bucket: s3://bucket/prefix. Credentials come from the standard AWS chain
@@ -255,7 +259,16 @@ export class S3Storage implements Storage {
         { client: this.client },
         { Bucket: this.bucket, Prefix: this.prefix + prefix },
       );
+      // Bounded by a page, key and time budget: an endpoint that never ends its listing (or a
+      // bucket someone floods) must not grow memory without limit.
+      const deadline = Date.now() + LIST_MAX_MS;
+      let pageCount = 0;
       for await (const page of pages) {
+        if (++pageCount > LIST_MAX_PAGES || all.size > LIST_MAX_KEYS || Date.now() > deadline) {
+          throw new StorageError(
+            `listing ${prefix || '(all)'} in ${this.displayUrl} exceeds ${LIST_MAX_PAGES} pages, ${LIST_MAX_KEYS} keys or ${LIST_MAX_MS / 60_000} minutes; refusing to go on (is the endpoint misbehaving, or something filling the bucket?)`,
+          );
+        }
         for (const o of page.Contents ?? []) {
           if (o.Key) all.set(o.Key.slice(this.prefix.length), o.Size ?? 0);
         }

@@ -36,7 +36,10 @@ export function sha256Hex(data: Uint8Array): string {
 
 /**
  * Parses and verifies a stored document. `what` names it in messages ("manifest of snapshot X").
- * Throws INTEGRITY when the signature is missing, made by another key, or does not verify.
+ * Throws INTEGRITY when the signature is missing, made by another key, or does not verify, and
+ * when the stored bytes are not exactly the form barysafe writes: the signature covers the parsed
+ * content, so bytes that parse the same way but differ (a duplicate key that JSON.parse resolves
+ * one way and another parser the other, escapes, number forms) are refused as altered.
  */
 export function parseAndVerify<T extends object>(
   bytes: Uint8Array,
@@ -68,6 +71,16 @@ export function parseAndVerify<T extends object>(
       hint: 'do not restore from it; use another snapshot and investigate who can write to the repository',
     });
   }
+  if (!Buffer.from(bytes).equals(serialize(doc))) {
+    throw new BarysafeError(
+      'signature',
+      `${what} is not byte for byte the document barysafe signed and wrote (duplicate keys, escapes, number forms or reformatting): it was altered`,
+      {
+        exitCode: ExitCode.INTEGRITY,
+        hint: 'do not restore from it; use another snapshot and investigate who can write to the repository',
+      },
+    );
+  }
   // Checked after the signature: a signed document of the wrong shape was written by a broken
   // barysafe (or a newer, incompatible one), which is a different message than a forgery.
   return { ...conform(doc, what, schema), signature: sig as Signature };
@@ -78,7 +91,20 @@ export function parseDocument<T>(bytes: Uint8Array, what: string, schema: z.ZodT
   return conform(parseJson(bytes, what), what, schema);
 }
 
+/** Deeper than any document barysafe writes; bounds the recursion of everything that walks one. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Stored JSON (bounded by the reader's size cap). Nesting deeper than MAX_JSON_DEPTH and numbers
+ * that are not finite (1e400) are INTEGRITY errors like any other damage: nothing later
+ * (canonicalisation, schemas, rendering) may crash on what the repository holds.
+ */
 function parseJson(bytes: Uint8Array, what: string): object {
+  if (nestingDepth(bytes) > MAX_JSON_DEPTH) {
+    throw new BarysafeError('manifest', `${what} is nested deeper than ${MAX_JSON_DEPTH} levels; refusing it`, {
+      exitCode: ExitCode.INTEGRITY,
+    });
+  }
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -89,7 +115,39 @@ function parseJson(bytes: Uint8Array, what: string): object {
   }
   if (!v || typeof v !== 'object' || Array.isArray(v))
     throw new BarysafeError('manifest', `${what} is not a JSON object`, { exitCode: ExitCode.INTEGRITY });
+  if (!allFinite(v)) {
+    throw new BarysafeError('manifest', `${what} holds a number that is not finite (e.g. 1e400); refusing it`, {
+      exitCode: ExitCode.INTEGRITY,
+    });
+  }
   return v;
+}
+
+/** The deepest bracket nesting of JSON text, counted outside strings, without parsing it. */
+function nestingDepth(bytes: Uint8Array): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+      if (max > MAX_JSON_DEPTH) return max;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+function allFinite(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(allFinite);
+  if (v && typeof v === 'object') return Object.values(v).every(allFinite);
+  return true;
 }
 
 function conform<T>(doc: unknown, what: string, schema: z.ZodType<T>): T {
