@@ -7,10 +7,12 @@ import { progressReporter } from './progress.js';
 interface RestoreFlags {
   to?: string;
   pgUrl?: string;
+  pgPasswordFile?: string;
   identity?: string;
   force?: boolean;
   clean?: boolean;
   verify?: boolean;
+  allowRollback?: boolean;
 }
 
 export function registerRestore(program: Command): void {
@@ -21,11 +23,19 @@ export function registerRestore(program: Command): void {
     )
     .argument('[snapshot]', 'snapshot id (or a unique prefix) or "latest"', 'latest')
     .option('--to <dir>', 'directory to write the key, jwks.json, SQLite file and config into')
-    .option('--pg-url <url>', 'restore a PostgreSQL dump into this (empty) database with pg_restore')
+    .option(
+      '--pg-url <url>',
+      'restore a PostgreSQL dump into this (empty) database with pg_restore; the password from PGPASSWORD or --pg-password-file, not the URL (ps shows it)',
+    )
+    .option('--pg-password-file <file>', 'file whose first line is the --pg-url password')
     .option('--identity <file>', 'age identity file (default: encryption.identity_file)')
     .option('--force', 'overwrite existing files in --to')
     .option('--clean', 'with --pg-url: drop and recreate the objects of a non-empty database')
     .option('--verify', 'restore into a scratch instance and prove the IdP works from the snapshot (a drill)')
+    .option(
+      '--allow-rollback',
+      "go on although the repository no longer reaches this host's anchor (newer snapshots removed, its id changed)",
+    )
     .action(
       action(async (ref: string, flags: RestoreFlags, cmd: Command) => {
         const g = globals(cmd);
@@ -38,6 +48,7 @@ export function registerRestore(program: Command): void {
             return await runDrillCommand(config, {
               ref,
               identityFile: flags.identity,
+              allowRollback: flags.allowRollback,
               json: !!g.json,
               logger,
               storage,
@@ -54,9 +65,11 @@ export function registerRestore(program: Command): void {
             ref,
             to: flags.to,
             pgUrl: flags.pgUrl,
+            pgPasswordFile: flags.pgPasswordFile,
             identityFile: flags.identity,
             force: flags.force,
             clean: flags.clean,
+            allowRollback: flags.allowRollback,
             logger,
             storage,
             onProgress: (a, n) => progress.update(a, n),
@@ -70,7 +83,8 @@ export function registerRestore(program: Command): void {
                 r.files.map((f) => `  ${f.mode}  ${f.path}\n`).join('') +
                 `  database: ${r.database.engine} → ${r.database.target}${r.database.integrity_check ? ` (integrity_check: ${r.database.integrity_check})` : ''}\n\n` +
                 `Steps left to you:\n` +
-                r.next_steps.map((s, i) => `  ${i + 1}. ${s}\n`).join(''),
+                r.next_steps.map((s, i) => `  ${i + 1}. ${s}\n`).join('') +
+                r.warnings.map((w) => `WARNING: ${w}\n`).join(''),
             );
           }
           return ExitCode.OK;

@@ -45,18 +45,66 @@ export function signalExitCode(sig: NodeJS.Signals): number {
   return 128 + (os.constants.signals[sig] ?? 15);
 }
 
+/** How long a graceful clean-up (removing a backup's partial objects) may take after a signal. */
+const GRACE_MS = 30_000;
+let holders = 0;
+let pending: NodeJS.Signals | undefined;
+const notices: string[] = [];
+
 /**
- * Installed once by the CLI: a signal aborts `shutdownSignal`, runs the clean-ups and exits with the
- * signal's code.
+ * Says what an interruption now stops, for the one line printed when a signal ends the process
+ * (e.g. "restore of snapshot X stopped; nothing was written to /srv/restore"). Returns an
+ * unregister function; the newest notice is printed.
+ */
+export function setInterruptNotice(text: string): () => void {
+  notices.push(text);
+  return () => {
+    const i = notices.lastIndexOf(text);
+    if (i >= 0) notices.splice(i, 1);
+  };
+}
+
+/**
+ * Lets work that watches `shutdownSignal` clean up before a signal ends the process (a backup
+ * deletes its partial objects and releases the repository lock). While held, a signal aborts
+ * `shutdownSignal` and the process exits when the last holder releases — or after GRACE_MS, or at
+ * a second signal, whichever comes first. The holder prints its own line about what it stopped.
+ */
+export function holdSignalExit(): () => void {
+  holders++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    holders--;
+    if (pending && holders === 0) exitForSignal(pending, false);
+  };
+}
+
+function exitForSignal(sig: NodeJS.Signals, announce: boolean): never {
+  if (announce) {
+    const notice = notices[notices.length - 1];
+    process.stderr.write(`barysafe: interrupted by ${sig}${notice ? `: ${notice}` : ''}\n`);
+  }
+  runExitHooks();
+  process.exit(signalExitCode(sig));
+}
+
+/**
+ * Installed once by the CLI: a signal aborts `shutdownSignal`; unless work holds the exit (see
+ * holdSignalExit), the clean-ups run at once, one line says what was interrupted, and the
+ * process exits with the signal's code.
  */
 export function installSignalHandlers(): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
   for (const sig of SIGNALS) {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      if (pending) exitForSignal(pending, true); // a second signal: no more waiting
       controller.abort(sig);
-      runExitHooks();
-      process.exit(signalExitCode(sig));
+      if (holders === 0) exitForSignal(sig, true);
+      pending = sig;
+      setTimeout(() => exitForSignal(sig, true), GRACE_MS).unref();
     });
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { signatureSchema } from './signed-document.js';
-import { SNAPSHOT_ID } from './layout.js';
+import { SNAPSHOT_ID, snapshotPrefix } from './layout.js';
 
 /** On-disk format of a snapshot manifest (docs/FORMAT.md). Holds no secret and no hash of low-entropy plaintext. */
 export const MANIFEST_FORMAT = 'barysafe.snapshot/v1';
@@ -64,6 +64,10 @@ export const manifestSchema = z.looseObject({
   host: z.string(),
   tool: z.looseObject({ name: z.literal('barysafe'), version: z.string() }),
   previous: z.object({ id: z.string(), sha256: hex64 }).nullable(),
+  /** Monotonic across the chain: the previous verified manifest's + 1 (absent before it existed). */
+  sequence: count.optional(),
+  /** The repository's random id (repository.json) when the snapshot was made. */
+  repository_id: z.string().optional(),
   recipients: z.array(z.string()),
   barycenter: z.looseObject({
     config_path: z.string(),
@@ -95,6 +99,33 @@ export function newSnapshotId(now = new Date(), rand = Math.random): string {
     .toString(16)
     .padStart(6, '0');
   return `${ts}-${suffix}`;
+}
+
+/**
+ * Artifact names as barysafe writes them: one file name, or `extra/<file name>` — never a path
+ * that climbs out of (or is absolute inside) the directory a restore writes into.
+ */
+const ARTIFACT_NAME = /^(extra\/)?(?!\.{1,2}$)(?!\.barysafe)[A-Za-z0-9._-]{1,200}$/;
+
+/**
+ * What is wrong with a manifest's artifact list, as a restore would follow it: unsafe names,
+ * duplicates, objects outside the snapshot's own folder. Empty when nothing is.
+ */
+export function artifactProblems(m: Pick<Manifest, 'id' | 'artifacts'>): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const folder = snapshotPrefix(m.id);
+  for (const a of m.artifacts) {
+    const name = typeof a?.name === 'string' ? a.name : '';
+    if (!ARTIFACT_NAME.test(name)) problems.push(`artifact name ${JSON.stringify(a?.name)} is not a plain file name`);
+    else if (seen.has(name)) problems.push(`artifact name ${name} appears twice`);
+    seen.add(name);
+    const object = typeof a?.object === 'string' ? a.object : '';
+    const rest = object.startsWith(folder) ? object.slice(folder.length) : undefined;
+    if (rest === undefined || !rest || rest.split('/').some((p) => p === '' || p === '.' || p === '..'))
+      problems.push(`artifact ${JSON.stringify(name)} points at ${JSON.stringify(a?.object)}, outside ${folder}`);
+  }
+  return problems;
 }
 
 export { SNAPSHOT_ID, manifestKey, snapshotPrefix } from './layout.js';

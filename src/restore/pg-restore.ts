@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { redactText, redactUrl } from '../redact.js';
-import { pgTool, splitPassword } from '../platform/pg-tools.js';
+import { credentialsForChild, pgTool } from '../platform/pg-tools.js';
 
 /** Tables in the target's public schema: a non-empty database is refused unless --clean. */
 export async function userTableCount(url: string): Promise<number> {
@@ -33,7 +33,7 @@ export async function userTableCount(url: string): Promise<number> {
 export async function restorePgDump(
   dump: Readable,
   targetUrl: string,
-  opts: { clean?: boolean; binDir?: string } = {},
+  opts: { clean?: boolean; binDir?: string; privateDir?: string } = {},
 ): Promise<void> {
   const tables = await userTableCount(targetUrl);
   if (tables > 0 && !opts.clean) {
@@ -43,12 +43,26 @@ export async function restorePgDump(
       hint: 'restore into an empty database, or pass --clean to drop and recreate the objects the dump contains',
     });
   }
-  const { url, password } = splitPassword(targetUrl);
+  // No secret on pg_restore's command line (ps shows it to every local user).
+  const creds = await credentialsForChild(targetUrl, opts.privateDir);
+  try {
+    await runPgRestore(dump, creds.url, creds.env, opts);
+  } finally {
+    await creds.cleanup();
+  }
+}
+
+async function runPgRestore(
+  dump: Readable,
+  url: string,
+  credentialEnv: Record<string, string>,
+  opts: { clean?: boolean; binDir?: string },
+): Promise<void> {
   const bin = pgTool(opts.binDir, 'pg_restore');
   const args = ['--no-owner', '--no-privileges', '--exit-on-error', '--no-password', `--dbname=${url}`];
   if (opts.clean) args.push('--clean', '--if-exists');
   const child = spawn(bin, args, {
-    env: { ...process.env, ...(password !== undefined ? { PGPASSWORD: password } : {}) },
+    env: { ...process.env, ...credentialEnv },
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   let stderr = '';

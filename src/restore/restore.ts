@@ -1,10 +1,15 @@
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { BarysafeError, ExitCode } from '../errors.js';
-import { verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
+import { BarysafeError, ExitCode, errorText, isBarysafeError } from '../errors.js';
+import { parseJwks, parsePrivateJwk } from '../barycenter/jwk.js';
+import { onExit, setInterruptNotice } from '../platform/lifecycle.js';
+import { lstatOrNull } from '../platform/safe-fs.js';
+import { readPasswordFile, urlCarriesPassword, withPassword } from '../platform/pg-tools.js';
+import { parseDuration, stateDir, verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
+import { AnchorStore } from '../repository/anchor.js';
 import { resolveBarycenter } from '../config/barycenter.js';
 import { loadVerifier } from '../crypto/signing.js';
 import type { Manifest } from '../repository/manifest.js';
@@ -14,17 +19,23 @@ import { redactUrl } from '../redact.js';
 import { makePrivateTempDir } from '../platform/private-temp.js';
 import { openSnapshot } from './open-snapshot.js';
 import { decryptToStream, fetchVerified } from './fetch-artifact.js';
-import { RESTORED_MODES, extractArtifacts, identitiesFor } from './extract.js';
+import { RESTORED_MODES, extractArtifacts, identitiesFor, type ExtractedArtifact } from './extract.js';
 import { restorePgDump } from './pg-restore.js';
 import { refuseLiveTarget } from './live-guard.js';
+import { refuseProductionDatabase } from './pg-target.js';
+import { prepareRestoreTarget } from './target.js';
 
 export interface RestoreOptions {
   ref: string;
   to: string;
   pgUrl?: string;
+  /** A file holding the --pg-url password (instead of the URL or PGPASSWORD). */
+  pgPasswordFile?: string;
   identityFile?: string;
   force?: boolean;
   clean?: boolean;
+  /** Restore even when the repository no longer reaches this host's anchor (rolled back). */
+  allowRollback?: boolean;
   logger: Logger;
   storage: Storage;
   onProgress?: (artifact: string, bytes: number, total: number) => void;
@@ -49,54 +60,91 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
   const verifyKey = verifyKeyFile(config);
   const repo = new Repository(o.storage, verifyKey ? await loadVerifier(verifyKey) : undefined);
   const identities = await identitiesFor(o.identityFile ?? config.encryption.identity_file);
-  const { entry, chain } = await openSnapshot(repo, o.ref);
+  const rpo = config.drill.rpo_target ?? config.checks.rpo;
+  const opened = await openSnapshot(repo, o.ref, {
+    anchors: new AnchorStore(stateDir(config)),
+    allowRollback: o.allowRollback,
+    rpoMs: parseDuration(rpo),
+  });
+  const { entry, chain } = opened;
   const m = entry.manifest;
-  const warnings = chain.ok ? [] : [`chain: ${chain.detail}`];
+  const warnings = [...(chain.ok ? [] : [`chain: ${chain.detail}`]), ...opened.warnings];
+  for (const w of opened.warnings) o.logger.warn(w);
   const bc = resolveBarycenter(config.barycenter);
-  const to = path.resolve(o.to);
-  await refuseLiveTarget(to, bc);
-  await mkdir(to, { recursive: true, mode: 0o700 });
 
-  const plan = m.artifacts.filter((a) => !(a.kind === 'database' && m.database.engine === 'postgres' && o.pgUrl));
-  const targets = plan.map((a) => ({ a, dest: path.join(to, a.name) }));
-  const clashes = targets.filter((t) => existsSync(t.dest));
+  let pgUrl: string | undefined;
+  if (o.pgUrl) {
+    if (urlCarriesPassword(o.pgUrl)) {
+      const w =
+        'the --pg-url argument carries a password, which every local user can read in ps while barysafe runs; put it in PGPASSWORD or --pg-password-file instead';
+      warnings.push(w);
+      o.logger.warn(w);
+    }
+    pgUrl = withPassword(o.pgUrl, o.pgPasswordFile ? await readPasswordFile(o.pgPasswordFile) : undefined);
+    if (m.database.engine !== 'postgres') warnings.push('--pg-url was ignored: the snapshot holds an SQLite database');
+    else await refuseProductionDatabase(pgUrl, bc);
+  }
+  const restorePg = m.database.engine === 'postgres' && pgUrl !== undefined;
+
+  const to = await prepareRestoreTarget(o.to);
+  const plan = m.artifacts.filter((a) => !(a.kind === 'database' && restorePg));
+  await refuseLiveTarget(
+    to,
+    plan.map((a) => a.name),
+    bc,
+  );
+  const clashes: string[] = [];
+  for (const a of plan) {
+    const st = await lstatOrNull(path.join(to, a.name));
+    if (st?.isDirectory()) {
+      throw new BarysafeError('restore', `${path.join(to, a.name)} is a directory; refusing to replace it`, {
+        exitCode: ExitCode.USAGE,
+        hint: 'restore into an empty directory',
+      });
+    }
+    if (st) clashes.push(path.join(to, a.name));
+  }
   if (clashes.length && !o.force) {
-    throw new BarysafeError('restore', `refusing to overwrite ${clashes.map((t) => t.dest).join(', ')}`, {
+    throw new BarysafeError('restore', `refusing to overwrite ${clashes.join(', ')}`, {
       exitCode: ExitCode.USAGE,
       hint: 'restore into an empty directory, or pass --force',
     });
   }
 
+  // All or nothing: everything is decrypted into a 0700 staging directory inside the target and
+  // checked there; only then are the files renamed into place. A failure or a signal removes the
+  // staging directory, so no plaintext (not even a dotfile) is left in the target.
+  const staging = await mkdtemp(path.join(to, STAGING_PREFIX));
+  const unregister = onExit(() => rmSync(staging, { recursive: true, force: true }));
+  const unnotice = setInterruptNotice(`the restore of snapshot ${m.id} stopped; nothing was written to ${to}`);
   const temp = await makePrivateTempDir(config.backup.temp_dir);
   const files: RestoredFile[] = [];
   let database: RestoreResult['database'];
   try {
-    const destOf = new Map(targets.map((t) => [t.a, t.dest]));
-    await extractArtifacts(repo, plan, {
+    const staged = await extractArtifacts(repo, plan, {
       identities,
       tempDir: temp.dir,
-      place: (a) => ({ dest: destOf.get(a)!, mode: RESTORED_MODES[a.kind] }),
+      place: (a) => ({ dest: path.join(staging, a.name), mode: RESTORED_MODES[a.kind] }),
       onProgress: (a, n) => o.onProgress?.(a.name, n, a.size),
-      onPlaced: ({ artifact: a, dest, mode }) => {
-        files.push({ artifact: a.name, path: dest, mode: '0' + mode.toString(8), restores: a.source });
-        o.logger.info({ artifact: a.name }, `restored ${a.name} to ${dest}`);
-      },
+      onPlaced: ({ artifact: a }) => o.logger.info({ artifact: a.name }, `${a.name} decrypted and verified`),
     });
-    if (m.database.engine === 'postgres' && o.pgUrl) {
+    await checkRestoredKey(staged, m);
+    const stagedDb = staged.find((x) => x.artifact.kind === 'database');
+    if (restorePg) {
       const a = m.artifacts.find((x) => x.kind === 'database')!;
-      const { ciphertextPath } = await fetchVerified(repo, a, temp.dir, (n) => o.onProgress?.(a.name, n, a.size));
-      await restorePgDump(await decryptToStream(ciphertextPath, identities), o.pgUrl, {
+      const fetched = await fetchVerified(repo, a, temp.dir, (n) => o.onProgress?.(a.name, n, a.size));
+      await restorePgDump(await decryptToStream(fetched, identities), pgUrl!, {
         clean: o.clean,
         binDir: config.backup.pg_bin_dir,
+        privateDir: temp.dir,
       });
-      database = { engine: 'postgres', target: redactUrl(o.pgUrl) };
-    } else if (m.database.engine === 'sqlite') {
-      const f = files.find((x) => x.artifact === 'barycenter.db')!;
-      const db = new Database(f.path, { readonly: true });
+      database = { engine: 'postgres', target: redactUrl(pgUrl!) };
+    } else if (m.database.engine === 'sqlite' && stagedDb) {
+      const db = new Database(stagedDb.dest, { readonly: true });
       try {
         database = {
           engine: 'sqlite',
-          target: f.path,
+          target: path.join(to, stagedDb.artifact.name),
           integrity_check: db.pragma('integrity_check', { simple: true }) as string,
         };
       } finally {
@@ -105,7 +153,24 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
     } else {
       database = { engine: 'postgres', target: path.join(to, 'barycenter.pgdump') };
     }
+    for (const x of staged) {
+      const final = path.join(to, x.artifact.name);
+      await mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
+      await rename(x.dest, final);
+      files.push({
+        artifact: x.artifact.name,
+        path: final,
+        mode: '0' + x.mode.toString(8),
+        restores: x.artifact.source,
+      });
+      o.logger.info({ artifact: x.artifact.name }, `restored ${x.artifact.name} to ${final}`);
+    }
+  } catch (e) {
+    throw nothingWritten(e, to, files);
   } finally {
+    await rm(staging, { recursive: true, force: true });
+    unregister();
+    unnotice();
     await temp.cleanup();
   }
   return {
@@ -115,6 +180,58 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
     next_steps: nextSteps(m, files, database, config),
     warnings,
   };
+}
+
+const STAGING_PREFIX = '.barysafe-restore-';
+
+/**
+ * The restored key and JWKS are the ones the signed manifest records (thumbprint and kid), as
+ * the drill checks too: a file that decrypts but is another key is never handed to `install`.
+ */
+async function checkRestoredKey(staged: ExtractedArtifact[], m: Manifest): Promise<void> {
+  const mismatch = (what: string) =>
+    new BarysafeError('integrity', `the restored ${what} is not the one the signed manifest records`, {
+      exitCode: ExitCode.INTEGRITY,
+      hint: 'do not install it; restore another snapshot and investigate who can write to the repository',
+    });
+  const key = staged.find((x) => x.artifact.kind === 'key');
+  if (key) {
+    let facts;
+    try {
+      ({ facts } = await parsePrivateJwk(await readFile(key.dest, 'utf8'), 'the restored private_key.pem'));
+    } catch (e) {
+      throw new BarysafeError('integrity', errorText(e), { exitCode: ExitCode.INTEGRITY });
+    }
+    if (facts.thumbprint !== m.key.thumbprint || facts.kid !== m.key.kid)
+      throw mismatch(`signing key (kid ${String(facts.kid)}, thumbprint ${facts.thumbprint})`);
+  }
+  const jwks = staged.find((x) => x.artifact.kind === 'jwks');
+  if (jwks && Array.isArray(m.key.jwks?.thumbprints)) {
+    let thumbprints: string[];
+    try {
+      thumbprints = (await parseJwks(await readFile(jwks.dest, 'utf8'), 'the restored jwks.json')).keys.map(
+        (k) => k.thumbprint,
+      );
+    } catch (e) {
+      throw new BarysafeError('integrity', errorText(e), { exitCode: ExitCode.INTEGRITY });
+    }
+    if (thumbprints.join(',') !== m.key.jwks.thumbprints.join(',')) throw mismatch('jwks.json');
+  }
+}
+
+/** The error, saying what the target now holds: nothing (the normal case), or what was already moved. */
+function nothingWritten(e: unknown, to: string, moved: RestoredFile[]): BarysafeError {
+  const err = isBarysafeError(e)
+    ? e
+    : new BarysafeError('restore', `restore failed: ${errorText(e)}`, { exitCode: ExitCode.FAILURE, cause: e });
+  const state = moved.length
+    ? `; ${moved.length} file(s) were already in place: ${moved.map((f) => f.path).join(', ')}`
+    : `; nothing was written to ${to}`;
+  return new BarysafeError(err.kind, err.message + state, {
+    exitCode: err.exitCode,
+    ...(err.hint ? { hint: err.hint } : {}),
+    cause: err,
+  });
 }
 
 /** The exact steps left to the operator, from what the manifest knows of the deployment. */

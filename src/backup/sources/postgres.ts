@@ -5,7 +5,7 @@ import { redactText, redactUrl } from '../../redact.js';
 import { CORE_TABLES } from '../../barycenter/schema.js';
 import { pgReader } from '../../barycenter/database.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
-import { pgTool, splitPassword } from '../../platform/pg-tools.js';
+import { credentialsForChild, pgTool } from '../../platform/pg-tools.js';
 
 export interface PostgresDump {
   record: DatabaseRecord;
@@ -21,7 +21,8 @@ export interface PostgresDump {
  * streams (no temp file); the stream fails at its end when pg_dump exits non-zero, so a
  * half-written dump can never be finalized.
  */
-export async function dumpPostgres(url: string, binDir?: string): Promise<PostgresDump> {
+/** `privateDir` (0700) holds a libpq service file when the URL carries an sslpassword. */
+export async function dumpPostgres(url: string, binDir?: string, privateDir?: string): Promise<PostgresDump> {
   const shown = redactUrl(url);
   const client = new pg.Client({
     connectionString: url,
@@ -63,7 +64,7 @@ export async function dumpPostgres(url: string, binDir?: string): Promise<Postgr
     };
     return {
       record,
-      stream: runPgDump(url, snap, binDir),
+      stream: runPgDump(url, snap, binDir, privateDir),
       close: async () => {
         await client.query('COMMIT').catch(() => undefined);
         await client.end().catch(() => undefined);
@@ -78,11 +79,30 @@ export async function dumpPostgres(url: string, binDir?: string): Promise<Postgr
   }
 }
 
-async function* runPgDump(url: string, snapshot: string, binDir?: string): AsyncIterable<Uint8Array> {
-  const { url: bare, password } = splitPassword(url);
+async function* runPgDump(
+  url: string,
+  snapshot: string,
+  binDir?: string,
+  privateDir?: string,
+): AsyncIterable<Uint8Array> {
+  // No secret on pg_dump's command line (ps shows it to every local user): see credentialsForChild.
+  const creds = await credentialsForChild(url, privateDir);
+  try {
+    yield* runPgDumpWith(creds.url, creds.env, snapshot, binDir);
+  } finally {
+    await creds.cleanup();
+  }
+}
+
+async function* runPgDumpWith(
+  bare: string,
+  credentialEnv: Record<string, string>,
+  snapshot: string,
+  binDir?: string,
+): AsyncIterable<Uint8Array> {
   const bin = pgTool(binDir, 'pg_dump');
   const child = spawn(bin, ['--format=custom', `--snapshot=${snapshot}`, '--no-password', `--dbname=${bare}`], {
-    env: { ...process.env, ...(password !== undefined ? { PGPASSWORD: password } : {}), PGAPPNAME: 'barysafe-pg_dump' },
+    env: { ...process.env, ...credentialEnv, PGAPPNAME: 'barysafe-pg_dump' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
