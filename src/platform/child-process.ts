@@ -30,7 +30,7 @@ const LOG_LIMIT = 64 * 1024;
 export function startProcess(
   cmd: string,
   args: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv },
+  opts: { cwd: string; env: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void },
 ): RunningProcess {
   let log = '';
   let done: Exit | undefined;
@@ -53,6 +53,7 @@ export function startProcess(
     });
   });
   const pid = child!.pid;
+  if (pid) opts.onSpawn?.(pid);
   // A group still alive when barysafe exits is killed on the way out.
   const unregister = onExit(() => signalGroup(pid, 'SIGKILL'));
   return {
@@ -78,7 +79,7 @@ export function startProcess(
 export async function runToEnd(
   cmd: string,
   args: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; onSpawn?: (pid: number) => void },
 ): Promise<Exit & { output: string; timedOut: boolean }> {
   const p = startProcess(cmd, args, opts);
   let timedOut = false;

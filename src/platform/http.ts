@@ -20,8 +20,28 @@ export function trustedCas(env: NodeJS.ProcessEnv = process.env): string[] | und
   return [...tls.rootCertificates, readFileSync(file, 'utf8')];
 }
 
+/**
+ * Origins reached through a Unix socket instead of TCP: a drill's scratch instance listens in its
+ * own network namespace, and only this process (through a socket in its private directory) can
+ * reach it. The URL stays http://127.0.0.1:<port>, so callers need not know.
+ */
+const socketRoutes = new Map<string, Dispatcher>();
+
+export function routeOriginThroughSocket(origin: string, socketPath: string): () => void {
+  const agent = new Agent({ connect: { socketPath } });
+  socketRoutes.set(new URL(origin).origin, agent);
+  return () => {
+    if (socketRoutes.get(new URL(origin).origin) === agent) socketRoutes.delete(new URL(origin).origin);
+    void agent.close().catch(() => undefined);
+  };
+}
+
 const agents = new Map<string, Dispatcher>();
-function dispatcherFor(ca: string[] | undefined): Dispatcher {
+function dispatcherFor(ca: string[] | undefined, url?: string): Dispatcher {
+  if (url) {
+    const routed = socketRoutes.get(new URL(url).origin);
+    if (routed) return routed;
+  }
   const key = ca ? ca.join('\n') : '';
   let a = agents.get(key);
   if (!a) {
@@ -55,7 +75,7 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<H
     headers: { ...(json ? { 'content-type': 'application/json' } : {}), ...opts.headers },
     body: opts.body === undefined ? undefined : json ? JSON.stringify(opts.body) : (opts.body as string),
     signal,
-    dispatcher: dispatcherFor(trustedCas()),
+    dispatcher: dispatcherFor(trustedCas(), url),
   });
   const headers = new Headers();
   for (const [k, v] of Object.entries(r.headers))

@@ -5,6 +5,7 @@ import type { KeyFacts } from '../barycenter/jwk.js';
 import type { GoodSnapshot, Repository } from '../repository/repository.js';
 import type { RunningProcess } from '../platform/child-process.js';
 import type { Launcher } from './scratch/launcher.js';
+import type { Sandbox } from './scratch/sandbox.js';
 import type { ScratchDatabase } from './scratch/scratch-postgres.js';
 import type { ScratchLayout, ScratchNetwork } from './scratch/scratch-env.js';
 
@@ -54,6 +55,8 @@ export interface DrillContext {
   repo: Repository;
   ref: string;
   identityFile?: string;
+  /** Go on although the repository no longer reaches this host's anchor. */
+  allowRollback?: boolean;
   scratchDir: string;
   /** Set as soon as the snapshot id is known, even if its manifest then fails verification. */
   snapshotId?: string;
@@ -67,6 +70,8 @@ export interface DrillContext {
   launcher?: Launcher;
   launcherError?: unknown;
   instance?: RunningProcess;
+  /** The scratch instance's network namespace and process guard (see scratch/sandbox.ts). */
+  sandbox?: Sandbox;
   net?: ScratchNetwork;
   drillUser?: { username: string; password: string };
   /** http://127.0.0.1:<port>: where the drill talks to the scratch instance. */

@@ -1,5 +1,5 @@
 import { runToEnd, startProcess } from '../../platform/child-process.js';
-import { serverArgs, syncUsersArgs, type LaunchSpec, type Launcher } from './launcher.js';
+import { serverArgs, syncUsersArgs, wrapped, type LaunchSpec, type Launcher } from './launcher.js';
 
 /**
  * drill.command: a command template for deployments where Barycenter runs through a wrapper, e.g.
@@ -16,9 +16,18 @@ export function commandLauncher(template: string): Launcher {
     kind: 'command',
     description: `command ${template}`,
     syncUsers: (spec, timeoutMs) =>
-      runToEnd('/bin/sh', argv(spec, syncUsersArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env, timeoutMs }),
+      runToEnd(...wrapped(spec, '/bin/sh', argv(spec, syncUsersArgs(spec.layout))), {
+        cwd: spec.layout.dir,
+        env: spec.env,
+        timeoutMs,
+        onSpawn: spec.onSpawn,
+      }),
     start: async (spec) =>
-      startProcess('/bin/sh', argv(spec, serverArgs(spec.layout)), { cwd: spec.layout.dir, env: spec.env }),
+      startProcess(...wrapped(spec, '/bin/sh', argv(spec, serverArgs(spec.layout))), {
+        cwd: spec.layout.dir,
+        env: spec.env,
+        onSpawn: spec.onSpawn,
+      }),
   };
 }
 

@@ -9,6 +9,19 @@ import type { ScratchLayout } from './scratch-env.js';
 export interface LaunchSpec {
   layout: ScratchLayout;
   env: NodeJS.ProcessEnv;
+  /**
+   * Argument vector the launched program runs behind (the drill's sandbox: join its network
+   * namespace, die with barysafe), e.g. ['nsenter', '--net=…', '--', 'setpriv', '--pdeathsig', 'KILL', '--'].
+   */
+  wrap?: readonly string[];
+  /** Called with the pid of every process a launcher starts (recorded so none outlives barysafe). */
+  onSpawn?: (pid: number) => void;
+}
+
+/** `cmd args` behind the spec's wrapper, as [program, ...arguments]. */
+export function wrapped(spec: LaunchSpec, cmd: string, args: readonly string[]): [string, string[]] {
+  const all = [...(spec.wrap ?? []), cmd, ...args];
+  return [all[0]!, all.slice(1)];
 }
 
 export interface Launcher {

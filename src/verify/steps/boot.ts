@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { parse as parseDotenv } from 'dotenv';
 import { parseDuration } from '../../config/schema.js';
 import { describeExit, type RunningProcess } from '../../platform/child-process.js';
@@ -7,11 +7,16 @@ import { writeDrillUser } from '../scratch/drill-user.js';
 import { freeLoopbackPorts } from '../../platform/ports.js';
 import {
   assertNotProduction,
+  restoredEnvFor,
+  scratchConfigText,
   scratchIssuer,
   scratchOverrides,
   scratchProcessEnv,
   type ScratchNetwork,
 } from '../scratch/scratch-env.js';
+import { openSandbox } from '../scratch/sandbox.js';
+import { auditScratch } from '../scratch/proc-audit.js';
+import { writeFileReplacing } from '../../platform/safe-fs.js';
 import type { LaunchSpec } from '../scratch/launcher.js';
 import type { BootInput, DrillContext } from '../context.js';
 import { fetchFailure, parseJsonObject, request } from '../../platform/http.js';
@@ -36,15 +41,41 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
   const timeoutMs = parseDuration(ctx.config.drill.boot_timeout);
 
   ctx.drillUser = await writeDrillUser(layout.usersFile);
+  const restoredConfig =
+    input.restored.configRestored && existsSync(layout.configPath)
+      ? await readFile(layout.configPath, 'utf8')
+      : undefined;
   // A port found free can be taken before the instance binds it: one retry with fresh ports.
   for (let attempt = 1; ; attempt++) {
     const [port, adminPort] = await freeLoopbackPorts(2, [production.port, production.admin_port]);
     const net: ScratchNetwork = { port: port!, adminPort: adminPort! };
     const dbPath = manifest.database.engine === 'sqlite' ? manifest.database.source : undefined;
     assertNotProduction(layout, net, production, dbPath);
+    await ctx.sandbox?.close();
+    const sandbox = await openSandbox({
+      dir: ctx.scratchDir,
+      ports: [net.port, net.adminPort],
+      databaseUrl: input.databaseUrl,
+      launcherKind: launcher.kind,
+    });
+    ctx.sandbox = sandbox;
+    const overrides = scratchOverrides(layout, net, sandbox.databaseUrl);
+    // The overrides go into the scratch config too (0600: it now names the scratch database).
+    if (/\.toml$/i.test(layout.configPath))
+      await writeFileReplacing(layout.configPath, scratchConfigText(restoredConfig, overrides), 0o600);
+    const adopted: number[] = [];
     const spec: LaunchSpec = {
       layout,
-      env: scratchProcessEnv(serviceEnv, scratchOverrides(layout, net, input.databaseUrl)),
+      env: scratchProcessEnv(serviceEnv, overrides),
+      wrap: sandbox.wrap,
+      onSpawn: (pid) => {
+        adopted.push(pid);
+        sandbox.adopt(pid);
+      },
+    };
+    const sealing = {
+      isolation: sandbox.isolation.detail,
+      dropped_env: restoredEnvFor(serviceEnv, overrides).dropped,
     };
     const issuer = scratchIssuer(net);
     const baseUrl = `http://127.0.0.1:${net.port}`;
@@ -55,6 +86,7 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
     if (attempt === 1) {
       const t = performance.now();
       const sync = await launcher.syncUsers(spec, SYNC_USERS_TIMEOUT_MS);
+      for (const pid of adopted.splice(0)) sandbox.release(pid);
       await rm(layout.usersFile, { force: true }); // it holds the drill user's plaintext password
       if (sync.code !== 0 || sync.timedOut) {
         // sync-users loads the same config and runs the same migrations as the server, so its
@@ -73,18 +105,29 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
     ctx.instance = instance;
     const ready = await waitForDiscovery(instance, baseUrl, timeoutMs);
     const startupMs = Math.round(performance.now() - t0);
-    const evidence = {
+    const evidence: Record<string, unknown> = {
       launcher: launcher.description,
       port: net.port,
       admin_port: net.adminPort,
       issuer,
       startup_ms: startupMs,
       attempts: attempt,
+      ...sealing,
     };
     if (ready.ok) {
+      // What it really did, from /proc: loopback listeners only, no file open outside the scratch tree.
+      const audit = instance.pid ? auditScratch(instance.pid, layout.dir) : { unavailable: 'no pid' };
+      if ('unavailable' in audit) evidence.audit = `not checked: ${audit.unavailable}`;
+      else {
+        evidence.listeners = audit.listeners;
+        evidence.open_outside = audit.outside;
+        if (audit.problems.length) {
+          return fail(`the scratch instance is not sealed off from production: ${audit.problems.join('; ')}`, evidence);
+        }
+      }
       ctx.discovery = ready.discovery;
       return pass(
-        `${launcher.description} answered discovery on 127.0.0.1:${net.port} ${startupMs} ms after start (webfinger, federation and authz off)`,
+        `${launcher.description} answered discovery on 127.0.0.1:${net.port} ${startupMs} ms after start (webfinger, federation and authz off; ${sandbox.isolation.kind === 'network-namespace' ? 'in its own network namespace' : 'no network namespace'})`,
         evidence,
       );
     }

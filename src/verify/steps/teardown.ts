@@ -21,6 +21,14 @@ export async function teardownStep(ctx: DrillContext, removeScratchDir: () => Pr
       left.push(`the scratch instance (pid ${ctx.instance.pid}) could not be stopped: ${errorText(e)}`);
     }
   }
+  if (ctx.sandbox) {
+    try {
+      if (ctx.instance?.pid) ctx.sandbox.release(ctx.instance.pid);
+      await ctx.sandbox.close();
+    } catch (e) {
+      left.push(`the scratch guard could not be stopped: ${errorText(e)}`);
+    }
+  }
   if (ctx.scratchDb) {
     try {
       done.push(await ctx.scratchDb.drop());

@@ -1,0 +1,96 @@
+/**
+ * The drill's guard process: run by sandbox.ts as `node scratch-guard.js <spec>` (never imported),
+ * when possible inside the scratch instance's own network namespace.
+ *
+ * - It holds the namespace and bridges it: each scratch port is reachable only through a Unix
+ *   socket in barysafe's private scratch directory (inbound), and the scratch instance reaches
+ *   its scratch PostgreSQL only through a loopback port forwarded to a socket barysafe serves
+ *   (outbound). No TCP port of the scratch instance exists outside the namespace, so other local
+ *   users cannot reach its admin API or register clients on it.
+ * - It outlives barysafe on purpose: barysafe keeps its stdin open; when that closes — barysafe
+ *   exited, however it died, SIGKILL included — it SIGKILLs every process group barysafe told it
+ *   to watch, then exits. So no scratch instance survives barysafe.
+ *
+ * stdin lines: `watch <pid>` / `unwatch <pid>` (a process group leader).
+ */
+import net from 'node:net';
+
+interface Spec {
+  inbound: Array<{ socket: string; port: number }>;
+  outbound: Array<{ port: number; socket: string }>;
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{"inbound":[],"outbound":[]}') as Spec;
+process.umask(0o077); // the sockets: 0600 in a 0700 directory
+const watched = new Set<number>();
+
+function killWatched(): void {
+  for (const pid of watched) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+// A terminal's Ctrl-C or hang-up is for barysafe, which then closes our stdin.
+process.on('SIGINT', () => undefined);
+process.on('SIGHUP', () => undefined);
+process.on('SIGTERM', () => {
+  killWatched();
+  process.exit(0);
+});
+
+function bridge(a: net.Socket, b: net.Socket): void {
+  a.pipe(b);
+  b.pipe(a);
+  for (const [x, y] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    x.on('error', () => y.destroy());
+    x.on('close', () => y.destroy());
+  }
+}
+
+const listening: Array<Promise<void>> = [];
+for (const r of spec.inbound) {
+  const server = net.createServer((c) => bridge(c, net.connect(r.port, '127.0.0.1')));
+  listening.push(new Promise((resolve, reject) => server.once('error', reject).listen(r.socket, () => resolve())));
+}
+for (const r of spec.outbound) {
+  const server = net.createServer((c) => bridge(c, net.connect(r.socket)));
+  listening.push(
+    new Promise((resolve, reject) => server.once('error', reject).listen(r.port, '127.0.0.1', () => resolve())),
+  );
+}
+Promise.all(listening).then(
+  () => process.stdout.write('READY\n'),
+  (e: unknown) => {
+    process.stdout.write(`FAILED ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
+
+let pending = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk: string) => {
+  pending += chunk;
+  for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
+    const [op, n] = pending.slice(0, i).split(' ');
+    pending = pending.slice(i + 1);
+    const pid = Number(n);
+    if (!Number.isInteger(pid) || pid <= 1) continue;
+    if (op === 'watch') watched.add(pid);
+    else if (op === 'unwatch') watched.delete(pid);
+  }
+});
+const done = () => {
+  killWatched();
+  process.exit(0);
+};
+process.stdin.on('end', done);
+process.stdin.on('error', done);
