@@ -4,7 +4,8 @@
 // addresses go to every test file through TEST_PG_URL / TEST_S3_*; they are always stopped,
 // also on SIGINT/SIGTERM. Usage: node scripts/run-tests.mjs [dist/test/x.test.js …]
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -30,6 +31,10 @@ if (files.length === 0) {
 const { getPostgres, getS3 } = await import(pathToFileURL(path.join(distTest, 'support', 'services.js')).href);
 const started = [];
 const env = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' };
+// barysafe's local state (anchors, cursors) of every test run goes to a throwaway directory, not
+// /var/lib/barysafe of the machine running the tests.
+const stateDir = mkdtempSync(path.join(tmpdir(), 'barysafe-test-state-'));
+env.BARYSAFE_STATE_DIR ??= stateDir;
 let stopping;
 function stopServices() {
   stopping ??= Promise.allSettled(started.map((s) => s.stop()));
@@ -41,6 +46,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, async () => {
     child?.kill(sig);
     await stopServices();
+    rmSync(stateDir, { recursive: true, force: true });
     process.exit(sig === 'SIGINT' ? 130 : 143);
   });
 }
@@ -88,5 +94,6 @@ try {
   });
 } finally {
   await stopServices();
+  rmSync(stateDir, { recursive: true, force: true });
 }
 process.exit(code);

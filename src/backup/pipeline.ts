@@ -5,14 +5,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
-import type { BarysafeConfig } from '../config/schema.js';
+import { stateDir, type BarysafeConfig } from '../config/schema.js';
 import { resolveBarycenter, type EffectiveBarycenter } from '../config/barycenter.js';
 import { checkRecipient } from '../crypto/age.js';
 import { loadSigner, type Signer } from '../crypto/signing.js';
 import {
   MANIFEST_FORMAT,
   manifestKey,
-  newSnapshotId,
   snapshotPrefix,
   type ArtifactKind,
   type ArtifactRecord,
@@ -20,7 +19,7 @@ import {
 } from '../repository/manifest.js';
 import { Repository, repoError } from '../repository/repository.js';
 import { acquireWriterLock } from '../repository/lock.js';
-import { sha256Hex, signDocument } from '../repository/signed-document.js';
+import { signDocument } from '../repository/signed-document.js';
 import { StorageError, type Storage } from '../repository/storage.js';
 import { VERSION } from '../version.js';
 import { makePrivateTempDir } from '../platform/private-temp.js';
@@ -28,6 +27,8 @@ import { readKeyMaterial } from './sources/key.js';
 import { dumpPostgres } from './sources/postgres.js';
 import { snapshotSqlite } from './sources/sqlite.js';
 import { storeArtifact } from './store-artifact.js';
+import { planChain } from './chain-plan.js';
+import { AnchorStore } from '../repository/anchor.js';
 import { recordBackup, recordBackupFailure, type BackupEvidence } from './evidence.js';
 
 export interface BackupResult {
@@ -129,24 +130,9 @@ async function backupLocked(
     );
   }
 
-  const ids = await repo.snapshotIds();
-  const previousId = ids[ids.length - 1];
-  // Chain to the exact stored bytes of the newest manifest, whatever their state.
-  const previous = previousId
-    ? {
-        id: previousId,
-        sha256: sha256Hex(await repo.readSmall(manifestKey(previousId), `manifest of snapshot ${previousId}`)),
-      }
-    : null;
-
-  // Ids order snapshots ("latest", chain checks): two backups within one second must still sort
-  // after each other, so step the id's clock past the previous one (created_at stays exact).
-  let idClock = started;
-  let id = newSnapshotId(idClock);
-  while (previousId !== undefined && id <= previousId) {
-    idClock = new Date(idClock.getTime() + 1000);
-    id = newSnapshotId(idClock);
-  }
+  const chain = await planChain(repo, new AnchorStore(stateDir(config)), signer, now(), log);
+  warnings.push(...chain.warnings);
+  const { id, previous } = chain;
   const prefix = snapshotPrefix(id);
   const artifacts: ArtifactRecord[] = [];
   const temp = await makePrivateTempDir(config.backup.temp_dir);
@@ -194,6 +180,8 @@ async function backupLocked(
       host: os.hostname(),
       tool: { name: 'barysafe', version: VERSION },
       previous,
+      sequence: chain.sequence,
+      repository_id: chain.repositoryId,
       recipients: [...config.encryption.recipients],
       barycenter: {
         config_path: bc.configPath,
@@ -217,6 +205,7 @@ async function backupLocked(
     const signed = signDocument(manifest, signer);
     const { sha256 } = await repo.putDocument(manifestKey(id), signed);
     log.info({ snapshot: id, artifacts: artifacts.length }, 'snapshot complete');
+    await chain.anchor({ id, manifest: signed, sha256, verified: true });
     return { id, manifest: signed, manifestSha256: sha256, durationMs: now().getTime() - started.getTime() };
   } catch (e) {
     await removeObjects(storage, prefix, log);
@@ -239,7 +228,7 @@ type Put = (
 async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, tempDir: string, put: Put) {
   const db = bc.database;
   if (db.engine === 'postgres') {
-    const dump = await dumpPostgres(db.url, config.backup.pg_bin_dir);
+    const dump = await dumpPostgres(db.url, config.backup.pg_bin_dir, tempDir);
     try {
       await put('barycenter.pgdump', 'database', dump.record.source, dump.stream);
     } finally {

@@ -57,7 +57,9 @@ export function registerBackup(program: Command): void {
           }
           // The snapshot exists, but the run is missing from the evidence chain: say so in the exit code.
           if (r.evidence && 'error' in r.evidence) return ExitCode.REPOSITORY;
-          return m.warnings.some((w) => w.startsWith('KEY/JWKS MISMATCH')) ? ExitCode.CHECK_FAILED : ExitCode.OK;
+          return m.warnings.some((w) => w.startsWith('KEY/JWKS MISMATCH') || w.startsWith('ROLLBACK:'))
+            ? ExitCode.CHECK_FAILED
+            : ExitCode.OK;
         } finally {
           progress.stop();
           await storage.close?.();

@@ -7,7 +7,11 @@ import { z } from 'zod';
 const duration = z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d|w)$/, 'a duration such as "90m", "26h" or "7d"');
 /** A --keep-* count: a number of buckets, or -1 for "all of them" (as restic's). */
 const keepCount = z.number().int().min(-1);
-export const DEFAULT_STATE_DIR = '/var/lib/barysafe';
+/**
+ * Where barysafe keeps its local state unless `[state] dir` says otherwise. $BARYSAFE_STATE_DIR
+ * replaces the default (the test harness points it at a throwaway directory).
+ */
+export const DEFAULT_STATE_DIR = process.env.BARYSAFE_STATE_DIR || '/var/lib/barysafe';
 
 export const configSchema = z
   .object({
@@ -147,6 +151,11 @@ export const configSchema = z
       .default({ max_age: '365d' }),
   })
   .strict();
+
+/** The state directory (anchors, the verify cursor): [state] dir, else the default. */
+export function stateDir(config: BarysafeConfig): string {
+  return config.state.dir;
+}
 
 export type BarysafeConfig = z.infer<typeof configSchema>;
 

@@ -21,6 +21,8 @@ export const VERIFICATIONS_PREFIX = 'verifications/';
 /** Signed records of what `barysafe forget` removed, by whom and why. */
 export const TOMBSTONES_PREFIX = 'tombstones/';
 export const WRITER_LOCK_KEY = `${LOCKS_PREFIX}writer.json`;
+/** The repository's random id (signed), written by the first backup; hosts anchor it locally. */
+export const REPOSITORY_ID_KEY = 'repository.json';
 /** Where the file:// backend stages an object before it renames it into place. */
 export const FILE_TMP_DIR = '.barysafe-tmp';
 

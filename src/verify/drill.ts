@@ -23,6 +23,8 @@ export interface DrillOptions {
   /** "latest" or a snapshot id (prefix). */
   ref: string;
   identityFile?: string;
+  /** Drill even when the repository no longer reaches this host's anchor (rolled back). */
+  allowRollback?: boolean;
   logger: Logger;
   storage: Storage;
   now?: () => Date;
@@ -48,6 +50,7 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
     ref: opts.ref,
     scratchDir: scratch.dir,
     ...(opts.identityFile ? { identityFile: opts.identityFile } : {}),
+    ...(opts.allowRollback ? { allowRollback: true } : {}),
   };
   // Chosen up front so a missing launcher is known before a large database is restored.
   try {

@@ -13,7 +13,7 @@ export function drillExitCode(
     case 'pass':
       return ExitCode.OK;
     case 'fail':
-      return ExitCode.CHECK_FAILED;
+      return steps.find((s) => s.verdict === 'fail' && s.exitCode !== undefined)?.exitCode ?? ExitCode.CHECK_FAILED;
     case 'inconclusive':
       return ExitCode.INCONCLUSIVE;
     case 'error':

@@ -36,7 +36,12 @@ export async function runStep(name: StepName, fn: () => Promise<StepOutcome>): P
       verdict: integrity ? 'fail' : 'error',
       duration_ms: elapsed(t0),
       detail: message,
-      ...(integrity ? {} : { exitCode: isBarysafeError(e) ? e.exitCode : ExitCode.FAILURE }),
+      // A rollback is a failure with the integrity exit code (13), not the generic 3 of a failed step.
+      ...(integrity
+        ? isBarysafeError(e) && e.kind === 'rollback'
+          ? { exitCode: ExitCode.INTEGRITY }
+          : {}
+        : { exitCode: isBarysafeError(e) ? e.exitCode : ExitCode.FAILURE }),
     };
   }
 }

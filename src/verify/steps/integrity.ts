@@ -7,6 +7,9 @@ import type { ArtifactRecord } from '../../repository/manifest.js';
 import { manifestKey } from '../../repository/manifest.js';
 import { sha256Hex } from '../../repository/signed-document.js';
 import { openSnapshot } from '../../restore/open-snapshot.js';
+import { stateDir } from '../../config/schema.js';
+import { AnchorStore } from '../../repository/anchor.js';
+import { newestVerified } from '../../repository/chain.js';
 import { RESTORED_MODES, extractArtifacts, identitiesFor, type Placement } from '../../restore/extract.js';
 import { scratchLayout } from '../scratch/scratch-env.js';
 import type { DrillContext, RestoredFiles } from '../context.js';
@@ -19,20 +22,31 @@ import { fail, pass, type StepOutcome } from '../step-runner.js';
  */
 export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
   const identities = await identitiesFor(ctx.identityFile ?? ctx.config.encryption.identity_file);
-  ctx.snapshotId = await ctx.repo.resolve(ctx.ref);
+  // "latest" is the newest snapshot whose manifest verifies (junk and future-dated ones are passed over).
+  const latest = ctx.ref === 'latest';
+  ctx.snapshotId = latest
+    ? ((await newestVerified(ctx.repo)).entry?.id ?? (await ctx.repo.resolve('latest')))
+    : await ctx.repo.resolve(ctx.ref);
   ctx.snapshotSha256 = await ctx.repo
     .readSmall(manifestKey(ctx.snapshotId), `manifest of snapshot ${ctx.snapshotId}`)
     .then(sha256Hex, () => undefined);
-  const { entry, chain } = await openSnapshot(ctx.repo, ctx.snapshotId);
+  // A repository rolled back below this host's anchor fails here (exit 13) unless --allow-rollback.
+  const { entry, chain, warnings } = await openSnapshot(ctx.repo, ctx.snapshotId, {
+    anchors: new AnchorStore(stateDir(ctx.config)),
+    allowRollback: ctx.allowRollback,
+    latest,
+  });
   ctx.entry = entry;
   const m = entry.manifest;
 
   const problems: string[] = [];
-  if (!chain.ok) problems.push(`chain link broken: ${chain.detail}`);
   for (const kind of ['key', 'jwks', 'database'] as const) {
     if (!m.artifacts.some((a) => a.kind === kind)) problems.push(`the snapshot has no ${kind} artifact`);
   }
   if (problems.length) return fail(problems.join('; '), { chain: chain.detail });
+  // A broken chain link is a finding, but the snapshot's restorability is still proven: the
+  // artifacts are restored and the later steps run.
+  const chainProblem = chain.ok ? undefined : `chain link broken: ${chain.detail}`;
 
   const configArtifact = m.artifacts.find((a) => a.kind === 'config');
   const layout = scratchLayout(ctx.scratchDir, configArtifact ? safeName(configArtifact.name) : 'config.toml');
@@ -63,9 +77,12 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
     chain: chain.detail,
     artifacts: m.artifacts.map((a) => ({ name: a.name, kind: a.kind, size: a.size, sha256: a.sha256 })),
     restored_modes: files,
+    ...(warnings.length ? { warnings } : {}),
   };
   if (problems.length) return fail(problems.join('; '), evidence);
   ctx.restored = { layout, configRestored: !!configArtifact, ...(envPath ? { envPath } : {}), database: database! };
+  if (chainProblem)
+    return fail(`${chainProblem} (the artifacts verify and were restored; the later steps still test them)`, evidence);
   return pass(
     `signature by ${m.signature?.key_id ?? '?'} verified, ${chain.detail}; ${m.artifacts.length} artifacts match their SHA-256, decrypt and parse`,
     evidence,
