@@ -27,7 +27,9 @@ export interface OpenedSnapshot {
  * refused (age has no sender authentication, so an unsigned manifest could install a forged key).
  * "latest" is the newest snapshot whose manifest verifies: junk and future-dated manifests are
  * passed over with a warning instead of blocking every restore. With `anchors`, a repository that
- * was rolled back below what this host has seen is an INTEGRITY error unless `allowRollback`.
+ * was rolled back below what this host has seen is an INTEGRITY error for "latest" unless
+ * `allowRollback`: "latest" is what an attacker who removed the newest snapshots would steer. A
+ * snapshot named by its id was chosen by the operator; for it the rollback is a warning.
  */
 export async function openSnapshot(repo: Repository, ref: string, o: OpenOptions = {}): Promise<OpenedSnapshot> {
   if (!repo.verifier) {
@@ -53,20 +55,11 @@ export async function openSnapshot(repo: Repository, ref: string, o: OpenOptions
   } else id = await repo.resolve(ref);
   if (latest) warnings.push(...newest.skipped);
   const entry = id === newest.entry?.id ? newest.entry : await repo.readManifest(id, { requireSignature: true });
-  // Signed, but a restore still never follows a name out of its target (a signer bug, a stolen key).
-  const problems = artifactProblems(entry.manifest);
-  if (problems.length) {
-    throw new BarysafeError('manifest', `manifest of snapshot ${id} lists unsafe artifacts: ${problems.join('; ')}`, {
-      exitCode: ExitCode.INTEGRITY,
-      hint: 'do not restore from it; investigate who holds the signing key',
-    });
-  }
-  const chain = await repo.chainLink(entry);
-
+  // The repository's state first: a replaced manifest is reported as what it is, a rollback.
   if (o.anchors) {
     const check = await compareWithAnchor(repo, o.anchors, newest.entry);
     if (check.problems.length) {
-      if (!o.allowRollback) {
+      if (latest && !o.allowRollback) {
         throw new BarysafeError(
           'rollback',
           `the repository ${repo.storage.displayUrl} was rolled back: ${check.problems.join('; ')}`,
@@ -76,7 +69,7 @@ export async function openSnapshot(repo: Repository, ref: string, o: OpenOptions
           },
         );
       }
-      warnings.push(...check.problems.map((p) => `rollback (allowed): ${p}`));
+      warnings.push(...check.problems.map((p) => `rollback${latest ? ' (allowed)' : ''}: ${p}`));
     } else {
       if (!check.anchor && latest && o.rpoMs !== undefined) {
         const age = now.getTime() - Date.parse(entry.manifest.created_at);
@@ -92,5 +85,14 @@ export async function openSnapshot(repo: Repository, ref: string, o: OpenOptions
         );
     }
   }
+  // Signed, but a restore still never follows a name out of its target (a signer bug, a stolen key).
+  const problems = artifactProblems(entry.manifest);
+  if (problems.length) {
+    throw new BarysafeError('manifest', `manifest of snapshot ${id} lists unsafe artifacts: ${problems.join('; ')}`, {
+      exitCode: ExitCode.INTEGRITY,
+      hint: 'do not restore from it; investigate who holds the signing key',
+    });
+  }
+  const chain = await repo.chainLink(entry);
   return { entry, chain, warnings };
 }
