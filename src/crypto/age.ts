@@ -108,7 +108,7 @@ export async function decryptStream(identities: readonly string[], input: Readab
     }
   } catch (e) {
     await chunks.return?.(); // stops and destroys the input
-    throw isAgeError(e) ? describeDecryptError(e) : e;
+    throw isAgeFailure(e) ? describeDecryptError(e) : e;
   }
   // One chunk of read-ahead: when a chunk fails, the ones before it have been read by the
   // consumer before the error arrives (a stream's error discards what it still buffers).
@@ -136,7 +136,8 @@ async function* plaintextOf(dec: AgeDecryptor, first: Buffer[], chunks: AsyncIte
   }
 }
 
-function isAgeError(e: unknown): boolean {
+/** An age format failure (header, payload, no matching identity), as opposed to an I/O error. */
+export function isAgeFailure(e: unknown): boolean {
   return e instanceof AgeHeaderError || e instanceof AgePayloadError || /no identity matched/i.test(errorText(e));
 }
 

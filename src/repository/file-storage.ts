@@ -169,7 +169,8 @@ export class FileStorage implements Storage {
 
   async get(key: string): Promise<Readable> {
     try {
-      return createReadStream('', { fd: await this.openObject(key) }); // closes the descriptor at end or on destroy
+      // Closes the descriptor at end or on destroy. 1 MiB reads: sixteen age chunks per hop, not one.
+      return createReadStream('', { fd: await this.openObject(key), highWaterMark: 1 << 20 });
     } catch (e) {
       throw this.mapError(e, key, 'reading');
     }

@@ -1,15 +1,18 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { BarysafeError, ExitCode } from '../errors.js';
-import { loadIdentities } from '../crypto/age.js';
+import { BarysafeError, ExitCode, errorText } from '../errors.js';
+import { AgeDecryptor, describeDecryptError, isAgeFailure, loadIdentities } from '../crypto/age.js';
 import type { ArtifactRecord } from '../repository/manifest.js';
-import type { Repository } from '../repository/repository.js';
-import { decryptToFile, fetchVerified } from './fetch-artifact.js';
+import { repoError, type Repository } from '../repository/repository.js';
+import { corruptObject, openObject } from './fetch-artifact.js';
+import { siblingTempName } from '../platform/safe-fs.js';
 
 /**
  * fetch -> verify -> decrypt -> place, for every artifact of a snapshot: the one path by which
- * plaintext comes out of a repository, shared by restore and the drill. Each ciphertext is checked
- * against the signed manifest before it is decrypted, and removed as soon as it was.
+ * plaintext comes out of a repository, shared by restore and the drill. What is decrypted is
+ * exactly what was verified against the signed manifest: hashed and decrypted in one pass.
  */
 
 /** Modes restored files get: secrets 0600, the config 0640 (root:barycenter in production). */
@@ -47,8 +50,6 @@ export async function extractArtifacts(
   artifacts: readonly ArtifactRecord[],
   o: {
     identities: readonly string[];
-    /** A private (0700) directory for the ciphertext while it is checked. */
-    tempDir: string;
     place: (a: ArtifactRecord) => Placement;
     onProgress?: (a: ArtifactRecord, bytes: number) => void;
     onPlaced?: (x: ExtractedArtifact) => void | Promise<void>;
@@ -57,17 +58,106 @@ export async function extractArtifacts(
   const out: ExtractedArtifact[] = [];
   for (const a of artifacts) {
     const { dest, mode } = o.place(a);
-    const fetched = await fetchVerified(repo, a, o.tempDir, (n) => o.onProgress?.(a, n));
-    try {
-      await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-      // From the descriptor the ciphertext was hashed through, not re-opened by path.
-      await decryptToFile(fetched, o.identities, dest, mode);
-    } finally {
-      await rm(fetched.ciphertextPath, { force: true });
-    }
+    await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+    await extractOne(repo, a, o.identities, dest, mode, (n) => o.onProgress?.(a, n));
     const x = { artifact: a, dest, mode };
     out.push(x);
     await o.onPlaced?.(x);
   }
   return out;
+}
+
+/**
+ * One artifact in one pass over one download: each ciphertext buffer is counted, hashed and
+ * decrypted as it arrives, and the plaintext goes to a temp file that barysafe creates itself
+ * (O_EXCL|O_NOFOLLOW, 0600) beside the destination. The download stops as soon as it exceeds the
+ * size the signed manifest records. The file is renamed into place only after the age payload's
+ * last tag, the SHA-256 and the size all matched; on any failure it is removed.
+ *
+ * A decryption failure does not stop the hashing: when the object differs from the manifest,
+ * that is the error reported (as when the whole object was checked before decrypting), since a
+ * damaged object can also look like a wrong identity.
+ */
+async function extractOne(
+  repo: Repository,
+  a: ArtifactRecord,
+  identities: readonly string[],
+  dest: string,
+  mode: number,
+  onProgress: (bytes: number) => void,
+): Promise<void> {
+  const body = await openObject(repo, a);
+  const tmp = siblingTempName(dest);
+  let fh: FileHandle;
+  try {
+    fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (e) {
+    body.destroy();
+    throw cannotWrite(dest, e);
+  }
+  const hash = createHash('sha256');
+  const dec = new AgeDecryptor(identities);
+  let size = 0;
+  let decryptError: unknown;
+  // One write in flight while the next buffer is decrypted.
+  let writing: Promise<unknown> = Promise.resolve();
+  const write = async (plain: Buffer[]) => {
+    try {
+      await writing;
+    } catch (e) {
+      throw cannotWrite(dest, e);
+    }
+    if (plain.length) writing = fh.writev(plain);
+  };
+  try {
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > a.size) throw corruptObject(a, size);
+        hash.update(chunk);
+        onProgress(size);
+        if (decryptError !== undefined) continue;
+        let plain: Buffer[];
+        try {
+          plain = dec.headerDone ? dec.push(chunk) : await dec.update(chunk);
+        } catch (e) {
+          decryptError = e;
+          continue;
+        }
+        await write(plain);
+      }
+    } catch (e) {
+      if (e instanceof BarysafeError) throw e;
+      throw repoError(repo.storage, e);
+    }
+    const sha256 = hash.digest('hex');
+    if (size !== a.size || sha256 !== a.sha256) throw corruptObject(a, size, sha256);
+    if (decryptError === undefined) {
+      try {
+        await write(dec.end());
+      } catch (e) {
+        if (!isAgeFailure(e)) throw e;
+        decryptError = e;
+      }
+    }
+    if (decryptError !== undefined) throw describeDecryptError(decryptError);
+    await write([]);
+    await fh.chmod(mode); // on the descriptor: the umask played no part, and no path is followed
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, dest);
+  } catch (e) {
+    body.destroy();
+    await writing.catch(() => {});
+    await fh.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw e instanceof BarysafeError ? e : cannotWrite(dest, e);
+  }
+}
+
+function cannotWrite(dest: string, e: unknown): BarysafeError {
+  return new BarysafeError('restore', `cannot write ${dest}: ${errorText(e)}`, {
+    exitCode: ExitCode.FAILURE,
+    cause: e,
+  });
 }

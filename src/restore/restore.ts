@@ -123,7 +123,6 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
   try {
     const staged = await extractArtifacts(repo, plan, {
       identities,
-      tempDir: temp.dir,
       place: (a) => ({ dest: path.join(staging, a.name), mode: RESTORED_MODES[a.kind] }),
       onProgress: (a, n) => o.onProgress?.(a.name, n, a.size),
       onPlaced: ({ artifact: a }) => o.logger.info({ artifact: a.name }, `${a.name} decrypted and verified`),

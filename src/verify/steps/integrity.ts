@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { parse as parseToml } from 'smol-toml';
@@ -50,14 +50,11 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
 
   const configArtifact = m.artifacts.find((a) => a.kind === 'config');
   const layout = scratchLayout(ctx.scratchDir, configArtifact ? safeName(configArtifact.name) : 'config.toml');
-  const cipherDir = path.join(ctx.scratchDir, 'ciphertext');
-  await mkdir(cipherDir, { mode: 0o700 });
   const files: Record<string, string> = {};
   let database: RestoredFiles['database'] | undefined;
   let envPath: string | undefined;
   await extractArtifacts(ctx.repo, m.artifacts, {
     identities,
-    tempDir: cipherDir,
     place: (a) => destinationOf(a, layout, m.database.engine),
     onPlaced: async ({ artifact: a, dest }) => {
       const problem = await plaintextProblem(a, dest);
@@ -69,7 +66,6 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
       if (a.kind === 'env') envPath = dest;
     },
   });
-  await rm(cipherDir, { recursive: true, force: true });
   const evidence = {
     snapshot_id: entry.id,
     manifest_sha256: entry.sha256,

@@ -1,0 +1,195 @@
+// Extraction in one pass: what is decrypted is what was verified, nothing is placed before the
+// last tag, the SHA-256 and the size all passed, a failure leaves no file behind, and a download
+// larger than the manifest says stops there.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { makeTempDir } from './support/services.js';
+import { encryptStream, newIdentity } from '../src/crypto/age.js';
+import { BarysafeError, ExitCode } from '../src/errors.js';
+import type { ArtifactRecord } from '../src/repository/manifest.js';
+import { Repository } from '../src/repository/repository.js';
+import { StorageNotFoundError, type Storage } from '../src/repository/storage.js';
+import { extractArtifacts } from '../src/restore/extract.js';
+
+/** A storage that serves in-memory objects (or endless streams) and counts what was read. */
+function memoryStorage(objects: Record<string, Buffer | (() => Readable)>): Storage & { served: number } {
+  const s = {
+    displayUrl: 'memory:',
+    served: 0,
+    async get(key: string) {
+      const o = objects[key];
+      if (!o) throw new StorageNotFoundError(key);
+      const body = typeof o === 'function' ? o() : Readable.from([o.subarray(0, 70_000), o.subarray(70_000)]);
+      return Readable.from(
+        (async function* () {
+          for await (const c of body) {
+            s.served += (c as Buffer).length;
+            yield c as Buffer;
+          }
+        })(),
+        { objectMode: false },
+      );
+    },
+    put: async () => assert.fail('no writes'),
+    head: async () => null,
+    async *list() {},
+    delete: async () => {},
+    probeWritable: async () => {},
+  };
+  return s as unknown as Storage & { served: number };
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function encrypted(recipient: string, plain: Buffer): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of await encryptStream([recipient], Readable.from([plain]))) out.push(c as Buffer);
+  return Buffer.concat(out);
+}
+
+function record(object: Buffer, size = object.length): ArtifactRecord {
+  return {
+    name: 'barycenter.db',
+    kind: 'database',
+    object: 'snapshots/x/barycenter.db.age',
+    source: '/var/lib/barycenter/barycenter.db',
+    size,
+    sha256: sha256(object),
+    plaintext_size: 0,
+  };
+}
+
+async function extractFails(
+  storage: Storage,
+  a: ArtifactRecord,
+  identity: string,
+  dir: string,
+): Promise<BarysafeError> {
+  const dest = path.join(dir, 'out', 'barycenter.db');
+  try {
+    await extractArtifacts(new Repository(storage), [a], {
+      identities: [identity],
+      place: () => ({ dest, mode: 0o600 }),
+    });
+  } catch (e) {
+    assert.ok(e instanceof BarysafeError, String(e));
+    assert.deepEqual(await readdir(path.dirname(dest)), [], 'nothing placed, no temp file left');
+    return e;
+  }
+  assert.fail('extracted a bad object');
+}
+
+describe('extract: one pass, all-or-nothing', () => {
+  test('places the plaintext with its mode; nothing else is left in the directory', async () => {
+    const dir = await makeTempDir();
+    try {
+      const k = await newIdentity();
+      const plain = randomBytes(300_000);
+      const ct = await encrypted(k.recipient, plain);
+      const dest = path.join(dir.path, 'out', 'config.toml');
+      const placed = await extractArtifacts(
+        new Repository(memoryStorage({ 'snapshots/x/barycenter.db.age': ct })),
+        [record(ct)],
+        {
+          identities: [k.identity],
+          place: () => ({ dest, mode: 0o640 }),
+        },
+      );
+      assert.equal(placed.length, 1);
+      assert.ok((await readFile(dest)).equals(plain));
+      assert.equal(statSync(dest).mode & 0o777, 0o640);
+      assert.deepEqual(await readdir(path.dirname(dest)), ['config.toml']);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  test('an object that matches the manifest but lacks its last chunk is refused, and nothing is placed', async () => {
+    const dir = await makeTempDir();
+    try {
+      const k = await newIdentity();
+      const ct = (await encrypted(k.recipient, randomBytes(200_000))).subarray(0, -1000);
+      const e = await extractFails(
+        memoryStorage({ 'snapshots/x/barycenter.db.age': ct }),
+        record(ct),
+        k.identity,
+        dir.path,
+      );
+      assert.equal(e.exitCode, ExitCode.INTEGRITY);
+      assert.match(e.message, /corrupt or truncated/);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  test('a wrong identity, with the object intact: the identity error, nothing placed', async () => {
+    const dir = await makeTempDir();
+    try {
+      const k = await newIdentity();
+      const ct = await encrypted(k.recipient, randomBytes(200_000));
+      const other = await newIdentity();
+      const e = await extractFails(
+        memoryStorage({ 'snapshots/x/barycenter.db.age': ct }),
+        record(ct),
+        other.identity,
+        dir.path,
+      );
+      assert.equal(e.exitCode, ExitCode.IDENTITY);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  test('a flipped byte: the object is reported as not matching the manifest', async () => {
+    const dir = await makeTempDir();
+    try {
+      const k = await newIdentity();
+      const ct = await encrypted(k.recipient, randomBytes(200_000));
+      const bad = Buffer.from(ct);
+      bad[100_000]! ^= 1;
+      const e = await extractFails(
+        memoryStorage({ 'snapshots/x/barycenter.db.age': bad }),
+        record(ct),
+        k.identity,
+        dir.path,
+      );
+      assert.equal(e.exitCode, ExitCode.INTEGRITY);
+      assert.match(e.message, /barycenter\.db\.age \(barycenter\.db\) is corrupt: sha256/);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  test('a download larger than the recorded size stops right there', async () => {
+    const dir = await makeTempDir();
+    try {
+      const k = await newIdentity();
+      const ct = await encrypted(k.recipient, randomBytes(200_000));
+      const piece = randomBytes(1 << 20);
+      const endless = () =>
+        new Readable({
+          read() {
+            this.push(piece);
+          },
+        });
+      const storage = memoryStorage({
+        'snapshots/x/barycenter.db.age': () => Readable.from([ct, ...Array.from({ length: 10_000 }, () => piece)]),
+      });
+      const e = await extractFails(storage, record(ct), k.identity, dir.path);
+      assert.equal(e.exitCode, ExitCode.INTEGRITY);
+      assert.match(e.message, /is corrupt: more than the \d+ bytes the manifest records/);
+      assert.ok(storage.served < ct.length + 4 * (1 << 20), `read ${storage.served} bytes`);
+      const endlessStorage = memoryStorage({ 'snapshots/x/barycenter.db.age': endless });
+      const e2 = await extractFails(endlessStorage, record(ct), k.identity, dir.path);
+      assert.match(e2.message, /more than the/);
+      assert.ok(existsSync(dir.path));
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
