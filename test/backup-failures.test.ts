@@ -12,6 +12,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { getPostgres, getS3, type TestPostgres, type TestS3 } from './support/services.js';
 import {
   makeDeployment,
+  run,
   runCli,
   setupBarysafe,
   setupFileRepository,
@@ -174,6 +175,25 @@ describe('backup failures', () => {
       await c.end();
       await d.dir.cleanup();
       await pgService.dropDatabase(new URL(dbUrl).pathname.slice(1));
+    }
+  });
+
+  test('the database copies but fails integrity_check (checked beside its encryption)', async () => {
+    const d = await makeDeployment();
+    try {
+      // An index whose definition no longer matches its entries: SQLite's backup copies the pages
+      // as they are, and only integrity_check notices. 30 MB, so the check runs while encrypting.
+      const r0 = await run('sqlite3', [
+        path.join(d.workdir, 'barycenter.db'),
+        "CREATE TABLE bulk (k TEXT, v TEXT, w BLOB); CREATE INDEX bulk_k ON bulk(k); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 3000) INSERT INTO bulk SELECT printf('key-%08d', i), printf('val-%08d', 3000 - i), randomblob(10000) FROM n; PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = 'CREATE INDEX bulk_k ON bulk(v)' WHERE name = 'bulk_k';",
+      ]);
+      assert.equal(r0.code, 0, r0.stderr);
+      const s = await setupFileRepository(d);
+      const r = await runCli(['--config', s.configPath, 'backup']);
+      assertFailed(r, ExitCode.SOURCE, /the copy of .*barycenter\.db fails PRAGMA integrity_check: /);
+      await assertNothingLeft(s, s.repoRoot);
+    } finally {
+      await d.dir.cleanup();
     }
   });
 

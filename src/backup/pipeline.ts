@@ -16,6 +16,7 @@ import {
   type ArtifactKind,
   type ArtifactRecord,
   type Manifest,
+  type DatabaseRecord,
 } from '../repository/manifest.js';
 import { Repository, repoError } from '../repository/repository.js';
 import { acquireWriterLock } from '../repository/lock.js';
@@ -228,17 +229,47 @@ type Put = (
 async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, tempDir: string, put: Put) {
   const db = bc.database;
   if (db.engine === 'postgres') {
-    const dump = await dumpPostgres(db.url, config.backup.pg_bin_dir, tempDir);
+    const dump = await dumpPostgres(db.url, {
+      binDir: config.backup.pg_bin_dir,
+      compress: config.backup.pg_compress,
+      privateDir: tempDir,
+    });
     try {
-      await put('barycenter.pgdump', 'database', dump.record.source, dump.stream);
+      const [s, r] = await Promise.allSettled([
+        put('barycenter.pgdump', 'database', dump.source, dump.stream),
+        dump.record,
+      ]);
+      if (s.status === 'rejected') throw s.reason;
+      if (r.status === 'rejected') throw r.reason;
+      return r.value;
     } finally {
       await dump.close();
     }
-    return dump.record;
   }
   const snap = await snapshotSqlite(db.path!, tempDir);
-  await put('barycenter.db', 'database', db.path!, snap.open(), await modeOf(db.path!));
-  return snap.record;
+  const copy = snap.open();
+  // The copy is encrypted while a worker checks it, and the snapshot needs both: a failed check
+  // stops the encryption (and is the error reported), a failed upload stops the check.
+  let cancelled = false;
+  let checkFailed = false;
+  const stored = put('barycenter.db', 'database', db.path!, copy, await modeOf(db.path!)).catch((e: unknown) => {
+    if (!checkFailed) {
+      cancelled = true;
+      void snap.cancel();
+    }
+    throw e;
+  });
+  const checked = snap.record.catch((e: unknown) => {
+    if (!cancelled) {
+      checkFailed = true;
+      copy.destroy(e as Error);
+    }
+    throw e;
+  });
+  const [s, c] = await Promise.allSettled([stored, checked]);
+  if (c.status === 'rejected' && checkFailed) throw c.reason;
+  if (s.status === 'rejected') throw s.reason;
+  return (c as PromiseFulfilledResult<DatabaseRecord>).value;
 }
 
 async function putFileIfPresent(file: string, name: string, kind: ArtifactKind, put: Put, warnings: string[]) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePgCompress } from '../platform/pg-compress.js';
 
 /**
  * barysafe.toml. Unknown keys are rejected (a typo must not silently disable a setting, the way
@@ -73,10 +74,17 @@ export const configSchema = z
       .object({
         /** PostgreSQL client binaries (pg_dump, pg_restore); default: PATH. */
         pg_bin_dir: z.string().optional(),
+        /** pg_dump's compression: "default", "none", a gzip level 0-9, "gzip:N", "lz4[:N]", "zstd[:N]" (the last two need pg_dump 16+). */
+        pg_compress: z
+          .union([z.number(), z.string()])
+          .refine((v) => parsePgCompress(v) !== undefined, {
+            message: '"default", "none", a gzip level 0-9, "gzip:N" (1-9), "lz4[:N]" (1-12) or "zstd[:N]" (1-22)',
+          })
+          .default('default'),
         temp_dir: z.string().optional(),
       })
       .strict()
-      .default({}),
+      .default({ pg_compress: 'default' }),
     drill: z
       .object({
         barycenter_bin: z.string().optional(),

@@ -53,6 +53,8 @@ export const databaseRecordSchema = z.looseObject({
   server_version: z.string().optional(),
   dump_format: z.enum(['sqlite3', 'pg_dump-custom']).optional(),
   dump_tool_version: z.string().optional(),
+  /** pg_dump's compression (backup.pg_compress): "default", "none", "gzip:6", "lz4", "zstd:3". */
+  dump_compression: z.string().optional(),
 });
 export type DatabaseRecord = z.infer<typeof databaseRecordSchema>;
 

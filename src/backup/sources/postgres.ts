@@ -6,29 +6,41 @@ import { CORE_TABLES } from '../../barycenter/schema.js';
 import { pgReader } from '../../barycenter/database.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import { credentialsForChild, pgTool } from '../../platform/pg-tools.js';
+import { compressionArgs, type PgCompress } from '../../platform/pg-compress.js';
 
 export interface PostgresDump {
-  record: DatabaseRecord;
+  /** The server, password removed. */
+  source: string;
   /** The pg_dump -Fc byte stream; it throws at its end unless pg_dump exited 0. */
   stream: AsyncIterable<Uint8Array>;
+  /**
+   * Migrations and row counts, read in the exporting transaction while pg_dump streams (so they
+   * are those of the dump, and pg_dump does not wait for them).
+   */
+  record: Promise<DatabaseRecord>;
   /** Ends the exporting transaction; call after the stream is consumed or abandoned. */
   close(): Promise<void>;
 }
 
 /**
- * Counts rows and reads migrations in a REPEATABLE READ transaction, exports its snapshot, and
- * runs the real `pg_dump -Fc --snapshot=…` on it, so the counts are those of the dump. The dump
- * streams (no temp file); the stream fails at its end when pg_dump exits non-zero, so a
- * half-written dump can never be finalized.
+ * Opens a REPEATABLE READ transaction, exports its snapshot and runs the real
+ * `pg_dump -Fc --snapshot=…` on it; rows are counted and migrations read in that same
+ * transaction meanwhile. The dump streams (no temp file); the stream fails at its end when
+ * pg_dump exits non-zero, so a half-written dump can never be finalized.
  */
 /** `privateDir` (0700) holds a libpq service file when the URL carries an sslpassword. */
-export async function dumpPostgres(url: string, binDir?: string, privateDir?: string): Promise<PostgresDump> {
+export async function dumpPostgres(
+  url: string,
+  opts: { binDir?: string; compress?: PgCompress; privateDir?: string } = {},
+): Promise<PostgresDump> {
+  const { binDir, privateDir } = opts;
   const shown = redactUrl(url);
   const client = new pg.Client({
     connectionString: url,
     connectionTimeoutMillis: 10_000,
     application_name: 'barysafe',
   });
+  const version = toolVersion(pgTool(binDir, 'pg_dump'));
   try {
     await client.connect();
   } catch (e) {
@@ -38,57 +50,65 @@ export async function dumpPostgres(url: string, binDir?: string, privateDir?: st
     });
   }
   client.on('error', () => undefined); // a dropped connection is reported by the query or pg_dump
+  const cannotRead = (e: unknown) =>
+    e instanceof BarysafeError
+      ? e
+      : new BarysafeError('postgres', `cannot read PostgreSQL ${shown}: ${redactText(errorText(e))}`, {
+          exitCode: ExitCode.SOURCE,
+        });
   try {
-    await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const snap = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
-    const serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
-    // Read inside the exporting transaction, so the counts are those of the dump.
-    const reader = pgReader(client, shown);
-    const migrations = await reader.migrations();
-    const row_counts = await reader.rowCounts(CORE_TABLES);
-    const dumpVersion = await toolVersion(pgTool(binDir, 'pg_dump'));
+    const dumpVersion = await version;
     if (!dumpVersion) {
       throw new BarysafeError('pg_dump', `cannot run ${pgTool(binDir, 'pg_dump')}`, {
         exitCode: ExitCode.SOURCE,
         hint: "install the PostgreSQL client of the server's major version (apt-get install postgresql-client) or set backup.pg_bin_dir",
       });
     }
-    const record: DatabaseRecord = {
+    const compression = compressionArgs(opts.compress ?? 'default', dumpVersion);
+    await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snap = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+    const serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    const reader = pgReader(client, shown);
+    const record = (async (): Promise<DatabaseRecord> => ({
       engine: 'postgres',
       source: shown,
-      migrations,
-      row_counts,
+      migrations: await reader.migrations(),
+      row_counts: await reader.rowCounts(CORE_TABLES),
       server_version: `PostgreSQL ${serverVersion}`,
       dump_format: 'pg_dump-custom',
       dump_tool_version: dumpVersion,
-    };
+      dump_compression: compression.label,
+    }))().catch((e: unknown) => {
+      throw cannotRead(e);
+    });
+    record.catch(() => {}); // awaited by the caller, who may give up first
     return {
+      source: shown,
       record,
-      stream: runPgDump(url, snap, binDir, privateDir),
+      stream: runPgDump(url, snap, binDir, privateDir, compression.args),
       close: async () => {
+        await record.catch(() => undefined); // its queries run on this connection
         await client.query('COMMIT').catch(() => undefined);
         await client.end().catch(() => undefined);
       },
     };
   } catch (e) {
     await client.end().catch(() => undefined);
-    if (e instanceof BarysafeError) throw e;
-    throw new BarysafeError('postgres', `cannot read PostgreSQL ${shown}: ${redactText(errorText(e))}`, {
-      exitCode: ExitCode.SOURCE,
-    });
+    throw cannotRead(e);
   }
 }
 
 async function* runPgDump(
   url: string,
   snapshot: string,
-  binDir?: string,
-  privateDir?: string,
+  binDir: string | undefined,
+  privateDir: string | undefined,
+  compressArgs: string[],
 ): AsyncIterable<Uint8Array> {
   // No secret on pg_dump's command line (ps shows it to every local user): see credentialsForChild.
   const creds = await credentialsForChild(url, privateDir);
   try {
-    yield* runPgDumpWith(creds.url, creds.env, snapshot, binDir);
+    yield* runPgDumpWith(creds.url, creds.env, snapshot, binDir, compressArgs);
   } finally {
     await creds.cleanup();
   }
@@ -98,10 +118,12 @@ async function* runPgDumpWith(
   bare: string,
   credentialEnv: Record<string, string>,
   snapshot: string,
-  binDir?: string,
+  binDir: string | undefined,
+  compressArgs: string[],
 ): AsyncIterable<Uint8Array> {
   const bin = pgTool(binDir, 'pg_dump');
-  const child = spawn(bin, ['--format=custom', `--snapshot=${snapshot}`, '--no-password', `--dbname=${bare}`], {
+  const args = ['--format=custom', ...compressArgs, `--snapshot=${snapshot}`, '--no-password', `--dbname=${bare}`];
+  const child = spawn(bin, args, {
     env: { ...process.env, ...credentialEnv, PGAPPNAME: 'barysafe-pg_dump' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
