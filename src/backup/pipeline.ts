@@ -25,8 +25,6 @@ import { StorageError, type Storage } from '../repository/storage.js';
 import { VERSION } from '../version.js';
 import { makePrivateTempDir } from '../platform/private-temp.js';
 import { readKeyMaterial } from './sources/key.js';
-import { dumpPostgres } from './sources/postgres.js';
-import { snapshotSqlite } from './sources/sqlite.js';
 import { storeArtifact } from './store-artifact.js';
 import { planChain } from './chain-plan.js';
 import { AnchorStore } from '../repository/anchor.js';
@@ -228,7 +226,9 @@ type Put = (
 
 async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, tempDir: string, put: Put) {
   const db = bc.database;
+  // Each engine's client (pg, better-sqlite3) is loaded only for the engine in use.
   if (db.engine === 'postgres') {
+    const { dumpPostgres } = await import('./sources/postgres.js');
     const dump = await dumpPostgres(db.url, {
       binDir: config.backup.pg_bin_dir,
       compress: config.backup.pg_compress,
@@ -246,6 +246,7 @@ async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, t
       await dump.close();
     }
   }
+  const { snapshotSqlite } = await import('./sources/sqlite.js');
   const snap = await snapshotSqlite(db.path!, tempDir);
   const copy = snap.open();
   // The copy is encrypted while a worker checks it, and the snapshot needs both: a failed check

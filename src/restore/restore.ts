@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { BarysafeError, ExitCode, errorText, isBarysafeError } from '../errors.js';
 import { parseJwks, parsePrivateJwk } from '../barycenter/jwk.js';
@@ -11,6 +10,7 @@ import { readPasswordFile, urlCarriesPassword, withPassword } from '../platform/
 import { parseDuration, stateDir, verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
 import { AnchorStore } from '../repository/anchor.js';
 import { resolveBarycenter } from '../config/barycenter.js';
+import { inspectSqlite, type SqliteInspection } from '../barycenter/sqlite-inspect.js';
 import { loadVerifier } from '../crypto/signing.js';
 import type { Manifest } from '../repository/manifest.js';
 import { Repository } from '../repository/repository.js';
@@ -20,7 +20,6 @@ import { makePrivateTempDir } from '../platform/private-temp.js';
 import { openSnapshot } from './open-snapshot.js';
 import { decryptToStream, fetchVerified } from './fetch-artifact.js';
 import { RESTORED_MODES, extractArtifacts, identitiesFor, type ExtractedArtifact } from './extract.js';
-import { restorePgDump } from './pg-restore.js';
 import { refuseLiveTarget } from './live-guard.js';
 import { refuseProductionDatabase } from './pg-target.js';
 import { prepareRestoreTarget } from './target.js';
@@ -120,18 +119,24 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
   const temp = await makePrivateTempDir(config.backup.temp_dir);
   const files: RestoredFile[] = [];
   let database: RestoreResult['database'];
+  let inspection: SqliteInspection | undefined;
   try {
     const staged = await extractArtifacts(repo, plan, {
       identities,
       place: (a) => ({ dest: path.join(staging, a.name), mode: RESTORED_MODES[a.kind] }),
       onProgress: (a, n) => o.onProgress?.(a.name, n, a.size),
-      onPlaced: ({ artifact: a }) => o.logger.info({ artifact: a.name }, `${a.name} decrypted and verified`),
+      onPlaced: ({ artifact: a, dest }) => {
+        o.logger.info({ artifact: a.name }, `${a.name} decrypted and verified`);
+        // integrity_check reads every page: in a worker, while the other artifacts are placed.
+        if (a.kind === 'database' && m.database.engine === 'sqlite') inspection = inspectSqlite(dest, []);
+      },
     });
     await checkRestoredKey(staged, m);
     const stagedDb = staged.find((x) => x.artifact.kind === 'database');
     if (restorePg) {
       const a = m.artifacts.find((x) => x.kind === 'database')!;
       const fetched = await fetchVerified(repo, a, temp.dir, (n) => o.onProgress?.(a.name, n, a.size));
+      const { restorePgDump } = await import('./pg-restore.js'); // pg only for --pg-url
       await restorePgDump(await decryptToStream(fetched, identities), pgUrl!, {
         clean: o.clean,
         binDir: config.backup.pg_bin_dir,
@@ -139,16 +144,14 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
       });
       database = { engine: 'postgres', target: redactUrl(pgUrl!) };
     } else if (m.database.engine === 'sqlite' && stagedDb) {
-      const db = new Database(stagedDb.dest, { readonly: true });
-      try {
-        database = {
-          engine: 'sqlite',
-          target: path.join(to, stagedDb.artifact.name),
-          integrity_check: db.pragma('integrity_check', { simple: true }) as string,
-        };
-      } finally {
-        db.close();
-      }
+      const target = path.join(to, stagedDb.artifact.name);
+      const facts = await inspection!.facts.catch((e: unknown) => {
+        throw new BarysafeError('restore', `cannot open the restored database ${target}: ${errorText(e)}`, {
+          exitCode: ExitCode.INTEGRITY,
+          cause: e,
+        });
+      });
+      database = { engine: 'sqlite', target, integrity_check: facts.integrity };
     } else {
       database = { engine: 'postgres', target: path.join(to, 'barycenter.pgdump') };
     }
@@ -167,6 +170,7 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
   } catch (e) {
     throw nothingWritten(e, to, files);
   } finally {
+    await inspection?.cancel(); // a no-op once it answered; stops it when something else failed
     await rm(staging, { recursive: true, force: true });
     unregister();
     unnotice();

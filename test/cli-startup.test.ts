@@ -1,0 +1,71 @@
+// The CLI loads a command's modules only when that command runs: `--version` and `--help` stay
+// quick, and each command still parses and helps as before.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli } from './support/deployments.js';
+import { commandNamed } from '../src/cli/main.js';
+import { VERSION } from '../src/version.js';
+
+const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
+
+/** npm packages reached through static imports from a compiled module (dynamic import() not followed). */
+function staticPackages(file: string, seen = new Set<string>(), pkgs = new Set<string>()): Set<string> {
+  if (seen.has(file)) return pkgs;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(
+    /^\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm,
+  )) {
+    const spec = (m[1] ?? m[2])!;
+    if (spec.startsWith('.')) {
+      const next = path.resolve(path.dirname(file), spec);
+      if (existsSync(next)) staticPackages(next, seen, pkgs);
+    } else if (!spec.startsWith('node:')) pkgs.add(spec);
+  }
+  return pkgs;
+}
+
+describe('CLI start-up', () => {
+  test('cli/main statically loads commander and nothing else from npm', () => {
+    assert.deepEqual([...staticPackages(path.join(dist, 'cli', 'main.js'))], ['commander']);
+  });
+
+  test('the command named on the command line is found after the global options', () => {
+    const argv = (s: string) => ['node', 'barysafe', ...s.split(' ').filter(Boolean)];
+    assert.equal(commandNamed(argv('backup')), 'backup');
+    assert.equal(commandNamed(argv('--config /etc/b.toml --json restore latest --to x')), 'restore');
+    assert.equal(commandNamed(argv('--log-level debug --config=x.toml check --list')), 'check');
+    assert.equal(commandNamed(argv('--version')), undefined);
+    assert.equal(commandNamed(argv('--config snapshots')), undefined, 'an option value is not a command');
+  });
+
+  test("--version, --help, a command's --help and an unknown command behave as before", async () => {
+    const v = await runCli(['--version']);
+    assert.equal(v.code, 0);
+    assert.equal(v.stdout.trim(), VERSION);
+    const h = await runCli(['--help']);
+    assert.equal(h.code, 0);
+    for (const c of [
+      'init',
+      'backup',
+      'snapshots',
+      'restore',
+      'check',
+      'verify-evidence',
+      'evidence',
+      'report',
+      'verify-report',
+      'demo',
+    ])
+      assert.match(h.stdout, new RegExp(`\\n  ${c}\\b`));
+    const b = await runCli(['--json', 'restore', '--help']);
+    assert.equal(b.code, 0);
+    assert.match(b.stdout, /--pg-url <url>/);
+    const u = await runCli(['snapshot']);
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /unknown command 'snapshot'[\s\S]*snapshots/);
+  });
+});
