@@ -43,7 +43,7 @@ export function corruptObject(artifact: ArtifactRecord, size: number, sha256?: s
   const what =
     size !== artifact.size
       ? size > artifact.size
-        ? `more than the ${artifact.size} bytes the manifest records; download stopped`
+        ? `larger than the ${artifact.size} bytes the manifest records; download stopped`
         : `${size} bytes, manifest says ${artifact.size}`
       : `sha256 ${sha256?.slice(0, 16)}… ≠ ${artifact.sha256.slice(0, 16)}… in the manifest`;
   return new BarysafeError('integrity', `object ${artifact.object} (${artifact.name}) is corrupt: ${what}`, {
