@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { catalogue } from '../src/checks/catalogue.js';
@@ -165,4 +165,29 @@ test('security.secrets-in-config fails on a world-readable inline DB password, p
   const u = await run('security.secrets-in-config', await contextFor(clean.barysafeToml, 'systemd'));
   assert.equal(u.status, 'fail');
   assert.match(u.remediation, /EnvironmentFile/);
+});
+
+test('security.secrets-in-config reads the unit as systemd does: a drop-in Environment= and an EnvironmentFile= count', async () => {
+  const d = await makeDeployment({});
+  const unit = path.join(d.dir, 'barycenter.service');
+  writeFileSync(unit, '[Service]\nExecStart=/usr/local/bin/barycenter\n', { mode: 0o644 });
+  mkdirSync(`${unit}.d`);
+  const dropin = path.join(`${unit}.d`, 'override.conf');
+  writeFileSync(dropin, '[Service]\nEnvironment=BARYCENTER__WEBFINGER__SERVICE_TOKEN=tok-dropin-123\n', {
+    mode: 0o644,
+  });
+  writeFileSync(d.barysafeToml, readFileSync(d.barysafeToml, 'utf8') + `systemd_unit = "${unit}"\n`);
+  const r = await run('security.secrets-in-config', await contextFor(d.barysafeToml, 'systemd'));
+  assert.equal(r.status, 'fail', r.summary);
+  assert.match(r.summary, /BARYCENTER__WEBFINGER__SERVICE_TOKEN in .*override\.conf is readable by every local user/);
+  assert.doesNotMatch(JSON.stringify(r), /tok-dropin-123/);
+
+  // Moved to a root-only EnvironmentFile=, the same token is still found, and nobody else can read it.
+  const envFile = path.join(d.dir, 'secrets.env');
+  writeFileSync(envFile, 'BARYCENTER__DATABASE__URL=postgres://u:envfile-pw@db/x\n', { mode: 0o600 });
+  writeFileSync(dropin, `[Service]\nEnvironmentFile=${envFile}\n`, { mode: 0o644 });
+  const moved = await run('security.secrets-in-config', await contextFor(d.barysafeToml, 'systemd'));
+  assert.equal(moved.status, 'pass', moved.summary);
+  assert.match(moved.summary, /BARYCENTER__DATABASE__URL \(password\)/);
+  assert.doesNotMatch(JSON.stringify(moved), /envfile-pw/);
 });

@@ -1,10 +1,12 @@
+import { execFile } from 'node:child_process';
 import { readFile, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Lookup } from '../types.js';
 
 /**
  * Files as the kernel reports them: real modes and owners from stat(2), the account databases
- * (/etc/passwd, /etc/group) and the mount table (/proc/<pid>/mountinfo). No ACL or capability
+ * (passwd and group through NSS) and the mount table (/proc/<pid>/mountinfo). No ACL or capability
  * logic: barysafe judges the classic owner/group/other bits, which is what the checklist asks for.
  */
 
@@ -39,16 +41,23 @@ export function octal(mode: number): string {
   return mode.toString(8).padStart(4, '0');
 }
 
-export interface Account {
-  name: string;
-  uid: number;
-  gid: number;
-}
 export interface Group {
   name: string;
   gid: number;
   members: string[];
 }
+
+/** A user's identity as the kernel would see it after login: uid, primary gid and supplementary gids. */
+export interface Identity {
+  uid: number;
+  gids: number[];
+  /** How it was resolved ("passwd entry barycenter", "proc:1234/status"). */
+  source: string;
+  name?: string;
+}
+
+const run = promisify(execFile);
+const FILES = { passwd: '/etc/passwd', group: '/etc/group' } as const;
 
 async function readLines(file: string): Promise<string[]> {
   try {
@@ -58,53 +67,70 @@ async function readLines(file: string): Promise<string[]> {
   }
 }
 
-export async function readPasswd(file = '/etc/passwd'): Promise<Account[]> {
-  return (await readLines(file))
-    .map((l) => l.split(':'))
-    .filter((f) => f.length >= 4)
-    .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) }));
+/**
+ * Entries of an account database as NSS resolves them (`getent passwd|group [KEY]`: files, LDAP,
+ * SSSD…), because IdP hosts often take service users from a directory that /etc/passwd does not
+ * list. Where getent is missing or fails, the local file is read instead. A key is a name or a
+ * numeric id; without one, every entry NSS enumerates.
+ */
+async function accountEntries(db: keyof typeof FILES, key?: string): Promise<string[][]> {
+  const split = (lines: string[]) => lines.map((l) => l.split(':'));
+  try {
+    const { stdout } = await run('getent', key === undefined ? [db] : [db, key], { timeout: 5000 });
+    return split(stdout.split('\n').filter(Boolean));
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 2) return []; // getent: no such key
+    const entries = split(await readLines(FILES[db]));
+    if (key === undefined) return entries;
+    const field = /^\d+$/.test(key) ? 2 : 0; // name:x:ID:…
+    return entries.filter((f) => f[field] === key);
+  }
 }
 
-export async function readGroups(file = '/etc/group'): Promise<Group[]> {
-  return (await readLines(file))
-    .map((l) => l.split(':'))
-    .filter((f) => f.length >= 3)
-    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) }));
-}
-
-/** A user's identity as the kernel would see it after login: uid, primary gid and supplementary gids. */
-export interface Identity {
-  uid: number;
-  gids: number[];
-  /** How it was resolved ("/etc/passwd user barycenter", "proc:1234/status"). */
-  source: string;
-  name?: string;
-}
+const groupOf = (f: string[]): Group => ({
+  name: f[0]!,
+  gid: Number(f[2]),
+  members: (f[3] ?? '').split(',').filter(Boolean),
+});
 
 export async function identityOfUser(nameOrUid: string): Promise<Identity | undefined> {
-  const users = await readPasswd();
-  const user =
-    users.find((u) => u.name === nameOrUid) ??
-    (/^\d+$/.test(nameOrUid) ? users.find((u) => u.uid === Number(nameOrUid)) : undefined);
-  if (!user)
+  const entry = (await accountEntries('passwd', nameOrUid)).find((f) => f.length >= 4);
+  if (!entry)
     return /^\d+$/.test(nameOrUid)
       ? { uid: Number(nameOrUid), gids: [], source: `numeric uid ${nameOrUid}` }
       : undefined;
-  const groups = await readGroups();
-  const gids = [user.gid, ...groups.filter((g) => g.members.includes(user.name)).map((g) => g.gid)];
-  return { uid: user.uid, gids: [...new Set(gids)], source: `/etc/passwd user ${user.name}`, name: user.name };
+  const [name, , uid, gid] = entry as [string, string, string, string];
+  const supplementary = (await accountEntries('group')).map(groupOf).filter((g) => g.members.includes(name));
+  const gids = [Number(gid), ...supplementary.map((g) => g.gid)];
+  return { uid: Number(uid), gids: [...new Set(gids)], source: `passwd entry ${name}`, name };
 }
 
 export async function gidOfGroup(nameOrGid: string): Promise<number | undefined> {
   if (/^\d+$/.test(nameOrGid)) return Number(nameOrGid);
-  return (await readGroups()).find((g) => g.name === nameOrGid)?.gid;
+  const entry = (await accountEntries('group', nameOrGid))[0];
+  return entry ? Number(entry[2]) : undefined;
 }
 
 export async function nameOfUid(uid: number): Promise<string> {
-  return (await readPasswd()).find((u) => u.uid === uid)?.name ?? String(uid);
+  return (await accountEntries('passwd', String(uid)))[0]?.[0] ?? String(uid);
 }
 export async function nameOfGid(gid: number): Promise<string> {
-  return (await readGroups()).find((g) => g.gid === gid)?.name ?? String(gid);
+  return (await accountEntries('group', String(gid)))[0]?.[0] ?? String(gid);
+}
+
+/** Who besides the service can read a file: world, a foreign group, or a foreign owner. */
+export async function readableBeyondService(
+  file: string,
+  serviceUser: string,
+  serviceGroup: string,
+): Promise<{ beyond: string[]; mode: string; owner: string; group: string }> {
+  const st = await stat(file);
+  const [owner, group] = await Promise.all([nameOfUid(st.uid), nameOfGid(st.gid)]);
+  const beyond: string[] = [];
+  if (st.mode & 0o004) beyond.push('every local user (world-readable)');
+  if (st.mode & 0o040 && group !== serviceGroup && group !== 'root' && st.gid !== 0) beyond.push(`group ${group}`);
+  if (st.mode & 0o400 && owner !== serviceUser && st.uid !== 0) beyond.push(`owner ${owner}`);
+  return { beyond, mode: octal(st.mode & 0o777), owner, group };
 }
 
 /** The access an identity gets from the classic permission bits (root bypasses them, as the kernel does). */

@@ -13,7 +13,9 @@ export async function serviceIdentity(ctx: CheckContext): Promise<Lookup<Identit
     const configured = ctx.config.barycenter.service_user;
     if (configured) {
       const id = await identityOfUser(configured);
-      return id ? resolved(id) : { ok: false, reason: `barycenter.service_user ${configured} is not in /etc/passwd` };
+      return id
+        ? resolved(id)
+        : { ok: false, reason: `barycenter.service_user ${configured} has no passwd entry (getent passwd)` };
     }
     const p = await findProcess(ctx);
     if (p.ok) {

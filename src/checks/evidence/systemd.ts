@@ -120,6 +120,20 @@ export async function unitEnvironment(unit: SystemdUnit): Promise<UnitEnvironmen
   return { vars, origin, unreadable };
 }
 
+/**
+ * The unit file (the main file or a drop-in) whose own Environment= last assigns name=value: where
+ * an inline value is written, for judging who can read it.
+ */
+export async function environmentFileOf(unit: SystemdUnit, name: string, value: string): Promise<string | undefined> {
+  let last: string | undefined;
+  for (const file of unit.files) {
+    const own = new Map<string, string[]>();
+    parseUnitText(await readFile(file, 'utf8'), own);
+    if ((own.get('Environment') ?? []).some((e) => parseEnvironmentDirective(e)[name] === value)) last = file;
+  }
+  return last;
+}
+
 export function isTrue(v: string | undefined): boolean {
   return v !== undefined && /^(1|yes|true|on)$/i.test(v);
 }

@@ -1,39 +1,11 @@
-import { readFileSync, statSync } from 'node:fs';
 import { errorText } from '../../errors.js';
 import { redactUrl } from '../../redact.js';
 import type { CheckContext, CheckDefinition, Evidence } from '../types.js';
+import { readableBeyondService } from '../evidence/filesystem.js';
 import { settingSource } from '../evidence/settings.js';
+import { environmentFileOf, loadUnit, unitEnvironment } from '../evidence/systemd.js';
 
-// --- security.secrets-in-config -------------------------------------------------------------
-
-function idNames(file: string): Map<number, string> {
-  const m = new Map<number, string>();
-  try {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const [name, , id] = line.split(':');
-      if (name && id !== undefined && /^\d+$/.test(id)) m.set(Number(id), name);
-    }
-  } catch {
-    /* no such database: numeric ids are shown instead */
-  }
-  return m;
-}
-
-/** Who besides the service can read a file: world, a foreign group, or a foreign owner. */
-export function readableBeyondService(
-  file: string,
-  serviceUser: string,
-  serviceGroup: string,
-): { beyond: string[]; mode: string; owner: string; group: string } {
-  const st = statSync(file);
-  const owner = idNames('/etc/passwd').get(st.uid) ?? String(st.uid);
-  const group = idNames('/etc/group').get(st.gid) ?? String(st.gid);
-  const beyond: string[] = [];
-  if (st.mode & 0o004) beyond.push('every local user (world-readable)');
-  if (st.mode & 0o040 && group !== serviceGroup && group !== 'root' && st.gid !== 0) beyond.push(`group ${group}`);
-  if (st.mode & 0o400 && owner !== serviceUser && st.uid !== 0) beyond.push(`owner ${owner}`);
-  return { beyond, mode: (st.mode & 0o777).toString(8).padStart(4, '0'), owner, group };
-}
+/** security.secrets-in-config: secrets written inline where more than the service can read them. */
 
 interface InlineSecret {
   setting: string;
@@ -42,53 +14,65 @@ interface InlineSecret {
   file?: string;
 }
 
-function inlineSecrets(ctx: CheckContext): InlineSecret[] {
+/** The Barycenter variables that carry a secret, and whether a value holds one. */
+const SECRET_VARS: Array<{ name: string; setting: string; holdsSecret: (v: string) => boolean }> = [
+  { name: 'BARYCENTER__DATABASE__URL', setting: 'BARYCENTER__DATABASE__URL (password)', holdsSecret: hasPassword },
+  {
+    name: 'BARYCENTER__WEBFINGER__SERVICE_TOKEN',
+    setting: 'BARYCENTER__WEBFINGER__SERVICE_TOKEN',
+    holdsSecret: Boolean,
+  },
+];
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false; // an unparsable URL is the database check's business
+  }
+}
+
+/**
+ * Secrets the unit gives the service: Environment= in the unit or any drop-in (readable by every
+ * user: unit files are 0644, and `systemctl show` prints them), and EnvironmentFile= files.
+ */
+async function unitSecrets(ctx: CheckContext): Promise<InlineSecret[]> {
+  const u = await loadUnit(ctx);
+  if (!u.ok) return []; // the unit is the process checks' evidence; unreadable here means nothing to scan
+  const env = await unitEnvironment(u.value);
+  const found: InlineSecret[] = [];
+  for (const v of SECRET_VARS) {
+    const value = env.vars[v.name];
+    if (value === undefined || !v.holdsSecret(value)) continue;
+    const origin = env.origin[v.name] ?? '';
+    const envFile = /^EnvironmentFile=(.*)$/.exec(origin)?.[1];
+    const file = envFile ?? (await environmentFileOf(u.value, v.name, value));
+    const where = envFile
+      ? `EnvironmentFile=${envFile} of ${u.source}`
+      : `systemd unit ${file ?? u.source} Environment=`;
+    found.push({ setting: v.setting, where, file });
+  }
+  return found;
+}
+
+async function inlineSecrets(ctx: CheckContext): Promise<InlineSecret[]> {
   const b = ctx.barycenter;
   const found: InlineSecret[] = [];
   const fileOf = (dotted: string) =>
     b.sources[dotted] === 'file' ? b.configPath : b.sources[dotted] === 'env_file' ? b.envFile : undefined;
-  if (b.database.engine === 'postgres') {
-    try {
-      if (new URL(b.database.url).password)
-        found.push({
-          setting: 'database.url (password)',
-          where: settingSource(ctx, 'database.url'),
-          file: fileOf('database.url'),
-        });
-    } catch {
-      /* an unparsable URL is the database check's business */
-    }
-  }
+  if (b.database.engine === 'postgres' && hasPassword(b.database.url))
+    found.push({
+      setting: 'database.url (password)',
+      where: settingSource(ctx, 'database.url'),
+      file: fileOf('database.url'),
+    });
   if (b.settings.webfinger.service_token)
     found.push({
       setting: 'webfinger.service_token',
       where: settingSource(ctx, 'webfinger.service_token'),
       file: fileOf('webfinger.service_token'),
     });
-  // A systemd Environment= line is readable by every user (unit files are 0644, `systemctl show`).
-  const unit = ctx.config.checks.systemd_unit;
-  if (unit) {
-    try {
-      for (const line of readFileSync(unit, 'utf8').split('\n')) {
-        if (!/^\s*Environment\s*=/.test(line)) continue;
-        if (/BARYCENTER__DATABASE__URL=\S*:\/\/[^\s:@/]*:[^\s@]+@/.test(line))
-          found.push({
-            setting: 'BARYCENTER__DATABASE__URL (password)',
-            where: `systemd unit ${unit} Environment=`,
-            file: unit,
-          });
-        if (/BARYCENTER__WEBFINGER__SERVICE_TOKEN=\S/.test(line))
-          found.push({
-            setting: 'BARYCENTER__WEBFINGER__SERVICE_TOKEN',
-            where: `systemd unit ${unit} Environment=`,
-            file: unit,
-          });
-      }
-    } catch {
-      /* the unit is the process checks' evidence; unreadable here means nothing to scan */
-    }
-  }
-  return found;
+  return [...found, ...(await unitSecrets(ctx))];
 }
 
 const secretsInConfig: CheckDefinition = {
@@ -109,7 +93,7 @@ const secretsInConfig: CheckDefinition = {
       'Pass the secrets with Docker secrets or an env file readable only by root, not inline in the compose file or config.toml.',
   },
   async run(ctx) {
-    const secrets = inlineSecrets(ctx);
+    const secrets = await inlineSecrets(ctx);
     const serviceUser = ctx.config.barycenter.service_user ?? 'barycenter';
     const serviceGroup = ctx.config.barycenter.service_group ?? serviceUser;
     if (secrets.length === 0) {
@@ -139,7 +123,7 @@ const secretsInConfig: CheckDefinition = {
         continue;
       }
       try {
-        const r = readableBeyondService(s.file, serviceUser, serviceGroup);
+        const r = await readableBeyondService(s.file, serviceUser, serviceGroup);
         evidence.push({
           source: `file:${s.file} (${s.setting}; value not shown)`,
           observed: { mode: r.mode, owner: r.owner, group: r.group, readable_by: r.beyond },
