@@ -105,6 +105,14 @@ test('a clean chain verifies, lists every run with its outcome, and honours --si
     [4, 5, 6],
   );
   assert.equal(since.ok, true);
+  // A head seen earlier must still be there: a truncated chain (documents and all) is caught.
+  const held = await verifyEvidence(storage, signer, { expectHead: { sequence: 6, sha256: v.head!.sha256 } });
+  assert.equal(held.ok, true);
+  const cut = await verifyEvidence(storage, signer, { expectHead: { sequence: 7 } });
+  assert.deepEqual(
+    cut.problems.map((p) => p.key),
+    [evidenceKey(7)],
+  );
 });
 
 test('two writers racing for the next number both land, in one chain', async () => {

@@ -83,6 +83,17 @@ test('backup, failed backup, check and drill each append a signed record; verify
   assert.match(bin.digest.sha256, /^[0-9a-f]{64}$/, 'the booted Barycenter build is named by digest');
   assert.equal(st.predicate.barysafeDrill.record, drilled.result.record_key);
 
+  // The restore-tested check reads the drill from the chain first.
+  const rt = await cli('--json', 'check', '--only', 'backup.restore-tested', '--no-evidence');
+  const result = JSON.parse(rt.stdout).results[0];
+  assert.equal(result.status, 'pass', result.summary);
+  assert.ok(
+    result.evidence.some(
+      (e: any) => e.source === `drill record ${evidenceKey(4)}` && e.observed.signature === 'verified',
+    ),
+    JSON.stringify(result.evidence),
+  );
+
   const text = await cli('verify-evidence', '--since', '1d');
   assert.equal(text.code, 0);
   assert.match(text.stdout, /#2 .* backup +ERROR/);

@@ -233,7 +233,7 @@ const restoreTested: CheckDefinition = {
     const maxAge = parseDuration(maxText);
     const evidence: Evidence[] = [
       {
-        source: `repository ${repo.displayUrl} drills/`,
+        source: `repository ${repo.displayUrl} evidence/ (drills), drills/`,
         observed: {
           records: repo.drills.length,
           failed_verification: repo.drills.filter((d) => d.verified === false).length,

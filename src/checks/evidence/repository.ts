@@ -6,6 +6,7 @@ import { openStorage } from '../../repository/open-storage.js';
 import { VERIFICATIONS_PREFIX } from '../../repository/layout.js';
 import { Repository, type DrillRecordRef, type SnapshotEntry } from '../../repository/repository.js';
 import { usableVerifyRecords, verifyRecordSchema, type UsableVerifyRecord } from '../../repository/verify-record.js';
+import { drillsFromEvidence } from '../../repository/evidence-drills.js';
 import type { CheckContext, Lookup } from '../types.js';
 
 export interface RepositoryFacts {
@@ -19,7 +20,7 @@ export interface RepositoryFacts {
   verifications: UsableVerifyRecord[];
 }
 
-/** Lists snapshots and drill records once per run, verifying each with the configured key. */
+/** Lists snapshots and drills (from the evidence chain, then drills/) once per run, verifying each with the configured key. */
 export function readRepository(ctx: CheckContext): Promise<Lookup<RepositoryFacts>> {
   return ctx.memo('repository', async () => {
     const displayUrl = redactUrl(ctx.config.repository.url);
@@ -38,7 +39,10 @@ export function readRepository(ctx: CheckContext): Promise<Lookup<RepositoryFact
       try {
         const repo = new Repository(storage, verifier);
         const snapshots = await repo.list();
-        const drills = await repo.listDrillRecords();
+        // The evidence chain first; drills/ records only for drills the chain does not hold (older ones).
+        const chain = await drillsFromEvidence(storage, verifier);
+        const legacy = (await repo.listDrillRecords()).filter((d) => !chain.cited.has(d.key));
+        const drills = [...chain.refs, ...legacy];
         const verifications = usableVerifyRecords(
           await repo.listSignedDocuments(VERIFICATIONS_PREFIX, 'verify record', verifyRecordSchema),
         );
