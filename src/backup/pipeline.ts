@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { BarysafeError, ExitCode, errorText } from '../errors.js';
+import { BarysafeError, ExitCode, errorText, isBarysafeError } from '../errors.js';
 import { stateDir, type BarysafeConfig } from '../config/schema.js';
 import { resolveBarycenter, type EffectiveBarycenter } from '../config/barycenter.js';
 import { checkRecipient } from '../crypto/age.js';
@@ -25,10 +25,15 @@ import { StorageError, type Storage } from '../repository/storage.js';
 import { VERSION } from '../version.js';
 import { makePrivateTempDir } from '../platform/private-temp.js';
 import { readKeyMaterial } from './sources/key.js';
-import { storeArtifact } from './store-artifact.js';
+import { storeArtifact, throwIfStopped } from './store-artifact.js';
 import { planChain } from './chain-plan.js';
 import { AnchorStore } from '../repository/anchor.js';
 import { recordBackup, recordBackupFailure, type BackupEvidence } from './evidence.js';
+
+/** Thrown by onLocked when the snapshot turns out not to be needed (another host already made it): a skip, not a failure. */
+export class BackupNotNeeded extends Error {
+  override name = 'BackupNotNeeded';
+}
 
 export interface BackupResult {
   id: string;
@@ -44,6 +49,19 @@ export interface BackupOptions {
   storage: Storage;
   now?: () => Date;
   onProgress?: (artifact: string, plainBytes: number) => void;
+  /**
+   * Called once the writer lock is held, i.e. when this process really starts the snapshot. If it
+   * throws, the lock is released and runBackup rejects with that error (a scheduler re-checks
+   * under the lock whether another host already made the snapshot for this slot).
+   */
+  onLocked?: () => void | Promise<void>;
+  /**
+   * A scheduled run (the agent): another writer holding the lock then means another agent serves
+   * this slot, which is a skip, not a failed backup for the evidence chain.
+   */
+  scheduled?: boolean;
+  /** Aborting stops the backup cleanly: the objects uploaded so far are removed and no manifest is written. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -63,7 +81,9 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
   try {
     result = await probedAndLocked(config, opts, bc, signer, started);
   } catch (e) {
-    await recordBackupFailure(storage, signer, e, started, now(), log);
+    const turnedAway =
+      e instanceof BackupNotNeeded || (opts.scheduled && isBarysafeError(e) && e.exitCode === ExitCode.LOCKED);
+    if (!turnedAway) await recordBackupFailure(storage, signer, e, started, now(), log);
     throw e;
   }
   result.evidence = await recordBackup(storage, signer, result, started, now());
@@ -87,6 +107,7 @@ async function probedAndLocked(
   }
   const lock = await acquireWriterLock(storage, 'barysafe backup');
   try {
+    await opts.onLocked?.();
     return await backupLocked(config, opts, bc, signer, started);
   } finally {
     await lock.release().catch((e) => opts.logger.warn(`could not release the repository lock: ${errorText(e)}`));
@@ -142,10 +163,12 @@ async function backupLocked(
     body: Readable | AsyncIterable<Uint8Array>,
     mode?: string,
   ) => {
+    throwIfStopped(opts.signal);
     const object = `${prefix}${name}.age`;
     log.info({ artifact: name, snapshot: id }, `encrypting and uploading ${name}`);
     const stored = await storeArtifact(storage, config.encryption.recipients, object, body, {
       onProgress: (n) => opts.onProgress?.(name, n),
+      signal: opts.signal,
     });
     artifacts.push({ name, kind, object, source, ...(mode ? { mode } : {}), ...stored });
   };
@@ -201,6 +224,7 @@ async function backupLocked(
       artifacts,
       warnings,
     };
+    throwIfStopped(opts.signal);
     const signed = signDocument(manifest, signer);
     const { sha256 } = await repo.putDocument(manifestKey(id), signed);
     log.info({ snapshot: id, artifacts: artifacts.length }, 'snapshot complete');

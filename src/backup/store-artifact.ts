@@ -21,23 +21,32 @@ export async function storeArtifact(
   recipients: readonly string[],
   key: string,
   plaintext: Readable | AsyncIterable<Uint8Array>,
-  opts: { onProgress?: (plainBytes: number) => void } = {},
+  opts: { onProgress?: (plainBytes: number) => void; signal?: AbortSignal } = {},
 ): Promise<StoredArtifact> {
   let plainBytes = 0;
   const hash = createHash('sha256');
   let size = 0;
+  throwIfStopped(opts.signal);
   const source = plaintext instanceof Readable ? plaintext : Readable.from(plaintext, { objectMode: false });
-  const ciphertext = await encryptStream(recipients, source, {
-    onPlaintext: (chunk) => {
-      plainBytes += chunk.length;
-      opts.onProgress?.(plainBytes);
-    },
-    onCiphertext: (chunk) => {
-      hash.update(chunk);
-      size += chunk.length;
-    },
-  });
-  await storage.put(key, ciphertext);
+  // A stop destroys the source at once (even a stalled one); the error travels down the stream and
+  // the upload fails as a whole, so the storage contract leaves no object at `key`.
+  const onStop = () => source.destroy(stoppedError());
+  opts.signal?.addEventListener('abort', onStop, { once: true });
+  try {
+    const ciphertext = await encryptStream(recipients, source, {
+      onPlaintext: (chunk) => {
+        plainBytes += chunk.length;
+        opts.onProgress?.(plainBytes);
+      },
+      onCiphertext: (chunk) => {
+        hash.update(chunk);
+        size += chunk.length;
+      },
+    });
+    await storage.put(key, ciphertext);
+  } finally {
+    opts.signal?.removeEventListener('abort', onStop);
+  }
   const stored = await storage.head(key);
   if (!stored || stored.size !== size) {
     await storage.delete(key).catch(() => undefined);
@@ -51,4 +60,15 @@ export async function storeArtifact(
     );
   }
   return { size, sha256: hash.digest('hex'), plaintext_size: plainBytes };
+}
+
+function stoppedError(): BarysafeError {
+  return new BarysafeError('interrupted', 'the backup was stopped before it completed; no snapshot was made', {
+    exitCode: ExitCode.INTERRUPTED,
+  });
+}
+
+/** A stopped backup is an interruption, not a failure of the source or the repository. */
+export function throwIfStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw stoppedError();
 }

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => unknown>> = {
   evidence: async () => (await import('./evidence.js')).registerEvidence,
   report: async () => (await import('./report.js')).registerReport,
   'verify-report': async () => (await import('./verify-report.js')).registerVerifyReport,
+  agent: async () => (await import('./agent.js')).registerAgent,
   demo: async () => (await import('./demo.js')).registerDemo,
 };
 

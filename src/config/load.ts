@@ -87,7 +87,13 @@ function resolveRelativePaths(c: BarysafeConfig, base: string): BarysafeConfig {
     },
     backup: { ...c.backup, temp_dir: abs(c.backup.temp_dir), pg_bin_dir: abs(c.backup.pg_bin_dir) },
     drill: { ...c.drill, barycenter_bin: abs(c.drill.barycenter_bin), pg_bin_dir: abs(c.drill.pg_bin_dir) },
-    state: { dir: abs(c.state.dir)! },
+    state: { ...c.state, dir: abs(c.state.dir)! },
+    agent: { ...c.agent, textfile_dir: abs(c.agent.textfile_dir) },
+    notify: {
+      ...c.notify,
+      webhook_secret_file: abs(c.notify.webhook_secret_file),
+      smtp_password_file: abs(c.notify.smtp_password_file),
+    },
     checks: {
       ...c.checks,
       pid_file: abs(c.checks.pid_file),

@@ -14,6 +14,24 @@ const keepCount = z.number().int().min(-1);
  */
 export const DEFAULT_STATE_DIR = process.env.BARYSAFE_STATE_DIR || '/var/lib/barysafe';
 
+/** The jobs the agent knows (src/agent/jobs.ts). */
+export const JOB_NAMES = ['backup', 'verify', 'drill', 'check', 'forget'] as const;
+const jobName = z.enum(JOB_NAMES);
+
+/** 5 cron fields (minute first) or 6 (seconds first); the agent parses them with croner. */
+const cronExpression = z
+  .string()
+  .refine((s) => [5, 6].includes(s.trim().split(/\s+/).length), 'a cron expression of 5 or 6 fields, e.g. "0 2 * * *"');
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const configSchema = z
   .object({
     barycenter: z
@@ -157,6 +175,72 @@ export const configSchema = z
       })
       .strict()
       .default({ max_age: '365d' }),
+    /** When the agent runs each job: cron expressions (5 fields, or 6 with seconds first). */
+    schedule: z
+      .object({
+        backup: cronExpression.optional(),
+        verify: cronExpression.optional(),
+        /** Passed to the scheduled verify: "n/t" or "auto/t" reads every object once per t runs. */
+        read_data_subset: z.string().optional(),
+        drill: cronExpression.optional(),
+        check: cronExpression.optional(),
+        forget: cronExpression.optional(),
+        /** IANA time zone the expressions are read in. */
+        timezone: z.string().refine(validTimeZone, 'an IANA time zone such as "UTC" or "Europe/Berlin"').default('UTC'),
+        /** Each run starts up to this much later than its slot (spreads many hosts over the repository). */
+        jitter: duration.default('0s'),
+        /** A job whose last success is older than its period runs when the agent starts. */
+        run_missed: z.boolean().default(true),
+      })
+      .strict()
+      .default({ timezone: 'UTC', jitter: '0s', run_missed: true }),
+    agent: z
+      .object({
+        /** host:port of /metrics, /healthz and the status page; unset: no listener. */
+        listen: z
+          .string()
+          .regex(/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/i, 'host:port, e.g. "127.0.0.1:9752"')
+          .optional(),
+        /** node_exporter textfile collector directory: barysafe.prom is written there by atomic rename. */
+        textfile_dir: z.string().min(1).optional(),
+        /** On SIGTERM a running job may finish within this long; then it is aborted. */
+        stop_timeout: duration.default('60s'),
+      })
+      .strict()
+      .default({ stop_timeout: '60s' }),
+    notify: z
+      .object({
+        /** Healthchecks ping URL; "{job}" is replaced by the job name (slug URLs: one check per job). */
+        healthchecks_url: z.string().url().optional(),
+        /** Jobs that ping; default: every scheduled job when the URL has {job}, else backup only. */
+        healthchecks_jobs: z.array(jobName).optional(),
+        /** POSTed a JSON document on failure, recovery and staleness. */
+        webhook_url: z.string().url().optional(),
+        /** File holding the HMAC-SHA256 key that signs webhook bodies (X-Barysafe-Signature). */
+        webhook_secret_file: z.string().min(1).optional(),
+        email_to: z.array(z.string().email()).default([]),
+        email_from: z.string().email().optional(),
+        /** smtp://host:port (STARTTLS when offered) or smtps://host:port; no credentials in it. */
+        smtp_url: z
+          .string()
+          .regex(/^smtps?:\/\/[^/@\s]+$/, 'smtp://host:port or smtps://host:port, without credentials')
+          .optional(),
+        smtp_user: z.string().min(1).optional(),
+        smtp_password_file: z.string().min(1).optional(),
+        /** Refuse to send without TLS; default: required when smtp_user is set. */
+        smtp_require_tls: z.boolean().optional(),
+        /** A job is stale when its last success is older than this many expected intervals. */
+        stale_factor: z.number().min(1).default(2),
+        timeout: duration.default('10s'),
+      })
+      .strict()
+      .superRefine((n, ctx) => {
+        if (n.email_to.length && (!n.smtp_url || !n.email_from))
+          ctx.addIssue({ code: 'custom', message: 'email_to needs smtp_url and email_from' });
+        if (n.smtp_user && !n.smtp_password_file)
+          ctx.addIssue({ code: 'custom', message: 'smtp_user needs smtp_password_file' });
+      })
+      .default({ email_to: [], stale_factor: 2, timeout: '10s' }),
   })
   .strict();
 

@@ -90,16 +90,41 @@ function exitForSignal(sig: NodeJS.Signals, announce: boolean): never {
   process.exit(signalExitCode(sig));
 }
 
+type StopHandler = (sig: NodeJS.Signals) => void;
+let stopHandler: StopHandler | undefined;
+let signalsSeen = 0;
+
+/**
+ * A long-running command (the agent) that wants to stop gracefully: while a handler is set, the
+ * first signal calls it instead of exiting (it stops starting work and lets running work finish
+ * within its own bound); any further signal is handled as without a handler (abort, let holders
+ * clean up, exit). Returns an unregister function.
+ */
+export function onStopRequest(fn: StopHandler): () => void {
+  stopHandler = fn;
+  return () => {
+    if (stopHandler === fn) stopHandler = undefined;
+  };
+}
+
 /**
  * Installed once by the CLI: a signal aborts `shutdownSignal`; unless work holds the exit (see
  * holdSignalExit), the clean-ups run at once, one line says what was interrupted, and the
- * process exits with the signal's code.
+ * process exits with the signal's code. The first signal goes to the onStopRequest handler when
+ * there is one.
  */
 export function installSignalHandlers(): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
   for (const sig of SIGNALS) {
+    // process.on, not once: a second signal must find a handler too, or Node's default would kill
+    // the process without running the clean-ups.
     process.on(sig, () => {
+      signalsSeen++;
+      if (signalsSeen === 1 && stopHandler) {
+        stopHandler(sig);
+        return;
+      }
       if (pending) exitForSignal(pending, true); // a second signal: no more waiting
       controller.abort(sig);
       if (holders === 0) exitForSignal(sig, true);

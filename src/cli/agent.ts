@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { Agent } from '../agent/agent.js';
+import { Healthchecks } from '../agent/heartbeat.js';
+import { jobTable, type JobDeps } from '../agent/jobs.js';
+import { Notifications } from '../agent/notify.js';
+import { startListener } from '../agent/server.js';
+import { JOB_NAMES } from '../config/schema.js';
+import { onStopRequest } from '../platform/lifecycle.js';
+import { summaryLine } from '../report/model.js';
+import { runCheckCommand } from './check.js';
+import { action, configFor, globals, loggerFor, storageFor } from './common.js';
+
+/** The use cases that live with their commands, lent to the agent's job table. */
+export function commandJobs(): JobDeps {
+  return {
+    runCheck: async (configPath) => {
+      const r = await runCheckCommand({ config: configPath, format: 'json' });
+      return {
+        exitCode: r.exitCode,
+        counts: r.report ? { ...r.report.summary } : {},
+        line: r.report ? summaryLine(r.report) : 'no report',
+      };
+    },
+  };
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description(
+      'run backup, verify, drill, check and forget on the [schedule] of barysafe.toml, with metrics, heartbeats, notifications and a status page',
+    )
+    .option('--once', 'run every job that is due now, then exit (for cron, systemd timers, Kubernetes CronJobs)')
+    .option('--run-now <job>', `run one job now and exit with its exit code (${JOB_NAMES.join(', ')})`)
+    .action(
+      action(async (flags: { once?: boolean; runNow?: string }, cmd: Command) => {
+        const g = globals(cmd);
+        const { config, path: configPath } = await configFor(g);
+        const logger = loggerFor(g);
+        const storage = storageFor(config);
+        const agent = new Agent({
+          config,
+          configPath,
+          logger,
+          storage,
+          jobs: jobTable(commandJobs()),
+          notifier: await Notifications.fromConfig(config, logger),
+          heartbeat: Healthchecks.fromConfig(
+            config,
+            JOB_NAMES.filter((j) => config.schedule[j]),
+            logger,
+          ),
+        });
+        await agent.init();
+        // SIGTERM: stop starting jobs and let the running one finish within stop_timeout; a second
+        // signal exits at once (lifecycle's default path, which also runs the clean-ups).
+        const unregister = onStopRequest((sig) => agent.stop(`${sig} received`));
+        try {
+          if (flags.runNow) return await agent.runNow(flags.runNow);
+          if (flags.once) return await agent.runOnce();
+          const listener = config.agent.listen
+            ? await startListener(config.agent.listen, {
+                view: () => agent.view(),
+                healthy: () => agent.healthy(),
+                logger,
+              })
+            : undefined;
+          if (listener)
+            logger.info({ url: listener.url }, `metrics on ${listener.url}/metrics, status page on ${listener.url}/`);
+          try {
+            await agent.run();
+          } finally {
+            await listener?.close();
+          }
+          return 0;
+        } finally {
+          unregister();
+          await storage.close?.();
+        }
+      }),
+    );
+}
