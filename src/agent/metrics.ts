@@ -37,8 +37,18 @@ const ts = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : undefine
 
 export async function renderMetrics(view: AgentView): Promise<string> {
   const registry = new Registry();
-  const gauge = (name: (typeof METRIC_NAMES)[number], help: string, labelNames: string[] = []) =>
-    new Gauge({ name, help, labelNames, registers: [registry] });
+  // Registered on first set: prom-client prints an unlabelled gauge that was never set as 0, and
+  // "0 bytes" or "coverage 0" is a claim; a value nobody knows is absent instead.
+  const gauge = (name: (typeof METRIC_NAMES)[number], help: string, labelNames: string[] = []) => {
+    let g: Gauge | undefined;
+    const get = () => (g ??= new Gauge({ name, help, labelNames, registers: [registry] }));
+    return {
+      set(a: Record<string, string> | number, b?: number) {
+        if (typeof a === 'number') get().set(a);
+        else get().set(a, b!);
+      },
+    };
+  };
 
   gauge('barysafe_build_info', 'barysafe version running the agent (always 1)', ['version']).set(
     { version: view.version },
