@@ -14,11 +14,13 @@ import { action, configFor, globals, loggerFor, storageFor } from './common.js';
 export function commandJobs(): JobDeps {
   return {
     runCheck: async (configPath) => {
-      const r = await runCheckCommand({ config: configPath, format: 'json' });
+      // Recorded in the evidence chain like every `barysafe check` run.
+      const r = await runCheckCommand({ config: configPath, format: 'json', record: true });
+      const unrecorded = r.evidence && 'error' in r.evidence ? `; not in the evidence chain: ${r.evidence.error}` : '';
       return {
         exitCode: r.exitCode,
         counts: r.report ? { ...r.report.summary } : {},
-        line: r.report ? summaryLine(r.report) : 'no report',
+        line: (r.report ? summaryLine(r.report) : 'no report') + unrecorded,
       };
     },
   };
