@@ -92,7 +92,7 @@ export function renderStatusPage(view: AgentView): string {
   table { border-collapse: collapse; width: 100%; } th, td { text-align: left; vertical-align: top; padding: .45rem .6rem; border-bottom: 1px solid #d0d7de; }
   thead th { font-weight: 600; border-bottom-width: 2px; }
   .badge { display: inline-block; padding: 0 .45rem; border-radius: .6rem; font-size: .82rem; font-weight: 600; color: #fff; }
-  .ok { background: var(--ok); } .bad { background: var(--bad); } .warn { background: var(--warn); } .badge.muted { background: var(--muted); }
+  .ok { background: var(--ok); } .bad { background: var(--bad); } .warn { background: var(--warn); } .badge.muted { background: var(--muted); color: #fff; }
   .muted { color: var(--muted); } .small { font-size: .85rem; } code { font-size: .9rem; }
   dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1.2rem; } dt { font-weight: 600; }
 </style>

@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { Agent } from '../agent/agent.js';
-import { Healthchecks } from '../agent/heartbeat.js';
-import { jobTable, type JobDeps } from '../agent/jobs.js';
-import { Notifications } from '../agent/notify.js';
-import { startListener } from '../agent/server.js';
+import type { JobDeps } from '../agent/jobs.js';
 import { JOB_NAMES } from '../config/schema.js';
 import { onStopRequest } from '../platform/lifecycle.js';
 import { summaryLine } from '../report/model.js';
@@ -36,6 +32,14 @@ export function registerAgent(program: Command): void {
     .option('--run-now <job>', `run one job now and exit with its exit code (${JOB_NAMES.join(', ')})`)
     .action(
       action(async (flags: { once?: boolean; runNow?: string }, cmd: Command) => {
+        // The agent's modules (prom-client, croner, nodemailer) load only for this command.
+        const [{ Agent }, { Healthchecks }, { jobTable }, { Notifications }, { startListener }] = await Promise.all([
+          import('../agent/agent.js'),
+          import('../agent/heartbeat.js'),
+          import('../agent/jobs.js'),
+          import('../agent/notify.js'),
+          import('../agent/server.js'),
+        ]);
         const g = globals(cmd);
         const { config, path: configPath } = await configFor(g);
         const logger = loggerFor(g);
