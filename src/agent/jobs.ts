@@ -3,7 +3,7 @@ import { BarysafeError, ExitCode, isBarysafeError } from '../errors.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import { loadVerifier } from '../crypto/signing.js';
 import { BackupNotNeeded, runBackup } from '../backup/pipeline.js';
-import { Repository, type SnapshotEntry } from '../repository/repository.js';
+import { Repository, type GoodSnapshot } from '../repository/repository.js';
 import type { Storage } from '../repository/storage.js';
 import { runDrill } from '../verify/drill.js';
 import type { BackupFacts, CheckFacts, DrillFacts, JobState, VerifyFacts } from './state.js';
@@ -117,7 +117,7 @@ export function jobTable(deps: JobDeps = {}): Map<JobName, JobSpec> {
 }
 
 class SlotCovered extends BackupNotNeeded {
-  constructor(readonly entry: SnapshotEntry) {
+  constructor(readonly entry: GoodSnapshot) {
     super(`snapshot ${entry.id} (from ${entry.manifest.host}) already covers this slot`);
   }
 }
@@ -128,7 +128,7 @@ async function repositoryOf(ctx: JobContext): Promise<Repository> {
 }
 
 /** The newest snapshot whose signature verifies: an unsigned or forged manifest must not make agents skip backups. */
-async function newestVerified(repo: Repository): Promise<SnapshotEntry | undefined> {
+async function newestVerified(repo: Repository): Promise<GoodSnapshot | undefined> {
   if (!repo.verifier) return undefined;
   const ids = await repo.snapshotIds();
   for (let i = ids.length - 1; i >= 0 && i >= ids.length - 5; i--) {
@@ -201,7 +201,7 @@ async function backupJob(ctx: JobContext): Promise<JobOutcome> {
 /** Size of the snapshot and how long its signing key has been in use (first snapshot that holds it). */
 async function backupFacts(
   repo: Repository,
-  entry: Pick<SnapshotEntry, 'id' | 'manifest'>,
+  entry: Pick<GoodSnapshot, 'id' | 'manifest'>,
   previous: BackupFacts | undefined,
 ): Promise<BackupFacts> {
   const m = entry.manifest;
@@ -212,7 +212,7 @@ async function backupFacts(
   else {
     // A new key (or no history yet): look through the repository once.
     for (const e of await repo.list().catch(() => [])) {
-      if (e.verified !== false && e.manifest.key?.thumbprint === thumbprint && e.manifest.created_at < firstSeen)
+      if (e.verified !== false && e.manifest.key.thumbprint === thumbprint && e.manifest.created_at < firstSeen)
         firstSeen = e.manifest.created_at;
     }
   }
