@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { JobDeps } from '../agent/jobs.js';
 import { JOB_NAMES } from '../config/schema.js';
 import { onStopRequest } from '../platform/lifecycle.js';
-import { summaryLine } from '../report/model.js';
+import { summaryLine } from '../report/views.js';
 import { runCheckCommand } from './check.js';
 import { action, configFor, globals, loggerFor, storageFor } from './common.js';
 
