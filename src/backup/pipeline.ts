@@ -24,6 +24,7 @@ import { signDocument } from '../repository/signed-document.js';
 import { StorageError, type Storage } from '../repository/storage.js';
 import { VERSION } from '../version.js';
 import { makePrivateTempDir } from '../platform/private-temp.js';
+import { schemaBuild } from '../barycenter/builds.js';
 import { readKeyMaterial } from './sources/key.js';
 import { storeArtifact, throwIfStopped } from './store-artifact.js';
 import { planChain } from './chain-plan.js';
@@ -174,6 +175,12 @@ async function backupLocked(
   };
   try {
     const database = await backupDatabase(bc, config, temp.dir, put);
+    const schema = schemaBuild(database.migrations);
+    database.schema = schema;
+    if (schema.unknown_migrations.length)
+      warnings.push(
+        `the database holds migrations no Barycenter build known to barysafe writes: ${schema.unknown_migrations.join(', ')}; a drill needs a build that has them`,
+      );
     await put(
       'private_key.pem',
       'key',

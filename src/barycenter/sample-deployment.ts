@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { hash } from '@node-rs/argon2';
-import { KNOWN_MIGRATIONS } from './schema.js';
+import { buildById } from './builds.js';
 
 /**
  * A small SQLite deployment laid out as Barycenter lays out its own: config.toml,
@@ -67,7 +67,7 @@ export async function createSampleDeployment(
     db.exec(DDL);
     const now = Math.floor(Date.now() / 1000);
     const insMig = db.prepare('INSERT INTO seaql_migrations (version, applied_at) VALUES (?, ?)');
-    for (const v of KNOWN_MIGRATIONS) insMig.run(v, now);
+    for (const v of buildById('8218d6f').migrations) insMig.run(v, now);
     const pw = await hash(randomBytes(18).toString('base64url'));
     const insUser = db.prepare(
       'INSERT INTO users (subject, username, password_hash, email, created_at) VALUES (?, ?, ?, ?, ?)',

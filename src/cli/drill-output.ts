@@ -38,7 +38,8 @@ export function drillText(r: DrillResult): string {
 function stepLine(s: StepResult, width: number): string {
   const [first, ...rest] = s.detail.split('\n');
   const head = `  ${MARK[s.verdict].padEnd(12)} ${s.name.padEnd(width)} ${String(s.duration_ms).padStart(6)} ms  ${first}`;
-  return [head, ...rest.map((l) => `${' '.repeat(width + 26)}| ${l}`)].join('\n');
+  const pad = ' '.repeat(width + 26);
+  return [head, ...rest.map((l) => `${pad}| ${l}`), ...(s.warnings ?? []).map((w) => `${pad}warning: ${w}`)].join('\n');
 }
 
 function target(ms: number | undefined, met: boolean | undefined): string {

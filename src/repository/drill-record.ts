@@ -21,6 +21,8 @@ export interface StepResult {
   /** One line (or a few, for a log tail) that names the cause; never a secret. */
   detail: string;
   evidence?: Record<string, unknown>;
+  /** Findings that do not change the verdict (an unknown migration, a build that differs from production's). */
+  warnings?: string[];
 }
 
 export const DRILL_RECORD_FORMAT = 'barysafe.drill/v1';

@@ -44,10 +44,20 @@ export const keyRecordSchema = z.looseObject({
 });
 export type KeyRecord = z.infer<typeof keyRecordSchema>;
 
+/** Which known Barycenter build wrote a database's migration rows (barycenter/builds.ts schemaBuild). */
+export const schemaBuildSchema = z.looseObject({
+  // A string, not the enum of today's builds: a newer barysafe may name builds this one does not know.
+  build: z.string().nullable(),
+  openable_by: z.array(z.string()),
+  unknown_migrations: z.array(z.string()),
+});
+
 export const databaseRecordSchema = z.looseObject({
   engine: z.enum(['sqlite', 'postgres']),
   source: z.string(),
   migrations: z.array(z.string()),
+  /** Absent in older manifests. */
+  schema: schemaBuildSchema.optional(),
   row_counts: z.record(z.string(), count),
   integrity_check: z.string().optional(),
   server_version: z.string().optional(),

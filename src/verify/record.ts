@@ -16,12 +16,13 @@ export function buildDrillRecord(r: DrillResult): DrillRecord {
     started_at: r.started_at,
     finished_at: r.finished_at,
     verdict: r.verdict,
-    steps: r.steps.map(({ name, verdict, duration_ms, detail, evidence }) => ({
+    steps: r.steps.map(({ name, verdict, duration_ms, detail, evidence, warnings }) => ({
       name,
       verdict,
       duration_ms,
       detail,
       ...(evidence ? { evidence } : {}),
+      ...(warnings?.length ? { warnings } : {}),
     })),
     rto_ms: r.rto_ms,
     rpo_ms: r.rpo_ms,

@@ -7,6 +7,8 @@ export interface StepOutcome {
   verdict: Verdict;
   detail: string;
   evidence?: Record<string, unknown>;
+  /** What the operator should know although it does not change the verdict (an unknown migration, a different build). */
+  warnings?: string[];
 }
 
 /** A step result plus the exit code of the error behind an `error` verdict (kept out of the record). */
@@ -27,6 +29,7 @@ export async function runStep(name: StepName, fn: () => Promise<StepOutcome>): P
       duration_ms: elapsed(t0),
       detail: redactText(out.detail),
       ...(out.evidence !== undefined ? { evidence: out.evidence } : {}),
+      ...(out.warnings?.length ? { warnings: out.warnings.map(redactText) } : {}),
     };
   } catch (e) {
     const integrity = isBarysafeError(e) && e.exitCode === ExitCode.INTEGRITY;

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { errorText, isBarysafeError } from '../../errors.js';
 import { redactText, redactUrl } from '../../redact.js';
 import { pgReader, sqliteReader } from '../../barycenter/database.js';
-import { KNOWN_MIGRATIONS } from '../../barycenter/schema.js';
+import { schemaBuild } from '../../barycenter/builds.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import { restorePgDump } from '../../restore/pg-restore.js';
 import { openScratchPostgres } from '../scratch/scratch-postgres.js';
@@ -21,9 +21,10 @@ interface DbFacts {
 
 /**
  * Step 3. The restored database is sound and is the one the manifest describes: SQLite
- * `integrity_check` (or a successful `pg_restore` into the scratch database), migrations this
- * Barycenter knows (an unknown one makes startup fail), and the manifest's row counts.
- * Runs before sync-users and boot, which add rows.
+ * `integrity_check` (or a successful `pg_restore` into the scratch database), the migration rows
+ * and row counts the manifest recorded. Whether the drill's Barycenter can open it is for boot to
+ * prove (sync-users runs the same migrations); migrations no build barysafe knows are a warning
+ * that names them. Runs before sync-users and boot, which add rows.
  */
 export async function databaseStep(input: RestoredInput, ctx: DrillContext): Promise<StepOutcome> {
   const restored = input.restored.database;
@@ -52,15 +53,20 @@ export async function databaseStep(input: RestoredInput, ctx: DrillContext): Pro
 
 function judge(facts: DbFacts, expected: DatabaseRecord, first: string): StepOutcome {
   const problems: string[] = [];
+  const warnings: string[] = [];
   if (facts.integrity !== 'ok') problems.push(`integrity_check: ${facts.integrity.slice(0, 300)}`);
-  const unknown = facts.migrations.filter((v) => !(KNOWN_MIGRATIONS as readonly string[]).includes(v));
-  if (unknown.length)
+  const restoredSet = new Set(facts.migrations);
+  const recordedSet = new Set(expected.migrations);
+  const missing = expected.migrations.filter((m) => !restoredSet.has(m));
+  const extra = facts.migrations.filter((m) => !recordedSet.has(m));
+  if (missing.length || extra.length)
     problems.push(
-      `migrations this Barycenter does not know: ${unknown.join(', ')} (it would refuse to start: "applied but its file is missing")`,
+      `the restored seaql_migrations rows differ from the manifest's${missing.length ? `: missing ${missing.join(', ')}` : ''}${extra.length ? `${missing.length ? ';' : ':'} not recorded ${extra.join(', ')}` : ''}`,
     );
-  if (facts.migrations.join(',') !== expected.migrations.join(','))
-    problems.push(
-      `migrations differ from the manifest (restored ${facts.migrations.length}, recorded ${expected.migrations.length})`,
+  const schema = schemaBuild(facts.migrations);
+  if (schema.unknown_migrations.length)
+    warnings.push(
+      `migrations no Barycenter build known to barysafe writes: ${schema.unknown_migrations.join(', ')} (a build that lacks them refuses to start; boot shows whether the drill's build has them)`,
     );
   const counts = Object.entries(expected.row_counts)
     .filter(([t, n]) => facts.rowCounts[t] !== n)
@@ -70,14 +76,21 @@ function judge(facts: DbFacts, expected: DatabaseRecord, first: string): StepOut
     engine: expected.engine,
     migrations: facts.migrations.length,
     latest_migration: facts.migrations.at(-1) ?? null,
+    schema_build: schema.build,
+    openable_by: schema.openable_by,
+    unknown_migrations: schema.unknown_migrations,
     row_counts: facts.rowCounts,
   };
-  if (problems.length) return fail(problems.join('; '), evidence);
+  if (problems.length) return { ...fail(problems.join('; '), evidence), ...(warnings.length ? { warnings } : {}) };
   const rows = Object.values(facts.rowCounts).reduce((a, b) => a + b, 0);
-  return pass(
-    `${first}; ${facts.migrations.length} known migrations; row counts of ${Object.keys(expected.row_counts).length} tables (${rows} rows) equal the manifest's`,
-    evidence,
-  );
+  const written = schema.build ? ` (as written by Barycenter ${schema.build})` : '';
+  return {
+    ...pass(
+      `${first}; the ${facts.migrations.length} migrations the manifest recorded${written}; row counts of ${Object.keys(expected.row_counts).length} tables (${rows} rows) equal the manifest's`,
+      evidence,
+    ),
+    ...(warnings.length ? { warnings } : {}),
+  };
 }
 
 async function readSqlite(file: string, expected: DatabaseRecord): Promise<DbFacts> {
