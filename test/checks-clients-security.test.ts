@@ -141,6 +141,24 @@ test('security.key-strength passes RSA-2048 with a clean served JWKS; fails a 10
   );
 });
 
+test('security.key-strength fails a key Barycenter\'s signer refuses: "alg":"RS384", "use":"enc", key_ops without sign', async () => {
+  const cases: Array<[JWK, RegExp]> = [
+    [{ alg: 'RS384' }, /"alg":"RS384"/],
+    [{ use: 'enc' }, /"use":"enc"/],
+    [{ key_ops: ['verify'] }, /"key_ops":\["verify"\] lacks "sign"/],
+  ];
+  for (const [extra, why] of cases) {
+    const key = { ...rsaJwk(), ...extra };
+    const d = await makeDeployment({ publicBaseUrl: idp.url, key });
+    served = { keys: [publicJwk(d.key)] };
+    const r = await run('security.key-strength', await contextFor(d.barysafeToml));
+    assert.equal(r.status, 'fail', JSON.stringify(extra));
+    assert.match(r.summary, /Barycenter's signer refuses the signing key/);
+    assert.match(r.summary, why);
+    assert.match(r.summary, /every token request answers 500/);
+  }
+});
+
 test('security.secrets-in-config fails on a world-readable inline DB password, passes when only the service can read it', async () => {
   const d = await makeDeployment({
     databaseUrl: 'postgres://barycenter:S3cretPw@127.0.0.1:1/barycenter',

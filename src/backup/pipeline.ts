@@ -137,6 +137,11 @@ async function backupLocked(
       );
     }
   }
+  if (key.signerRefusals.length) {
+    const why = `Barycenter's signer refuses the signing key (${key.signerRefusals.join('; ')}): every token request answers 500`;
+    warnings.push(why);
+    log.warn({ kid: key.record.kid }, `${why}. barysafe backs it up as it is.`);
+  }
   if (!bc.configExists) {
     warnings.push(
       `Barycenter's config ${bc.configPath} does not exist; Barycenter silently runs on defaults and environment overrides`,

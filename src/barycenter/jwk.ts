@@ -12,6 +12,9 @@ export interface KeyFacts {
   kid: string | null;
   kty: string;
   alg: string | null;
+  /** The JWK `use` and `key_ops` members, when present. */
+  use: string | null;
+  keyOps: string[] | null;
   /** RFC 7638 SHA-256 thumbprint of the public part. */
   thumbprint: string;
   modulusBits: number | null;
@@ -88,6 +91,26 @@ export async function parseJwks(text: string, file = 'jwks.json'): Promise<JwksF
   return { keys };
 }
 
+export const MIN_RSA_BITS = 2048;
+
+/**
+ * Why Barycenter's signer would refuse this key. It signs every ID token with josekit's
+ * `RS256.signer_from_jwk`, which rejects a JWK whose `alg` is present and not RS256 (a key
+ * generated while `keys.alg` was something else carries that alg), whose `use` is present and not
+ * `sig`, whose `key_ops` lacks `sign`, or that is under 2048 bits. Barycenter itself only parses the
+ * key at startup, so such a key boots fine and then every token request answers 500.
+ */
+export function signerRefusals(k: KeyFacts): string[] {
+  const out: string[] = [];
+  if (k.kty !== 'RSA') out.push(`kty is ${k.kty}, not RSA`);
+  if (k.alg !== null && k.alg !== 'RS256') out.push(`"alg":"${k.alg}" (only RS256, or no alg, can sign)`);
+  if (k.use !== null && k.use !== 'sig') out.push(`"use":"${k.use}" (must be "sig" or absent)`);
+  if (k.keyOps !== null && !k.keyOps.includes('sign')) out.push(`"key_ops":${JSON.stringify(k.keyOps)} lacks "sign"`);
+  if (k.kty === 'RSA' && (k.modulusBits ?? 0) < MIN_RSA_BITS)
+    out.push(`RSA ${k.modulusBits ?? '?'} bits, under ${MIN_RSA_BITS}`);
+  return out;
+}
+
 export function matchKeyToJwks(key: KeyFacts, jwks: JwksFacts): KeyJwksMatch {
   const problems: string[] = [];
   const same = jwks.keys.filter((k) => k.thumbprint === key.thumbprint);
@@ -131,6 +154,8 @@ async function describe(jwk: JWK): Promise<KeyFacts> {
     kid: typeof jwk.kid === 'string' ? jwk.kid : null,
     kty: jwk.kty!,
     alg: typeof jwk.alg === 'string' ? jwk.alg : null,
+    use: typeof jwk.use === 'string' ? jwk.use : null,
+    keyOps: Array.isArray(jwk.key_ops) ? jwk.key_ops.map(String) : null,
     thumbprint,
     modulusBits: jwk.kty === 'RSA' && typeof jwk.n === 'string' ? modulusBits(jwk.n) : null,
     hasPrivateMembers: JWK_PRIVATE_MEMBERS.some((m) => m in jwk),

@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { BarysafeError, ExitCode } from '../../errors.js';
-import { matchKeyToJwks, parseJwks, parsePrivateJwk } from '../../barycenter/jwk.js';
+import { matchKeyToJwks, parseJwks, parsePrivateJwk, signerRefusals } from '../../barycenter/jwk.js';
 import type { KeyRecord } from '../../repository/manifest.js';
 
 export interface KeyMaterial {
   keyBytes: Buffer;
   jwksBytes: Buffer;
   record: KeyRecord;
+  /** Why Barycenter's signer would refuse the key (empty when it signs). */
+  signerRefusals: string[];
 }
 
 /**
@@ -23,6 +25,7 @@ export async function readKeyMaterial(keyPath: string, jwksPath: string): Promis
   return {
     keyBytes,
     jwksBytes,
+    signerRefusals: signerRefusals(facts),
     record: {
       kid: facts.kid,
       kty: facts.kty,

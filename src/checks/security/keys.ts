@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { matchKeyToJwks, parseJwks, parsePrivateJwk, type JwksFacts, type KeyFacts } from '../../barycenter/jwk.js';
+import {
+  matchKeyToJwks,
+  parseJwks,
+  parsePrivateJwk,
+  signerRefusals,
+  type JwksFacts,
+  type KeyFacts,
+} from '../../barycenter/jwk.js';
 import { errorText } from '../../errors.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from '../types.js';
 import { servedJwks } from '../evidence/http.js';
@@ -89,13 +96,14 @@ const jwksMatchesKey: CheckDefinition = {
 const keyStrength: CheckDefinition = {
   id: 'security.key-strength',
   section: 'security',
-  title: 'The signing key is RSA of at least 2048 bits; the served JWKS carries no private members',
+  title:
+    "The signing key is one Barycenter's signer accepts (RSA ≥ 2048 bits, RS256, use sig); the served JWKS carries no private members",
   rationale:
-    'RS256 with less than 2048 bits is below current guidance (NIST SP 800-57); a JWKS carrying d, p, q… publishes the private key to the world.',
+    'RS256 with less than 2048 bits is below current guidance (NIST SP 800-57). Barycenter signs with josekit, which refuses a JWK whose alg is not RS256, whose use is not sig or whose key_ops lacks sign: the IdP boots and every token request answers 500. A JWKS carrying d, p, q… publishes the private key to the world.',
   severity: 'critical',
   remediation: {
     default:
-      'Replace jwks.json with the public part only (delete it and restart to regenerate it) and, if private members were ever served, rotate the key: every relying party must re-fetch the JWKS.',
+      'A key refused by the signer (e.g. generated while keys.alg was RS384) must be replaced: set keys.alg = "RS256", move private_key.pem and jwks.json away, restart so Barycenter generates a new pair, and tell relying parties to re-fetch the JWKS. Replace a jwks.json with private members by the public part only (delete it and restart to regenerate it) and, if private members were ever served, rotate the key.',
   },
   async run(ctx) {
     const files = await readKeyFiles(ctx);
@@ -106,12 +114,21 @@ const keyStrength: CheckDefinition = {
     const evidence: Evidence[] = [
       {
         source: `file:${ctx.barycenter.privateKeyPath}`,
-        observed: { kty: key.kty, modulus_bits: key.modulusBits, alg: key.alg },
-        expected: { kty: 'RSA', modulus_bits: '>= 2048' },
+        observed: { kty: key.kty, modulus_bits: key.modulusBits, alg: key.alg, use: key.use, key_ops: key.keyOps },
+        expected: {
+          kty: 'RSA',
+          modulus_bits: '>= 2048',
+          alg: 'RS256 or absent',
+          use: 'sig or absent',
+          key_ops: 'containing sign, or absent',
+        },
       },
     ];
-    if (key.kty !== 'RSA' || (key.modulusBits ?? 0) < 2048)
-      problems.push(`the signing key is ${key.kty} ${key.modulusBits ?? '?'} bits`);
+    const refused = signerRefusals(key);
+    if (refused.length)
+      problems.push(
+        `Barycenter's signer refuses the signing key (${refused.join('; ')}): every token request answers 500`,
+      );
     const filePrivate = jwks.keys.flatMap((k) => k.privateMembers);
     evidence.push({
       source: `file:${ctx.barycenter.jwksPath}`,
@@ -153,7 +170,7 @@ const keyStrength: CheckDefinition = {
       };
     return {
       status: 'pass',
-      summary: `RSA ${key.modulusBits} bits; neither jwks.json nor the served JWKS carries private members`,
+      summary: `RSA ${key.modulusBits} bits, accepted by Barycenter's RS256 signer; neither jwks.json nor the served JWKS carries private members`,
       evidence,
     };
   },

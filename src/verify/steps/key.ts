@@ -1,15 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { isBarysafeError } from '../../errors.js';
-import { matchKeyToJwks, parseJwks, parsePrivateJwk } from '../../barycenter/jwk.js';
+import { matchKeyToJwks, parseJwks, parsePrivateJwk, signerRefusals } from '../../barycenter/jwk.js';
 import type { DrillContext, RestoredInput } from '../context.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
-const MIN_RSA_BITS = 2048;
-
 /**
- * Step 2. `private_key.pem` is an RSA JWK of at least 2048 bits, and `jwks.json` publishes exactly
- * its public part (same kid and RFC 7638 thumbprint, one key, no private members) — the pairing
- * Barycenter itself never checks. Both must also be the key the manifest recorded.
+ * Step 2. `private_key.pem` is a key Barycenter's signer accepts (RSA of at least 2048 bits, `alg`
+ * RS256 or absent, `use` sig or absent, `key_ops` with sign if present), and `jwks.json` publishes
+ * exactly its public part (same kid and RFC 7638 thumbprint, one key, no private members) — the
+ * pairing Barycenter itself never checks. Both must also be the key the manifest recorded.
  */
 export async function keyStep({ entry, restored }: RestoredInput, ctx: DrillContext): Promise<StepOutcome> {
   const { layout } = restored;
@@ -31,8 +30,11 @@ export async function keyStep({ entry, restored }: RestoredInput, ctx: DrillCont
   };
 
   const problems: string[] = [];
-  if ((facts.modulusBits ?? 0) < MIN_RSA_BITS)
-    problems.push(`the key is RSA-${facts.modulusBits}, below ${MIN_RSA_BITS} bits`);
+  const refused = signerRefusals(facts);
+  if (refused.length)
+    problems.push(
+      `Barycenter's signer refuses this key (${refused.join('; ')}): the instance would boot and then answer 500 to every token request`,
+    );
   problems.push(...matchKeyToJwks(facts, jwks).problems);
   if (facts.thumbprint !== manifestKey.thumbprint)
     problems.push(
@@ -44,6 +46,9 @@ export async function keyStep({ entry, restored }: RestoredInput, ctx: DrillCont
     kid: facts.kid,
     thumbprint: facts.thumbprint,
     modulus_bits: facts.modulusBits,
+    alg: facts.alg,
+    use: facts.use,
+    key_ops: facts.keyOps,
     jwks_kids: jwks.keys.map((k) => k.kid),
     jwks_thumbprints: jwks.keys.map((k) => k.thumbprint),
   };
