@@ -178,7 +178,8 @@ for (const kind of ['file', 's3'] as const) {
         };
         assert.equal(snapshot.database.engine, 'postgres');
         assert.equal(snapshot.database.dump_format, 'pg_dump-custom');
-        assert.equal(snapshot.database.migrations.length, 8);
+        assert.equal(snapshot.database.migrations.length, 10); // beta.14: 8218d6f cannot migrate PostgreSQL
+        assert.equal(snapshot.database.schema?.build, 'beta.14');
         assert.doesNotMatch(
           snapshot.database.source,
           new RegExp(new URL(dbUrl).password),

@@ -7,7 +7,16 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { runBarycenter, runSyncUsers, scratchEnv, startStandin, type Standin } from './support/barycenter/launch.js';
+import { spawn } from 'node:child_process';
+import {
+  freePortPair,
+  runBarycenter,
+  runSyncUsers,
+  scratchEnv,
+  standinBin,
+  startStandin,
+  type Standin,
+} from './support/barycenter/launch.js';
 
 const EXPECTED_MIGRATIONS = [
   'm20250101_000001_initial_schema',
@@ -18,6 +27,11 @@ const EXPECTED_MIGRATIONS = [
   'm20250222_000001_rename_device_code_table',
   'm20260407_000001_create_federation_tables',
   'm20260407_000002_create_peer_requests',
+];
+const BETA14_MIGRATIONS = [
+  ...EXPECTED_MIGRATIONS,
+  'm20261003_000001_onboarding_invitations',
+  'm20261003_000002_password_resets',
 ];
 
 function scratchDir(t: { after(fn: () => void): void }): string {
@@ -187,7 +201,9 @@ test('fresh SQLite instance: keys, discovery, device grant, userinfo, admin jobs
   assert.match(sea.errors![0]!.message, /DatabaseConnection/);
 
   await bc.stop();
-  assert.equal(bc.proc.exitCode, 0);
+  // No signal handler, as upstream: SIGTERM kills the process.
+  assert.equal(bc.proc.exitCode, null);
+  assert.equal(bc.proc.signalCode, 'SIGTERM');
 
   // Schema and migration bookkeeping as the real migrations leave them.
   const db = new Database(path.join(dir, 'barycenter.db'), { readonly: true });
@@ -316,10 +332,10 @@ test('a database with a migration unknown to the binary is refused', async (t) =
   );
 });
 
-test('PostgreSQL deployment', async (t) => {
+async function scratchPgDatabase(t: { after(fn: () => Promise<void>): void }): Promise<string | undefined> {
   const base = process.env.TEST_PG_URL;
-  if (!base) return t.skip('no TEST_PG_URL');
-  const dbName = `bc_standin_${process.pid}_${Date.now()}`;
+  if (!base) return undefined;
+  const dbName = `bc_standin_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
@@ -329,27 +345,242 @@ test('PostgreSQL deployment', async (t) => {
   });
   const u = new URL(base);
   u.pathname = `/${dbName}`;
+  return u.toString();
+}
+
+async function pgRows(url: string, sql: string): Promise<Record<string, any>[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+test('PostgreSQL deployment (beta.14: its migrations run on PostgreSQL)', async (t) => {
+  const url = await scratchPgDatabase(t);
+  if (!url) return t.skip('no TEST_PG_URL');
   const dir = scratchDir(t);
-  const bc = await startStandin({ cwd: dir, env: { BARYCENTER__DATABASE__URL: u.toString() } });
+  const bc = await startStandin({ cwd: dir, build: 'beta.14', env: { BARYCENTER__DATABASE__URL: url } });
   t.after(() => bc.stop());
-  const { dev, tokens } = await deviceGrant(bc);
+  await runSyncUsers({
+    cwd: dir,
+    file: writeUsers(dir, [{ username: 'pat', password: 'pat-password-1' }]),
+    build: 'beta.14',
+    env: { BARYCENTER__DATABASE__URL: url },
+  });
+  const { dev, tokens } = await deviceGrant(bc, 'pat', 'pat-password-1');
   const served = (await (await fetch(`${bc.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
   await jwtVerify(tokens.id_token, createLocalJWKSet(served), { audience: dev.client_id });
   await gql(bc, '/admin/jobs', 'mutation { triggerJob(jobName: "cleanup_expired_device_codes") { success } }');
   const logs = await gql(bc, '/admin/jobs', '{ jobLogs { jobName success startedAt } }');
   assert.equal(logs.data.jobLogs[0].success, 1);
   await bc.stop();
-  const c = new pg.Client({ connectionString: u.toString() });
-  await c.connect();
-  try {
-    const v = await c.query('SELECT version FROM seaql_migrations ORDER BY version');
-    assert.deepEqual(
-      v.rows.map((r) => r.version),
-      EXPECTED_MIGRATIONS,
+  const v = await pgRows(url, 'SELECT version FROM seaql_migrations ORDER BY version');
+  assert.deepEqual(
+    v.map((r) => r.version),
+    BETA14_MIGRATIONS,
+  );
+  const tables = await pgRows(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+  for (const name of ['consent', 'trusted_peers', 'onboarding_invitations', 'password_resets'])
+    assert.ok(
+      tables.some((r) => r.table_name === name),
+      name,
     );
-    const tables = await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
-    assert.ok(tables.rows.some((r) => r.table_name === 'consent'));
+});
+
+test('8218d6f on PostgreSQL fails at m20260407_000001 and rolls back every pending migration', async (t) => {
+  const url = await scratchPgDatabase(t);
+  if (!url) return t.skip('no TEST_PG_URL');
+  const dir = scratchDir(t);
+  const r = await runSyncUsers({
+    cwd: dir,
+    file: writeUsers(dir, []),
+    env: { BARYCENTER__DATABASE__URL: url },
+  });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stdout, /Applying migration 'm20260407_000001_create_federation_tables'/);
+  assert.match(r.stderr, /Execution Error: error returned from database: .*(boolean|strftime)/);
+  // One transaction for all pending migrations: not even the six earlier ones stay.
+  const v = await pgRows(url, 'SELECT version FROM seaql_migrations');
+  assert.deepEqual(v, []);
+  const tables = await pgRows(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+  assert.deepEqual(
+    tables.map((x) => x.table_name),
+    ['seaql_migrations'],
+  );
+});
+
+function writeUsers(dir: string, users: Array<Record<string, unknown>>): string {
+  const f = path.join(dir, `users-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(f, JSON.stringify({ users }));
+  return f;
+}
+
+const migrationsOf = (dir: string) => {
+  const db = new Database(path.join(dir, 'barycenter.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT version FROM seaql_migrations ORDER BY version').all() as { version: string }[]).map(
+      (r) => r.version,
+    );
   } finally {
-    await c.end();
+    db.close();
   }
+};
+
+test('build profiles: migrations and the default admin of beta.5, 8218d6f and beta.14', async (t) => {
+  for (const [build, migrations, admin] of [
+    ['beta.5', EXPECTED_MIGRATIONS.slice(0, 6), true],
+    ['8218d6f', EXPECTED_MIGRATIONS, true],
+    ['beta.14', BETA14_MIGRATIONS, false],
+  ] as const) {
+    const dir = scratchDir(t);
+    const bc = await startStandin({ cwd: dir, build });
+    const r = await login(bc, 'admin', 'password123');
+    assert.equal(r.status, admin ? 303 : build === 'beta.14' ? 303 : 307, build);
+    if (!admin) assert.match(r.headers.get('location') ?? '', /^\/login\?error=/, `${build}: no default admin`);
+    await bc.stop();
+    assert.equal(bc.logs().includes('Created default admin user'), admin, build);
+    assert.deepEqual(migrationsOf(dir), [...migrations], build);
+  }
+});
+
+test('a newer database refuses to start on an older build, naming the migration', async (t) => {
+  const dir = scratchDir(t);
+  const bc = await startStandin({ cwd: dir, build: 'beta.14' });
+  await bc.stop();
+  const r = await runSyncUsers({ cwd: dir, file: writeUsers(dir, []), build: 'beta.5' });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /Migration file of version 'm20260407_000001_create_federation_tables' is missing/);
+  const older = await runSyncUsers({ cwd: dir, file: writeUsers(dir, []), build: '8218d6f' });
+  assert.match(older.stderr, /Migration file of version 'm20261003_000001_onboarding_invitations' is missing/);
+  // And the other way round an older database is migrated forward.
+  const dir2 = scratchDir(t);
+  await (await startStandin({ cwd: dir2, build: 'beta.5' })).stop();
+  assert.equal((await runSyncUsers({ cwd: dir2, file: writeUsers(dir2, []), build: 'beta.14' })).code, 0);
+  assert.deepEqual(migrationsOf(dir2), BETA14_MIGRATIONS);
+});
+
+test('beta.5: a federation table without trust_anchors fails ("missing field"); webfinger is unknown', async (t) => {
+  const dir = scratchDir(t);
+  const env = { BARYCENTER__FEDERATION__ENABLED: 'false' };
+  const r = await runSyncUsers({ cwd: dir, file: writeUsers(dir, []), build: 'beta.5', env });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /missing field `trust_anchors`/);
+  const cfg = path.join(dir, 'config.toml');
+  writeFileSync(cfg, '[federation]\ntrust_anchors = []\n[webfinger]\nenabled = "not a bool"\n');
+  const ok = await runSyncUsers({ cwd: dir, file: writeUsers(dir, []), build: 'beta.5', env, configPath: cfg });
+  assert.equal(ok.code, 0, ok.stderr);
+  // 8218d6f knows [webfinger] and rejects the bad bool.
+  const later = await runSyncUsers({ cwd: dir, file: writeUsers(dir, []), env, configPath: cfg });
+  assert.match(later.stderr, /expected a boolean for key `webfinger.enabled`/);
+});
+
+test('server.host parses like a socket address: IPv4 or [IPv6]; ::1 and localhost fail', async (t) => {
+  const dir = scratchDir(t);
+  for (const host of ['::1', 'localhost', '127.000.0.1']) {
+    const r = await runBarycenter(['--config', path.join(dir, 'none.toml')], {
+      cwd: dir,
+      env: { ...scratchEnv(dir, 18997), BARYCENTER__SERVER__HOST: host },
+    });
+    assert.notEqual(r.code, 0, host);
+    assert.match(r.stderr, /bad listen addr/, host);
+  }
+  // A bracketed IPv6 host binds: wait for the listening line on [::1] (the helpers probe 127.0.0.1).
+  const port = await freePortPair();
+  const proc = spawn(standinBin(), ['--config', path.join(dir, 'none.toml')], {
+    cwd: dir,
+    env: { ...process.env, ...scratchEnv(dir, port), BARYCENTER__SERVER__HOST: '[::1]' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const listening = await new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), 15_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/Public API listening.*\[::1\]:\d+/.test(out)) {
+        clearTimeout(t);
+        resolve(true);
+      }
+    });
+    proc.once('exit', () => resolve(false));
+  });
+  proc.kill('SIGKILL');
+  assert.ok(listening, out);
+});
+
+test("signing: a JWK Barycenter's signer refuses boots and then answers 500 at /token", async (t) => {
+  const dir = scratchDir(t);
+  const bc0 = await startStandin({ cwd: dir });
+  await bc0.stop();
+  const keyFile = path.join(dir, 'private_key.pem');
+  const key = JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(keyFile, JSON.stringify({ ...key, alg: 'RS384' }, null, 2));
+  const bc = await startStandin({ cwd: dir });
+  t.after(() => bc.stop());
+  const da = (await (await fetch(`${bc.url}/device_authorization`, form({ scope: 'openid' }))).json()) as Record<
+    string,
+    string
+  >;
+  const cookie = await sessionCookie(bc, 'admin', 'password123');
+  await fetch(`${bc.url}/device/consent`, {
+    ...form({ user_code: da.user_code!, approved: 'true' }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+  });
+  const tok = await fetch(
+    `${bc.url}/token`,
+    form({
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      device_code: da.device_code!,
+      client_id: da.client_id!,
+    }),
+  );
+  assert.equal(tok.status, 500);
+  const body = (await tok.json()) as { error: string; details: string };
+  assert.equal(body.error, 'server_error');
+  assert.match(body.details, /alg/);
+});
+
+test('beta.14: onboarding token file and onboarding_app_url are checked at startup', async (t) => {
+  const dir = scratchDir(t);
+  const tokenFile = path.join(dir, 'onboarding-token');
+  const start = (env: Record<string, string | undefined>, configPath?: string) =>
+    runBarycenter(['--config', configPath ?? path.join(dir, 'none.toml')], {
+      cwd: dir,
+      env: { ...scratchEnv(dir, 18996), ...env },
+      build: 'beta.14',
+      timeoutMs: 15_000,
+    });
+  let r = await start({ BARYCENTER_ONBOARDING_ADMIN_TOKEN_FILE: tokenFile });
+  assert.match(r.stderr, /Onboarding configuration: cannot read token file/);
+  writeFileSync(tokenFile, 'short\n');
+  r = await start({ BARYCENTER_ONBOARDING_ADMIN_TOKEN_FILE: tokenFile });
+  assert.match(r.stderr, /at least 32 characters/);
+  writeFileSync(tokenFile, 'x'.repeat(40));
+  r = await start({
+    BARYCENTER_ONBOARDING_ADMIN_TOKEN_FILE: tokenFile,
+    BARYCENTER__SERVER__PUBLIC_BASE_URL: 'http://idp.example.org',
+  });
+  assert.match(r.stderr, /public_base_url requires HTTPS except loopback/);
+  const cfg = path.join(dir, 'c.toml');
+  writeFileSync(cfg, '[server]\nonboarding_app_url = "http://app.example.org"\n');
+  r = await start({}, cfg);
+  assert.match(r.stderr, /onboarding_app_url/);
+  // 8218d6f knows neither: both are ignored (its own directory: beta.14 has migrated this one).
+  const oldDir = scratchDir(t);
+  const old = await startStandin({
+    cwd: oldDir,
+    configPath: cfg,
+    env: { BARYCENTER_ONBOARDING_ADMIN_TOKEN_FILE: path.join(oldDir, 'missing') },
+  });
+  await old.stop();
+  // With a good token file and a loopback issuer beta.14 starts.
+  const ok = await startStandin({
+    cwd: dir,
+    build: 'beta.14',
+    env: { BARYCENTER_ONBOARDING_ADMIN_TOKEN_FILE: tokenFile },
+  });
+  assert.doesNotMatch(ok.logs(), /database_backend=.*postgres|sqlite:\/\//);
+  await ok.stop();
 });

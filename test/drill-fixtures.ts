@@ -13,7 +13,8 @@ import { runBackup, type BackupResult } from '../src/backup/pipeline.js';
 import { openStorage } from '../src/repository/open-storage.js';
 import { runDrill, type DrillResult } from '../src/verify/drill.js';
 import { drillJson, drillText } from '../src/cli/drill-output.js';
-import { BARYCENTER_BIN, type Standin } from './support/barycenter/launch.js';
+import { standinBin, type Standin } from './support/barycenter/launch.js';
+import type { ProfileId } from './support/barycenter/profile.js';
 import { makeDeployment, setupFileRepository, type BarysafeSetup, type Deployment } from './support/deployments.js';
 
 export const logger = createLogger({ level: process.env.BARYSAFE_TEST_VERBOSE ? 'info' : 'silent' });
@@ -39,15 +40,19 @@ export interface Drilled {
 }
 
 export async function drillSetup(
-  o: { databaseUrl?: string; drillToml?: string; backupToml?: string } = {},
+  o: { databaseUrl?: string; drillToml?: string; backupToml?: string; build?: ProfileId; drillBuild?: ProfileId } = {},
 ): Promise<DrillSetup> {
-  const dep = await makeDeployment({ keepRunning: true, ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}) });
+  const dep = await makeDeployment({
+    keepRunning: true,
+    ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
+    ...(o.build ? { build: o.build } : {}),
+  });
   const production = dep.standin!;
   const { repoRoot, tempBase, ...setup } = await setupFileRepository(dep, o.backupToml);
   await writeFile(
     setup.configPath,
     (await readFile(setup.configPath, 'utf8')) +
-      `\n[drill]\nbarycenter_bin = "${BARYCENTER_BIN}"\nboot_timeout = "30s"\n${o.drillToml ?? ''}\n`,
+      `\n[drill]\nbarycenter_bin = "${standinBin(o.drillBuild ?? dep.build)}"\nboot_timeout = "30s"\n${o.drillToml ?? ''}\n`,
   );
   const { config } = await loadConfig(setup.configPath);
   const storage = openStorage(config.repository);

@@ -123,13 +123,14 @@ export function resolveBarycenter(
   const envFileVars = cfg.env_file && existsSync(cfg.env_file) ? readEnvFile(cfg.env_file) : {};
   const ownVars: Record<string, string> = {};
   for (const [k, v] of Object.entries(ownEnv))
-    if (v !== undefined && (k.startsWith('BARYCENTER') || k === 'RUST_LOG')) ownVars[k] = v;
+    if (v !== undefined && (/^BARYCENTER/i.test(k) || k === 'RUST_LOG')) ownVars[k] = v;
   for (const [vars, source] of [
     [envFileVars, 'env_file'],
     [ownVars, 'env'],
   ] as const) {
     for (const [k, v] of Object.entries(vars)) {
-      const m = /^BARYCENTER__([A-Za-z0-9_]+?)__([A-Za-z0-9_]+)$/.exec(k);
+      // config-rs matches the prefix case-insensitively and lower-cases the keys.
+      const m = /^BARYCENTER__([A-Za-z0-9_]+?)__([A-Za-z0-9_]+)$/i.exec(k);
       if (m) set(m[1]!.toLowerCase(), m[2]!.toLowerCase(), v, source);
     }
   }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initConfig } from '../../src/cli/init.js';
 import { startStandin, freePortPair, type Standin } from './barycenter/launch.js';
+import type { ProfileId } from './barycenter/profile.js';
 import { makeTempDir, type TempDir } from './services.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -18,6 +19,8 @@ export interface Deployment {
   configPath: string;
   port: number;
   databaseUrl: string;
+  /** The Barycenter build the stand-in plays for this deployment. */
+  build: ProfileId;
 }
 
 /** Env that unsets the scratch overrides so the stand-in reads config.toml like a production service. */
@@ -32,8 +35,11 @@ export const FROM_CONFIG = {
 };
 
 export async function makeDeployment(
-  opts: { databaseUrl?: string; keepRunning?: boolean } = {},
+  opts: { databaseUrl?: string; keepRunning?: boolean; build?: ProfileId; extraToml?: string } = {},
 ): Promise<Deployment & { standin?: Standin }> {
+  // 8218d6f cannot run on PostgreSQL (its federation migrations are SQLite-only SQL): PostgreSQL
+  // deployments play beta.14, whose migrations run there, unless a test names the build.
+  const build = opts.build ?? (/^postgres/.test(opts.databaseUrl ?? '') ? 'beta.14' : '8218d6f');
   const dir = await makeTempDir('barysafe-deploy-');
   const workdir = path.join(dir.path, 'var-lib-barycenter');
   const port = await freePortPair();
@@ -42,10 +48,10 @@ export async function makeDeployment(
   await import('node:fs/promises').then((fs) => fs.mkdir(workdir, { recursive: true }));
   await writeFile(
     configPath,
-    `[server]\nhost = "127.0.0.1"\nport = ${port}\npublic_base_url = "http://localhost:${port}"\n\n[database]\nurl = "${databaseUrl}"\n\n[keys]\njwks_path = "data/jwks.json"\nprivate_key_path = "data/private_key.pem"\n`,
+    `[server]\nhost = "127.0.0.1"\nport = ${port}\npublic_base_url = "http://localhost:${port}"\n\n[database]\nurl = "${databaseUrl}"\n\n[keys]\njwks_path = "data/jwks.json"\nprivate_key_path = "data/private_key.pem"\n${opts.extraToml ?? ''}`,
     { mode: 0o640 },
   );
-  const standin = await startStandin({ cwd: workdir, configPath, port, env: FROM_CONFIG });
+  const standin = await startStandin({ cwd: workdir, configPath, port, env: FROM_CONFIG, build });
   // A registered client so row counts are not all zero.
   const reg = await fetch(`${standin.url}/connect/register`, {
     method: 'POST',
@@ -54,7 +60,7 @@ export async function makeDeployment(
   });
   if (reg.status !== 201) throw new Error(`client registration answered ${reg.status}`);
   if (!opts.keepRunning) await standin.stop();
-  return { dir, workdir, configPath, port, databaseUrl, ...(opts.keepRunning ? { standin } : {}) };
+  return { dir, workdir, configPath, port, databaseUrl, build, ...(opts.keepRunning ? { standin } : {}) };
 }
 
 export interface BarysafeSetup {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { parse as parseDotenv } from 'dotenv';
+import { resolveBarycenter } from '../../config/barycenter.js';
 import { parseDuration } from '../../config/schema.js';
 import { describeExit, type RunningProcess } from '../../platform/child-process.js';
 import { writeDrillUser } from '../scratch/drill-user.js';
@@ -59,7 +60,7 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
       launcherKind: launcher.kind,
     });
     ctx.sandbox = sandbox;
-    const overrides = scratchOverrides(layout, net, sandbox.databaseUrl);
+    const overrides = withoutNeedlessSwitches(scratchOverrides(layout, net, sandbox.databaseUrl), input);
     // The overrides go into the scratch config too (0600: it now names the scratch database).
     if (/\.toml$/i.test(layout.configPath))
       await writeFileReplacing(layout.configPath, scratchConfigText(restoredConfig, overrides), 0o600);
@@ -93,7 +94,7 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
         // failure is the restored deployment failing to start.
         const how = sync.timedOut ? `did not finish within ${SYNC_USERS_TIMEOUT_MS / 1000}s` : describeExit(sync);
         return fail(
-          `the restored deployment does not start: \`barycenter sync-users\` (same config, database and migrations as the server) ${how}; last lines of its output:\n${sync.output || '(no output)'}`,
+          `${missingMigration(sync.output)}the restored deployment does not start: \`barycenter sync-users\` (same config, database and migrations as the server) ${how}; last lines of its output:\n${sync.output || '(no output)'}`,
           { launcher: launcher.description },
         );
       }
@@ -136,11 +137,44 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
       continue;
     }
     await instance.stop();
-    return fail(
-      `${ready.reason}; last lines of its log:\n${instance.logTail(LOG_TAIL_LINES) || '(no output)'}`,
-      evidence,
-    );
+    const tail = instance.logTail(LOG_TAIL_LINES);
+    return fail(`${missingMigration(tail)}${ready.reason}; last lines of its log:\n${tail || '(no output)'}`, evidence);
   }
+}
+
+/**
+ * sea-orm-migration refuses a database holding a migration the binary does not have ("Migration
+ * file of version … is missing"): the snapshot was written by a newer build than the one booted.
+ */
+function missingMigration(output: string): string {
+  const m = /Migration file of version '([^']+)' is missing/.exec(output);
+  return m
+    ? `the drill's Barycenter does not know migration ${m[1]}, which the restored database holds (a newer build wrote it; boot the snapshot with the build production runs): `
+    : '';
+}
+
+/**
+ * The webfinger/federation/authz "off" overrides only where the restored settings turn the feature
+ * on. Setting one that is already off is not neutral: on beta.5, BARYCENTER__FEDERATION__ENABLED
+ * creates a federation table without trust_anchors, which that build's settings refuse ("missing
+ * field `trust_anchors`"), so the scratch instance would fail where production starts. When the
+ * restored settings cannot be read, every override stays.
+ */
+function withoutNeedlessSwitches(overrides: Record<string, string>, input: BootInput): Record<string, string> {
+  const { layout, envPath } = input.restored;
+  let on: Record<string, boolean>;
+  try {
+    const s = resolveBarycenter(
+      { config: layout.configPath, workdir: layout.dir, ...(envPath ? { env_file: envPath } : {}), extra_files: [] },
+      {},
+    ).settings;
+    on = { WEBFINGER: s.webfinger.enabled, FEDERATION: s.federation.enabled, AUTHZ: s.authz.enabled };
+  } catch {
+    return overrides;
+  }
+  const out = { ...overrides };
+  for (const [section, enabled] of Object.entries(on)) if (!enabled) delete out[`BARYCENTER__${section}__ENABLED`];
+  return out;
 }
 
 type Ready = { ok: true; discovery: Record<string, unknown> } | { ok: false; reason: string };

@@ -1,6 +1,7 @@
 // JwksManager: the private key is a pretty JSON JWK (despite the .pem name); jwks.json is written
-// only when absent and then served as read at startup, never compared with the private key.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+// only when absent and then served as read at startup, never compared with the private key. The
+// key is only deserialised at startup; josekit's RS256.signer_from_jwk judges it at each signing.
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -58,20 +59,41 @@ export async function loadOrGenerateKeys(cfg: Settings['keys']): Promise<KeyMana
   }
   const jwks = parseJson(readFileSync(cfg.jwks_path, 'utf8'));
 
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-    createPublicKey(key);
-  } catch (e) {
-    // josekit would reject a JWK it cannot use when signing; at startup it is only deserialised.
-    throw crab.serde(`invalid JWK: ${(e as Error).message}`);
-  }
   const kid = typeof jwk.kid === 'string' ? jwk.kid : undefined;
   return {
     jwks,
     kid,
     // Header is just {kid, alg} in josekit's insertion order: it starts from an empty header (no typ).
-    sign: (payload) =>
-      new SignJWT(payload).setProtectedHeader(kid !== undefined ? { kid, alg: 'RS256' } : { alg: 'RS256' }).sign(key),
+    sign: async (payload) =>
+      new SignJWT(payload)
+        .setProtectedHeader(kid !== undefined ? { kid, alg: 'RS256' } : { alg: 'RS256' })
+        .sign(rs256Signer(jwk)),
   };
+}
+
+/** A JOSE error at signing time; build_id_token's callers turn it into a 500 answer. */
+export class SigningError extends Error {}
+
+/**
+ * josekit RS256.signer_from_jwk: kty RSA, `alg` absent or RS256, `use` absent or sig, `key_ops`
+ * absent or containing sign, at least 2048 bits; anything else is an error (the token endpoint
+ * then answers 500).
+ */
+export function rs256Signer(jwk: Record<string, unknown>): KeyObject {
+  const refuse = (m: string) => new SigningError(`Invalid JWK format: ${m}`);
+  if (jwk.kty !== 'RSA') throw refuse(`A parameter kty must be RSA: ${String(jwk.kty)}`);
+  if (jwk.alg !== undefined && jwk.alg !== 'RS256')
+    throw refuse(`The JWK alg parameter must be RS256: ${String(jwk.alg)}`);
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw refuse(`The JWK use parameter must be sig: ${String(jwk.use)}`);
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('sign')))
+    throw refuse('The JWK key_ops parameter must contain sign');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  } catch (e) {
+    throw refuse((e as Error).message);
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < 2048) throw refuse(`key length must be 2048 or more: ${bits}`);
+  return key;
 }

@@ -4,12 +4,17 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeLoopbackPort } from '../../../src/platform/ports.js';
+import type { ProfileId } from './profile.js';
 
-/** test/support/bin/barycenter, found from dist/test/support/barycenter/launch.js. */
-export const BARYCENTER_BIN = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../../test/support/bin/barycenter',
-);
+const BIN_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/support/bin');
+
+/** test/support/bin/barycenter (build 8218d6f), found from dist/test/support/barycenter/launch.js. */
+export const BARYCENTER_BIN = path.join(BIN_DIR, 'barycenter');
+
+/** The stand-in "binary" of a build: barycenter (8218d6f), barycenter-beta.5, barycenter-beta.14. */
+export function standinBin(build: ProfileId = '8218d6f'): string {
+  return build === '8218d6f' ? BARYCENTER_BIN : path.join(BIN_DIR, `barycenter-${build}`);
+}
 
 export interface StandinOptions {
   cwd: string;
@@ -18,6 +23,8 @@ export interface StandinOptions {
   env?: Record<string, string | undefined>;
   /** Public port; admin is port+1 unless overridden in env/config. Default: a free port pair. */
   port?: number;
+  /** The build to play (default 8218d6f). */
+  build?: ProfileId;
 }
 
 export interface Standin {
@@ -72,7 +79,7 @@ export async function startStandin(opts: StandinOptions): Promise<Standin> {
   const port = opts.port ?? (await freePortPair());
   const env = childEnv({ ...scratchEnv(opts.cwd, port), ...opts.env });
   const adminPort = env.BARYCENTER__SERVER__ADMIN_PORT ? Number(env.BARYCENTER__SERVER__ADMIN_PORT) : port + 1;
-  const proc = spawn(BARYCENTER_BIN, ['--config', opts.configPath ?? path.join(opts.cwd, 'none.toml')], {
+  const proc = spawn(standinBin(opts.build), ['--config', opts.configPath ?? path.join(opts.cwd, 'none.toml')], {
     cwd: opts.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -131,10 +138,10 @@ export interface RunResult {
 /** Runs the launcher to completion (e.g. sync-users, or a start that is expected to fail). */
 export function runBarycenter(
   args: string[],
-  opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number },
+  opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number; build?: ProfileId },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BARYCENTER_BIN, args, {
+    const proc = spawn(standinBin(opts.build), args, {
       cwd: opts.cwd,
       env: childEnv(opts.env ?? {}),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -165,10 +172,12 @@ export function runSyncUsers(opts: {
   file: string;
   configPath?: string;
   env?: Record<string, string | undefined>;
+  build?: ProfileId;
 }): Promise<RunResult> {
   const env = { ...scratchEnv(opts.cwd, 0), ...opts.env };
   return runBarycenter(['-c', opts.configPath ?? path.join(opts.cwd, 'none.toml'), 'sync-users', '--file', opts.file], {
     cwd: opts.cwd,
     env,
+    ...(opts.build ? { build: opts.build } : {}),
   });
 }

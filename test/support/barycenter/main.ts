@@ -1,12 +1,12 @@
 // Entry point of the Barycenter stand-in (tests only). See barycenter-facts.md for the contract.
-import type { Server } from 'node:http';
 import { parseCli } from './cli.js';
 import { connect, type Db } from './db.js';
 import { FatalError, reportAndExit } from './errors.js';
 import { info } from './log.js';
 import { runMigrations } from './migrations.js';
 import { runServer } from './server.js';
-import { debugString, loadSettings } from './settings.js';
+import { profile } from './profile.js';
+import { debugString, loadSettings, summaryFields } from './settings.js';
 import { syncUsersFromFile } from './sync-users.js';
 
 async function main(): Promise<void> {
@@ -18,30 +18,12 @@ async function main(): Promise<void> {
   }
   const { cli } = parsed;
   const settings = loadSettings(cli.config);
-  // Faithful leak: the whole Settings Debug, database URL (and its password) included.
-  info('barycenter', 'Loaded configuration', { settings: debugString(settings) });
+  // Faithful leak up to 8218d6f: the whole Settings Debug, database URL (and its password) included.
+  if (profile().logsWholeSettings) info('barycenter', 'Loaded configuration', { settings: debugString(settings) });
+  else info('barycenter', 'Loaded configuration', summaryFields(settings));
 
   const db = await connect(settings.database.url);
-  let servers: Server[] = [];
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<void>((r) => {
-            s.close(() => r());
-            s.closeAllConnections();
-          }),
-      ),
-    );
-    await db.close().catch(() => undefined);
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
-
+  // No SIGTERM/SIGINT handler, as upstream (tokio's default): the process dies by the signal.
   await withDb(db, async () => {
     await runMigrations(db);
     info('barycenter', 'Database migrations applied successfully');
@@ -51,7 +33,7 @@ async function main(): Promise<void> {
       await db.close();
       process.exit(0);
     }
-    servers = await runServer(settings, db);
+    await runServer(settings, db);
   });
 }
 

@@ -1,8 +1,10 @@
-// The eight sea-orm migrations of Barycenter 8218d6f, replayed as DDL for SQLite and PostgreSQL,
-// with sea-orm-migration's `seaql_migrations` bookkeeping and its "file is missing" check.
+// Barycenter's sea-orm migrations (6 at beta.5, 8 at 8218d6f, 10 at beta.14), replayed as DDL for
+// SQLite and PostgreSQL, with sea-orm-migration's `seaql_migrations` bookkeeping, its "file is
+// missing" check and its transactions: none on SQLite, one for all pending migrations on PostgreSQL.
 import type { Db } from './db.js';
 import { FatalError } from './errors.js';
 import { info } from './log.js';
+import { profile } from './profile.js';
 
 type Backend = Db['backend'];
 interface Col {
@@ -40,12 +42,12 @@ const index = (name: string, table: string, cols: string[]) =>
 const addColumn = (b: Backend, table: string, c: Col) => `ALTER TABLE "${table}" ADD COLUMN ${colSql(c, b)}`;
 
 /**
- * Upstream's federation migrations are SQLite-only SQL (strftime defaults, integer defaults on
- * BOOLEAN), so the real binary fails on PostgreSQL here. The stand-in translates them so tests get
- * a healthy PostgreSQL deployment; the SQLite text is kept verbatim.
+ * 8218d6f's federation migrations are SQLite-only SQL (strftime defaults, integer defaults on
+ * BOOLEAN): on PostgreSQL they fail, as the real build does. Later builds write a backend-specific
+ * timestamp default (timestamp_default); the stand-in's translation plays that fix.
  */
 function federationSql(b: Backend, sql: string): string {
-  if (b === 'sqlite') return sql;
+  if (b === 'sqlite' || profile().postgresFederationFails) return sql;
   return sql
     .replace(
       /\(strftime\('%Y-%m-%dT%H:%M:%SZ', 'now'\)\)/g,
@@ -306,19 +308,56 @@ export const MIGRATIONS: Migration[] = [
       ),
     ],
   },
+  {
+    version: 'm20261003_000001_onboarding_invitations',
+    up: (b) => [
+      createTable(b, 'onboarding_invitations', [
+        str('username', { pk: true }),
+        str('token_hash', { unique: true }),
+        str('email'),
+        big('expires_at'),
+        big('consumed', { def: 0 }),
+      ]),
+    ],
+  },
+  {
+    version: 'm20261003_000002_password_resets',
+    up: (b) => [
+      createTable(b, 'password_resets', [
+        str('subject', { pk: true }),
+        str('token_hash', { unique: true }),
+        str('email'),
+        str('password_hash_at_issue'),
+        big('expires_at'),
+        big('consumed', { def: 0 }),
+      ]),
+    ],
+  },
 ];
 
 const TARGET = 'sea_orm_migration::migrator';
 
-/** Migrator::up(db, None): refuse unknown applied versions, then apply pending ones in order. */
+/** The migrations of the build being played, in order. */
+export function buildMigrations(): Migration[] {
+  const versions = profile().migrations;
+  return versions.map((v) => MIGRATIONS.find((m) => m.version === v)!);
+}
+
+/**
+ * Migrator::up(db, None): refuse unknown applied versions (before touching anything), then apply
+ * pending ones in order. PostgreSQL: one transaction around all of them, so a failure rolls back
+ * every pending migration. SQLite: no transaction; each migration's row is written after its DDL,
+ * so a failing migration leaves its earlier statements behind without a row.
+ */
 export async function runMigrations(db: Db): Promise<void> {
+  const migrations = buildMigrations();
   await db.run(
     'CREATE TABLE IF NOT EXISTS "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL )',
   );
   const applied = new Set(
     (await db.all('SELECT "version" FROM "seaql_migrations" ORDER BY "version"')).map((r) => String(r.version)),
   );
-  const known = new Set(MIGRATIONS.map((m) => m.version));
+  const known = new Set(migrations.map((m) => m.version));
   for (const v of applied) {
     if (!known.has(v)) {
       throw new FatalError(
@@ -326,26 +365,28 @@ export async function runMigrations(db: Db): Promise<void> {
       );
     }
   }
-  const pending = MIGRATIONS.filter((m) => !applied.has(m.version));
+  const pending = migrations.filter((m) => !applied.has(m.version));
   if (pending.length === 0) {
     info(TARGET, 'No pending migrations');
     return;
   }
   info(TARGET, 'Applying all pending migrations');
-  for (const m of pending) {
-    info(TARGET, `Applying migration '${m.version}'`);
-    try {
-      await db.transaction(async (tx) => {
-        for (const sql of m.up(db.backend)) await tx.run(sql);
-        await tx.run('INSERT INTO "seaql_migrations" ("version", "applied_at") VALUES (?, ?)', [
-          m.version,
-          Math.floor(Date.now() / 1000),
-        ]);
-      });
-    } catch (e) {
-      if (e instanceof FatalError) throw e;
-      throw new FatalError(`Execution Error: error returned from database: ${(e as Error).message}`);
+  const apply = async (conn: Db) => {
+    for (const m of pending) {
+      info(TARGET, `Applying migration '${m.version}'`);
+      for (const sql of m.up(db.backend)) await conn.run(sql);
+      await conn.run('INSERT INTO "seaql_migrations" ("version", "applied_at") VALUES (?, ?)', [
+        m.version,
+        Math.floor(Date.now() / 1000),
+      ]);
+      info(TARGET, `Migration '${m.version}' has been applied`);
     }
-    info(TARGET, `Migration '${m.version}' has been applied`);
+  };
+  try {
+    if (db.backend === 'postgres') await db.transaction(apply);
+    else await apply(db);
+  } catch (e) {
+    if (e instanceof FatalError) throw e;
+    throw new FatalError(`Execution Error: error returned from database: ${(e as Error).message}`);
   }
 }

@@ -17,6 +17,7 @@ import {
   sessionIdFromCookie,
 } from './http-util.js';
 import { buildIdToken, gatherClaims } from './id-token.js';
+import { profile } from './profile.js';
 import * as store from './store.js';
 import { introspectEndpoint, revokeEndpoint, tokenEndpoint } from './token-endpoint.js';
 import { createUser, getUserBySubject, verifyUserPassword } from './users.js';
@@ -125,7 +126,11 @@ function loginPage(_st: AppState, _req: IncomingMessage, res: ServerResponse, ur
 async function loginSubmit(st: AppState, req: IncomingMessage, res: ServerResponse) {
   const form = await readForm(req, ['username', 'password']);
   const fail = (msg: string) =>
-    redirect(res, 307, `/login?error=${pctEncode(msg)}&return_to=${pctEncode(form.return_to ?? '')}`);
+    redirect(
+      res,
+      profile().errorRedirect,
+      `/login?error=${pctEncode(msg)}&return_to=${pctEncode(form.return_to ?? '')}`,
+    );
   const subject = await verifyUserPassword(st.db, form.username!, form.password!);
   if (!subject) return fail('Invalid username or password');
   const user = await getUserBySubject(st.db, subject);
@@ -344,7 +349,7 @@ const errorRedirect = (res: ServerResponse, redirectUri: string, state: string |
   const pairs: [string, string][] = [['error', error]];
   if (desc) pairs.push(['error_description', desc]);
   if (state !== null) pairs.push(['state', state]);
-  redirect(res, 307, appendQuery(redirectUri, pairs));
+  redirect(res, profile().errorRedirect, appendQuery(redirectUri, pairs));
 };
 
 const PASSTHROUGH = ['state', 'nonce', 'prompt', 'display', 'ui_locales', 'claims_locales', 'max_age', 'acr_values'];

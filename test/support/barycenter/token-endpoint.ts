@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppState } from './app-state.js';
 import { sessionIdFromCookie, sendJson } from './http-util.js';
 import { buildIdToken, hasScope } from './id-token.js';
+import { SigningError } from './keys.js';
 import * as store from './store.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -180,15 +181,22 @@ export async function tokenEndpoint(
   res: ServerResponse,
   form: Record<string, string>,
 ) {
-  switch (form.grant_type) {
-    case 'authorization_code':
-      return authorizationCodeGrant(st, req, res, form);
-    case 'refresh_token':
-      return refreshTokenGrant(st, req, res, form);
-    case 'urn:ietf:params:oauth:grant-type:device_code':
-      return deviceCodeGrant(st, res, form);
-    default:
-      return sendJson(res, 400, { error: 'unsupported_grant_type' });
+  try {
+    switch (form.grant_type) {
+      case 'authorization_code':
+        return await authorizationCodeGrant(st, req, res, form);
+      case 'refresh_token':
+        return await refreshTokenGrant(st, req, res, form);
+      case 'urn:ietf:params:oauth:grant-type:device_code':
+        return await deviceCodeGrant(st, res, form);
+      default:
+        return sendJson(res, 400, { error: 'unsupported_grant_type' });
+    }
+  } catch (e) {
+    // build_id_token failing (the signer refused the key): 500 with the error text, as upstream.
+    if (e instanceof SigningError && !res.headersSent)
+      return sendJson(res, 500, { error: 'server_error', details: `JOSE error: ${e.message}` });
+    throw e;
   }
 }
 
