@@ -3,12 +3,12 @@
 // migrations no known build writes are a warning; a key the signer refuses fails the key step.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { standinBin, startStandin } from './support/barycenter/launch.js';
 import type { ProfileId } from './support/barycenter/profile.js';
-import { FROM_CONFIG } from './support/deployments.js';
+import { FROM_CONFIG, REPO_ROOT } from './support/deployments.js';
 import { assertAllPass, drillSetup, step } from './drill-fixtures.js';
 
 const withDrillBuild = (s: Awaited<ReturnType<typeof drillSetup>>, build: ProfileId) => ({
@@ -105,6 +105,78 @@ describe('drills of each Barycenter build', () => {
       assert.equal(step(result, 'token').verdict, 'fail');
       assert.match(step(result, 'token').detail, /500/);
       assert.equal(result.exit_code, 3);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("the deployment's own definition in backups and drills", () => {
+  test('a unit that sets BARYCENTER__DATABASE__URL gives the backup the right database; its ExecStart names the build', async () => {
+    const s = await drillSetup({ build: 'beta.14' });
+    try {
+      // Move the database where only the unit's environment says it is.
+      await s.production.stop();
+      const config = await readFile(s.d.configPath, 'utf8');
+      await writeFile(s.d.configPath, config.replace(/\[database\]\nurl = .*\n/, ''));
+      await rename(path.join(s.d.workdir, 'barycenter.db'), path.join(s.d.workdir, 'data/idp.db'));
+      s.production = await startStandin({
+        cwd: s.d.workdir,
+        configPath: s.d.configPath,
+        port: s.d.port,
+        build: 'beta.14',
+        env: { ...FROM_CONFIG, BARYCENTER__DATABASE__URL: 'sqlite://data/idp.db?mode=rwc' },
+      });
+      const unit = path.join(s.d.dir.path, 'barycenter.service');
+      await writeFile(
+        unit,
+        `[Service]\nWorkingDirectory=${s.d.workdir}\nExecStart=${standinBin('beta.14')} --config ${s.d.configPath}\nEnvironment=BARYCENTER__DATABASE__URL=sqlite://data/idp.db?mode=rwc\n`,
+      );
+      await writeFile(
+        s.setup.configPath,
+        (await readFile(s.setup.configPath, 'utf8')) + `\n[checks]\nsystemd_unit = "${unit}"\n`,
+      );
+      const { loadConfig } = await import('../src/config/load.js');
+      const config2 = (await loadConfig(s.setup.configPath)).config;
+      assert.equal(config2.checks.systemd_unit, unit, 'barysafe.toml names the unit');
+      const { runBackup } = await import('../src/backup/pipeline.js');
+      const { openStorage } = await import('../src/repository/open-storage.js');
+      const { logger } = await import('./drill-fixtures.js');
+      const b = await runBackup(config2, { logger, storage: openStorage(config2.repository) });
+      assert.equal(b.manifest.database.source, path.join(s.d.workdir, 'data/idp.db'));
+      assert.match(b.manifest.barycenter.setting_sources!['database.url']!, /^Environment= in .*barycenter\.service/);
+      assert.deepEqual(b.manifest.barycenter.service?.variables, ['BARYCENTER__DATABASE__URL']);
+      assert.ok(b.manifest.artifacts.some((a) => a.name === 'service.env' && a.kind === 'env'));
+      const identity = b.manifest.barycenter.build?.identity;
+      assert.equal(identity?.kind, 'binary');
+      assert.match(identity?.kind === 'binary' ? identity.source : '', /^ExecStart= of systemd unit/);
+
+      // Drilled with the same build: the record and the text show both, the same.
+      const same = await s.drill(config2);
+      assertAllPass(same.result);
+      assert.equal(same.result.barycenter_build.comparison, 'same');
+      assert.match(same.text, /Barycenter build: production binary .*; drill binary .* — the same build/);
+      const record = JSON.parse(same.record) as {
+        barycenter_build?: { production?: { kind: string }; comparison: string };
+      };
+      assert.equal(record.barycenter_build?.production?.kind, 'binary');
+      assert.equal(record.barycenter_build?.comparison, 'same');
+      // With another build (it knows the database: 8218d6f is older, so boot fails; beta.14 → a
+      // copy of the launcher, different bytes): a warning names both.
+      const copy = path.join(s.d.dir.path, 'barycenter-copy');
+      await writeFile(
+        copy,
+        `#!/usr/bin/env bash\n# a rebuild of beta.14\nexport STANDIN_BARYCENTER_BUILD=beta.14\nexec node ${path.join(REPO_ROOT, 'dist/test/support/barycenter/main.js')} "$@"\n`,
+        { mode: 0o755 },
+      );
+      const other = await s.drill({ ...config2, drill: { ...config2.drill, barycenter_bin: copy } });
+      assertAllPass(other.result);
+      assert.equal(other.result.barycenter_build.comparison, 'different');
+      assert.match(
+        step(other.result, 'boot').warnings!.join(' '),
+        /the drill booted a different Barycenter build than production runs/,
+      );
+      assert.match(other.text, /DIFFERENT builds/);
     } finally {
       await s.close();
     }

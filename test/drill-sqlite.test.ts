@@ -130,11 +130,14 @@ describe('restore --verify on a SQLite deployment', () => {
     assert.match(viaCommand.result.launcher!, /^command exec/);
 
     if (!process.env.DOCKER_HOST && !(await import('node:fs')).existsSync('/var/run/docker.sock')) {
-      const viaImage = await s.drill({ ...s.config, drill: { ...rest, image: 'barycenter:latest' } });
+      const viaImage = await s.drill({
+        ...s.config,
+        drill: { ...rest, image: 'ghcr.io/cloudnebulaproject/barycenter:0.2.0-beta.5' },
+      });
       assert.equal(step(viaImage.result, 'boot').verdict, 'error');
       assert.match(
         step(viaImage.result, 'boot').detail,
-        /drill\.image is set \(barycenter:latest\) but no Docker engine answers/,
+        /drill\.image is set \(ghcr\.io\/cloudnebulaproject\/barycenter:0\.2\.0-beta\.5\) but no Docker engine answers/,
       );
       assert.equal(viaImage.result.exit_code, 2);
     }

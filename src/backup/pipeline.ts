@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { BarysafeError, ExitCode, errorText, isBarysafeError } from '../errors.js';
 import { stateDir, type BarysafeConfig } from '../config/schema.js';
-import { resolveBarycenter, type EffectiveBarycenter } from '../config/barycenter.js';
+import type { EffectiveBarycenter } from '../config/barycenter.js';
 import { checkRecipient } from '../crypto/age.js';
 import { loadSigner, type Signer } from '../crypto/signing.js';
 import {
@@ -20,11 +20,13 @@ import {
 } from '../repository/manifest.js';
 import { Repository, repoError } from '../repository/repository.js';
 import { acquireWriterLock } from '../repository/lock.js';
+import { SERVICE_ENV } from '../repository/layout.js';
 import { signDocument } from '../repository/signed-document.js';
 import { StorageError, type Storage } from '../repository/storage.js';
 import { VERSION } from '../version.js';
 import { makePrivateTempDir } from '../platform/private-temp.js';
 import { schemaBuild } from '../barycenter/builds.js';
+import { filesTheSettingsName, readDeployment, serviceEnvFile, type DeploymentView } from './deployment.js';
 import { readKeyMaterial } from './sources/key.js';
 import { storeArtifact, throwIfStopped } from './store-artifact.js';
 import { planChain } from './chain-plan.js';
@@ -74,13 +76,13 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
   const now = opts.now ?? (() => new Date());
   const started = now();
   const log = opts.logger;
-  const bc = resolveBarycenter(config.barycenter);
+  const deployment = await readDeployment(config);
   for (const r of config.encryption.recipients) await checkRecipient(r);
   const signer = await requireSigner(config);
   const storage = opts.storage;
   let result: BackupResult;
   try {
-    result = await probedAndLocked(config, opts, bc, signer, started);
+    result = await probedAndLocked(config, opts, deployment, signer, started);
   } catch (e) {
     const turnedAway =
       e instanceof BackupNotNeeded || (opts.scheduled && isBarysafeError(e) && e.exitCode === ExitCode.LOCKED);
@@ -96,7 +98,7 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
 async function probedAndLocked(
   config: BarysafeConfig,
   opts: BackupOptions,
-  bc: EffectiveBarycenter,
+  deployment: DeploymentView,
   signer: Signer,
   started: Date,
 ): Promise<BackupResult> {
@@ -109,7 +111,7 @@ async function probedAndLocked(
   const lock = await acquireWriterLock(storage, 'barysafe backup');
   try {
     await opts.onLocked?.();
-    return await backupLocked(config, opts, bc, signer, started);
+    return await backupLocked(config, opts, deployment, signer, started);
   } finally {
     await lock.release().catch((e) => opts.logger.warn(`could not release the repository lock: ${errorText(e)}`));
   }
@@ -118,7 +120,7 @@ async function probedAndLocked(
 async function backupLocked(
   config: BarysafeConfig,
   opts: BackupOptions,
-  bc: EffectiveBarycenter,
+  deployment: DeploymentView,
   signer: Signer,
   started: Date,
 ): Promise<BackupResult> {
@@ -126,7 +128,9 @@ async function backupLocked(
   const log = opts.logger;
   const storage = opts.storage;
   const repo = new Repository(storage, signer);
-  const warnings: string[] = [];
+  const { bc } = deployment;
+  const warnings: string[] = [...deployment.warnings];
+  for (const w of deployment.warnings) log.warn(w);
   const key = await readKeyMaterial(bc.privateKeyPath, bc.jwksPath);
   if (!key.record.jwks.publishes_key_exactly) {
     for (const p of key.record.jwks.problems) {
@@ -203,8 +207,26 @@ async function backupLocked(
         await modeOf(bc.configPath),
       );
     if (bc.envFile) await putFileIfPresent(bc.envFile, 'barycenter.env', 'env', put, warnings);
-    for (const extra of config.barycenter.extra_files)
-      await putFileIfPresent(extra, `extra/${path.basename(extra)}`, 'extra', put, warnings);
+    const serviceEnv = serviceEnvFile(bc);
+    if (serviceEnv) await put(SERVICE_ENV, 'env', bc.service!.source, Readable.from([Buffer.from(serviceEnv)]));
+    const extras = new Set<string>();
+    const names = new Set<string>();
+    // Two files with the same base name must not become the same object.
+    const nameFor = (file: string) => {
+      let name = `extra/${path.basename(file)}`;
+      for (let i = 2; names.has(name); i++) name = `extra/${i}-${path.basename(file)}`;
+      names.add(name);
+      return name;
+    };
+    for (const extra of config.barycenter.extra_files) {
+      extras.add(path.resolve(extra));
+      await putFileIfPresent(extra, nameFor(extra), 'extra', put, warnings);
+    }
+    for (const { file, why } of await filesTheSettingsName(bc)) {
+      if (extras.has(file)) continue;
+      extras.add(file);
+      await putFileIfPresent(file, nameFor(file), 'extra', put, warnings, `named by ${why}`);
+    }
 
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
@@ -230,6 +252,18 @@ async function backupLocked(
         admin_port: bc.adminPort,
         private_key_path: bc.privateKeyPath,
         jwks_path: bc.jwksPath,
+        build: deployment.build,
+        setting_sources: bc.sourceDetail,
+        ...(bc.service
+          ? {
+              service: {
+                kind: bc.service.kind,
+                source: bc.service.source,
+                variables: bc.service.env.flatMap((l) => Object.keys(l.vars)).sort(),
+                unknown: bc.service.env.flatMap((l) => Object.keys(l.unknown)).sort(),
+              },
+            }
+          : {}),
       },
       key: key.record,
       database,
@@ -309,11 +343,18 @@ async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, t
   return (c as PromiseFulfilledResult<DatabaseRecord>).value;
 }
 
-async function putFileIfPresent(file: string, name: string, kind: ArtifactKind, put: Put, warnings: string[]) {
+async function putFileIfPresent(
+  file: string,
+  name: string,
+  kind: ArtifactKind,
+  put: Put,
+  warnings: string[],
+  why?: string,
+) {
   try {
     await stat(file);
   } catch {
-    warnings.push(`${file} does not exist; not backed up`);
+    warnings.push(`${file}${why ? ` (${why})` : ''} does not exist; not backed up`);
     return;
   }
   await put(name, kind, file, createReadStream(file), await modeOf(file));

@@ -1,3 +1,4 @@
+import { describeIdentity } from '../barycenter/identity.js';
 import { readFile } from 'node:fs/promises';
 import { parseDuration } from '../config/schema.js';
 import { parsePrivateJwk } from '../barycenter/jwk.js';
@@ -272,6 +273,15 @@ const restoreTested: CheckDefinition = {
         age: ageText(age),
         rto_ms: lastPass.record.rto_ms,
         rpo_ms: lastPass.record.rpo_ms,
+        ...(lastPass.record.barycenter_build
+          ? {
+              barycenter_build: {
+                production: describeIdentity(lastPass.record.barycenter_build.production),
+                drill: describeIdentity(lastPass.record.barycenter_build.drill),
+                comparison: lastPass.record.barycenter_build.comparison,
+              },
+            }
+          : {}),
       },
       expected: `a pass younger than checks.drill_max_age = ${maxText}`,
     });

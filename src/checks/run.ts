@@ -1,5 +1,5 @@
 import { BarysafeError, ExitCode } from '../errors.js';
-import { resolveBarycenter } from '../config/barycenter.js';
+import { resolveDeployment } from '../config/barycenter.js';
 import type { LoadedConfig } from '../config/load.js';
 import { catalogue, selectChecks } from './catalogue.js';
 import { detectDeployment, runChecks } from './engine.js';
@@ -39,14 +39,22 @@ export interface CheckRunOptions {
 /** Resolves Barycenter's effective config, detects the deployment, runs the checks and builds the report. */
 export async function runCheckReport(loaded: LoadedConfig, opts: CheckRunOptions): Promise<CheckReport> {
   const { config, path: configPath } = loaded;
-  const barycenter = resolveBarycenter(config.barycenter);
+  // The deployment's own definition (unit, container, pod) adds its environment to the settings.
+  const { bc: barycenter, serviceError } = await resolveDeployment(config);
   const deployment = detectDeployment(config, opts.deployment);
   const now = opts.now ?? new Date();
   const results = await runChecks(opts.selection.selected, { config, configPath, barycenter, deployment, now });
   const known = new Set(opts.selection.all.map((d) => d.id));
-  const warnings = config.checks.waivers
-    .filter((w) => !known.has(w.id))
-    .map((w) => `waiver for unknown check id ${w.id} (typo?) has no effect`);
+  const warnings = [
+    ...(serviceError
+      ? [
+          `the deployment's own definition could not be read (${serviceError}); its environment is not part of the settings`,
+        ]
+      : []),
+    ...barycenter.serviceMismatches,
+  ];
+  for (const w of config.checks.waivers)
+    if (!known.has(w.id)) warnings.push(`waiver for unknown check id ${w.id} (typo?) has no effect`);
   return buildReport({
     results,
     configPath,

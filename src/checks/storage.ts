@@ -22,14 +22,19 @@ import { dataDirOf, serviceIdentity } from './evidence/identity.js';
 interface Target {
   label: string;
   path: string;
+  /** Where the setting that names the path came from (the config file, the container's env, …). */
+  from: string;
 }
 
 /** The data directory (dirname of the key) and, for SQLite, the database file. */
 function targets(ctx: CheckContext): Target[] | { memory: true } {
   const db = ctx.barycenter.database;
   if (db.engine === 'sqlite' && db.memory) return { memory: true };
-  const t: Target[] = [{ label: 'data directory', path: dataDirOf(ctx) }];
-  if (db.engine === 'sqlite' && db.path) t.push({ label: 'SQLite database', path: db.path });
+  const from = (dotted: string) =>
+    `${dotted} from ${ctx.barycenter.sourceDetail[dotted] ?? 'the default'}${ctx.barycenter.unknown[dotted] ? ` (unknown: ${ctx.barycenter.unknown[dotted]})` : ''}`;
+  const t: Target[] = [{ label: 'data directory', path: dataDirOf(ctx), from: from('keys.private_key_path') }];
+  if (db.engine === 'sqlite' && db.path)
+    t.push({ label: 'SQLite database', path: db.path, from: from('database.url') });
   return t;
 }
 
@@ -82,6 +87,7 @@ async function persistent(ctx: CheckContext): Promise<CheckOutcome> {
         source: `${d.source} (Mounts, HostConfig.Tmpfs) for ${x.path}`,
         observed: m ? `${m.type} ${m.name ?? ''} at ${m.destination}`.trim() : 'no mount: container writable layer',
         expected: 'a named volume or bind mount',
+        note: x.from,
       };
       if (!m)
         f.add(
@@ -110,11 +116,16 @@ async function persistent(ctx: CheckContext): Promise<CheckOutcome> {
           ? `${v.type}${claim ? ` ${claim}` : ''} at ${v.mount.mountPath}`
           : 'no volume mount: container layer',
         expected: 'persistentVolumeClaim',
-        note: claim
-          ? pvcFound
-            ? `PersistentVolumeClaim ${claim} is in the manifests`
-            : `PersistentVolumeClaim ${claim} is not in the manifests given`
-          : undefined,
+        note: [
+          x.from,
+          claim
+            ? pvcFound
+              ? `PersistentVolumeClaim ${claim} is in the manifests`
+              : `PersistentVolumeClaim ${claim} is not in the manifests given`
+            : undefined,
+        ]
+          .filter(Boolean)
+          .join('; '),
       };
       if (!v) f.add('fail', `${x.label} ${x.path} is in the container layer: lost with the pod`, ev);
       else if (v.type === 'persistentVolumeClaim') f.add('pass', `${x.label} ${x.path} is on PVC ${claim}`, ev);
@@ -142,6 +153,7 @@ async function persistent(ctx: CheckContext): Promise<CheckOutcome> {
       source: `${source} for ${x.path}${existing !== x.path ? ` (nearest existing: ${existing})` : ''}`,
       observed: m ? `${m.fsType} ${m.source} at ${m.mountPoint}` : '(no mount)',
       expected: 'a disk-backed file system (ext4, xfs, btrfs, zfs, nfs, …)',
+      note: x.from,
     };
     if (!m) f.missing(`no mount holds ${x.path}`);
     else if (VOLATILE_FS.has(m.fsType))

@@ -1,3 +1,4 @@
+import { describeIdentity } from '../barycenter/identity.js';
 import type { DrillResult, StepResult, Verdict } from '../verify/types.js';
 
 /**
@@ -18,6 +19,10 @@ export function drillText(r: DrillResult): string {
   const width = Math.max(...r.steps.map((s) => s.name.length));
   for (const s of r.steps) lines.push(stepLine(s, width));
   lines.push('');
+  const b = r.barycenter_build;
+  lines.push(
+    `Barycenter build: production ${describeIdentity(b.production)}; drill ${describeIdentity(b.drill)} — ${b.comparison === 'same' ? 'the same build' : b.comparison === 'different' ? 'DIFFERENT builds' : 'not comparable'}`,
+  );
   lines.push(
     `RTO ${r.rto_ms === null ? 'not reached (the scratch instance was not verified)' : seconds(r.rto_ms)}${target(r.rto_target_ms, r.rto_met)}`,
   );

@@ -113,9 +113,13 @@ export const configSchema = z
         rto_target: duration.optional(),
         rpo_target: duration.optional(),
         boot_timeout: duration.default('60s'),
+        /** Time allowed to pull a missing drill.image, before the drill's clock starts. */
+        pull_timeout: duration.default('10m'),
+        /** Mount the scratch directory with :Z (SELinux hosts: a private label the container may read). */
+        selinux_relabel: z.boolean().default(false),
       })
       .strict()
-      .default({ boot_timeout: '60s' }),
+      .default({ boot_timeout: '60s', pull_timeout: '10m', selinux_relabel: false }),
     checks: z
       .object({
         deployment: z.enum(['systemd', 'docker', 'kubernetes', 'freebsd', 'illumos', 'plain']).optional(),

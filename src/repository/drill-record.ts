@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { buildIdentitySchema } from './manifest.js';
 /**
  * The stored drill record (docs/DRILL.md) and the vocabulary it is written in. The format is part of
  * the repository, like the manifest: the drill writes it, checks and reports read it.
@@ -25,6 +26,17 @@ export interface StepResult {
   warnings?: string[];
 }
 
+/** Which Barycenter build production runs and which one the drill booted (see barycenter/identity.ts). */
+export const buildComparisonSchema = z.looseObject({
+  production: buildIdentitySchema.nullable(),
+  production_reason: z.string().optional(),
+  drill: buildIdentitySchema.nullable(),
+  drill_reason: z.string().optional(),
+  comparison: z.enum(['same', 'different', 'not comparable']),
+  detail: z.string(),
+});
+export type BuildComparison = z.infer<typeof buildComparisonSchema>;
+
 export const DRILL_RECORD_FORMAT = 'barysafe.drill/v1';
 
 const VERDICTS = ['pass', 'fail', 'inconclusive', 'error'] as const;
@@ -45,12 +57,15 @@ export const drillRecordSchema = z.looseObject({
       duration_ms: z.number().nonnegative(),
       detail: z.string(),
       evidence: z.record(z.string(), z.unknown()).optional(),
+      warnings: z.array(z.string()).optional(),
     }),
   ),
   rto_ms: z.number().nonnegative().nullable(),
   rpo_ms: z.number().nonnegative().nullable(),
   rto_target_ms: z.number().nonnegative().optional(),
   rpo_target_ms: z.number().nonnegative().optional(),
+  /** Absent in records of drills before builds were compared. */
+  barycenter_build: buildComparisonSchema.optional(),
   host: z.string(),
   tool: z.looseObject({ name: z.literal('barysafe'), version: z.string() }),
 });
@@ -68,6 +83,7 @@ export interface DrillRecord {
   rpo_ms: number | null;
   rto_target_ms?: number;
   rpo_target_ms?: number;
+  barycenter_build?: BuildComparison;
   host: string;
   tool: { name: 'barysafe'; version: string };
 }

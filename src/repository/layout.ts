@@ -26,6 +26,9 @@ export const REPOSITORY_ID_KEY = 'repository.json';
 /** Where the file:// backend stages an object before it renames it into place. */
 export const FILE_TMP_DIR = '.barysafe-tmp';
 
+/** The artifact (kind env) holding the deployment's own BARYCENTER* environment: unit, container or pod. */
+export const SERVICE_ENV = 'service.env';
+
 export function snapshotPrefix(id: string): string {
   return `${SNAPSHOTS_PREFIX}${id}/`;
 }

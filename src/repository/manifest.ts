@@ -52,6 +52,18 @@ export const schemaBuildSchema = z.looseObject({
   unknown_migrations: z.array(z.string()),
 });
 
+/** A Barycenter build named by content (barycenter/identity.ts): a binary's SHA-256 or an image. */
+export const buildIdentitySchema = z.union([
+  z.looseObject({ kind: z.literal('binary'), path: z.string(), sha256: hex64, source: z.string() }),
+  z.looseObject({
+    kind: z.literal('image'),
+    ref: z.string(),
+    id: z.string().optional(),
+    digest: z.string().optional(),
+    source: z.string(),
+  }),
+]);
+
 export const databaseRecordSchema = z.looseObject({
   engine: z.enum(['sqlite', 'postgres']),
   source: z.string(),
@@ -92,6 +104,19 @@ export const manifestSchema = z.looseObject({
     admin_port: z.number().int(),
     private_key_path: z.string(),
     jwks_path: z.string(),
+    /** Which build produced this snapshot: the production binary's SHA-256 or image (absent in older manifests). */
+    build: z.looseObject({ identity: buildIdentitySchema.nullable(), reason: z.string().optional() }).optional(),
+    /** Where each setting that is not a default came from (the file, unit Environment=, container env, …). */
+    setting_sources: z.record(z.string(), z.string()).optional(),
+    /** The deployment's own definition the backup read, and the names of the variables it sets (values: service.env). */
+    service: z
+      .looseObject({
+        kind: z.enum(['systemd', 'docker', 'kubernetes']),
+        source: z.string(),
+        variables: z.array(z.string()),
+        unknown: z.array(z.string()),
+      })
+      .optional(),
   }),
   key: keyRecordSchema,
   database: databaseRecordSchema,

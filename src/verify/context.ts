@@ -1,6 +1,7 @@
 import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { BarysafeConfig } from '../config/schema.js';
+import type { BuildIdentity } from '../barycenter/identity.js';
 import type { KeyFacts } from '../barycenter/jwk.js';
 import type { GoodSnapshot, Repository } from '../repository/repository.js';
 import type { RunningProcess } from '../platform/child-process.js';
@@ -14,6 +15,10 @@ export interface RestoredFiles {
   layout: ScratchLayout;
   configRestored: boolean;
   envPath?: string;
+  /** The deployment's own BARYCENTER* environment (unit, container, pod), when the backup read it. */
+  serviceEnvPath?: string;
+  /** Extra files (policies, token files, …): production path → restored path. */
+  extras: Record<string, string>;
   database: { engine: 'sqlite'; path: string } | { engine: 'postgres'; dumpPath: string };
 }
 
@@ -69,6 +74,8 @@ export interface DrillContext {
   scratchDb?: ScratchDatabase;
   launcher?: Launcher;
   launcherError?: unknown;
+  /** What the launcher's prepare() said about the build it boots. */
+  drillBuild?: { identity: BuildIdentity | null; reason?: string };
   instance?: RunningProcess;
   /** The scratch instance's network namespace and process guard (see scratch/sandbox.ts). */
   sandbox?: Sandbox;

@@ -15,6 +15,8 @@ import { teardownStep } from './steps/teardown.js';
 import { DRILL_STEPS } from './steps/index.js';
 import { drillExitCode } from './exit-code.js';
 import type { DrillResult, StepName } from './types.js';
+import { compareIdentities } from '../barycenter/identity.js';
+import type { BuildComparison } from '../repository/drill-record.js';
 
 export type { DrillResult, StepResult, Verdict } from './types.js';
 export { drillExitCode } from './exit-code.js';
@@ -37,8 +39,6 @@ export interface DrillOptions {
  */
 export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Promise<DrillResult> {
   const now = opts.now ?? (() => new Date());
-  const started = now();
-  const t0 = performance.now();
   const log = opts.logger;
   const verifyKey = verifyKeyFile(config);
   const repo = new Repository(opts.storage, verifyKey ? await loadVerifier(verifyKey) : undefined);
@@ -52,12 +52,17 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
     ...(opts.identityFile ? { identityFile: opts.identityFile } : {}),
     ...(opts.allowRollback ? { allowRollback: true } : {}),
   };
-  // Chosen up front so a missing launcher is known before a large database is restored.
+  // Chosen up front so a missing launcher is known before a large database is restored; prepared
+  // (an image pulled, the binary hashed) before the clock starts: fetching Barycenter is not restoring.
   try {
-    ctx.launcher = await selectLauncher(config.drill);
+    const launcher = await selectLauncher(config.drill);
+    ctx.drillBuild = await launcher.prepare();
+    ctx.launcher = launcher;
   } catch (e) {
     ctx.launcherError = e;
   }
+  const started = now();
+  const t0 = performance.now();
 
   const steps: RanStep[] = [];
   try {
@@ -78,6 +83,7 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
     log.info({ step: 'teardown', verdict: r.verdict }, `drill step teardown: ${r.verdict}`);
   }
 
+  noteBuildDifference(ctx, steps);
   const result = measure(config, ctx, steps, started, t0, now());
   try {
     result.record_key = await storeDrillRecord(repo, config.encryption.signing_key_file, buildDrillRecord(result));
@@ -139,6 +145,43 @@ function measure(
     ...(rtoTarget !== undefined ? { rto_target_ms: rtoTarget, rto_met: rtoMet } : {}),
     ...(rpoTarget !== undefined ? { rpo_target_ms: rpoTarget, rpo_met: rpoMet } : {}),
     launcher: ctx.launcher?.description ?? null,
+    barycenter_build: buildComparison(ctx),
     record_key: null,
   };
+}
+
+function buildComparison(ctx: DrillContext): BuildComparison {
+  const prod = ctx.entry?.manifest.barycenter.build;
+  const production = prod?.identity ?? null;
+  const drill = ctx.drillBuild?.identity ?? null;
+  const { comparison, detail } = compareIdentities(production, drill);
+  return {
+    production,
+    ...(prod?.reason
+      ? { production_reason: prod.reason }
+      : !prod
+        ? { production_reason: 'the manifest records no build' }
+        : {}),
+    drill,
+    ...(ctx.drillBuild?.reason ? { drill_reason: ctx.drillBuild.reason } : {}),
+    comparison,
+    detail,
+  };
+}
+
+/**
+ * A drill proves the snapshot works with the build it booted. When that is not production's
+ * build, the boot step says so (a warning: the drill still shows the backup restores).
+ */
+function noteBuildDifference(ctx: DrillContext, steps: RanStep[]): void {
+  const boot = steps.find((s) => s.name === 'boot');
+  if (!boot || boot.verdict === 'inconclusive') return;
+  const c = buildComparison(ctx);
+  const warning =
+    c.comparison === 'different'
+      ? `the drill booted a different Barycenter build than production runs: ${c.detail}`
+      : c.comparison === 'not comparable' && c.production
+        ? `cannot tell whether the drill booted production's build: ${c.detail}`
+        : undefined;
+  if (warning) boot.warnings = [...(boot.warnings ?? []), warning];
 }

@@ -28,6 +28,7 @@ export function buildDrillRecord(r: DrillResult): DrillRecord {
     rpo_ms: r.rpo_ms,
     ...(r.rto_target_ms !== undefined ? { rto_target_ms: r.rto_target_ms } : {}),
     ...(r.rpo_target_ms !== undefined ? { rpo_target_ms: r.rpo_target_ms } : {}),
+    barycenter_build: r.barycenter_build,
     host: os.hostname(),
     tool: { name: 'barysafe', version: VERSION },
   };

@@ -1,4 +1,4 @@
-import type { StepResult, Verdict } from '../repository/drill-record.js';
+import type { BuildComparison, StepResult, Verdict } from '../repository/drill-record.js';
 
 export type { StepName, StepResult, Verdict } from '../repository/drill-record.js';
 export { STEP_NAMES } from '../repository/drill-record.js';
@@ -25,6 +25,8 @@ export interface DrillResult {
   rpo_met?: boolean;
   /** How the scratch instance was started (binary, docker image, command template). */
   launcher: string | null;
+  /** Production's build (from the manifest) and the drill's (from the launcher), compared. */
+  barycenter_build: BuildComparison;
   /** drills/<id>.json in the repository, or null when it could not be stored (see record_error). */
   record_key: string | null;
   record_error?: string;

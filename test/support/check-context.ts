@@ -2,6 +2,7 @@
 // schema defaults applied, Barycenter's effective config resolved, a per-run memo.
 import { resolveBarycenter } from '../../src/config/barycenter.js';
 import { configSchema, type BarysafeConfig } from '../../src/config/schema.js';
+import { loadServiceDefinition, type ServiceDefinition } from '../../src/config/service.js';
 import assert from 'node:assert/strict';
 import { catalogue } from '../../src/checks/catalogue.js';
 import { createContext, runOne } from '../../src/checks/engine.js';
@@ -31,17 +32,28 @@ export function testConfig(input: TestConfigInput): BarysafeConfig {
  */
 export function checkContext(
   input: TestConfigInput | BarysafeConfig,
-  opts: { ownEnv?: NodeJS.ProcessEnv; now?: Date; configPath?: string } = {},
+  opts: { ownEnv?: NodeJS.ProcessEnv; now?: Date; configPath?: string; service?: ServiceDefinition } = {},
 ): CheckContext {
   const config = 'encryption' in input ? (input as BarysafeConfig) : testConfig(input as TestConfigInput);
   const type: DeploymentType = config.checks.deployment ?? 'plain';
   return createContext({
     config,
     configPath: opts.configPath ?? '/nonexistent/barysafe.toml',
-    barycenter: resolveBarycenter(config.barycenter, opts.ownEnv ?? {}),
+    barycenter: resolveBarycenter(config.barycenter, opts.ownEnv ?? {}, opts.service),
     deployment: { type, reason: config.checks.deployment ? 'checks.deployment' : 'test default (plain)' },
     now: opts.now,
   });
+}
+
+/** checkContext with the deployment's own definition (unit, container, pod) read as the CLI reads it. */
+export async function deploymentContext(
+  input: TestConfigInput,
+  opts: { ownEnv?: NodeJS.ProcessEnv; now?: Date } = {},
+): Promise<CheckContext> {
+  const config = testConfig(input);
+  const lookup = await loadServiceDefinition(config);
+  assert.ok(!lookup || lookup.ok, lookup && !lookup.ok ? lookup.reason : '');
+  return checkContext(config, { ...opts, ...(lookup?.ok ? { service: lookup.service } : {}) });
 }
 
 /** Runs one check of the catalogue by id through the engine (the host tests' shared driver). */

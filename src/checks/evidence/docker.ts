@@ -2,41 +2,18 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { CheckContext, Lookup } from '../types.js';
+import { parseInspect, type DockerContainer } from '../../config/docker-inspect.js';
 
 const run = promisify(execFile);
 
+// The inspect document's shape and parser live in config/ (backups read the container's env and image too).
+export { containerEnv, parseInspect, type DockerContainer } from '../../config/docker-inspect.js';
+
 /**
- * One container as `docker inspect <c>` prints it (a JSON array; the first element is used).
- * Source: checks.docker_inspect (a saved file), else the live engine for the container named
- * `barycenter` (the container_name in Barycenter's docker-compose.yml).
+ * Source of the container: checks.docker_inspect (a saved file), else the live engine for the
+ * container named `barycenter` (the container_name in Barycenter's docker-compose.yml).
  */
-export interface DockerContainer {
-  Name?: string;
-  Config?: { User?: string; Env?: string[] | null; Image?: string; ExposedPorts?: Record<string, unknown> | null };
-  HostConfig?: {
-    SecurityOpt?: string[] | null;
-    ReadonlyRootfs?: boolean;
-    CapAdd?: string[] | null;
-    CapDrop?: string[] | null;
-    Privileged?: boolean;
-    LogConfig?: { Type?: string; Config?: Record<string, string> };
-    PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
-    Tmpfs?: Record<string, string> | null;
-    NetworkMode?: string;
-  };
-  Mounts?: { Type?: string; Name?: string; Source?: string; Destination: string; RW?: boolean }[];
-  NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
-}
-
 export const DEFAULT_CONTAINER_NAME = 'barycenter';
-
-export function parseInspect(text: string, source: string): DockerContainer {
-  const doc = JSON.parse(text) as unknown;
-  const first = Array.isArray(doc) ? doc[0] : doc;
-  if (!first || typeof first !== 'object')
-    throw new Error(`${source} holds no container (expected the array \`docker inspect\` prints)`);
-  return first as DockerContainer;
-}
 
 export async function loadDocker(ctx: CheckContext): Promise<Lookup<DockerContainer>> {
   return ctx.memo('docker-inspect', async () => {
@@ -67,17 +44,6 @@ export async function loadDocker(ctx: CheckContext): Promise<Lookup<DockerContai
       };
     }
   });
-}
-
-/** Config.Env as a map. */
-export function containerEnv(c: DockerContainer): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of c.Config?.Env ?? []) {
-    const i = e.indexOf('=');
-    if (i > 0) out[e.slice(0, i)] = e.slice(i + 1);
-    else out[e] = '';
-  }
-  return out;
 }
 
 /** Host bindings of a container port, from NetworkSettings.Ports (live) or HostConfig.PortBindings (requested). */

@@ -1,11 +1,15 @@
+import { sha256File } from '../../barycenter/identity.js';
 import { runToEnd, startProcess } from '../../platform/child-process.js';
 import { serverArgs, syncUsersArgs, wrapped, type Launcher } from './launcher.js';
 
 /** drill.barycenter_bin: the real binary, run directly with the scratch directory as its working directory. */
-export function binaryLauncher(bin: string): Launcher {
+export function binaryLauncher(bin: string, source = 'drill.barycenter_bin'): Launcher {
   return {
     kind: 'binary',
     description: `binary ${bin}`,
+    prepare: async () => ({
+      identity: { kind: 'binary', path: bin, sha256: await sha256File(bin), source },
+    }),
     syncUsers: (spec, timeoutMs) =>
       runToEnd(...wrapped(spec, bin, syncUsersArgs(spec.layout)), {
         cwd: spec.layout.dir,

@@ -15,6 +15,8 @@ export function commandLauncher(template: string): Launcher {
   return {
     kind: 'command',
     description: `command ${template}`,
+    // A wrapper (nix run, a script) may start anything: barysafe cannot name the build it boots.
+    prepare: async () => ({ identity: null, reason: 'drill.command is a command template; its binary is unknown' }),
     syncUsers: (spec, timeoutMs) =>
       runToEnd(...wrapped(spec, '/bin/sh', argv(spec, syncUsersArgs(spec.layout))), {
         cwd: spec.layout.dir,

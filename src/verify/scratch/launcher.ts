@@ -1,3 +1,4 @@
+import type { BuildIdentity } from '../../barycenter/identity.js';
 import type { RunningProcess, Exit } from '../../platform/child-process.js';
 import type { ScratchLayout } from './scratch-env.js';
 
@@ -28,6 +29,11 @@ export interface Launcher {
   kind: 'binary' | 'docker' | 'command';
   /** For messages and evidence, e.g. "binary /usr/local/bin/barycenter". */
   description: string;
+  /**
+   * Run once before the drill's clock starts: makes what is booted available (pulls a missing
+   * image) and says which build it is. `identity` is null when the launcher cannot tell.
+   */
+  prepare(): Promise<{ identity: BuildIdentity | null; reason?: string }>;
   syncUsers(spec: LaunchSpec, timeoutMs: number): Promise<Exit & { output: string; timedOut: boolean }>;
   start(spec: LaunchSpec): Promise<RunningProcess>;
 }

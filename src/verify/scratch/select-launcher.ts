@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BarysafeError, ExitCode } from '../../errors.js';
-import type { BarysafeConfig } from '../../config/schema.js';
+import { parseDuration, type BarysafeConfig } from '../../config/schema.js';
 import { binaryLauncher } from './binary-launcher.js';
 import { commandLauncher } from './command-launcher.js';
 import { dockerAnswers, dockerLauncher } from './docker-launcher.js';
@@ -22,7 +22,11 @@ export async function selectLauncher(drill: BarysafeConfig['drill']): Promise<La
     return binaryLauncher(drill.barycenter_bin);
   }
   if (drill.image) {
-    if (await dockerAnswers()) return dockerLauncher(drill.image);
+    if (await dockerAnswers())
+      return dockerLauncher(drill.image, {
+        selinuxRelabel: drill.selinux_relabel,
+        pullTimeoutMs: parseDuration(drill.pull_timeout),
+      });
     if (!drill.command) {
       throw new BarysafeError(
         'drill',
@@ -40,7 +44,7 @@ export async function selectLauncher(drill: BarysafeConfig['drill']): Promise<La
     .filter((dir) => path.isAbsolute(dir))
     .map((dir) => path.join(dir, 'barycenter'))
     .find((f) => existsSync(f));
-  if (onPath) return binaryLauncher(onPath);
+  if (onPath) return binaryLauncher(onPath, 'barycenter on PATH');
   throw new BarysafeError(
     'drill',
     'no way to start a scratch Barycenter: drill.barycenter_bin, drill.image and drill.command are unset and no `barycenter` is on PATH',

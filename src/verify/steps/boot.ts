@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { parse as parseDotenv } from 'dotenv';
-import { resolveBarycenter } from '../../config/barycenter.js';
 import { parseDuration } from '../../config/schema.js';
 import { describeExit, type RunningProcess } from '../../platform/child-process.js';
 import { writeDrillUser } from '../scratch/drill-user.js';
@@ -20,6 +18,7 @@ import { auditScratch } from '../scratch/proc-audit.js';
 import { writeFileReplacing } from '../../platform/safe-fs.js';
 import type { LaunchSpec } from '../scratch/launcher.js';
 import type { BootInput, DrillContext } from '../context.js';
+import { restoredServiceEnv, restoredSettings } from '../restored-settings.js';
 import { fetchFailure, parseJsonObject, request } from '../../platform/http.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
@@ -35,10 +34,10 @@ const LOG_TAIL_LINES = 15;
 export async function bootStep(input: BootInput, ctx: DrillContext): Promise<StepOutcome> {
   if (!input.launcher) throw input.launcherError;
   const launcher = input.launcher;
-  const { layout, envPath } = input.restored;
+  const { layout } = input.restored;
   const manifest = input.entry.manifest;
   const production = manifest.barycenter;
-  const serviceEnv = envPath ? parseDotenv(readFileSync(envPath)) : {};
+  const serviceEnv = restoredServiceEnv(input.restored);
   const timeoutMs = parseDuration(ctx.config.drill.boot_timeout);
 
   ctx.drillUser = await writeDrillUser(layout.usersFile);
@@ -161,13 +160,9 @@ function missingMigration(output: string): string {
  * restored settings cannot be read, every override stays.
  */
 function withoutNeedlessSwitches(overrides: Record<string, string>, input: BootInput): Record<string, string> {
-  const { layout, envPath } = input.restored;
   let on: Record<string, boolean>;
   try {
-    const s = resolveBarycenter(
-      { config: layout.configPath, workdir: layout.dir, ...(envPath ? { env_file: envPath } : {}), extra_files: [] },
-      {},
-    ).settings;
+    const s = restoredSettings(input.restored).settings;
     on = { WEBFINGER: s.webfinger.enabled, FEDERATION: s.federation.enabled, AUTHZ: s.authz.enabled };
   } catch {
     return overrides;

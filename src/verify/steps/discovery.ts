@@ -1,8 +1,8 @@
-import { resolveBarycenter } from '../../config/barycenter.js';
 import { errorText } from '../../errors.js';
 import type { DrillContext, RunningInput } from '../context.js';
 import { formPost, parseJsonObject, request, type RequestOptions } from '../../platform/http.js';
 import { toLoopback } from '../loopback-url.js';
+import { restoredSettings } from '../restored-settings.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
 const ENDPOINTS = ['jwks_uri', 'token_endpoint', 'userinfo_endpoint', 'device_authorization_endpoint'] as const;
@@ -63,14 +63,10 @@ export async function discoveryStep(input: RunningInput, ctx: DrillContext): Pro
   return pass(`issuer ${issuer}; jwks_uri 200, token_endpoint 400, userinfo_endpoint 401 as expected${note}`, evidence);
 }
 
-/** The issuer the restored config (and env file) give production; evidence that the config is the one backed up. */
+/** The issuer the restored config and environment give production; evidence that the config is the one backed up. */
 function restoredConfigIssuer(input: RunningInput): string | undefined {
-  const { layout, envPath } = input.restored;
   try {
-    return resolveBarycenter(
-      { config: layout.configPath, workdir: layout.dir, ...(envPath ? { env_file: envPath } : {}), extra_files: [] },
-      {},
-    ).issuer;
+    return restoredSettings(input.restored).issuer;
   } catch {
     return undefined;
   }

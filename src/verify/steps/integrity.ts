@@ -12,6 +12,7 @@ import { AnchorStore } from '../../repository/anchor.js';
 import { newestVerified } from '../../repository/chain.js';
 import { RESTORED_MODES, extractArtifacts, identitiesFor, type Placement } from '../../restore/extract.js';
 import { scratchLayout } from '../scratch/scratch-env.js';
+import { SERVICE_ENV } from '../../repository/layout.js';
 import type { DrillContext, RestoredFiles } from '../context.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
@@ -53,6 +54,8 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
   const files: Record<string, string> = {};
   let database: RestoredFiles['database'] | undefined;
   let envPath: string | undefined;
+  let serviceEnvPath: string | undefined;
+  const extras: Record<string, string> = {};
   await extractArtifacts(ctx.repo, m.artifacts, {
     identities,
     place: (a) => destinationOf(a, layout, m.database.engine),
@@ -63,7 +66,9 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
       if (a.kind === 'database')
         database =
           m.database.engine === 'postgres' ? { engine: 'postgres', dumpPath: dest } : { engine: 'sqlite', path: dest };
-      if (a.kind === 'env') envPath = dest;
+      if (a.kind === 'env' && a.name === SERVICE_ENV) serviceEnvPath = dest;
+      else if (a.kind === 'env') envPath = dest;
+      if (a.kind === 'extra') extras[a.source] = dest;
     },
   });
   const evidence = {
@@ -76,7 +81,14 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
     ...(warnings.length ? { warnings } : {}),
   };
   if (problems.length) return fail(problems.join('; '), evidence);
-  ctx.restored = { layout, configRestored: !!configArtifact, ...(envPath ? { envPath } : {}), database: database! };
+  ctx.restored = {
+    layout,
+    configRestored: !!configArtifact,
+    ...(envPath ? { envPath } : {}),
+    ...(serviceEnvPath ? { serviceEnvPath } : {}),
+    extras,
+    database: database!,
+  };
   if (chainProblem)
     return fail(`${chainProblem} (the artifacts verify and were restored; the later steps still test them)`, evidence);
   return pass(
@@ -100,7 +112,8 @@ function destinationOf(
     case 'config':
       return { dest: layout.configPath, mode };
     case 'env':
-      return { dest: path.join(layout.dir, 'barycenter.env'), mode };
+      // service.env: the deployment's own environment (unit, container, pod); the other, env_file.
+      return { dest: path.join(layout.dir, a.name === SERVICE_ENV ? SERVICE_ENV : 'barycenter.env'), mode };
     case 'database':
       return { dest: path.join(layout.dir, engine === 'postgres' ? 'barycenter.pgdump' : 'barycenter.db'), mode };
     default:
