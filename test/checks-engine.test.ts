@@ -122,7 +122,14 @@ test('the catalogue keeps checklist order and unique ids; --only takes ids and s
     assert.ok(ids.includes(mine));
   assert.deepEqual(
     selectChecks(all, ['backup']).selected.map((d) => d.id),
-    ['backup.private-key', 'backup.database', 'backup.config', 'backup.restore-tested'],
+    [
+      'backup.private-key',
+      'backup.database',
+      'backup.config',
+      'backup.restore-tested',
+      'backup.key-age',
+      'backup.object-lock',
+    ],
   );
   assert.deepEqual(selectChecks(all, ['nope.x']).unknown, ['nope.x']);
 });

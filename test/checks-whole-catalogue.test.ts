@@ -16,6 +16,7 @@ import {
   readFileSync,
   rmSync,
   statfsSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
@@ -55,6 +56,7 @@ const COMPLIANT_EXCEPTIONS: Record<string, { status: Status; why: string }> = {
     status: 'skip',
     why: 'not Kubernetes (and authz is off): network.firewall covers the authz port',
   },
+  'backup.object-lock': { status: 'skip', why: 'a file:// repository has no S3 Object Lock to judge' },
 };
 
 /** What a broken deployment reports instead of fail, and why. */
@@ -65,6 +67,8 @@ const BROKEN_EXCEPTIONS: Record<string, { status: Status; why: string }> = {
   },
   'container.pod-security-restricted': { status: 'skip', why: 'Pod Security Standards apply to Kubernetes only' },
   'network.authz-network-policy': { status: 'skip', why: 'not Kubernetes: there is no NetworkPolicy to judge' },
+  'backup.object-lock': { status: 'skip', why: 'a file:// repository has no S3 Object Lock to judge' },
+  'backup.key-age': { status: 'warn', why: 'an old key is a cryptoperiod to act on, not a broken deployment' },
 };
 
 const svc = testServiceUser();
@@ -541,6 +545,9 @@ describe('a systemd deployment that breaks every item it can', { skip: skipReaso
       JSON.stringify({ keys: [{ ...rsaJwk(), use: 'sig' }, publicJwk(rsaJwk())] }, null, 2),
     );
     chmodSync(path.join(data, 'private_key.pem'), 0o644);
+    // A key nobody rotated for two years.
+    const twoYearsAgo = new Date(Date.now() - 730 * 86_400_000);
+    utimesSync(path.join(data, 'private_key.pem'), twoYearsAgo, twoYearsAgo);
     chmodSync(data, 0o755);
     // Fill the volume to ~3 % free.
     const s = statfsSync(lib);

@@ -146,6 +146,10 @@ async function backupLocked(
     warnings.push(why);
     log.warn({ kid: key.record.kid }, `${why}. barysafe backs it up as it is.`);
   }
+  for (const w of key.warnings) {
+    warnings.push(`KEY ROTATION: ${w}`);
+    log.warn({ kid: key.record.kid }, w);
+  }
   if (!bc.configExists) {
     warnings.push(
       `Barycenter's config ${bc.configPath} does not exist; Barycenter silently runs on defaults and environment overrides`,

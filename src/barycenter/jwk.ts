@@ -30,7 +30,13 @@ export interface KeyJwksMatch {
   exact: boolean;
   /** The key (by thumbprint) appears among the published keys. */
   published: boolean;
+  /** What breaks tokens or leaks the key: a fail. */
   problems: string[];
+  /**
+   * What is unusual but works: the signing key is published correctly alongside other public keys
+   * (a key rotation in progress, where the old or next key stays published). A warn, not a fail.
+   */
+  warnings: string[];
 }
 
 /** Parses the private key file; messages never include the file's content. */
@@ -125,14 +131,24 @@ export function matchKeyToJwks(key: KeyFacts, jwks: JwksFacts): KeyJwksMatch {
   } else if (same.some((k) => k.kid !== key.kid)) {
     problems.push(`jwks.json publishes the key under kid ${same[0]!.kid}, but the private key's kid is ${key.kid}`);
   }
-  if (jwks.keys.length !== 1)
-    problems.push(`jwks.json publishes ${jwks.keys.length} keys; Barycenter writes exactly one`);
   const leaking = jwks.keys.filter((k) => k.privateMembers.length > 0);
   if (leaking.length)
     problems.push(
       `jwks.json contains private key members (${[...new Set(leaking.flatMap((k) => k.privateMembers))].join(', ')}): the private key is published`,
     );
-  return { exact: problems.length === 0, published, problems };
+  const warnings: string[] = [];
+  if (jwks.keys.length !== 1) {
+    const others = jwks.keys.filter((k) => k.thumbprint !== key.thumbprint);
+    const text = `jwks.json publishes ${jwks.keys.length} keys; Barycenter writes exactly one`;
+    // The signing key published correctly beside other public keys is a rotation in progress:
+    // relying parties still verify every token. Anything else about the set is a problem.
+    if (problems.length === 0 && others.length > 0)
+      warnings.push(
+        `${text}: besides the signing key it publishes kid ${others.map((k) => k.kid ?? '(none)').join(', ')} (a key rotation in progress?)`,
+      );
+    else problems.push(text);
+  }
+  return { exact: problems.length === 0 && warnings.length === 0, published, problems, warnings };
 }
 
 async function describe(jwk: JWK): Promise<KeyFacts> {

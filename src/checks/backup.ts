@@ -1,5 +1,5 @@
 import { describeIdentity } from '../barycenter/identity.js';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseDuration } from '../config/schema.js';
 import { parsePrivateJwk } from '../barycenter/jwk.js';
 import { errorText } from '../errors.js';
@@ -7,7 +7,9 @@ import type { ArtifactKind } from '../repository/manifest.js';
 import type { GoodSnapshot } from '../repository/repository.js';
 import { healthOf } from '../repository/verify-record.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
-import { readRepository, type RepositoryFacts } from './evidence/repository.js';
+import { readProtection, readRepository, type RepositoryFacts } from './evidence/repository.js';
+import { unreadable } from './evidence/combine.js';
+import { keyHistory } from '../repository/key-history.js';
 
 /**
  * Backup freshness from the repository itself, not from logs: only a complete snapshot (one with a
@@ -316,4 +318,145 @@ function strip(r: CheckOutcome & { snapshot?: GoodSnapshot }): CheckOutcome {
   return rest;
 }
 
-export const checks: CheckDefinition[] = [privateKey, database, config, restoreTested];
+const keyAge: CheckDefinition = {
+  id: 'backup.key-age',
+  section: 'backup',
+  title: 'The signing key in use is younger than keys.max_age',
+  rationale:
+    'Every token Barycenter issues is signed with one RSA key it never rotates by itself; the longer a key lives, the more a leak of it is worth and the harder its rotation becomes. A cryptoperiod makes the rotation a routine.',
+  severity: 'medium',
+  remediation: {
+    default:
+      'Rotate the signing key: publish the new public key in jwks.json next to the old one, switch private_key.pem, back up (barysafe backup), and remove the old public key once its tokens have expired.',
+  },
+  async run(ctx) {
+    const maxText = ctx.config.keys.max_age;
+    const max = parseDuration(maxText);
+    const file = ctx.barycenter.privateKeyPath;
+    const evidence: Evidence[] = [];
+    let thumbprint: string | undefined;
+    let mtime: number | undefined;
+    try {
+      thumbprint = (await parsePrivateJwk(await readFile(file, 'utf8'), file)).facts.thumbprint;
+      mtime = (await stat(file)).mtimeMs;
+      evidence.push({
+        source: `file:${file}`,
+        observed: { thumbprint, modified: new Date(mtime).toISOString() },
+      });
+    } catch (e) {
+      evidence.push({ source: `file:${file}`, note: `not readable: ${errorText(e)}` });
+    }
+    const access = await readRepository(ctx);
+    const history = access.ok ? keyHistory(access.value.snapshots) : [];
+    const current = thumbprint ? history.find((h) => h.thumbprint === thumbprint) : history.find((h) => h.current);
+    if (!access.ok) evidence.push({ source: access.source ?? 'repository', note: access.reason });
+    if (current)
+      evidence.push({
+        source: `manifests in ${access.ok ? access.value.displayUrl : 'the repository'}`,
+        observed: {
+          kid: current.kid,
+          first_snapshot: current.first.snapshot,
+          first_backed_up: current.first.created_at,
+        },
+      });
+    // The JWK has no creation date: the key is at least as old as the first snapshot holding it and
+    // as its file's modification time (a restore rewrites the file, the snapshot keeps the date).
+    const since = Math.min(
+      ...[mtime, current ? Date.parse(current.first.created_at) : undefined].filter(
+        (t): t is number => t !== undefined && Number.isFinite(t),
+      ),
+    );
+    if (!Number.isFinite(since))
+      return {
+        status: 'error',
+        summary: `the age of the signing key is unknown: ${file} is not readable and no snapshot holds a key`,
+        evidence,
+      };
+    const age = ctx.now.getTime() - since;
+    const kid = current?.kid ?? '(unknown kid)';
+    if (age > max)
+      return {
+        status: 'warn',
+        summary: `the signing key ${kid} is at least ${ageText(age)} old, older than keys.max_age = ${maxText}`,
+        evidence: [...evidence, { source: 'key age', observed: ageText(age), expected: `at most ${maxText}` }],
+      };
+    return {
+      status: 'pass',
+      summary: `the signing key ${kid} is at least ${ageText(age)} old (keys.max_age = ${maxText})`,
+      evidence,
+    };
+  },
+};
+
+const objectLock: CheckDefinition = {
+  id: 'backup.object-lock',
+  section: 'backup',
+  title: 'The repository bucket has versioning and S3 Object Lock, and barysafe sets a retention',
+  rationale:
+    'A host that can write backups can usually delete them; ransomware and a compromised host delete backups first. Object Lock retention makes every snapshot undeletable until its retention expires, whatever credentials an attacker holds.',
+  severity: 'medium',
+  remediation: {
+    default:
+      'Create the bucket with Object Lock (it turns versioning on), set [repository] object_lock = { mode = "COMPLIANCE", days = N } with N above the retention you keep, and add a lifecycle rule that expires noncurrent versions.',
+  },
+  async run(ctx) {
+    const p = await readProtection(ctx);
+    if (!p.ok) return unreadable(p);
+    if (!p.value)
+      return {
+        status: 'skip',
+        summary: `${p.source} is a file:// repository: Object Lock does not apply (protect the directory another way)`,
+        evidence: [{ source: p.source }],
+      };
+    const b = p.value;
+    const configured = ctx.config.repository.object_lock;
+    const evidence: Evidence[] = [
+      {
+        source: p.source,
+        observed: {
+          versioning: b.versioning,
+          object_lock: b.objectLock,
+          default_retention: b.defaultRetention ?? null,
+        },
+        expected: { versioning: 'enabled', object_lock: 'enabled' },
+        ...(b.notes.length ? { note: b.notes.join('; ') } : {}),
+      },
+      {
+        source: 'repository.object_lock in barysafe.toml',
+        observed: configured ?? 'not set',
+      },
+    ];
+    if (b.objectLock === 'unknown' || b.versioning === 'unknown')
+      return {
+        status: 'error',
+        summary: `the store did not say whether versioning and Object Lock are on (${b.notes.join('; ') || 'no answer'})`,
+        evidence,
+      };
+    if (b.objectLock !== 'enabled') {
+      if (configured)
+        return {
+          status: 'fail',
+          summary: `repository.object_lock is set but the bucket has no Object Lock: the retention barysafe asks for is not applied`,
+          evidence,
+        };
+      return {
+        status: 'warn',
+        summary: `the bucket has no Object Lock (versioning ${b.versioning}): whoever can write the backups can delete them`,
+        evidence,
+      };
+    }
+    if (!configured && !b.defaultRetention)
+      return {
+        status: 'warn',
+        summary:
+          'the bucket has Object Lock, but neither repository.object_lock nor a default retention sets a retention: objects are written unlocked',
+        evidence,
+      };
+    const how = configured
+      ? `${configured.mode} for ${configured.days} days on every object`
+      : `the bucket's default retention (${b.defaultRetention!.mode})`;
+    return { status: 'pass', summary: `versioning and Object Lock are on; ${how}`, evidence };
+  },
+};
+
+export const checks: CheckDefinition[] = [privateKey, database, config, restoreTested, keyAge, objectLock];

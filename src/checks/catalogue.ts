@@ -27,6 +27,8 @@ export const CATALOGUE_ORDER = [
   'backup.database',
   'backup.config',
   'backup.restore-tested',
+  'backup.key-age',
+  'backup.object-lock',
   'permissions.private-key',
   'permissions.config',
   'permissions.data-dir',

@@ -32,6 +32,8 @@ export const CONTROLS: Record<string, FrameworkControls> = {
     ['CP-4', 'CP-4(3)', 'CP-9(1)', 'CP-9(2)'],
     ['12.10.2'],
   ),
+  'backup.key-age': c(['CC6.1'], ['A.8.24'], ['SC-12'], ['3.6.4', '3.7.4']),
+  'backup.object-lock': c(['A1.2', 'CC6.1'], ['A.8.13'], ['CP-9', 'CP-9(7)'], ['12.10.1']),
   'permissions.private-key': c(['CC6.1'], ['A.8.24', 'A.5.15'], ['AC-6', 'SC-12'], ['3.6.1', '7.2.1']),
   'permissions.config': c(['CC6.1'], ['A.8.9', 'A.5.15'], ['AC-6', 'CM-6'], ['7.2.1']),
   'permissions.data-dir': c(['CC6.1'], ['A.5.15'], ['AC-6'], ['7.2.1']),

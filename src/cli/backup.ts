@@ -40,7 +40,7 @@ export function registerBackup(program: Command): void {
             const total = m.artifacts.reduce((s, a) => s + a.size, 0);
             process.stdout.write(
               `snapshot ${r.id} saved to ${storage.displayUrl}\n` +
-                `  key      kid ${m.key.kid} (RSA ${m.key.modulus_bits} bits), jwks.json ${m.key.jwks.publishes_key_exactly ? 'matches' : 'DOES NOT MATCH'}\n` +
+                `  key      kid ${m.key.kid} (RSA ${m.key.modulus_bits} bits), jwks.json ${jwksWord(m.key.jwks)}\n` +
                 `  database ${m.database.engine}, ${m.database.migrations.length} migrations, ${Object.entries(
                   m.database.row_counts,
                 )
@@ -66,4 +66,11 @@ export function registerBackup(program: Command): void {
         }
       }),
     );
+}
+
+/** A jwks.json that publishes the key beside other public keys (a rotation) matches; it is not exact. */
+function jwksWord(j: { publishes_key_exactly: boolean; problems: string[]; thumbprints: string[] }): string {
+  if (j.publishes_key_exactly) return 'matches';
+  if (j.problems.length === 0) return `publishes the key and ${j.thumbprints.length - 1} other public key(s)`;
+  return 'DOES NOT MATCH';
 }

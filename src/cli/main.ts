@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => unknown>> = {
   restore: async () => (await import('./restore.js')).registerRestore,
   check: async () => (await import('./check.js')).registerCheck,
   verify: async () => (await import('./verify.js')).registerVerify,
+  keys: async () => (await import('./keys.js')).registerKeys,
   'verify-evidence': async () => (await import('./verify-evidence.js')).registerVerifyEvidence,
   evidence: async () => (await import('./evidence.js')).registerEvidence,
   report: async () => (await import('./report.js')).registerReport,

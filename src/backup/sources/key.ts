@@ -9,6 +9,8 @@ export interface KeyMaterial {
   record: KeyRecord;
   /** Why Barycenter's signer would refuse the key (empty when it signs). */
   signerRefusals: string[];
+  /** Unusual but working (other public keys beside the signing key): recorded as manifest warnings. */
+  warnings: string[];
 }
 
 /**
@@ -39,6 +41,7 @@ export async function readKeyMaterial(keyPath: string, jwksPath: string): Promis
         problems: match.problems,
       },
     },
+    warnings: match.warnings,
   };
 }
 

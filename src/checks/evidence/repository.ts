@@ -7,6 +7,7 @@ import { VERIFICATIONS_PREFIX } from '../../repository/layout.js';
 import { Repository, type DrillRecordRef, type SnapshotEntry } from '../../repository/repository.js';
 import { usableVerifyRecords, verifyRecordSchema, type UsableVerifyRecord } from '../../repository/verify-record.js';
 import { drillsFromEvidence } from '../../repository/evidence-drills.js';
+import type { BucketProtection } from '../../repository/storage.js';
 import type { CheckContext, Lookup } from '../types.js';
 
 export interface RepositoryFacts {
@@ -58,6 +59,28 @@ export function readRepository(ctx: CheckContext): Promise<Lookup<RepositoryFact
             verifications,
           },
         };
+      } finally {
+        await storage.close?.();
+      }
+    } catch (e) {
+      return { ok: false, source: `repository ${displayUrl}`, reason: redactText(errorText(e)) };
+    }
+  });
+}
+
+/**
+ * Versioning and Object Lock of the repository's bucket, as GetBucketVersioning and
+ * GetObjectLockConfiguration answer; null for a file:// repository, which has neither.
+ */
+export function readProtection(ctx: CheckContext): Promise<Lookup<BucketProtection | null>> {
+  return ctx.memo('repository-protection', async () => {
+    const displayUrl = redactUrl(ctx.config.repository.url);
+    try {
+      const storage = openStorage(ctx.config.repository);
+      try {
+        const source = `GetBucketVersioning, GetObjectLockConfiguration on ${storage.displayUrl}`;
+        if (!storage.protection) return { ok: true, source: `repository ${storage.displayUrl}`, value: null };
+        return { ok: true, source, value: await storage.protection() };
       } finally {
         await storage.close?.();
       }

@@ -85,6 +85,14 @@ const jwksMatchesKey: CheckDefinition = {
         summary: problems[0]!,
         evidence: [...evidence, { source: 'comparison', observed: problems }],
       };
+    if (match.warnings.length)
+      return {
+        status: 'warn',
+        summary: match.warnings[0]!,
+        evidence: [...evidence, { source: 'comparison', observed: match.warnings }],
+        remediation:
+          'When the rotation is complete (every token signed with the old key has expired), remove the old public key from jwks.json and restart, so the JWKS publishes only the signing key.',
+      };
     return {
       status: 'pass',
       summary: `jwks.json publishes exactly the signing key (kid ${key.kid}, thumbprint ${key.thumbprint})`,

@@ -55,7 +55,9 @@ export async function jwksStep(input: RunningInput): Promise<StepOutcome> {
   };
   if (problems.length) return fail(problems.join('; '), evidence);
   return pass(
-    `serves exactly the restored key ${key.kid} (thumbprint ${key.thumbprint}); no new key generated`,
+    match.warnings.length
+      ? `serves the restored key ${key.kid} (thumbprint ${key.thumbprint}) and the restored jwks.json's other public keys (${served.keys.length} in all); no new key generated`
+      : `serves exactly the restored key ${key.kid} (thumbprint ${key.thumbprint}); no new key generated`,
     evidence,
   );
 }

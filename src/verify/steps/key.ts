@@ -35,7 +35,8 @@ export async function keyStep({ entry, restored }: RestoredInput, ctx: DrillCont
     problems.push(
       `Barycenter's signer refuses this key (${refused.join('; ')}): the instance would boot and then answer 500 to every token request`,
     );
-  problems.push(...matchKeyToJwks(facts, jwks).problems);
+  const match = matchKeyToJwks(facts, jwks);
+  problems.push(...match.problems);
   if (facts.thumbprint !== manifestKey.thumbprint)
     problems.push(
       `the restored key (thumbprint ${facts.thumbprint}) is not the key the manifest recorded (${manifestKey.thumbprint})`,
@@ -53,6 +54,12 @@ export async function keyStep({ entry, restored }: RestoredInput, ctx: DrillCont
     jwks_thumbprints: jwks.keys.map((k) => k.thumbprint),
   };
   if (problems.length) return fail(problems.join('; '), evidence);
+  // Other public keys beside the signing key (a rotation in progress) still verify every token.
+  if (match.warnings.length)
+    return pass(
+      `RSA-${facts.modulusBits} key ${facts.kid ?? '(no kid)'}; jwks.json publishes its public part (thumbprint ${facts.thumbprint}); warning: ${match.warnings.join('; ')}`,
+      { ...evidence, warnings: match.warnings },
+    );
   return pass(
     `RSA-${facts.modulusBits} key ${facts.kid ?? '(no kid)'}; jwks.json publishes exactly its public part (thumbprint ${facts.thumbprint})`,
     evidence,
