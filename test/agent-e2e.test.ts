@@ -1,5 +1,5 @@
 // The agent against a real deployment (the Barycenter stand-in) and a real file:// repository,
-// with second-resolution schedules: a backup, a drill and a check happen in-process through the
+// with second-resolution schedules: a backup, a verify, a drill and a check happen in-process through the
 // same use cases as the commands; /metrics reports each with the right timestamps, a failed run
 // never moves a last-success timestamp, and the node_exporter textfile says the same as /metrics.
 import assert from 'node:assert/strict';
@@ -52,7 +52,7 @@ describe('agent end to end (file:// repository, stand-in deployment)', () => {
       s.setup.configPath,
       (await readFile(s.setup.configPath, 'utf8')) +
         `\n[state]\ndir = "${path.join(s.d.dir.path, 'state')}"\n` +
-        `\n[schedule]\nbackup = "*/4 * * * * *"\ndrill = "0 0 0 1 1 *"\ncheck = "*/30 * * * * *"\ntimezone = "UTC"\n` +
+        `\n[schedule]\nbackup = "*/4 * * * * *"\nverify = "0 0 0 1 1 *"\nread_data_subset = "auto/2"\ndrill = "0 0 0 1 1 *"\ncheck = "*/30 * * * * *"\ntimezone = "UTC"\n` +
         `\n[agent]\nlisten = "127.0.0.1:0"\ntextfile_dir = "${textfileDir}"\nstop_timeout = "30s"\n`,
     );
     const { config, path: configPath } = await loadConfig(s.setup.configPath);
@@ -81,7 +81,7 @@ describe('agent end to end (file:// repository, stand-in deployment)', () => {
     ) as JobState;
 
   it('runs the missed jobs at start and the backup again on its second-resolution schedule', async () => {
-    // Fresh state: every job is due at start (the drill's yearly slot passed long ago).
+    // Fresh state: every job is due at start (the verify's and drill's yearly slots passed long ago).
     const backups = await waitFor('two backups', async () => {
       const st = await state('backup');
       return st.last_success && st.last_slot && Date.parse(st.last_success.finished_at) > t0 + 4000 ? st : undefined;
@@ -91,6 +91,16 @@ describe('agent end to end (file:// repository, stand-in deployment)', () => {
     assert.equal(drill.last_run!.exit_code, 0, drill.last_run!.summary);
     assert.equal(drill.drill?.verdict, 'pass');
     assert.ok(drill.drill!.rto_seconds! > 0);
+    const verify = await waitFor('a verify', async () =>
+      (await state('verify')).last_run ? state('verify') : undefined,
+    );
+    assert.equal(verify.last_run!.exit_code, 0, verify.last_run!.summary);
+    assert.match(
+      verify.last_run!.summary,
+      /read-data slice 1\/2\) of \d+ snapshot\(s\): pass, [1-9]\d* object\(s\) read/,
+    );
+    // Slice 1 of an auto/2 cycle read: half of the cycle is done.
+    assert.equal(verify.verify?.coverage_ratio, 0.5);
     const check = await waitFor('a check run', async () =>
       (await state('check')).last_run ? state('check') : undefined,
     );
@@ -102,7 +112,12 @@ describe('agent end to end (file:// repository, stand-in deployment)', () => {
     const written = await stat(path.join(textfileDir, 'barysafe.prom'));
     assert.ok(Date.now() - written.mtimeMs < 10_000, 'the agent keeps the textfile fresh by itself');
     await agent.writeTextfile();
-    const [backup, drill, check] = await Promise.all([state('backup'), state('drill'), state('check')]);
+    const [backup, verify, drill, check] = await Promise.all([
+      state('backup'),
+      state('verify'),
+      state('drill'),
+      state('check'),
+    ]);
     const r = await fetch(`${listener.url}/metrics`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
@@ -120,6 +135,9 @@ describe('agent end to end (file:// repository, stand-in deployment)', () => {
     near('barysafe_job_last_success_timestamp_seconds{job="backup"}', backup.last_success?.finished_at);
     near('barysafe_job_last_run_timestamp_seconds{job="backup"}', backup.last_run?.finished_at);
     near('barysafe_job_last_success_timestamp_seconds{job="drill"}', drill.last_success?.finished_at);
+    near('barysafe_job_last_success_timestamp_seconds{job="verify"}', verify.last_success?.finished_at);
+    assert.equal(m.get('barysafe_job_last_run_success{job="verify"}'), 1);
+    assert.equal(m.get('barysafe_verify_coverage_ratio'), 0.5);
     near('barysafe_job_last_run_timestamp_seconds{job="check"}', check.last_run?.finished_at);
     assert.equal(m.get('barysafe_job_last_run_success{job="drill"}'), 1);
     assert.equal(m.get('barysafe_job_expected_interval_seconds{job="backup"}'), 4);

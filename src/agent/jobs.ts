@@ -6,6 +6,8 @@ import { BackupNotNeeded, runBackup } from '../backup/pipeline.js';
 import { Repository, type GoodSnapshot } from '../repository/repository.js';
 import type { Storage } from '../repository/storage.js';
 import { runDrill } from '../verify/drill.js';
+import { runVerify, type VerifyResult } from '../verify/repo/run.js';
+import { parseSubset } from '../verify/repo/slices.js';
 import type { BackupFacts, CheckFacts, DrillFacts, JobState, VerifyFacts } from './state.js';
 import type { JobName } from './schedule.js';
 
@@ -60,34 +62,16 @@ export interface JobSpec {
 export interface JobDeps {
   /** `barysafe check` for the config file: its exit code and the report's counts per status. */
   runCheck?: (configPath: string) => Promise<{ exitCode: number; counts: Record<string, number>; line: string }>;
-  /** `barysafe verify`: exit code, a one-line summary and, when known, the share of data read so far. */
-  runVerify?: (ctx: JobContext) => Promise<{ exitCode: number; summary: string; coverageRatio?: number | null }>;
   /** `barysafe forget` (retention): exit code and a one-line summary. */
   runForget?: (ctx: JobContext) => Promise<{ exitCode: number; summary: string }>;
 }
 
-/** Every job this build knows; verify and forget only when their use cases are lent. */
+/** Every job this build knows; check and forget only when their use cases are lent. */
 export function jobTable(deps: JobDeps = {}): Map<JobName, JobSpec> {
   const t = new Map<JobName, JobSpec>();
   t.set('backup', { name: 'backup', writer: true, reportsBegin: true, run: backupJob });
-  if (deps.runVerify) {
-    const runVerify = deps.runVerify;
-    t.set('verify', {
-      name: 'verify',
-      writer: true,
-      run: async (ctx) => {
-        const r = await runVerify(ctx);
-        return {
-          kind: 'done',
-          exitCode: r.exitCode,
-          summary: r.summary,
-          facts: {
-            verify: { finished_at: new Date().toISOString(), coverage_ratio: r.coverageRatio ?? null },
-          },
-        };
-      },
-    });
-  }
+  // A writer: it stores a signed verify record and appends to the evidence chain.
+  t.set('verify', { name: 'verify', writer: true, run: verifyJob });
   t.set('drill', { name: 'drill', writer: true, run: drillJob });
   if (deps.runCheck) {
     const runCheck = deps.runCheck;
@@ -259,4 +243,54 @@ async function drillJob(ctx: JobContext): Promise<JobOutcome> {
       },
     },
   };
+}
+
+/**
+ * `barysafe verify` on the schedule: the inventory of every snapshot, plus one slice of the data
+ * when [schedule] read_data_subset is set ("auto/7" reads everything once per seven runs). The
+ * record is signed when this host holds the signing key, as `barysafe verify` would.
+ */
+async function verifyJob(ctx: JobContext): Promise<JobOutcome> {
+  const subsetText = ctx.config.schedule.read_data_subset;
+  const subset = subsetText !== undefined ? parseSubset(subsetText) : undefined;
+  const r = await runVerify(ctx.config, {
+    readData: subset !== undefined,
+    ...(subset ? { subset } : {}),
+    live: false,
+    record: ctx.config.encryption.signing_key_file !== undefined,
+    storage: ctx.storage,
+    logger: ctx.logger,
+  });
+  const tier = r.subset ? `read-data slice ${r.subset.n}/${r.subset.t}` : r.tier;
+  const damaged = r.snapshots.filter((x) => !x.ok).length;
+  const notes = [
+    ...(damaged ? [`${damaged} DAMAGED`] : []),
+    ...r.problems.slice(0, 3),
+    ...(r.egress.stopped ? [`${r.egress.left_objects} object(s) left unread by the egress budget`] : []),
+    ...r.inconclusive.slice(0, 2).map((i) => `not decided: ${i}`),
+    ...(r.record_error ? [r.record_error] : []),
+  ];
+  return {
+    kind: 'done',
+    exitCode: r.exit_code,
+    summary:
+      `verify (${tier}) of ${r.snapshots.length} snapshot(s): ${r.verdict}, ${r.read.length} object(s) read` +
+      (notes.length ? `; ${notes.join('; ')}` : ''),
+    facts: { verify: { finished_at: r.finished_at, coverage_ratio: coverageOf(r) } },
+  };
+}
+
+/**
+ * The share of the repository's data read back in the current cycle: 0 for an inventory, 1 for a
+ * complete --read-data, k/t after slice k of an auto/t cycle (1/t for a fixed slice), less while an
+ * egress budget leaves objects unread.
+ */
+export function coverageOf(r: Pick<VerifyResult, 'tier' | 'subset' | 'read' | 'left'>): number {
+  if (r.tier === 'inventory') return 0;
+  const complete = r.left.length === 0;
+  const partOfRun = r.read.length + r.left.length ? r.read.length / (r.read.length + r.left.length) : 1;
+  if (!r.subset) return complete ? 1 : partOfRun;
+  const { n, t, auto } = r.subset;
+  const before = auto ? n - 1 : 0;
+  return (before + (complete ? 1 : partOfRun)) / t;
 }

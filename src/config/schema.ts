@@ -185,7 +185,10 @@ export const configSchema = z
         backup: cronExpression.optional(),
         verify: cronExpression.optional(),
         /** Passed to the scheduled verify: "n/t" or "auto/t" reads every object once per t runs. */
-        read_data_subset: z.string().optional(),
+        read_data_subset: z
+          .string()
+          .regex(/^(auto|\d+)\/\d+$/, '"auto/t" (the next slice each run) or "n/t", e.g. "auto/7"')
+          .optional(),
         drill: cronExpression.optional(),
         check: cronExpression.optional(),
         forget: cronExpression.optional(),
