@@ -128,6 +128,7 @@ export function detectDeployment(
   if (c.deployment) return { type: c.deployment, reason: 'checks.deployment in barysafe.toml' };
   if (c.kubernetes_manifests.length) return { type: 'kubernetes', reason: 'checks.kubernetes_manifests is set' };
   if (c.docker_inspect) return { type: 'docker', reason: 'checks.docker_inspect is set' };
+  if (c.compose_file) return { type: 'docker', reason: 'checks.compose_file is set' };
   if (c.systemd_unit) return { type: 'systemd', reason: 'checks.systemd_unit is set' };
   if (probe.env.KUBERNETES_SERVICE_HOST)
     return { type: 'kubernetes', reason: 'KUBERNETES_SERVICE_HOST is set (running in a pod)' };

@@ -93,15 +93,23 @@ function podTemplateOf(o: K8sObject): { pod?: PodSpec; labels?: Record<string, s
 
 const isBarycenter = (c: Container) => c.name === 'barycenter' || /(^|\/)barycenter(:|@|$)/.test(c.image ?? '');
 
-/** The long-running workload whose container runs Barycenter (Jobs and CronJobs only as a last resort). */
-export function findWorkload(objects: K8sObject[], fileOf: Map<K8sObject, string>): Workload | undefined {
+/**
+ * The long-running workload whose container runs Barycenter (Jobs and CronJobs only as a last
+ * resort); with `containerName` (checks.kubernetes_container), the container of that name.
+ */
+export function findWorkload(
+  objects: K8sObject[],
+  fileOf: Map<K8sObject, string>,
+  containerName?: string,
+): Workload | undefined {
+  const wanted = containerName ? (c: Container) => c.name === containerName : isBarycenter;
   const candidates = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind ?? ''));
   candidates.sort(
     (a, b) => Number(['Job', 'CronJob'].includes(a.kind!)) - Number(['Job', 'CronJob'].includes(b.kind!)),
   );
   for (const o of candidates) {
     const { pod, labels, prefix } = podTemplateOf(o);
-    const container = pod?.containers?.find(isBarycenter);
+    const container = pod?.containers?.find(wanted);
     if (pod && container) {
       return {
         object: o,

@@ -98,6 +98,7 @@ function resolveRelativePaths(c: BarysafeConfig, base: string): BarysafeConfig {
       ...c.checks,
       pid_file: abs(c.checks.pid_file),
       docker_inspect: abs(c.checks.docker_inspect),
+      compose_file: abs(c.checks.compose_file),
       kubernetes_manifests: c.checks.kubernetes_manifests.map((f) => abs(f)!),
     },
   };

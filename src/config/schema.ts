@@ -132,7 +132,13 @@ export const configSchema = z
         pid_file: z.string().optional(),
         systemd_unit: z.string().optional(),
         docker_inspect: z.string().optional(),
+        /** A Compose file to judge instead of `docker inspect` (before deploying, or without an engine). */
+        compose_file: z.string().optional(),
+        /** The service of compose_file that runs Barycenter (default "barycenter"). */
+        compose_service: z.string().optional(),
         kubernetes_manifests: z.array(z.string()).default([]),
+        /** The container the checks judge when neither its name nor its image says barycenter. */
+        kubernetes_container: z.string().optional(),
         replicas: z.number().int().min(1).optional(),
         waivers: z
           .array(

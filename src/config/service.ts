@@ -54,7 +54,8 @@ export async function loadServiceDefinition(config: BarysafeConfig, docker = 'do
         ok: true,
         service: fromInspect(await readFile(c.docker_inspect, 'utf8'), `docker inspect file ${c.docker_inspect}`),
       };
-    if (c.kubernetes_manifests.length) return { ok: true, service: await fromManifests(c.kubernetes_manifests) };
+    if (c.kubernetes_manifests.length)
+      return { ok: true, service: await fromManifests(c.kubernetes_manifests, c.kubernetes_container) };
     if (c.deployment === 'docker') {
       const { stdout } = await run(docker, ['inspect', 'barycenter'], { timeout: 10_000 });
       return { ok: true, service: fromInspect(stdout, 'docker inspect barycenter (live)') };
@@ -105,7 +106,7 @@ export function fromInspect(text: string, source: string): ServiceDefinition {
   };
 }
 
-async function fromManifests(files: string[]): Promise<ServiceDefinition> {
+async function fromManifests(files: string[], containerName?: string): Promise<ServiceDefinition> {
   const objects: K8sObject[] = [];
   const fileOf = new Map<K8sObject, string>();
   for (const f of files)
@@ -113,8 +114,11 @@ async function fromManifests(files: string[]): Promise<ServiceDefinition> {
       objects.push(o);
       fileOf.set(o, f);
     }
-  const w = findWorkload(objects, fileOf);
-  if (!w) throw new Error(`no workload running a barycenter container in ${files.join(', ')}`);
+  const w = findWorkload(objects, fileOf, containerName);
+  if (!w)
+    throw new Error(
+      `no workload running ${containerName ? `a container named ${containerName}` : 'a barycenter container'} in ${files.join(', ')}`,
+    );
   const c = w.container;
   const layers: EnvLayer[] = [];
   const notes: string[] = [];

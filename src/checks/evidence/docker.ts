@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { CheckContext, Lookup } from '../types.js';
 import { parseInspect, type DockerContainer } from '../../config/docker-inspect.js';
+import { readComposeService } from './compose.js';
 
 const run = promisify(execFile);
 
@@ -10,8 +11,9 @@ const run = promisify(execFile);
 export { containerEnv, parseInspect, type DockerContainer } from '../../config/docker-inspect.js';
 
 /**
- * Source of the container: checks.docker_inspect (a saved file), else the live engine for the
- * container named `barycenter` (the container_name in Barycenter's docker-compose.yml).
+ * Source of the container: checks.docker_inspect (a saved file), else checks.compose_file (the
+ * service as it would run), else the live engine for the container named `barycenter` (the
+ * container_name in Barycenter's docker-compose.yml).
  */
 export const DEFAULT_CONTAINER_NAME = 'barycenter';
 
@@ -27,6 +29,19 @@ export async function loadDocker(ctx: CheckContext): Promise<Lookup<DockerContai
         };
       } catch (e) {
         return { ok: false, reason: `cannot read docker inspect file ${file}: ${(e as Error).message}` };
+      }
+    }
+    const compose = ctx.config.checks.compose_file;
+    if (compose) {
+      const service = ctx.config.checks.compose_service ?? DEFAULT_CONTAINER_NAME;
+      try {
+        return {
+          ok: true,
+          value: await readComposeService(compose, service),
+          source: `compose file ${compose} (service ${service})`,
+        };
+      } catch (e) {
+        return { ok: false, reason: `cannot read compose file ${compose}: ${(e as Error).message}` };
       }
     }
     try {

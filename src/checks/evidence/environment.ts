@@ -23,7 +23,9 @@ export interface EnvSources {
 }
 
 export const usesDocker = (ctx: CheckContext) =>
-  ctx.deployment === 'docker' || ctx.config.checks.docker_inspect !== undefined;
+  ctx.deployment === 'docker' ||
+  ctx.config.checks.docker_inspect !== undefined ||
+  ctx.config.checks.compose_file !== undefined;
 export const usesKubernetes = (ctx: CheckContext) =>
   ctx.deployment === 'kubernetes' || ctx.config.checks.kubernetes_manifests.length > 0;
 export const usesUnit = (ctx: CheckContext) =>

@@ -39,11 +39,12 @@ export async function loadKubernetes(ctx: CheckContext): Promise<Lookup<K8sManif
         return { ok: false, reason: `cannot read Kubernetes manifest ${f}: ${(e as Error).message}` };
       }
     }
-    const workload = findWorkload(objects, fileOf);
+    const name = ctx.config.checks.kubernetes_container;
+    const workload = findWorkload(objects, fileOf, name);
     if (!workload)
       return {
         ok: false,
-        reason: `no Deployment/StatefulSet/Pod running a barycenter container in ${files.join(', ')}`,
+        reason: `no Deployment/StatefulSet/Pod running ${name ? `a container named ${name}` : 'a barycenter container'} in ${files.join(', ')}`,
       };
     return { ok: true, value: { files, objects, workload }, source: files.join(', ') };
   });
