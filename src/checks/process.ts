@@ -38,7 +38,10 @@ async function nonRoot(ctx: CheckContext): Promise<CheckOutcome> {
   }
   if (usesDocker(ctx)) {
     const d = await loadDocker(ctx);
-    if (d.ok) {
+    // A Compose service without `user:` runs as the image's USER, which the file does not say.
+    if (d.ok && d.source.startsWith('compose file') && d.value.Config?.User === undefined)
+      f.missing(`${d.source}: no user is set, so the image's USER decides (set user: to judge it here)`);
+    else if (d.ok) {
       const user = d.value.Config?.User ?? '';
       const name = user.split(':')[0]!;
       const bad = name === '' || name === 'root' || name === '0';
