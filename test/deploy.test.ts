@@ -250,3 +250,26 @@ describe('example barysafe.toml files', () => {
       if (config.schedule.drill) assert.ok(config.drill.barycenter_bin ?? config.drill.image, file);
     });
 });
+
+describe('docs/AGENT.md', () => {
+  it('names every exported metric, every shipped alert and every config key of the agent', async () => {
+    const doc = await readFile(path.join(REPO_ROOT, 'docs', 'AGENT.md'), 'utf8');
+    const { METRIC_NAMES } = await import('../src/agent/metrics.js');
+    const { configSchema } = await import('../src/config/schema.js');
+    const missing: string[] = [];
+    for (const m of METRIC_NAMES) if (!doc.includes(m)) missing.push(m);
+    const rules = await readFile(path.join(DEPLOY, 'prometheus', 'barysafe-alerts.yml'), 'utf8');
+    const alerts = [...rules.matchAll(/^\s*- alert: (\S+)$/gm)].map((m) => m[1]!);
+    assert.ok(alerts.length >= 10, alerts.join());
+    for (const a of alerts) if (!doc.includes(`\`${a}\``)) missing.push(a);
+    for (const section of ['schedule', 'agent', 'notify'] as const) {
+      const shape = configSchema.shape[section];
+      const keys = Object.keys(
+        (shape as any).removeDefault().innerType?.().shape ?? (shape as any).removeDefault().shape,
+      );
+      assert.ok(keys.length > 2, section);
+      for (const k of keys) if (!doc.includes(`\`${k}\``)) missing.push(`[${section}] ${k}`);
+    }
+    assert.deepEqual(missing, []);
+  });
+});
