@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => unknown>> = {
   check: async () => (await import('./check.js')).registerCheck,
   verify: async () => (await import('./verify.js')).registerVerify,
   keys: async () => (await import('./keys.js')).registerKeys,
+  forget: async () => (await import('./forget.js')).registerForget,
   'verify-evidence': async () => (await import('./verify-evidence.js')).registerVerifyEvidence,
   evidence: async () => (await import('./evidence.js')).registerEvidence,
   report: async () => (await import('./report.js')).registerReport,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import type { Signer } from '../crypto/signing.js';
-import { REPOSITORY_ID_KEY } from './layout.js';
+import { REPOSITORY_ID_KEY, manifestKey } from './layout.js';
 import { newSnapshotId } from './manifest.js';
 import type { GoodSnapshot, Repository } from './repository.js';
 import { parseAndVerify, signDocument } from './signed-document.js';
@@ -143,7 +143,11 @@ export async function compareWithAnchor(
       );
   } catch (e) {
     if (!(e instanceof BarysafeError) || e.exitCode !== ExitCode.INTEGRITY) throw e;
-    problems.push(`the anchored snapshot ${a.id} (seen ${anchor.updated_at}) is gone or no longer verifies`);
+    // Removed by `forget` (a signed tombstone names exactly these bytes): a prune, not a rollback,
+    // as long as a newer snapshot still verifies (the comparison below).
+    const pruned = (await repo.storage.head(manifestKey(a.id)).catch(() => undefined)) === null;
+    if (!pruned || !(await repo.tombstoned(a.id, a.sha256)))
+      problems.push(`the anchored snapshot ${a.id} (seen ${anchor.updated_at}) is gone or no longer verifies`);
   }
   if (!newest) problems.push(`no snapshot verifies any more; this host last saw ${a.id}`);
   else {
