@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => unknown>> = {
   verify: async () => (await import('./verify.js')).registerVerify,
   keys: async () => (await import('./keys.js')).registerKeys,
   forget: async () => (await import('./forget.js')).registerForget,
+  copy: async () => (await import('./copy.js')).registerCopy,
   'verify-evidence': async () => (await import('./verify-evidence.js')).registerVerifyEvidence,
   evidence: async () => (await import('./evidence.js')).registerEvidence,
   report: async () => (await import('./report.js')).registerReport,

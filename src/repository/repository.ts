@@ -210,7 +210,11 @@ export class Repository {
       }
       pruned.push(link.id);
       tombstones.add(t.tombstone);
-      if (!t.previous) return { ok: true, detail: `the chain starts${via}` };
+      if (!t.previous)
+        return {
+          ok: true,
+          detail: `the chain starts before ${pruned.length} snapshot(s) removed by forget (${[...tombstones].join(', ')})`,
+        };
       link = t.previous;
     }
   }
