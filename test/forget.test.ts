@@ -461,3 +461,27 @@ test('weekly buckets are ISO 8601 weeks, as Go (restic) numbers them, across yea
   assert.deepEqual(w('2025-12-28'), { year: 2025, week: 52 });
   assert.deepEqual(w('2026-01-01'), { year: 2026, week: 1 });
 });
+
+describe('the agent runs forget on its schedule', () => {
+  let f: RepoFixture;
+  before(async () => {
+    f = await repoFixture('file', undefined, { toml: '[retention]\nkeep_last = 1\n' });
+  });
+  after(async () => {
+    await f?.close();
+  });
+
+  test('agent --run-now forget applies [retention], confirmed, with a tombstone', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await f.backup()).id);
+    const r = await runCli(['--config', f.setup.configPath, 'agent', '--run-now', 'forget']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const verifier = await loadVerifier(f.config.encryption.signing_key_file!);
+    const repo = new Repository(f.storage, verifier);
+    assert.deepEqual(await repo.snapshotIds(), [ids[2]]);
+    const t = await repo.tombstones();
+    assert.equal(t.length, 1);
+    assert.ok(t[0]!.verified === true);
+    assert.deepEqual(t[0]!.record.removed.map((x) => x.id).sort(), [ids[0], ids[1]]);
+  });
+});

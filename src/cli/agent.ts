@@ -19,6 +19,7 @@ export function commandJobs(): JobDeps {
         line: (r.report ? summaryLine(r.report) : 'no report') + unrecorded,
       };
     },
+    runForget: async (ctx) => (await import('./forget.js')).forgetJob(ctx.config, ctx.storage, ctx.logger),
   };
 }
 

@@ -4,6 +4,8 @@ import { parseDuration, type BarysafeConfig } from '../config/schema.js';
 import { loadSigner } from '../crypto/signing.js';
 import { runForget, type ForgetResult } from '../repository/forget.js';
 import { KEEP_RULES, type RetentionPolicy } from '../repository/retention.js';
+import type { Logger } from 'pino';
+import type { Storage } from '../repository/storage.js';
 import { action, configFor, globals, loggerFor, printJson, storageFor, verifierFor } from './common.js';
 
 interface ForgetFlags {
@@ -118,4 +120,35 @@ export function forgetText(r: ForgetResult): string {
     for (const e of r.errors) o.push(`  ${e}`);
   }
   return o.join('\n') + '\n';
+}
+
+/**
+ * The agent's scheduled forget: the [retention] policy, confirmed (a schedule is the operator's
+ * decision to prune), signed with encryption.signing_key_file. Exit code and a one-line summary.
+ */
+export async function forgetJob(
+  config: BarysafeConfig,
+  storage: Storage,
+  logger: Logger,
+): Promise<{ exitCode: number; summary: string }> {
+  const verifier = await verifierFor(config);
+  if (!verifier) return { exitCode: ExitCode.USAGE, summary: 'no verify key: forget judges only verified snapshots' };
+  const signer = config.encryption.signing_key_file ? await loadSigner(config.encryption.signing_key_file) : undefined;
+  const { evidence_days: _e, ...policy } = config.retention;
+  const r = await runForget(config, {
+    policy,
+    confirm: true,
+    storage,
+    verifier,
+    ...(signer ? { signer } : {}),
+    logger,
+  });
+  const kept = r.snapshots.filter((s) => s.action === 'keep').length;
+  return {
+    exitCode: r.exit_code,
+    summary:
+      `${r.policy_text}: removed ${r.removed.length} snapshot(s) and ${r.removed_orphans.length} orphan(s), kept ${kept}` +
+      (r.tombstone ? ` (${r.tombstone})` : '') +
+      (r.errors.length ? `; ${r.errors.length} error(s): ${r.errors[0]}` : ''),
+  };
 }
