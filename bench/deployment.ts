@@ -10,6 +10,7 @@ export interface BenchDeployment {
   barysafeConfig: string;
   repositoryDir: string;
   recipient: string;
+  identityFile: string;
 }
 
 /**
@@ -21,7 +22,7 @@ export interface BenchDeployment {
 export async function createBenchDeployment(
   dir: string,
   databaseUrl: string,
-  opts: { pgBinDir?: string; tempDir: string },
+  opts: { pgBinDir?: string; tempDir: string; barycenterBin?: string },
 ): Promise<BenchDeployment> {
   const workdir = path.join(dir, 'barycenter');
   const { configPath: barycenterConfig } = await writeBarycenterLayout(workdir, { databaseUrl });
@@ -29,15 +30,24 @@ export async function createBenchDeployment(
   const repositoryDir = path.join(dir, 'repository');
   await mkdir(repositoryDir, { recursive: true, mode: 0o700 });
   await mkdir(opts.tempDir, { recursive: true, mode: 0o700 });
+  const barysafeDir = path.join(dir, 'barysafe');
   const r = await initConfig({
-    dir: path.join(dir, 'barysafe'),
+    dir: barysafeDir,
     barycenterConfig,
     workdir,
     repository: pathToFileURL(repositoryDir).href,
   });
   await appendFile(
     r.configPath,
-    `\n[backup]\n${opts.pgBinDir ? `pg_bin_dir = ${JSON.stringify(opts.pgBinDir)}\n` : ''}temp_dir = ${JSON.stringify(opts.tempDir)}\n`,
+    `\n[backup]\n${opts.pgBinDir ? `pg_bin_dir = ${JSON.stringify(opts.pgBinDir)}\n` : ''}temp_dir = ${JSON.stringify(opts.tempDir)}\n` +
+      (opts.barycenterBin ? `\n[drill]\nbarycenter_bin = ${JSON.stringify(opts.barycenterBin)}\n` : ''),
   );
-  return { workdir, barycenterConfig, barysafeConfig: r.configPath, repositoryDir, recipient: r.recipient };
+  return {
+    workdir,
+    barycenterConfig,
+    barysafeConfig: r.configPath,
+    repositoryDir,
+    recipient: r.recipient,
+    identityFile: path.join(barysafeDir, 'identity.txt'),
+  };
 }

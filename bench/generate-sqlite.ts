@@ -12,11 +12,13 @@ const MARKER_VERSION = 0x62737631; // "bsv1" in PRAGMA user_version: made by thi
  * inside SQLite (INSERT … SELECT over a recursive CTE) until the file reaches targetBytes.
  * tok()/dtok() are registered functions (random / SHA-256-derived base64url, 43 chars).
  * With `keep`, an existing file from this generator that is already big enough is reused.
+ * With `blobs`, the growing part is incompressible random 64 KiB blobs in a table of its own
+ * instead of tokens: the cipher's case, where integrity_check has few pages to walk.
  */
 export async function generateSqlite(
   file: string,
   targetBytes: number,
-  opts: { scale: number; keep: boolean; log: (s: string) => void },
+  opts: { scale: number; keep: boolean; log: (s: string) => void; blobs?: boolean },
 ): Promise<GeneratedDb> {
   const t0 = Date.now();
   if (opts.keep && existsSync(file)) {
@@ -49,6 +51,13 @@ export async function generateSqlite(
       createHash('sha256').update(String(x)).digest('base64url'),
     );
 
+    const finish = (): GeneratedDb => {
+      db.pragma(`user_version = ${MARKER_VERSION}`);
+      const rows = countRows(db);
+      db.pragma('journal_mode = DELETE');
+      db.close();
+      return { engine: 'sqlite', sizeBytes: statSync(file).size, rows, generateMs: Date.now() - t0, reused: false };
+    };
     db.exec(
       'CREATE TABLE IF NOT EXISTS "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL )',
     );
@@ -130,6 +139,14 @@ export async function generateSqlite(
     });
     const size = () =>
       (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+    if (opts.blobs) {
+      db.exec('CREATE TABLE bench_blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)');
+      const blobs = db.transaction((rows: number) =>
+        db.exec(`${series(1, rows)} INSERT INTO bench_blobs (b) SELECT randomblob(65536) FROM s`),
+      );
+      while (size() < targetBytes) blobs(Math.max(1, Math.min(1024, Math.ceil((targetBytes - size()) / 65536))));
+      return finish();
+    }
     const base = size();
     const first = Math.max(5_000, Math.round(100_000 * Math.min(1, opts.scale)));
     round(first);
@@ -141,11 +158,7 @@ export async function generateSqlite(
       now2 = size();
       opts.log(`  ${file}: ${(now2 / 2 ** 20).toFixed(0)} / ${(targetBytes / 2 ** 20).toFixed(0)} MiB`);
     }
-    db.pragma(`user_version = ${MARKER_VERSION}`);
-    const rows = countRows(db);
-    db.pragma('journal_mode = DELETE');
-    db.close();
-    return { engine: 'sqlite', sizeBytes: statSync(file).size, rows, generateMs: Date.now() - t0, reused: false };
+    return finish();
   } catch (e) {
     if (db.open) db.close();
     await rm(file, { force: true });

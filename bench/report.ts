@@ -45,6 +45,21 @@ export interface CaseResult {
   dbMiBps: number;
   /** Plaintext MiB through barysafe's encrypt → hash → store stream per wall second. */
   streamMiBps: number;
+  /** Random blobs rather than Barycenter-shaped rows. */
+  blobs: boolean;
+  /** `sqlite3 db "PRAGMA integrity_check"` alone (SQLite cases). */
+  integrityCheckMs?: number;
+  /** `barysafe restore --to` vs `age -d` of the shell pipeline's file. */
+  restore?: { barysafeMs: number; shellMs: number; peakRssKiB: number | null; ratio: number };
+  /** `barysafe restore --verify` of the snapshot: wall time and the scratch instance's boot step. */
+  drill?: {
+    wallMs: number;
+    bootMs: number;
+    exceptBootMs: number;
+    verdict: string;
+    steps: Array<{ name: string; duration_ms: number }>;
+    peakRssKiB: number | null;
+  };
 }
 
 export const mib = (b: number) => b / MiB;
@@ -87,6 +102,11 @@ export function table(results: CaseResult[]): string {
     `${r.barysafe.cpuSeconds?.toFixed(1) ?? 'n/a'} / ${r.shell.cpuSeconds?.toFixed(1) ?? 'n/a'}`,
     Math.max(...r.barysafe.runs.map((x) => x.loadBefore), ...r.shell.runs.map((x) => x.loadBefore)).toFixed(1),
   ]);
+  return markdownTable(head, rows);
+}
+
+/** A Markdown table, first column left-aligned, the others right-aligned (numbers). */
+export function markdownTable(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';

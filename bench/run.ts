@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: barysafe backup vs the equivalent shell pipeline on generated Barycenter
- * databases (PostgreSQL ≥ 1 GiB and 256 MiB, SQLite ≥ 256 MiB and 64 MiB), with wall time and the
- * peak RSS of the barysafe process. Method and measured figures: docs/BENCHMARKS.md.
+ * `npm run bench`: barysafe backup and restore vs the equivalent shell pipelines on generated
+ * Barycenter databases (PostgreSQL ≥ 1 GiB and 256 MiB, SQLite ≥ 256 MiB and 64 MiB, SQLite 256 MiB
+ * of random blobs), a restore drill, `barysafe --version`, with wall time and the peak RSS of the
+ * barysafe process, and each target met or missed. Method and measured figures: docs/BENCHMARKS.md.
  *
  * Environment:
  *   BENCH_SCALE=0.1     shrink every size (quick smoke run)
@@ -9,7 +10,10 @@
  *   BENCH_KEEP=dir      keep generated SQLite files in dir (and, with TEST_PG_URL, the generated
  *                       PostgreSQL databases on that server) and reuse them on the next run
  *   BENCH_REPEAT=n      run each backup n times (median time, max RSS); default 1
- *   BENCH_CASES=a,b     only these cases (sqlite-small, sqlite-large, pg-small, pg-large)
+ *   BENCH_CASES=a,b     only these cases (sqlite-small, sqlite-large, sqlite-blobs, pg-small, pg-large;
+ *                       with BENCH_XL=1 also sqlite-1g, sqlite-2g)
+ *   BENCH_XL=1          add SQLite 1 GiB and 2 GiB cases (peak RSS flat up to 2 GiB; ~10 more minutes)
+ *   BENCH_DRILL=0       skip the restore drill of the 256 MiB SQLite snapshot
  *   TEST_PG_URL=url     use this server instead of a throwaway local cluster
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,16 +27,23 @@ import { generatePostgres } from './generate-pg.js';
 import { generateSqlite } from './generate-sqlite.js';
 import { runMeasured } from './measure.js';
 import { fmtMiB, median, mib, rssComparison, table, type CaseResult } from './report.js';
+import { restoreTable, targetLines } from './targets.js';
 import { benchScale, MiB, type GeneratedDb } from './shape.js';
-import { shellPostgres, shellSqlite } from './shell.js';
+import { shellDecrypt, shellIntegrityCheck, shellPostgres, shellSqlite } from './shell.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'barysafe');
+/** The Barycenter stand-in the tests use: the drill case boots it (a real Barycenter cannot be built here). */
+const BARYCENTER_BIN = path.join(ROOT, 'test', 'support', 'bin', 'barycenter');
 
 interface CaseSpec {
   name: string;
   engine: 'sqlite' | 'postgres';
   targetBytes: number;
+  /** Random 64 KiB blobs instead of Barycenter-shaped rows. */
+  blobs?: boolean;
+  /** Also time a restore drill of the snapshot. */
+  drill?: boolean;
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -40,11 +51,19 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 async function main(): Promise<number> {
   const scale = benchScale();
   const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1) || 1);
+  const size = (m: number) => Math.round(m * MiB * scale);
   const all: CaseSpec[] = [
-    { name: 'sqlite-small', engine: 'sqlite', targetBytes: Math.round(64 * MiB * scale) },
-    { name: 'sqlite-large', engine: 'sqlite', targetBytes: Math.round(256 * MiB * scale) },
-    { name: 'pg-small', engine: 'postgres', targetBytes: Math.round(256 * MiB * scale) },
-    { name: 'pg-large', engine: 'postgres', targetBytes: Math.round(1024 * MiB * scale) },
+    { name: 'sqlite-small', engine: 'sqlite', targetBytes: size(64) },
+    { name: 'sqlite-large', engine: 'sqlite', targetBytes: size(256), drill: process.env.BENCH_DRILL !== '0' },
+    { name: 'sqlite-blobs', engine: 'sqlite', targetBytes: size(256), blobs: true },
+    { name: 'pg-small', engine: 'postgres', targetBytes: size(256) },
+    { name: 'pg-large', engine: 'postgres', targetBytes: size(1024) },
+    ...(process.env.BENCH_XL === '1'
+      ? ([
+          { name: 'sqlite-1g', engine: 'sqlite', targetBytes: size(1024) },
+          { name: 'sqlite-2g', engine: 'sqlite', targetBytes: size(2048) },
+        ] as const)
+      : []),
   ];
   const only = process.env.BENCH_CASES?.split(',')
     .map((s) => s.trim())
@@ -71,6 +90,11 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   log(`barysafe bench: scale ${scale}, work dir ${work}${keepDir ? `, keeping databases in ${keepDir}` : ''}`);
+  const versionRuns: number[] = [];
+  for (let i = 0; i < 5; i++)
+    versionRuns.push((await runMeasured(process.execPath, [BIN, '--version'], { cwd: ROOT })).wallMs);
+  const versionMs = median(versionRuns);
+  log(`barysafe --version: ${(versionMs / 1000).toFixed(3)} s (median of 5)`);
   const results: CaseResult[] = [];
   let failed = false;
   try {
@@ -101,7 +125,7 @@ async function main(): Promise<number> {
       let dropDb: (() => Promise<void>) | undefined;
       if (spec.engine === 'sqlite') {
         dbFile = path.join(keepDir ?? caseDir, `${spec.name}-${spec.targetBytes}.db`);
-        gen = await generateSqlite(dbFile, spec.targetBytes, { scale, keep: !!keepDir, log });
+        gen = await generateSqlite(dbFile, spec.targetBytes, { scale, keep: !!keepDir, log, blobs: spec.blobs });
         dbUrl = `sqlite://${dbFile}?mode=rwc`;
       } else {
         const s = await pgServer();
@@ -122,12 +146,16 @@ async function main(): Promise<number> {
       const dep = await createBenchDeployment(path.join(caseDir, 'deployment'), dbUrl, {
         pgBinDir: binDir,
         tempDir: path.join(caseDir, 'tmp'),
+        barycenterBin: BARYCENTER_BIN,
       });
       const bRuns: CaseResult['barysafe']['runs'] = [];
       const sRuns: CaseResult['shell']['runs'] = [];
       let dumpBytes = 0;
       let storedBytes = 0;
       let samples: Array<[number, number]> = [];
+      const restoreRuns: Array<{ barysafeMs: number; shellMs: number; peakRssKiB: number | null; code: number }> = [];
+      const integrityRuns: number[] = [];
+      let drill: CaseResult['drill'];
       for (let i = 0; i < repeat; i++) {
         log(`   barysafe backup${repeat > 1 ? ` (run ${i + 1}/${repeat})` : ''} …`);
         const m = await runMeasured(process.execPath, [BIN, '--config', dep.barysafeConfig, '--json', 'backup'], {
@@ -171,10 +199,6 @@ async function main(): Promise<number> {
         log(
           `   barysafe: ${(m.wallMs / 1000).toFixed(1)} s (CPU ${m.cpuSeconds?.toFixed(1)} s, load ${m.loadBefore.toFixed(1)}), peak RSS ${((m.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, dump ${fmtMiB(dumpBytes)} → ${fmtMiB(storedBytes)} encrypted`,
         );
-        // Keep the disk tidy: the repository holds one snapshot per run.
-        await rm(dep.repositoryDir, { recursive: true, force: true });
-        await mkdir(dep.repositoryDir, { recursive: true, mode: 0o700 });
-
         log(`   shell pipeline …`);
         const s =
           spec.engine === 'postgres'
@@ -184,6 +208,76 @@ async function main(): Promise<number> {
           failed = true;
           log(`   SHELL PIPELINE FAILED (exit ${s.code ?? s.signal}): ${s.stderr.slice(-2000)}`);
         }
+
+        // Restore: `barysafe restore --to` (fetch, hash, decrypt, place, check) vs `age -d`.
+        // Outside the case directory: that holds the live SQLite file, and restore refuses live paths.
+        const to = path.join(work, `restored-${spec.name}-${i}`);
+        log(`   barysafe restore …`);
+        const rb = await runMeasured(
+          process.execPath,
+          [BIN, '--config', dep.barysafeConfig, '--json', 'restore', 'latest', '--to', to],
+          { cwd: ROOT },
+        );
+        await rm(to, { recursive: true, force: true });
+        if (rb.code !== 0) {
+          failed = true;
+          log(`   RESTORE FAILED (exit ${rb.code ?? rb.signal}):\n${rb.stderr.slice(-4000)}`);
+        }
+        const rs = await shellDecrypt(dep.identityFile, s.output, path.join(caseDir, 'shell.plain'));
+        await rm(s.output, { force: true });
+        if (rs.code !== 0) {
+          failed = true;
+          log(`   age -d FAILED (exit ${rs.code ?? rs.signal}): ${rs.stderr.slice(-2000)}`);
+        }
+        restoreRuns.push({ barysafeMs: rb.wallMs, shellMs: rs.wallMs, peakRssKiB: rb.peakRssKiB, code: rb.code ?? -1 });
+        log(
+          `   restore: barysafe ${(rb.wallMs / 1000).toFixed(1)} s (peak RSS ${((rb.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB), age -d ${(rs.wallMs / 1000).toFixed(1)} s`,
+        );
+        if (dbFile) {
+          const ic = await shellIntegrityCheck(dbFile);
+          integrityRuns.push(ic.wallMs);
+          log(`   sqlite3 PRAGMA integrity_check alone: ${(ic.wallMs / 1000).toFixed(1)} s`);
+        }
+        if (spec.drill && i === 0) {
+          log(`   barysafe restore --verify (drill) …`);
+          const dm = await runMeasured(
+            process.execPath,
+            [BIN, '--config', dep.barysafeConfig, '--json', 'restore', '--verify', 'latest'],
+            { cwd: ROOT },
+          );
+          let steps: Array<{ name: string; duration_ms: number }> = [];
+          let verdict = 'error';
+          try {
+            const j = JSON.parse(dm.stdout) as { verdict: string; steps: typeof steps };
+            steps = j.steps;
+            verdict = j.verdict;
+          } catch {
+            /* reported below */
+          }
+          const bootMs = steps.find((x) => x.name === 'boot')?.duration_ms ?? 0;
+          // No production IdP runs beside the bench, so key continuity stays unproven: inconclusive
+          // (exit 4) is a drill that ran every step; anything else is a failure.
+          if (!(verdict === 'pass' || (verdict === 'inconclusive' && dm.code === 4))) {
+            failed = true;
+            log(
+              `   DRILL FAILED (exit ${dm.code ?? dm.signal}, ${verdict}):\n${dm.stdout.slice(-2000)}\n${dm.stderr.slice(-2000)}`,
+            );
+          }
+          drill = {
+            wallMs: dm.wallMs,
+            bootMs,
+            exceptBootMs: dm.wallMs - bootMs,
+            verdict,
+            steps,
+            peakRssKiB: dm.peakRssKiB,
+          };
+          log(
+            `   drill: ${(dm.wallMs / 1000).toFixed(1)} s, of which boot ${(bootMs / 1000).toFixed(1)} s (${verdict})`,
+          );
+        }
+        // Keep the disk tidy: the repository holds one snapshot per run.
+        await rm(dep.repositoryDir, { recursive: true, force: true });
+        await mkdir(dep.repositoryDir, { recursive: true, mode: 0o700 });
         sRuns.push({
           wallMs: s.wallMs,
           cpuSeconds: s.cpuSeconds,
@@ -205,7 +299,7 @@ async function main(): Promise<number> {
       const maxOf = (xs: Array<number | null>) =>
         xs.every((x) => x === null) ? null : Math.max(...xs.map((x) => x ?? 0));
       results.push({
-        case: `${spec.engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${fmtMiB(spec.targetBytes)}`,
+        case: `${spec.engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${fmtMiB(spec.targetBytes)}${spec.blobs ? ' blobs' : ''}`,
         engine: spec.engine,
         targetBytes: spec.targetBytes,
         dbBytes: gen.sizeBytes,
@@ -231,6 +325,19 @@ async function main(): Promise<number> {
         ratio: bWall / sWall,
         dbMiBps: mib(gen.sizeBytes) / (bWall / 1000),
         streamMiBps: mib(dumpBytes) / (bWall / 1000),
+        blobs: spec.blobs === true,
+        ...(integrityRuns.length ? { integrityCheckMs: median(integrityRuns) } : {}),
+        ...(restoreRuns.length
+          ? {
+              restore: {
+                barysafeMs: median(restoreRuns.map((r) => r.barysafeMs)),
+                shellMs: median(restoreRuns.map((r) => r.shellMs)),
+                peakRssKiB: maxOf(restoreRuns.map((r) => r.peakRssKiB)),
+                ratio: median(restoreRuns.map((r) => r.barysafeMs)) / median(restoreRuns.map((r) => r.shellMs)),
+              },
+            }
+          : {}),
+        ...(drill ? { drill } : {}),
       });
     }
   } finally {
@@ -252,6 +359,16 @@ async function main(): Promise<number> {
     `  load = highest 1-minute load average before a run (${os.cpus().length} CPUs: above that, other work shared the machine).`,
     '',
     ...comparison.map((c) => c.line),
+    '',
+    'restore and drill',
+    '',
+    restoreTable(results),
+    '',
+    'targets',
+    '',
+    ...targetLines(results, versionMs).map(
+      (t) => `  ${t.met === null ? '  -   ' : t.met ? '  met ' : 'MISSED'}  ${t.line}`,
+    ),
   ];
   process.stdout.write(out.join('\n') + '\n');
   const json = {
@@ -264,8 +381,10 @@ async function main(): Promise<number> {
     scale,
     repeat,
     failed,
+    version_ms: versionMs,
     results,
     rss_comparison: comparison,
+    targets: targetLines(results, versionMs),
   };
   await writeFile(resultsFile, JSON.stringify(json, null, 2) + '\n');
   process.stdout.write(`\nresults written to ${resultsFile}\n`);

@@ -11,6 +11,8 @@ import { runMeasured, type Measured } from './measure.js';
  */
 export interface ShellResult extends Measured {
   outputBytes: number;
+  /** The encrypted file, kept for the restore comparison; the caller removes it. */
+  output: string;
 }
 
 export async function shellPostgres(
@@ -33,9 +35,7 @@ export async function shellPostgres(
       OUT: out,
     },
   });
-  const outputBytes = size(out);
-  await rm(out, { force: true });
-  return { ...r, outputBytes };
+  return { ...r, outputBytes: size(out), output: out };
 }
 
 export async function shellSqlite(dbPath: string, recipient: string, outDir: string): Promise<ShellResult> {
@@ -48,10 +48,20 @@ export async function shellSqlite(dbPath: string, recipient: string, outDir: str
       env: { ...process.env, DB: dbPath, COPY: copy, R: recipient, OUT: out },
     },
   );
-  const outputBytes = size(out);
   await rm(copy, { force: true });
+  return { ...r, outputBytes: size(out), output: out };
+}
+
+/** The restore an operator would write: `age -d -i identity -o out file`. */
+export async function shellDecrypt(identityFile: string, input: string, out: string): Promise<Measured> {
+  const r = await runMeasured('age', ['-d', '-i', identityFile, '-o', out, input]);
   await rm(out, { force: true });
-  return { ...r, outputBytes };
+  return r;
+}
+
+/** `sqlite3 db "PRAGMA integrity_check"` alone: the floor of a checked SQLite backup. */
+export async function shellIntegrityCheck(dbPath: string): Promise<Measured> {
+  return runMeasured('sqlite3', [dbPath, 'PRAGMA integrity_check']);
 }
 
 function size(f: string): number {
