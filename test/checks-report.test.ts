@@ -4,6 +4,10 @@ import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Ajv } from 'ajv';
+import AjvDraft04Module from 'ajv-draft-04';
+import addFormatsModule from 'ajv-formats';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { fileURLToPath } from 'node:url';
 import { runCheckCommand } from '../src/cli/check.js';
 import { renderReport, REPORT_FORMATS } from '../src/report/index.js';
 import type { CheckReport } from '../src/checks/report.js';
@@ -22,6 +26,12 @@ import {
   type Deployment,
   type TlsIdp,
 } from './checks-fixture.js';
+
+// A CommonJS module whose class is its `default` export.
+const AjvDraft04 = (AjvDraft04Module as unknown as { default: new (o: { allErrors: boolean; strict: boolean }) => Ajv })
+  .default;
+const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv }).default;
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures');
 
 /** The application-level checks this test drives end to end (the host-evidence ones have their own tests). */
 const MINE = [
@@ -46,7 +56,7 @@ const MINE = [
 const schema = JSON.parse(
   readFileSync(new URL('../../docs/schemas/check-report.v1.json', import.meta.url), 'utf8'),
 ) as object;
-const validate = new Ajv({ allErrors: true, validateFormats: false }).compile(schema);
+const validate = addFormats(new Ajv({ allErrors: true })).compile(schema);
 
 const certDir = tempDir('barysafe-certs-');
 const valid = certificate(certDir, 400);
@@ -178,8 +188,42 @@ test('every renderer carries every result; text groups by section and colours on
 
   const junit = renderReport(report, 'junit');
   assert.match(junit, /^<\?xml/);
-  assert.equal((junit.match(/<testcase /g) ?? []).length, report.results.length);
-  assert.equal((junit.match(/<failure /g) ?? []).length, report.summary.fail);
+  // Parsed as XML (well-formed, entities decoded), not matched as text.
+  assert.equal(XMLValidator.validate(junit), true);
+  const doc = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (n) => n === 'testcase' || n === 'testsuite',
+  }).parse(junit) as {
+    testsuites: {
+      testsuite: Array<{
+        name: string;
+        tests: string;
+        failures: string;
+        errors: string;
+        skipped?: string;
+        testcase: Array<{
+          name: string;
+          classname: string;
+          failure?: { message: string };
+          error?: unknown;
+          skipped?: unknown;
+        }>;
+      }>;
+    };
+  };
+  const cases = doc.testsuites.testsuite.flatMap((t) => t.testcase);
+  assert.equal(cases.length, report.results.length);
+  assert.deepEqual(cases.map((c) => c.name.split(': ')[0]).sort(), report.results.map((r) => r.id).sort());
+  assert.equal(cases.filter((c) => c.failure).length, report.summary.fail);
+  assert.equal(
+    doc.testsuites.testsuite.reduce((n, t) => n + Number(t.tests), 0),
+    report.results.length,
+  );
+  assert.equal(
+    doc.testsuites.testsuite.reduce((n, t) => n + Number(t.failures), 0),
+    report.summary.fail,
+  );
 
   const sarif = JSON.parse(renderReport(report, 'sarif')) as {
     version: string;
@@ -189,6 +233,13 @@ test('every renderer carries every result; text groups by section and colours on
     }>;
   };
   assert.equal(sarif.version, '2.1.0');
+  // The OASIS SARIF 2.1.0 schema itself (draft-04), not a hand-written subset of it.
+  const sarifSchema = JSON.parse(
+    readFileSync(path.join(FIXTURES, 'sarif', 'sarif-schema-2.1.0.json'), 'utf8'),
+  ) as object;
+  // strict: false because the schema (draft-04) uses keywords Ajv's strict mode rejects.
+  const validateSarif = addFormats(new AjvDraft04({ allErrors: true, strict: false })).compile(sarifSchema);
+  assert.ok(validateSarif(sarif), JSON.stringify(validateSarif.errors?.slice(0, 5)));
   const run = sarif.runs[0]!;
   assert.equal(run.results.length, report.results.length);
   for (const r of run.results) assert.ok(run.tool.driver.rules.some((x) => x.id === r.ruleId));

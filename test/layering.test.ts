@@ -11,13 +11,14 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const src = path.join(root, 'src');
 
-const BASE = ['errors', 'log', 'redact', 'version'];
+const BASE = ['errors', 'log', 'redact', 'version', 'units'];
 const LOWER = [...BASE, 'platform', 'config', 'crypto', 'barycenter'];
 const ALLOWED: Record<string, string[]> = {
   redact: [],
   version: [],
   errors: ['redact'],
   log: ['redact', 'errors', 'version'],
+  units: ['redact', 'errors'],
   platform: BASE,
   crypto: [...BASE, 'platform'],
   config: [...BASE, 'platform'],

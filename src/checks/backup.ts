@@ -1,6 +1,6 @@
 import { describeIdentity } from '../barycenter/identity.js';
 import { readFile, stat } from 'node:fs/promises';
-import { parseDuration } from '../config/schema.js';
+import { parseDuration } from '../units.js';
 import { parsePrivateJwk } from '../barycenter/jwk.js';
 import { errorText } from '../errors.js';
 import type { ArtifactKind } from '../repository/manifest.js';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../config/schema.js';
+import { parseDuration } from '../units.js';
 import { redactText } from '../redact.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
 import { freeSpace, nearestExisting } from './evidence/filesystem.js';

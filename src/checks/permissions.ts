@@ -36,18 +36,7 @@ async function privateKey(ctx: CheckContext): Promise<CheckOutcome> {
   if ((st.mode & 0o077) !== 0) problems.push(`mode ${octal(st.mode)} lets group/other read the signing key`);
   if ((st.mode & 0o400) === 0) problems.push(`mode ${octal(st.mode)} denies the owner read access`);
   if (id.ok && st.uid !== id.value.uid) problems.push(`owned by uid ${st.uid}, not the service user ${id.value.uid}`);
-  if (problems.length) return { status: 'fail', summary: problems.join('; '), evidence: [ev] };
-  if (!id.ok)
-    return {
-      status: 'error',
-      summary: `mode ${octal(st.mode)} is fine but the owner cannot be judged: ${id.reason}`,
-      evidence: [ev],
-    };
-  return {
-    status: 'pass',
-    summary: `${st.path} is ${octal(st.mode)} owned by the service user`,
-    evidence: [ev, { source: 'service user', observed: id.value.source }],
-  };
+  return ownedVerdict(problems, id, st, ev, [{ source: 'service user', observed: id.ok ? id.value.source : '' }]);
 }
 
 // ---- permissions.config ------------------------------------------------------------------
@@ -102,6 +91,20 @@ async function dataDir(ctx: CheckContext): Promise<CheckOutcome> {
   if ((st.mode & 0o020) !== 0) problems.push(`mode ${octal(st.mode)} is group-writable`);
   if ((st.mode & 0o700) !== 0o700) problems.push(`mode ${octal(st.mode)} denies the owner full access`);
   if (id.ok && st.uid !== id.value.uid) problems.push(`owned by ${await nameOfUid(st.uid)}, not the service user`);
+  return ownedVerdict(problems, id, st, ev);
+}
+
+/**
+ * A file or directory that must belong to the service user: any mode or owner problem fails; with
+ * a sound mode but no known service user the owner cannot be judged (error, never a pass).
+ */
+function ownedVerdict(
+  problems: string[],
+  id: Awaited<ReturnType<typeof serviceIdentity>>,
+  st: { path: string; mode: number },
+  ev: Evidence,
+  passEvidence: Evidence[] = [],
+): CheckOutcome {
   if (problems.length) return { status: 'fail', summary: problems.join('; '), evidence: [ev] };
   if (!id.ok)
     return {
@@ -109,7 +112,11 @@ async function dataDir(ctx: CheckContext): Promise<CheckOutcome> {
       summary: `mode ${octal(st.mode)} is fine but the owner cannot be judged: ${id.reason}`,
       evidence: [ev],
     };
-  return { status: 'pass', summary: `${st.path} is ${octal(st.mode)} owned by the service user`, evidence: [ev] };
+  return {
+    status: 'pass',
+    summary: `${st.path} is ${octal(st.mode)} owned by the service user`,
+    evidence: [ev, ...passEvidence],
+  };
 }
 
 export const checks: CheckDefinition[] = [

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { runBackup } from '../backup/pipeline.js';
 import { ExitCode } from '../errors.js';
-import { action, configFor, formatBytes, globals, loggerFor, printJson, storageFor } from './common.js';
+import { action, configFor, globals, loggerFor, printJson, storageFor } from './common.js';
+import { formatBytes } from '../units.js';
 import { progressReporter } from './progress.js';
 
 export function registerBackup(program: Command): void {

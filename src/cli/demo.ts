@@ -8,7 +8,8 @@ import { Repository } from '../repository/repository.js';
 import { openStorage } from '../repository/open-storage.js';
 import { loadVerifier } from '../crypto/signing.js';
 import { initConfig } from './init.js';
-import { action, formatBytes, globals, loggerFor, printJson } from './common.js';
+import { action, globals, loggerFor, printJson } from './common.js';
+import { formatBytes } from '../units.js';
 
 /**
  * The embedded default: a sample SQLite deployment, a local-folder repository, one backup and

@@ -84,36 +84,24 @@ export function registerInit(program: Command): void {
     .option('--repository <url>', 'file:///dir or s3://bucket/prefix', 'file:///var/backups/barysafe')
     .option('--force', 'replace existing files')
     .action(
-      action(
-        async (
-          opts: {
-            dir: string;
-            barycenterConfig: string;
-            workdir: string;
-            envFile?: string;
-            repository: string;
-            force?: boolean;
-          },
-          cmd: Command,
-        ) => {
-          const g = globals(cmd);
-          const r = await initConfig(opts);
-          if (g.json)
-            printJson({
-              ok: true,
-              config: r.configPath,
-              recipient: r.recipient,
-              signing_key_id: r.signingKeyId,
-              files: r.files,
-            });
-          else
-            process.stdout.write(
-              `wrote ${r.files.join(', ')}\n` +
-                `age recipient: ${r.recipient}\n` +
-                `manifest signing key: ${r.signingKeyId}\n` +
-                `Keep a copy of identity.txt offline (without it no snapshot can be restored); the backup host needs only the recipient.\n`,
-            );
-        },
-      ),
+      action(async (opts: InitOptions, cmd: Command) => {
+        const g = globals(cmd);
+        const r = await initConfig(opts);
+        if (g.json)
+          printJson({
+            ok: true,
+            config: r.configPath,
+            recipient: r.recipient,
+            signing_key_id: r.signingKeyId,
+            files: r.files,
+          });
+        else
+          process.stdout.write(
+            `wrote ${r.files.join(', ')}\n` +
+              `age recipient: ${r.recipient}\n` +
+              `manifest signing key: ${r.signingKeyId}\n` +
+              `Keep a copy of identity.txt offline (without it no snapshot can be restored); the backup host needs only the recipient.\n`,
+          );
+      }),
     );
 }

@@ -8,7 +8,8 @@ import {
   type SnapshotHealth,
   type UsableVerifyRecord,
 } from '../repository/verify-record.js';
-import { action, configFor, formatBytes, globals, printJson, storageFor, verifierFor } from './common.js';
+import { action, configFor, globals, printJson, storageFor, verifierFor } from './common.js';
+import { formatBytes } from '../units.js';
 
 export function registerSnapshots(program: Command): void {
   program

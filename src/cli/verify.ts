@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
-import { parseSize } from '../verify/repo/egress.js';
+import { formatBytes, parseSize } from '../units.js';
 import { runVerify, type VerifyResult } from '../verify/repo/run.js';
 import { parseSubset } from '../verify/repo/slices.js';
-import { action, configFor, formatBytes, globals, loggerFor, printJson, storageFor } from './common.js';
+import { action, configFor, globals, loggerFor, printJson, storageFor } from './common.js';
 
 interface VerifyFlags {
   all?: boolean;

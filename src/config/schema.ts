@@ -1,3 +1,4 @@
+import { isDuration } from '../units.js';
 import { z } from 'zod';
 import { parsePgCompress } from '../platform/pg-compress.js';
 
@@ -5,7 +6,7 @@ import { parsePgCompress } from '../platform/pg-compress.js';
  * barysafe.toml. Unknown keys are rejected (a typo must not silently disable a setting, the way
  * Barycenter's own loader does). Durations are strings such as "26h", "7d", "90m".
  */
-const duration = z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d|w)$/, 'a duration such as "90m", "26h" or "7d"');
+const duration = z.string().refine(isDuration, 'a duration such as "90m", "26h" or "7d"');
 /** A --keep-* count: a number of buckets, or -1 for "all of them" (as restic's). */
 const keepCount = z.number().int().min(-1);
 /**
@@ -263,14 +264,6 @@ export function stateDir(config: BarysafeConfig): string {
 }
 
 export type BarysafeConfig = z.infer<typeof configSchema>;
-
-/** Parses "90m" / "26h" / "7d" into milliseconds. */
-export function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(s.trim());
-  if (!m) throw new Error(`not a duration: ${s}`);
-  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
-  return Number(m[1]) * unit;
-}
 
 /** The key that verifies manifests and records: encryption.verify_key, else the signing key's public half. */
 export function verifyKeyFile(config: BarysafeConfig): string | undefined {

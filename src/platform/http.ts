@@ -1,3 +1,4 @@
+import { readAtMost } from './bounded-read.js';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
@@ -83,19 +84,9 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<H
   return { status: r.statusCode, headers, text: await limitedText(r.body, signal) };
 }
 
+/** The body's first MAX_BODY bytes: the rest is not evidence of anything, so it is not read. */
 async function limitedText(body: Dispatcher.ResponseData['body'], signal: AbortSignal): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of body as AsyncIterable<Buffer>) {
-    if (signal.aborted) break;
-    size += c.length;
-    if (size > MAX_BODY) {
-      body.destroy(); // the rest is not evidence of anything; stop reading it
-      break;
-    }
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return (await readAtMost(body, MAX_BODY, signal)).bytes.toString('utf8');
 }
 
 export function formPost(fields: Record<string, string>, headers: Record<string, string> = {}): RequestOptions {

@@ -1,3 +1,4 @@
+import { readAtMost } from '../platform/bounded-read.js';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
@@ -203,22 +204,18 @@ export async function readHead(storage: Storage): Promise<{ sequence: number; ke
 const MAX_RECORD_BYTES = 32 * 1024 * 1024;
 
 export async function readObject(storage: Storage, key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
+  let read: { bytes: Buffer; over: boolean };
   try {
-    for await (const c of await storage.get(key)) {
-      n += (c as Buffer).length;
-      if (n > MAX_RECORD_BYTES)
-        throw new BarysafeError('evidence', `${key} is larger than ${MAX_RECORD_BYTES} bytes; refusing to read it`, {
-          exitCode: ExitCode.INTEGRITY,
-        });
-      chunks.push(c as Buffer);
-    }
+    read = await readAtMost(await storage.get(key), MAX_RECORD_BYTES);
   } catch (e) {
-    if (e instanceof StorageNotFoundError || e instanceof BarysafeError) throw e;
+    if (e instanceof StorageNotFoundError) throw e;
     throw repoError(storage, e);
   }
-  return Buffer.concat(chunks);
+  if (read.over)
+    throw new BarysafeError('evidence', `${key} is larger than ${MAX_RECORD_BYTES} bytes; refusing to read it`, {
+      exitCode: ExitCode.INTEGRITY,
+    });
+  return read.bytes;
 }
 
 /** The descriptor of a stored document, for `subject` and `cites`. */

@@ -1,3 +1,4 @@
+import { readAtMost } from '../platform/bounded-read.js';
 import { processAlive } from '../platform/lifecycle.js';
 import { WRITER_LOCK_KEY } from './layout.js';
 import os from 'node:os';
@@ -58,18 +59,9 @@ const MAX_LOCK_BYTES = 64 * 1024;
 
 async function readHolder(storage: Storage): Promise<LockBody | null> {
   try {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    const body = await storage.get(KEY);
-    for await (const c of body) {
-      n += (c as Buffer).length;
-      if (n > MAX_LOCK_BYTES) {
-        body.destroy();
-        return null; // not a lock barysafe wrote: treat as stale
-      }
-      chunks.push(c as Buffer);
-    }
-    const h = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<LockBody> | null;
+    const { bytes, over } = await readAtMost(await storage.get(KEY), MAX_LOCK_BYTES);
+    if (over) return null; // not a lock barysafe wrote: treat as stale
+    const h = JSON.parse(bytes.toString('utf8')) as Partial<LockBody> | null;
     if (!h || typeof h !== 'object' || typeof h.host !== 'string' || typeof h.pid !== 'number') return null;
     return {
       host: h.host,

@@ -1,3 +1,4 @@
+import { readAtMost } from '../platform/bounded-read.js';
 import { Readable } from 'node:stream';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import type { z } from 'zod';
@@ -277,17 +278,17 @@ export class Repository {
       }
       throw repoError(this.storage, e);
     }
-    const chunks: Buffer[] = [];
-    let n = 0;
-    for await (const c of stream) {
-      n += (c as Buffer).length;
-      if (n > MAX_DOC_BYTES)
-        throw new BarysafeError('manifest', `${what} is larger than ${MAX_DOC_BYTES} bytes; refusing to read it`, {
-          exitCode: ExitCode.INTEGRITY,
-        });
-      chunks.push(c as Buffer);
+    let read: { bytes: Buffer; over: boolean };
+    try {
+      read = await readAtMost(stream, MAX_DOC_BYTES);
+    } catch (e) {
+      throw repoError(this.storage, e);
     }
-    return Buffer.concat(chunks);
+    if (read.over)
+      throw new BarysafeError('manifest', `${what} is larger than ${MAX_DOC_BYTES} bytes; refusing to read it`, {
+        exitCode: ExitCode.INTEGRITY,
+      });
+    return read.bytes;
   }
 }
 

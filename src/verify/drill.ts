@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { errorText } from '../errors.js';
-import { parseDuration, verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
+import { verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
+import { parseDuration } from '../units.js';
 import { loadVerifier } from '../crypto/signing.js';
 import { makePrivateTempDir } from '../platform/private-temp.js';
 import { newSnapshotId } from '../repository/manifest.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { BarysafeConfig } from '../../config/schema.js';
-import { parseDuration } from '../../config/schema.js';
+import { parseDuration } from '../../units.js';
 import { resolveBarycenter } from '../../config/barycenter.js';
 import type { Verifier } from '../../crypto/signing.js';
 import { redactUrl } from '../../redact.js';

@@ -1,3 +1,4 @@
+import { formatBytes } from '../../units.js';
 /** Number formats shared by the HTML and Markdown renderers, so both say exactly the same. */
 export function duration(ms: number | null): string {
   if (ms === null) return '—';
@@ -7,17 +8,7 @@ export function duration(ms: number | null): string {
   return `${(ms / 86400_000).toFixed(1)} d`;
 }
 
-export function bytes(n: number | null): string {
-  if (n === null) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
+export const bytes = formatBytes;
 
 export const pct = (r: number | null) => (r === null ? '—' : `${Math.round(r * 1000) / 10} %`);
 

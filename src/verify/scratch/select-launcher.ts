@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BarysafeError, ExitCode } from '../../errors.js';
-import { parseDuration, type BarysafeConfig } from '../../config/schema.js';
+import type { BarysafeConfig } from '../../config/schema.js';
+import { parseDuration } from '../../units.js';
 import { binaryLauncher } from './binary-launcher.js';
 import { commandLauncher } from './command-launcher.js';
 import { dockerAnswers, dockerLauncher } from './docker-launcher.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { parseDuration } from '../../config/schema.js';
+import { parseDuration } from '../../units.js';
 import { describeExit, type RunningProcess } from '../../platform/child-process.js';
 import { writeDrillUser } from '../scratch/drill-user.js';
 import { freeLoopbackPorts } from '../../platform/ports.js';
