@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BarysafeError, ExitCode, errorText, isBarysafeError } from '../errors.js';
-import { parseDuration, type BarysafeConfig } from '../config/schema.js';
+import type { BarysafeConfig } from '../config/schema.js';
+import { parseDuration } from '../units.js';
 import { redactText } from '../redact.js';
 import type { Storage } from '../repository/storage.js';
 import { sleepUntil, systemClock, type Clock } from './clock.js';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { parseDuration, type BarysafeConfig } from '../config/schema.js';
+import type { BarysafeConfig } from '../config/schema.js';
+import { parseDuration } from '../units.js';
 import { fetchFailure, request } from '../platform/http.js';
 import { redactText } from '../redact.js';
 import type { JobName } from './schedule.js';

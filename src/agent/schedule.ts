@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
-import { JOB_NAMES, parseDuration, type BarysafeConfig } from '../config/schema.js';
+import { JOB_NAMES, type BarysafeConfig } from '../config/schema.js';
+import { parseDuration } from '../units.js';
 
 export type JobName = (typeof JOB_NAMES)[number];
 

@@ -1,5 +1,6 @@
 import os from 'node:os';
-import { parseDuration, type BarysafeConfig } from '../config/schema.js';
+import type { BarysafeConfig } from '../config/schema.js';
+import { parseDuration } from '../units.js';
 import { VERSION } from '../version.js';
 import type { JobName, JobSchedule } from './schedule.js';
 import type { JobState } from './state.js';
