@@ -29,11 +29,60 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * What failed, as `--json` prints it in `error.kind` (scripts branch on it; docs/EXIT_CODES.md
+ * lists them). Grouped by where the failure is: the command line and config, the repository and
+ * what it stores, the keys, the sources of a backup, and the tools and services barysafe drives.
+ */
+export const ERROR_KINDS = [
+  // command line, configuration, local state
+  'usage',
+  'config',
+  'init',
+  'state',
+  'temp',
+  'interrupted',
+  'internal',
+  // the repository and its documents
+  'repository',
+  'lock',
+  'upload',
+  'missing',
+  'snapshot',
+  'manifest',
+  'signature',
+  'signing-key',
+  'integrity',
+  'rollback',
+  'anchor',
+  'evidence',
+  'drill-record',
+  // age identities and the IdP's keys
+  'identity',
+  'recipient',
+  'decrypt',
+  'key',
+  'jwks',
+  // sources and targets
+  'sqlite',
+  'postgres',
+  'pg_dump',
+  'pg_restore',
+  'backup',
+  'restore',
+  'drill',
+  // services barysafe runs or talks to
+  'browser',
+  'listen',
+  'notify',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
 export class BarysafeError extends Error {
   readonly exitCode: ExitCodeValue;
   readonly hint?: string;
-  readonly kind: string;
-  constructor(kind: string, message: string, opts: { exitCode?: ExitCodeValue; hint?: string; cause?: unknown } = {}) {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string, opts: { exitCode?: ExitCodeValue; hint?: string; cause?: unknown } = {}) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'BarysafeError';
     this.kind = kind;

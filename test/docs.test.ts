@@ -43,3 +43,13 @@ test('no document and no source file cites the team’s notes outside the reposi
   );
   assert.deepEqual(found, []);
 });
+
+test('docs/EXIT_CODES.md lists every error kind, and no other', async () => {
+  const { ERROR_KINDS } = await import('../src/errors.js');
+  const doc = readFileSync(path.join(root, 'docs', 'EXIT_CODES.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Error kinds'), doc.indexOf('## Per command'));
+  const listed = [...section.matchAll(/^\|[^|]+\|(.+)\|$/gm)].flatMap((m) =>
+    [...m[1]!.matchAll(/`([a-z_-]+)`/g)].map((k) => k[1]!),
+  );
+  assert.deepEqual([...listed].sort(), [...ERROR_KINDS].sort());
+});
