@@ -82,7 +82,11 @@ export class BarysafeError extends Error {
   readonly exitCode: ExitCodeValue;
   readonly hint?: string;
   readonly kind: ErrorKind;
-  constructor(kind: ErrorKind, message: string, opts: { exitCode?: ExitCodeValue; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    opts: { exitCode?: ExitCodeValue; hint?: string; cause?: unknown } = {},
+  ) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'BarysafeError';
     this.kind = kind;

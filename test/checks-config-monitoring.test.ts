@@ -68,15 +68,25 @@ test('config.database: SQLite with one replica passes; SQLite with two, or no UR
   assert.equal((await run('config.database', await contextFor(one.barysafeToml))).status, 'pass');
   const two = await makeDeployment({});
   const manifest = path.join(two.dir, 'deployment.yaml');
-  writeFileSync(
-    manifest,
-    'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: barycenter\nspec:\n  replicas: 2\n',
-  );
+  const deployment = (replicas: number) =>
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: barycenter\nspec:\n  replicas: ${replicas}\n  template:\n    spec:\n      containers:\n        - name: barycenter\n          image: ghcr.io/cloudnebulaproject/barycenter:0.2.0-beta.5\n`;
+  const hpa = (target: string, max: number) =>
+    `---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: ${target}-hpa\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: ${target}\n  minReplicas: 1\n  maxReplicas: ${max}\n`;
+  writeFileSync(manifest, deployment(2));
   writeConfigs(two.dir, { checksToml: `kubernetes_manifests = ["${manifest}"]` });
   const r = await run('config.database', await contextFor(two.barysafeToml, 'kubernetes'));
   assert.equal(r.status, 'fail');
   assert.match(r.summary, /2 replicas/);
   assert.match(r.remediation, /replicaCount/);
+  // One replica that an autoscaler of this Deployment may raise to 4: judged as 4.
+  writeFileSync(manifest, deployment(1) + hpa('barycenter', 4));
+  const scaled = await run('config.database', await contextFor(two.barysafeToml, 'kubernetes'));
+  assert.equal(scaled.status, 'fail');
+  assert.match(scaled.summary, /4 replicas/);
+  assert.ok(scaled.evidence.some((e) => /HorizontalPodAutoscaler barycenter-hpa spec\.maxReplicas/.test(e.source)));
+  // An autoscaler of another workload does not count.
+  writeFileSync(manifest, deployment(1) + hpa('other-app', 6));
+  assert.equal((await run('config.database', await contextFor(two.barysafeToml, 'kubernetes'))).status, 'pass');
   const unset = await makeDeployment({});
   writeFileSync(unset.configToml, '[server]\nport = 18080\n');
   assert.equal((await run('config.database', await contextFor(unset.barysafeToml))).status, 'fail');

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import { redactUrl } from '../redact.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
 import { Findings } from './evidence/combine.js';
@@ -13,7 +11,7 @@ import {
   sockEvidence,
 } from './evidence/exposure.js';
 import { discovery } from './evidence/http.js';
-import { loadKubernetes } from './evidence/kubernetes.js';
+import { loadKubernetes, replicasOf } from './evidence/kubernetes.js';
 import { settingSource } from './evidence/settings.js';
 import { addressScope } from '../platform/net.js';
 
@@ -191,36 +189,13 @@ const tlsTerminated: CheckDefinition = {
   run: judgeTlsTermination,
 };
 
-/** Replica count: checks.replicas, else the Deployment/StatefulSet (and HPA maximum) in the manifests. */
-export function replicaCount(ctx: CheckContext): { replicas: number; source: string } {
+/** Replica count: checks.replicas, else the Barycenter workload (and its HPA maximum) in the manifests. */
+export async function replicaCount(ctx: CheckContext): Promise<{ replicas: number; source: string }> {
   if (ctx.config.checks.replicas !== undefined)
     return { replicas: ctx.config.checks.replicas, source: 'checks.replicas in barysafe.toml' };
-  let found: { replicas: number; source: string } | undefined;
-  for (const file of ctx.config.checks.kubernetes_manifests) {
-    let docs;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- replaced by the kubernetes evidence reader
-      docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Record<string, any> | null);
-    } catch {
-      continue; // unreadable manifests are reported by the container checks
-    }
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
-    for (const doc of docs.flatMap((d) => (d?.kind === 'List' ? (d.items as Record<string, any>[]) : [d]))) {
-      if (!doc) continue;
-      if ((doc.kind === 'Deployment' || doc.kind === 'StatefulSet') && !found)
-        found = {
-          replicas: Number(doc.spec?.replicas ?? 1),
-          source: `${file}: ${doc.kind} ${doc.metadata?.name ?? ''} spec.replicas`,
-        };
-      if (doc.kind === 'HorizontalPodAutoscaler' && Number(doc.spec?.maxReplicas) > (found?.replicas ?? 1)) {
-        found = {
-          replicas: Number(doc.spec.maxReplicas),
-          source: `${file}: HorizontalPodAutoscaler ${doc.metadata?.name ?? ''} spec.maxReplicas`,
-        };
-      }
-    }
-  }
-  return found ?? { replicas: 1, source: 'assumed (set checks.replicas or checks.kubernetes_manifests to state it)' };
+  const k = await loadKubernetes(ctx); // unreadable manifests are reported by the container checks
+  if (k.ok) return replicasOf(k.value);
+  return { replicas: 1, source: 'assumed (set checks.replicas or checks.kubernetes_manifests to state it)' };
 }
 
 const databaseChoice: CheckDefinition = {
@@ -238,7 +213,7 @@ const databaseChoice: CheckDefinition = {
   },
   async run(ctx): Promise<CheckOutcome> {
     const loc = ctx.barycenter.database;
-    const { replicas, source } = replicaCount(ctx);
+    const { replicas, source } = await replicaCount(ctx);
     const shownUrl = redactUrl(ctx.barycenter.settings.database.url);
     const evidence: Evidence[] = [
       { source: settingSource(ctx, 'database.url'), observed: shownUrl },

@@ -66,6 +66,8 @@ export interface K8sManifests {
   objects: K8sObject[];
   /** The workload running Barycenter (a lookup without one fails). */
   workload: Workload;
+  /** The file each object came from. */
+  fileOf: Map<K8sObject, string>;
 }
 
 export function parseManifests(text: string, source: string): K8sObject[] {

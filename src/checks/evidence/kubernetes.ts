@@ -46,7 +46,7 @@ export async function loadKubernetes(ctx: CheckContext): Promise<Lookup<K8sManif
         ok: false,
         reason: `no Deployment/StatefulSet/Pod running ${name ? `a container named ${name}` : 'a barycenter container'} in ${files.join(', ')}`,
       };
-    return { ok: true, value: { files, objects, workload }, source: files.join(', ') };
+    return { ok: true, value: { files, objects, workload, fileOf }, source: files.join(', ') };
   });
 }
 
@@ -125,4 +125,29 @@ export function portAllowedBy(policies: K8sObject[], port: number, c: Container)
 /** Effective security context of the container: container fields override the pod's. */
 export function effectiveSecurity(pod: PodSpec, c: Container): SecurityContext {
   return { ...(pod.securityContext ?? {}), ...(c.securityContext ?? {}) };
+}
+
+/**
+ * How many Barycenter pods can run at once: the workload's spec.replicas (1 when unset; a
+ * DaemonSet or Pod counts as its own kind), raised by a HorizontalPodAutoscaler that targets it.
+ */
+export function replicasOf(m: K8sManifests): { replicas: number; source: string } {
+  const w = m.workload.object;
+  let found = {
+    replicas:
+      w.kind === 'Deployment' || w.kind === 'StatefulSet' || w.kind === 'ReplicaSet'
+        ? Number(w.spec?.replicas ?? 1)
+        : 1,
+    source: `${m.workload.ref}: spec.replicas`,
+  };
+  for (const hpa of m.objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
+    const target = hpa.spec?.scaleTargetRef as { kind?: string; name?: string } | undefined;
+    if (target && (target.kind !== w.kind || target.name !== w.metadata?.name)) continue;
+    if (Number(hpa.spec?.maxReplicas) > found.replicas)
+      found = {
+        replicas: Number(hpa.spec.maxReplicas),
+        source: `${m.fileOf.get(hpa) ?? 'manifest'}: HorizontalPodAutoscaler ${hpa.metadata?.name ?? ''} spec.maxReplicas`,
+      };
+  }
+  return found;
 }
