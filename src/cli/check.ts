@@ -142,6 +142,15 @@ export function registerCheck(program: Command, deps: { stdout?: NodeJS.WriteStr
           deployment?: DeploymentType;
           evidence: boolean;
         }>();
+        if (o.json && cmd.getOptionValueSource('format') === 'cli' && o.format !== 'json')
+          throw new BarysafeError(
+            'usage',
+            `--json prints the JSON report; it cannot be combined with --format ${o.format}`,
+            {
+              exitCode: ExitCode.USAGE,
+              hint: `drop --json for ${o.format} on stdout, or write it to a file: --format ${o.format} --output FILE`,
+            },
+          );
         const res = await runCheckCommand({
           ...o,
           record: o.evidence !== false,

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { ExitCode } from '../errors.js';
 import { redactText } from '../redact.js';
@@ -28,6 +28,8 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => unknown>> = {
 };
 
 /** Global options that take a value (so the value is not taken for a command name). */
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
+
 const GLOBAL_VALUE_OPTIONS = new Set(['--config', '--log-level']);
 
 /** The command named on the command line, if any (after the global options). */
@@ -54,13 +56,16 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     .version(VERSION)
     .option('--config <file>', 'barysafe.toml (default: $BARYSAFE_CONFIG, then ./barysafe.toml)')
     .option('--json', 'print one JSON document on stdout and nothing else there')
-    .option(
-      '--log-level <level>',
-      'log level on stderr: debug, info, warn, error',
-      process.env.BARYSAFE_LOG_LEVEL ?? 'info',
+    .addOption(
+      new Option('--log-level <level>', 'log level on stderr')
+        .choices(LOG_LEVELS)
+        .default(process.env.BARYSAFE_LOG_LEVEL ?? 'info'),
     )
-    .showHelpAfterError()
-    .enablePositionalOptions(false);
+    .showHelpAfterError('(barysafe --help lists the commands; barysafe COMMAND --help their options)')
+    .enablePositionalOptions(false)
+    // Before the commands are added, so that they inherit it: a usage mistake in any command is a
+    // CommanderError for main() to report, never commander's own process.exit(1).
+    .exitOverride();
   const named = commandNamed(argv);
   const versionOnly = named === undefined && argv.slice(2).some((a) => a === '--version' || a === '-V');
   const wanted = named !== undefined && named in COMMANDS ? [named] : versionOnly ? [] : Object.keys(COMMANDS);
@@ -73,12 +78,32 @@ export async function main(argv: string[]): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   installSignalHandlers();
   const program = await buildProgram(argv);
-  program.exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  });
   try {
     await program.parseAsync(argv);
   } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here too (exit 0); every other one is a usage mistake (exit 2),
+      // reported like every other failure: commander already wrote the message on stderr.
+      if (e.exitCode === 0) return;
+      if (argv.includes('--json'))
+        // The document common.ts's printJson writes; not imported, to keep --version's start-up small.
+        process.stdout.write(
+          JSON.stringify(
+            {
+              ok: false,
+              error: {
+                kind: 'usage',
+                message: redactText(e.message.replace(/^error: /, '')),
+                exit_code: ExitCode.USAGE,
+              },
+            },
+            null,
+            2,
+          ) + '\n',
+        );
+      process.exitCode = ExitCode.USAGE;
+      return;
+    }
     // Every command wraps its action; this is the net for anything that escapes (a bug).
     process.stderr.write(`barysafe: internal error: ${redactText(e instanceof Error ? e.message : String(e))}\n`);
     process.exitCode = ExitCode.INTERNAL;

@@ -39,6 +39,20 @@ export function registerRestore(program: Command): void {
     .action(
       action(async (ref: string, flags: RestoreFlags, cmd: Command) => {
         const g = globals(cmd);
+        if (flags.verify) {
+          const meaningless = (['to', 'pgUrl', 'pgPasswordFile', 'force', 'clean'] as const).filter(
+            (f) => flags[f] !== undefined && flags[f] !== false,
+          );
+          if (meaningless.length)
+            throw new BarysafeError(
+              'usage',
+              `--verify restores into a scratch instance of its own; ${meaningless.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot be combined with it`,
+              {
+                exitCode: ExitCode.USAGE,
+                hint: 'run the drill with `barysafe restore --verify [SNAPSHOT]`, or restore to a directory without --verify',
+              },
+            );
+        }
         const { config } = await configFor(g);
         const logger = loggerFor(g);
         const storage = storageFor(config);

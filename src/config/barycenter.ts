@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { tomlErrorText } from './toml-error.js';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { parse as parseToml } from 'smol-toml';
@@ -128,13 +129,9 @@ export function resolveBarycenter(
     try {
       doc = parseToml(readFileSync(cfg.config, 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      throw new BarysafeError(
-        'config',
-        `Barycenter config ${cfg.config} is not valid TOML: ${errorText(e).split('\n')[0]}`,
-        {
-          exitCode: ExitCode.SOURCE,
-        },
-      );
+      throw new BarysafeError('config', `Barycenter config ${cfg.config} is not valid TOML at ${tomlErrorText(e)}`, {
+        exitCode: ExitCode.SOURCE,
+      });
     }
     for (const [section, body] of Object.entries(doc)) {
       if (body && typeof body === 'object' && !Array.isArray(body)) {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { tomlErrorText } from './toml-error.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -48,7 +49,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   try {
     raw = parseToml(text);
   } catch (e) {
-    throw new BarysafeError('config', `${file} is not valid TOML: ${errorText(e).split('\n')[0]}`, {
+    throw new BarysafeError('config', `${file} is not valid TOML at ${tomlErrorText(e)}`, {
       exitCode: ExitCode.USAGE,
     });
   }

@@ -81,8 +81,16 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
       o.logger.warn(w);
     }
     pgUrl = withPassword(o.pgUrl, o.pgPasswordFile ? await readPasswordFile(o.pgPasswordFile) : undefined);
-    if (m.database.engine !== 'postgres') warnings.push('--pg-url was ignored: the snapshot holds an SQLite database');
-    else await refuseProductionDatabase(pgUrl, bc);
+    if (m.database.engine !== 'postgres')
+      throw new BarysafeError(
+        'usage',
+        `--pg-url names a PostgreSQL target, but snapshot ${m.id} holds an SQLite database`,
+        {
+          exitCode: ExitCode.USAGE,
+          hint: 'drop --pg-url: the SQLite file is restored into --to',
+        },
+      );
+    await refuseProductionDatabase(pgUrl, bc);
   }
   const restorePg = m.database.engine === 'postgres' && pgUrl !== undefined;
 
