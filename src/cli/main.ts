@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => unknown>> = {
   'verify-report': async () => (await import('./verify-report.js')).registerVerifyReport,
   agent: async () => (await import('./agent.js')).registerAgent,
   demo: async () => (await import('./demo.js')).registerDemo,
+  completion: async () => (await import('./completion.js')).registerCompletion,
 };
 
 /** Global options that take a value (so the value is not taken for a command name). */
@@ -68,7 +69,13 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     .exitOverride();
   const named = commandNamed(argv);
   const versionOnly = named === undefined && argv.slice(2).some((a) => a === '--version' || a === '-V');
-  const wanted = named !== undefined && named in COMMANDS ? [named] : versionOnly ? [] : Object.keys(COMMANDS);
+  // Completion describes every command, so it needs them all.
+  const wanted =
+    named !== undefined && named in COMMANDS && named !== 'completion'
+      ? [named]
+      : versionOnly
+        ? []
+        : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((c) => COMMANDS[c]!()))) register(program);
   return program;
 }
