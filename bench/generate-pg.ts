@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { MIGRATIONS } from '../test/support/barycenter/migrations.js';
+import { buildMigrations } from '../test/support/barycenter/migrations.js';
 import { ARGON2_PREFIX, ROUND_MIX, SCOPES, scaledSmall, type GeneratedDb } from './shape.js';
 
 /** The URL of another database on the same server. */
@@ -53,7 +53,7 @@ export async function generatePostgres(
       'CREATE TABLE IF NOT EXISTS "seaql_migrations" ( "version" varchar NOT NULL PRIMARY KEY, "applied_at" bigint NOT NULL )',
     );
     const applied = Math.floor(Date.now() / 1000) - 86400 * 200;
-    for (const [i, m] of MIGRATIONS.entries()) {
+    for (const [i, m] of buildMigrations().entries()) {
       for (const sql of m.up('postgres')) await c.query(sql);
       await c.query('INSERT INTO seaql_migrations (version, applied_at) VALUES ($1, $2)', [
         m.version,

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../test/support/barycenter/migrations.js';
+import { buildMigrations } from '../test/support/barycenter/migrations.js';
 import { ARGON2_PREFIX, ROUND_MIX, SCOPES, scaledSmall, type GeneratedDb } from './shape.js';
 
 const MARKER_VERSION = 0x62737631; // "bsv1" in PRAGMA user_version: made by this generator
@@ -63,7 +63,7 @@ export async function generateSqlite(
     );
     const applied = Math.floor(Date.now() / 1000) - 86400 * 200;
     const insMig = db.prepare('INSERT INTO seaql_migrations (version, applied_at) VALUES (?, ?)');
-    for (const [i, m] of MIGRATIONS.entries()) {
+    for (const [i, m] of buildMigrations().entries()) {
       for (const sql of m.up('sqlite')) db.exec(sql);
       insMig.run(m.version, applied + i * 86400);
     }
