@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { runCopy, type CopyResult } from '../repository/copy.js';
 import { openStorage } from '../repository/open-storage.js';
-import { action, configFor, formatBytes, globals, loggerFor, printJson, storageFor, verifierFor } from './common.js';
+import { action, configFor, globals, loggerFor, printJson, storageFor, verifierFor } from './common.js';
+import { formatBytes } from '../units.js';
 
 interface CopyFlags {
   to: string;

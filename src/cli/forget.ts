@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
-import { parseDuration, type BarysafeConfig } from '../config/schema.js';
+import type { BarysafeConfig } from '../config/schema.js';
+import { parseDuration } from '../units.js';
 import { loadSigner } from '../crypto/signing.js';
 import { runForget, type ForgetResult } from '../repository/forget.js';
 import { KEEP_RULES, type RetentionPolicy } from '../repository/retention.js';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../config/schema.js';
+import { parseDuration } from '../units.js';
 
 /**
  * Time-based retention (grandfather-father-son) exactly as restic's `forget` defines it:
