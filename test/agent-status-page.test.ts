@@ -1,6 +1,7 @@
 // The status page in a real browser: Debian's Chromium driven by playwright-core (never a
 // downloaded browser), headless, a fresh profile. It renders with no console error and no request
 // leaving the page; a screenshot is kept under test-artifacts/.
+import { CHROMIUM_FLAGS } from '../src/report/audit/browser.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -39,15 +40,7 @@ describe('status page', () => {
       const context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
         headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
+        args: CHROMIUM_FLAGS,
       });
       try {
         const origin = listener.url;
