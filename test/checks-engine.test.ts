@@ -129,6 +129,7 @@ test('the catalogue keeps checklist order and unique ids; --only takes ids and s
       'backup.restore-tested',
       'backup.key-age',
       'backup.object-lock',
+      'backup.rollback',
     ],
   );
   assert.deepEqual(selectChecks(all, ['nope.x']).unknown, ['nope.x']);

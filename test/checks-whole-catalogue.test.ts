@@ -69,6 +69,10 @@ const BROKEN_EXCEPTIONS: Record<string, { status: Status; why: string }> = {
   'network.authz-network-policy': { status: 'skip', why: 'not Kubernetes: there is no NetworkPolicy to judge' },
   'backup.object-lock': { status: 'skip', why: 'a file:// repository has no S3 Object Lock to judge' },
   'backup.key-age': { status: 'warn', why: 'an old key is a cryptoperiod to act on, not a broken deployment' },
+  'backup.rollback': {
+    status: 'skip',
+    why: 'the repository is empty and this host has no anchor for it: there is nothing that could have been rolled back',
+  },
 };
 
 const svc = testServiceUser();

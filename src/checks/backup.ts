@@ -1,10 +1,16 @@
 import { describeIdentity } from '../barycenter/identity.js';
 import { readFile, stat } from 'node:fs/promises';
 import { parseDuration } from '../units.js';
+import { stateDir, verifyKeyFile } from '../config/schema.js';
+import { loadVerifier } from '../crypto/signing.js';
+import { redactText, redactUrl } from '../redact.js';
+import { AnchorStore } from '../repository/anchor.js';
+import { compareWithAnchor, newestVerified } from '../repository/chain.js';
+import { openStorage } from '../repository/open-storage.js';
+import { Repository, type GoodSnapshot } from '../repository/repository.js';
 import { parsePrivateJwk } from '../barycenter/jwk.js';
 import { errorText } from '../errors.js';
 import type { ArtifactKind } from '../repository/manifest.js';
-import type { GoodSnapshot } from '../repository/repository.js';
 import { healthOf } from '../repository/verify-record.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
 import { readProtection, readRepository, type RepositoryFacts } from './evidence/repository.js';
@@ -459,4 +465,90 @@ const objectLock: CheckDefinition = {
   },
 };
 
-export const checks: CheckDefinition[] = [privateKey, database, config, restoreTested, keyAge, objectLock];
+/**
+ * The repository against this host's anchor (the newest snapshot this host saw verified there):
+ * someone who can write the bucket can delete the newest snapshots or put an old copy back, and
+ * every snapshot left still verifies. Only state outside the repository shows it. A failure here
+ * makes `barysafe check` exit 13 (integrity), like restore and the drill.
+ */
+const rollback: CheckDefinition = {
+  id: 'backup.rollback',
+  section: 'backup',
+  title: 'The repository still reaches the newest snapshot this host has seen',
+  rationale:
+    'A repository rolled back to older snapshots still verifies snapshot by snapshot; restoring "latest" from it would quietly bring back an older key and database. The host keeps an anchor outside the repository to notice.',
+  severity: 'high',
+  remediation: {
+    default:
+      'Investigate who deleted or replaced snapshots (storage access logs); restore the missing snapshots from a copy, or restore an older one knowingly with --allow-rollback. Restrict delete rights on the bucket (object lock).',
+  },
+  async run(ctx): Promise<CheckOutcome> {
+    const url = redactUrl(ctx.config.repository.url);
+    const anchors = new AnchorStore(stateDir(ctx.config));
+    const keyFile = verifyKeyFile(ctx.config);
+    if (!keyFile)
+      return {
+        status: 'error',
+        summary: 'no key to verify manifests (encryption.verify_key or encryption.signing_key_file)',
+        evidence: [{ source: 'barysafe.toml [encryption]', observed: 'no verify key' }],
+      };
+    try {
+      const storage = openStorage(ctx.config.repository);
+      try {
+        const repo = new Repository(storage, await loadVerifier(keyFile));
+        const newest = await newestVerified(repo, ctx.now);
+        const found = await compareWithAnchor(repo, anchors, newest.entry);
+        const evidence = [
+          {
+            source: `anchor in ${anchors.dir}`,
+            observed: found.anchor
+              ? {
+                  snapshot: found.anchor.snapshot.id,
+                  sequence: found.anchor.snapshot.sequence,
+                  seen: found.anchor.updated_at,
+                }
+              : 'none',
+          },
+          {
+            source: `repository ${storage.displayUrl}`,
+            observed: {
+              repository_id: found.repositoryId,
+              newest_verified: newest.entry?.id ?? null,
+              sequence: newest.entry?.manifest.sequence ?? null,
+            },
+            ...(newest.skipped.length ? { note: newest.skipped.join('; ') } : {}),
+          },
+        ];
+        if (found.problems.length)
+          return {
+            status: 'fail',
+            summary: `${storage.displayUrl} was rolled back: ${found.problems.join('; ')}`,
+            evidence,
+          };
+        if (!found.anchor)
+          return newest.entry
+            ? {
+                status: 'warn',
+                summary: `this host has no anchor for ${storage.displayUrl}, so it cannot tell whether newer snapshots were removed (a backup or restore on this host records one)`,
+                evidence,
+              }
+            : { status: 'skip', summary: `${storage.displayUrl} holds no verified snapshot yet`, evidence };
+        return {
+          status: 'pass',
+          summary: `the newest verified snapshot ${newest.entry!.id} is not older than ${found.anchor.snapshot.id}, the newest this host has seen`,
+          evidence,
+        };
+      } finally {
+        await storage.close?.();
+      }
+    } catch (e) {
+      return {
+        status: 'error',
+        summary: `cannot compare ${url} with this host's anchor: ${redactText(errorText(e))}`,
+        evidence: [{ source: `anchor in ${anchors.dir}`, note: redactText(errorText(e)) }],
+      };
+    }
+  },
+};
+
+export const checks: CheckDefinition[] = [privateKey, database, config, restoreTested, keyAge, objectLock, rollback];

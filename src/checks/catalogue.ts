@@ -29,6 +29,7 @@ export const CATALOGUE_ORDER = [
   'backup.restore-tested',
   'backup.key-age',
   'backup.object-lock',
+  'backup.rollback',
   'permissions.private-key',
   'permissions.config',
   'permissions.data-dir',

@@ -34,6 +34,7 @@ export const CONTROLS: Record<string, FrameworkControls> = {
   ),
   'backup.key-age': c(['CC6.1'], ['A.8.24'], ['SC-12'], ['3.6.4', '3.7.4']),
   'backup.object-lock': c(['A1.2', 'CC6.1'], ['A.8.13'], ['CP-9', 'CP-9(7)'], ['12.10.1']),
+  'backup.rollback': c(['CC7.2', 'A1.2'], ['A.8.13', 'A.8.16'], ['CP-9', 'SI-7'], ['10.7.1', '12.10.1']),
   'permissions.private-key': c(['CC6.1'], ['A.8.24', 'A.5.15'], ['AC-6', 'SC-12'], ['3.6.1', '7.2.1']),
   'permissions.config': c(['CC6.1'], ['A.8.9', 'A.5.15'], ['AC-6', 'CM-6'], ['7.2.1']),
   'permissions.data-dir': c(['CC6.1'], ['A.5.15'], ['AC-6'], ['7.2.1']),

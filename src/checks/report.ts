@@ -17,7 +17,7 @@ export interface CheckReport {
   deployment: { type: DeploymentType; reason: string };
   barycenter: { config_path: string; issuer: string; public_url: string | null };
   summary: Record<CheckStatus, number> & { total: number };
-  /** The process exit code this report leads to (0, or 3 = CHECK_FAILED). */
+  /** The process exit code this report leads to (0, 3 = CHECK_FAILED, or 13 = INTEGRITY for a rolled-back repository). */
   exit_code: number;
   /** Problems with the run itself (e.g. a waiver naming no known check). */
   warnings: string[];
@@ -30,8 +30,15 @@ export function summarize(results: CheckResult[]): CheckReport['summary'] {
   return { total: results.length, ...s };
 }
 
-/** fail and error always fail the run; warn only with checks.warn_exit_nonzero. Waived results never do. */
+/** Checks whose failure means the repository cannot be trusted: the run exits 13, not 3. */
+const INTEGRITY_CHECKS: ReadonlySet<string> = new Set(['backup.rollback']);
+
+/**
+ * fail and error always fail the run; warn only with checks.warn_exit_nonzero. Waived results never
+ * do. A failed integrity check (the repository was rolled back) is exit 13, as in restore and drills.
+ */
 export function exitCodeFor(results: CheckResult[], warnExitNonzero: boolean): number {
+  if (results.some((r) => r.status === 'fail' && INTEGRITY_CHECKS.has(r.id))) return ExitCode.INTEGRITY;
   const bad = results.some(
     (r) => r.status === 'fail' || r.status === 'error' || (warnExitNonzero && r.status === 'warn'),
   );
