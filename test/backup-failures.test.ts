@@ -190,7 +190,11 @@ describe('backup failures', () => {
       assert.equal(r0.code, 0, r0.stderr);
       const s = await setupFileRepository(d);
       const r = await runCli(['--config', s.configPath, 'backup']);
-      assertFailed(r, ExitCode.SOURCE, /the copy of .*barycenter\.db fails PRAGMA integrity_check: /);
+      assertFailed(
+        r,
+        ExitCode.SOURCE,
+        /the SQLite database .*barycenter\.db is corrupt \(PRAGMA integrity_check of its copy: .*\n  hint: .*sqlite3 .*\.recover/,
+      );
       await assertNothingLeft(s, s.repoRoot);
     } finally {
       await d.dir.cleanup();

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { redactText, redactUrl } from '../../redact.js';
-import { CORE_TABLES } from '../../barycenter/schema.js';
+import { CORE_TABLES, SCHEMA_HINT, schemaProblem } from '../../barycenter/schema.js';
 import { pgReader } from '../../barycenter/database.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import { credentialsForChild, pgTool } from '../../platform/pg-tools.js';
@@ -69,16 +69,26 @@ export async function dumpPostgres(
     const snap = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
     const serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
     const reader = pgReader(client, shown);
-    const record = (async (): Promise<DatabaseRecord> => ({
-      engine: 'postgres',
-      source: shown,
-      migrations: await reader.migrations(),
-      row_counts: await reader.rowCounts(CORE_TABLES),
-      server_version: `PostgreSQL ${serverVersion}`,
-      dump_format: 'pg_dump-custom',
-      dump_tool_version: dumpVersion,
-      dump_compression: compression.label,
-    }))().catch((e: unknown) => {
+    const record = (async (): Promise<DatabaseRecord> => {
+      const migrations = await reader.migrations();
+      const rowCounts = await reader.rowCounts(CORE_TABLES);
+      const problem = schemaProblem(migrations, Object.keys(rowCounts));
+      if (problem)
+        throw new BarysafeError('postgres', `PostgreSQL ${shown} holds no Barycenter schema: ${problem}`, {
+          exitCode: ExitCode.SOURCE,
+          hint: SCHEMA_HINT,
+        });
+      return {
+        engine: 'postgres',
+        source: shown,
+        migrations,
+        row_counts: rowCounts,
+        server_version: `PostgreSQL ${serverVersion}`,
+        dump_format: 'pg_dump-custom',
+        dump_tool_version: dumpVersion,
+        dump_compression: compression.label,
+      };
+    })().catch((e: unknown) => {
       throw cannotRead(e);
     });
     record.catch(() => {}); // awaited by the caller, who may give up first

@@ -3,7 +3,7 @@ import { createExclusiveSync } from '../../platform/safe-fs.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
-import { CORE_TABLES } from '../../barycenter/schema.js';
+import { CORE_TABLES, SCHEMA_HINT, schemaProblem } from '../../barycenter/schema.js';
 import { inspectSqlite } from '../../barycenter/sqlite-inspect.js';
 import { STREAM_BUFFER } from '../../crypto/age.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
@@ -35,6 +35,12 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
       hint: "check database.url in Barycenter's config and barycenter.workdir in barysafe.toml (relative sqlite paths resolve against the service's working directory)",
     });
   }
+  if (statSync(dbPath).size === 0) {
+    throw new BarysafeError('sqlite', `the SQLite database ${dbPath} is empty (0 bytes)`, {
+      exitCode: ExitCode.SOURCE,
+      hint: SCHEMA_HINT,
+    });
+  }
   const copyPath = path.join(tempDir, 'barycenter.db');
   // barysafe creates the copy's file itself (O_EXCL|O_NOFOLLOW, 0600) before SQLite opens it:
   // SQLite would otherwise write the plaintext into whatever file or link sits at that path.
@@ -56,6 +62,7 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
         },
       );
     }
+    if (CORRUPT.test(errorText(e))) throw corruptError(dbPath, errorText(e), e);
     throw new BarysafeError('sqlite', `cannot copy the SQLite database ${dbPath}: ${errorText(e)}`, {
       exitCode: ExitCode.SOURCE,
       cause: e,
@@ -66,16 +73,14 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
   const inspection = inspectSqlite(copyPath, CORE_TABLES);
   const record = inspection.facts.then(
     (f): DatabaseRecord => {
-      if (f.integrity !== 'ok') {
-        throw new BarysafeError(
-          'sqlite',
-          `the copy of ${dbPath} fails PRAGMA integrity_check: ${f.integrity.slice(0, 300)}`,
-          {
-            exitCode: ExitCode.SOURCE,
-            hint: 'the live database is damaged; repair it (sqlite3 .recover) before trusting any backup of it',
-          },
-        );
-      }
+      if (f.integrity !== 'ok')
+        throw corruptError(dbPath, `PRAGMA integrity_check of its copy: ${f.integrity.slice(0, 300)}`);
+      const problem = schemaProblem(f.migrations, Object.keys(f.rowCounts));
+      if (problem)
+        throw new BarysafeError('sqlite', `the SQLite database ${dbPath} holds no Barycenter schema: ${problem}`, {
+          exitCode: ExitCode.SOURCE,
+          hint: SCHEMA_HINT,
+        });
       return {
         engine: 'sqlite',
         source: dbPath,
@@ -87,6 +92,7 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
       };
     },
     (e: unknown) => {
+      if (CORRUPT.test(errorText(e))) throw corruptError(dbPath, errorText(e), e);
       throw new BarysafeError('sqlite', `cannot read the copy of ${dbPath}: ${errorText(e)}`, {
         exitCode: ExitCode.SOURCE,
         cause: e,
@@ -99,4 +105,16 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
     cancel: inspection.cancel,
     open: () => createReadStream(copyPath, { highWaterMark: STREAM_BUFFER }),
   };
+}
+
+/** SQLite's words for a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB). */
+const CORRUPT = /malformed|not a database|corrupt/i;
+
+/** The file is damaged: no backup of it is kept, and the hint says how to repair it. */
+function corruptError(dbPath: string, detail: string, cause?: unknown): BarysafeError {
+  return new BarysafeError('sqlite', `the SQLite database ${dbPath} is corrupt (${detail})`, {
+    exitCode: ExitCode.SOURCE,
+    hint: `no backup of the damaged file was kept; stop Barycenter and repair it: sqlite3 ${dbPath} .recover | sqlite3 ${dbPath}.recovered, check the result (PRAGMA integrity_check), then move it into place`,
+    ...(cause !== undefined ? { cause } : {}),
+  });
 }

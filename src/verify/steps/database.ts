@@ -5,6 +5,7 @@ import { errorText, isBarysafeError } from '../../errors.js';
 import { redactText, redactUrl } from '../../redact.js';
 import { pgReader, sqliteReader } from '../../barycenter/database.js';
 import { schemaBuild } from '../../barycenter/builds.js';
+import { schemaProblem } from '../../barycenter/schema.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import { restorePgDump } from '../../restore/pg-restore.js';
 import { openScratchPostgres } from '../scratch/scratch-postgres.js';
@@ -17,6 +18,7 @@ interface DbFacts {
   integrity: string;
   migrations: string[];
   rowCounts: Record<string, number>;
+  tables: string[];
 }
 
 /**
@@ -55,6 +57,9 @@ function judge(facts: DbFacts, expected: DatabaseRecord, first: string): StepOut
   const problems: string[] = [];
   const warnings: string[] = [];
   if (facts.integrity !== 'ok') problems.push(`integrity_check: ${facts.integrity.slice(0, 300)}`);
+  // A snapshot of an empty or foreign database would boot as a fresh IdP and prove nothing.
+  const noSchema = facts.integrity === 'ok' ? schemaProblem(facts.migrations, facts.tables) : undefined;
+  if (noSchema) problems.push(`the restored database holds no Barycenter schema: ${noSchema}`);
   const restoredSet = new Set(facts.migrations);
   const recordedSet = new Set(expected.migrations);
   const missing = expected.migrations.filter((m) => !restoredSet.has(m));
@@ -97,13 +102,21 @@ async function readSqlite(file: string, expected: DatabaseRecord): Promise<DbFac
   const db = new Database(file, { readonly: true, fileMustExist: true });
   const reader = sqliteReader(db, `sqlite:${file}`);
   try {
-    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
-      .map((r) => r.integrity_check)
-      .join('; ');
+    let integrity: string;
+    try {
+      integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
+        .map((r) => r.integrity_check)
+        .join('; ');
+    } catch (e) {
+      integrity = errorText(e); // SQLITE_CORRUPT: a finding about the snapshot, not a drill error
+    }
+    // A damaged file is reported as such: its tables may not even be readable.
+    if (integrity !== 'ok') return { integrity, migrations: [], rowCounts: {}, tables: [] };
     return {
       integrity,
       migrations: await reader.migrations(),
       rowCounts: await reader.rowCounts(Object.keys(expected.row_counts)),
+      tables: [...(await reader.tables())],
     };
   } finally {
     db.close();
@@ -120,6 +133,7 @@ async function readPostgres(url: string, expected: DatabaseRecord): Promise<DbFa
       integrity: 'ok',
       migrations: await reader.migrations(),
       rowCounts: await reader.rowCounts(Object.keys(expected.row_counts)),
+      tables: [...(await reader.tables())],
     };
   } catch (e) {
     throw new Error(`cannot read the restored PostgreSQL database: ${redactText(errorText(e))}`);
