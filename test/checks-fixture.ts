@@ -18,6 +18,7 @@ import { resolveBarycenter } from '../src/config/barycenter.js';
 import { createContext } from '../src/checks/engine.js';
 import type { CheckContext, DeploymentType } from '../src/checks/types.js';
 import type { ArtifactKind, Manifest } from '../src/repository/manifest.js';
+import { KNOWN_MIGRATIONS } from '../src/barycenter/schema.js';
 import type { DrillRecord } from '../src/repository/drill-record.js';
 
 export function tempDir(prefix = 'barysafe-check-'): string {
@@ -265,7 +266,13 @@ export async function putSnapshot(
       private_key_path: path.join(d.dir, 'data/private_key.pem'),
       jwks_path: path.join(d.dir, 'data/jwks.json'),
     },
-    database: { engine: 'sqlite', source: d.dbFile, migrations: [], row_counts: {} },
+    // What a backup of a real Barycenter database records: its migrations and core tables.
+    database: {
+      engine: 'sqlite',
+      source: d.dbFile,
+      migrations: [...KNOWN_MIGRATIONS],
+      row_counts: { users: 1, clients: 1 },
+    },
     key: {
       kid: d.key.kid ?? null,
       kty: 'RSA',

@@ -150,7 +150,7 @@ describe('a database without Barycenter’s schema is not backed up', () => {
 });
 
 describe('the drill fails a snapshot of nothing at its database step', () => {
-  test('D4 (drill): a validly signed snapshot (made before the backup refused it) holding a foreign database fails at the database step', async () => {
+  test('D4 (drill, check): a validly signed snapshot (made before the backup refused it) holding a foreign database fails the drill at its database step and backup.database', async () => {
     const f = await drillSetup();
     try {
       const { id } = await f.backup();
@@ -182,6 +182,10 @@ describe('the drill fails a snapshot of nothing at its database step', () => {
       assert.equal(dbStep.verdict, 'fail');
       assert.match(dbStep.detail, /no Barycenter schema: .*no Barycenter migration/);
       assert.notEqual(result.exit_code, 0);
+      // And the freshness check does not count it as a backup of the database.
+      const check = await runCli(['--config', f.setup.configPath, 'check', '--only', 'backup.database']);
+      assert.equal(check.code, ExitCode.CHECK_FAILED, check.stdout + check.stderr);
+      assert.match(check.stdout, new RegExp(`snapshot ${id} holds a database with no Barycenter schema`));
     } finally {
       await f.close();
     }

@@ -9,6 +9,7 @@ import { compareWithAnchor, newestVerified } from '../repository/chain.js';
 import { openStorage } from '../repository/open-storage.js';
 import { Repository, type GoodSnapshot } from '../repository/repository.js';
 import { parsePrivateJwk } from '../barycenter/jwk.js';
+import { schemaProblem } from '../barycenter/schema.js';
 import { errorText } from '../errors.js';
 import type { ArtifactKind } from '../repository/manifest.js';
 import { healthOf } from '../repository/verify-record.js';
@@ -189,7 +190,20 @@ const database: CheckDefinition = {
     'Users, clients (with their secrets), consents and refresh tokens live in the database; losing more than the RPO forces re-registration and re-login.',
   severity: 'critical',
   remediation: REPO_REMEDIATION,
-  run: async (ctx) => strip(await freshness(ctx, ['database'], 'database')),
+  async run(ctx) {
+    const r = await freshness(ctx, ['database'], 'database');
+    if ((r.status !== 'pass' && r.status !== 'warn') || !r.snapshot) return strip(r);
+    // A snapshot of an empty or foreign database (older barysafe versions saved them) restores nothing.
+    const d = r.snapshot.manifest.database;
+    const problem = schemaProblem(d.migrations, Object.keys(d.row_counts));
+    if (problem)
+      return {
+        status: 'fail',
+        summary: `snapshot ${r.snapshot.id} holds a database with no Barycenter schema (${problem}); it restores nothing`,
+        evidence: r.evidence,
+      };
+    return strip(r);
+  },
 };
 
 const config: CheckDefinition = {
