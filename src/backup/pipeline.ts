@@ -11,6 +11,7 @@ import { checkRecipient } from '../crypto/age.js';
 import { loadSigner, type Signer } from '../crypto/signing.js';
 import {
   MANIFEST_FORMAT,
+  SNAPSHOT_ID,
   manifestKey,
   snapshotPrefix,
   type ArtifactKind,
@@ -19,7 +20,7 @@ import {
   type DatabaseRecord,
 } from '../repository/manifest.js';
 import { Repository, repoError } from '../repository/repository.js';
-import { acquireWriterLock } from '../repository/lock.js';
+import { acquireWriterLock, type WriterLock } from '../repository/lock.js';
 import { SERVICE_ENV } from '../repository/layout.js';
 import { signDocument } from '../repository/signed-document.js';
 import { StorageError, type Storage } from '../repository/storage.js';
@@ -111,7 +112,7 @@ async function probedAndLocked(
   const lock = await acquireWriterLock(storage, 'barysafe backup');
   try {
     await opts.onLocked?.();
-    return await backupLocked(config, opts, deployment, signer, started);
+    return await backupLocked(config, opts, deployment, signer, started, lock);
   } finally {
     await lock.release().catch((e) => opts.logger.warn(`could not release the repository lock: ${errorText(e)}`));
   }
@@ -123,6 +124,7 @@ async function backupLocked(
   deployment: DeploymentView,
   signer: Signer,
   started: Date,
+  lock: WriterLock,
 ): Promise<BackupResult> {
   const now = opts.now ?? (() => new Date());
   const log = opts.logger;
@@ -167,6 +169,8 @@ async function backupLocked(
   const chain = await planChain(repo, new AnchorStore(stateDir(config)), signer, now(), log);
   warnings.push(...chain.warnings);
   const { id, previous } = chain;
+  await sweepCrashedSnapshot(storage, lock, log);
+  await lock.note(id);
   const prefix = snapshotPrefix(id);
   const artifacts: ArtifactRecord[] = [];
   const temp = await makePrivateTempDir(config.backup.temp_dir);
@@ -282,6 +286,12 @@ async function backupLocked(
     return { id, manifest: signed, manifestSha256: sha256, durationMs: now().getTime() - started.getTime() };
   } catch (e) {
     await removeObjects(storage, prefix, log);
+    if (opts.signal?.aborted)
+      throw new BarysafeError(
+        'interrupted',
+        `the backup of snapshot ${id} stopped before it was complete; its partial objects were removed and the repository lock released; nothing was saved`,
+        { exitCode: ExitCode.INTERRUPTED, cause: e },
+      );
     if (e instanceof BarysafeError) throw e;
     if (e instanceof StorageError) throw repoError(storage, e);
     throw new BarysafeError('backup', `backup failed: ${errorText(e)}`, { cause: e });
@@ -380,6 +390,21 @@ async function requireSigner(config: BarysafeConfig): Promise<Signer> {
     });
   }
   return loadSigner(config.encryption.signing_key_file);
+}
+
+/**
+ * A backup killed outright (SIGKILL, power loss) left the objects of its unfinished snapshot; the
+ * lock it held names that snapshot. Removed only when it has no manifest: a writer that saved its
+ * manifest and died before releasing the lock made a real snapshot.
+ */
+async function sweepCrashedSnapshot(storage: Storage, lock: WriterLock, log: Logger): Promise<void> {
+  const crashed = lock.takenOver?.snapshot;
+  if (!crashed || !SNAPSHOT_ID.test(crashed)) return;
+  if (await storage.head(manifestKey(crashed)).catch(() => null)) return;
+  log.warn(
+    `removing the partial objects of snapshot ${crashed}, left by an interrupted backup (pid ${lock.takenOver!.pid} on ${lock.takenOver!.host})`,
+  );
+  await removeObjects(storage, snapshotPrefix(crashed), log);
 }
 
 async function removeObjects(storage: Storage, prefix: string, log: Logger): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runBackup } from '../backup/pipeline.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, errorText } from '../errors.js';
+import { holdSignalExit, shutdownSignal } from '../platform/lifecycle.js';
 import { action, configFor, globals, loggerFor, printJson, storageFor } from './common.js';
 import { formatBytes } from '../units.js';
 import { progressReporter } from './progress.js';
@@ -18,9 +19,24 @@ export function registerBackup(program: Command): void {
         const logger = loggerFor(g);
         const storage = storageFor(config);
         const progress = progressReporter(!g.json);
+        // A signal aborts the backup instead of ending the process at once: the partial objects
+        // are removed and the lock released first; then one line says so and the process exits.
+        const releaseExit = holdSignalExit();
         try {
-          const r = await runBackup(config, { logger, storage, onProgress: progress.update });
+          let r;
+          try {
+            r = await runBackup(config, { logger, storage, onProgress: progress.update, signal: shutdownSignal });
+          } catch (e) {
+            if (!shutdownSignal.aborted) throw e;
+            progress.stop();
+            process.stderr.write(`barysafe: interrupted by ${String(shutdownSignal.reason)}: ${errorText(e)}\n`);
+            return ExitCode.INTERRUPTED; // releaseExit() below exits with the signal's own code
+          }
           progress.stop();
+          if (shutdownSignal.aborted)
+            process.stderr.write(
+              `barysafe: interrupted by ${String(shutdownSignal.reason)} after snapshot ${r.id} was saved\n`,
+            );
           const m = r.manifest;
           if (g.json) {
             printJson({
@@ -64,6 +80,7 @@ export function registerBackup(program: Command): void {
         } finally {
           progress.stop();
           await storage.close?.();
+          releaseExit();
         }
       }),
     );

@@ -121,8 +121,6 @@ export class FileStorage implements Storage {
         throw new StorageExistsError(key);
       }
       tmpDir = await this.openTmpDir();
-      dirs = await this.openDirs(parts.slice(0, -1), true);
-      const destDir = dirs[dirs.length - 1]!;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
@@ -139,6 +137,10 @@ export class FileStorage implements Storage {
       sink.once('error', (err) => (sinkError ??= err));
       // pipeline rejects with the first error, i.e. the body's own error when the body fails.
       await pipeline(body, counter, sink);
+      // The object's folders are made only now: a writer killed while streaming (SIGKILL) leaves
+      // its temp file, never an empty snapshots/<id>/ folder.
+      dirs = await this.openDirs(parts.slice(0, -1), true);
+      const destDir = dirs[dirs.length - 1]!;
       if (opts.ifNoneMatch) {
         // link() fails with EEXIST when the key appeared meanwhile: atomic create-if-absent.
         await link(inDir(tmpDir, tmpName), inDir(destDir, name));
@@ -148,6 +150,8 @@ export class FileStorage implements Storage {
       }
     } catch (e) {
       if (tmpDir && tmpCreated) await unlink(inDir(tmpDir, tmpName)).catch(() => {});
+      // A put that failed after making its folders leaves none of them empty.
+      if (dirs.length === parts.length) await removeEmptyFolders(dirs, parts);
       closeDirs(dirs, tmpDir);
       if (!body.destroyed) body.destroy(); // we failed before reading it all: unblock the producer
       if (bodyError !== undefined && e === bodyError && e !== sinkError) throw e; // the producer failed: say so, unchanged
@@ -274,15 +278,7 @@ export class FileStorage implements Storage {
     try {
       dirs = await this.openDirs(parts.slice(0, -1), false);
       await unlink(inDir(dirs[dirs.length - 1]!, parts[parts.length - 1]!));
-      // Only folders below the top-level ones (snapshots/<id>/): locks/ and drills/ stay, so a
-      // concurrent writer that just opened one never finds it removed under it.
-      for (let i = parts.length - 1; i >= 2; i--) {
-        try {
-          await rmdir(inDir(dirs[i - 1]!, parts[i - 1]!));
-        } catch {
-          break; // not empty (or another writer is using it)
-        }
-      }
+      await removeEmptyFolders(dirs, parts);
     } catch (e) {
       if (e instanceof StorageNotFoundError) return;
       const code = (e as NodeJS.ErrnoException).code;
@@ -469,4 +465,19 @@ function closeDirs(dirs: Dir[], extra?: Dir): void {
 
 async function isSymlink(p: string): Promise<boolean> {
   return (await lstat(p).catch(() => null))?.isSymbolicLink() === true;
+}
+
+/**
+ * Removes the folders of `parts` (opened as `dirs`) that are now empty, deepest first. Only
+ * folders below the top-level ones (snapshots/<id>/): locks/ and drills/ stay, so a concurrent
+ * writer that just opened one never finds it removed under it.
+ */
+async function removeEmptyFolders(dirs: Dir[], parts: string[]): Promise<void> {
+  for (let i = parts.length - 1; i >= 2; i--) {
+    try {
+      await rmdir(inDir(dirs[i - 1]!, parts[i - 1]!));
+    } catch {
+      break; // not empty (or another writer is using it)
+    }
+  }
 }

@@ -13,19 +13,26 @@ import { StorageExistsError, type Storage } from './storage.js';
  */
 const KEY = WRITER_LOCK_KEY;
 
-interface LockBody {
+export interface LockBody {
   host: string;
   pid: number;
   command: string;
   created_at: string;
+  /** The snapshot the holder is writing, once it knows its id: a crashed writer's leftovers are found by it. */
+  snapshot?: string;
 }
 
-export async function acquireWriterLock(
-  storage: Storage,
-  command: string,
-  staleMs = 30 * 60_000,
-): Promise<{ release: () => Promise<void> }> {
+export interface WriterLock {
+  release(): Promise<void>;
+  /** Records in the lock which snapshot this writer now writes (the next writer sweeps it if we crash). */
+  note(snapshotId: string): Promise<void>;
+  /** The stale lock this one replaced (its holder crashed or was killed), if any. */
+  takenOver: LockBody | null;
+}
+
+export async function acquireWriterLock(storage: Storage, command: string, staleMs = 30 * 60_000): Promise<WriterLock> {
   const body: LockBody = { host: os.hostname(), pid: process.pid, command, created_at: new Date().toISOString() };
+  let takenOver: LockBody | null = null;
   for (let attempt = 0; attempt < 2; attempt++) {
     const bytes = Buffer.from(JSON.stringify(body));
     try {
@@ -34,7 +41,15 @@ export async function acquireWriterLock(
         ifNoneMatch: true,
         transient: true,
       });
-      return { release: () => storage.delete(KEY) };
+      return {
+        release: () => storage.delete(KEY),
+        note: async (snapshot) => {
+          // We hold the lock, so overwriting it races with nobody.
+          const noted = Buffer.from(JSON.stringify({ ...body, snapshot }));
+          await storage.put(KEY, Readable.from([noted]), { contentLength: noted.length, transient: true });
+        },
+        takenOver,
+      };
     } catch (e) {
       if (!(e instanceof StorageExistsError)) throw e;
     }
@@ -49,6 +64,7 @@ export async function acquireWriterLock(
         },
       );
     }
+    takenOver = holder;
     await storage.delete(KEY); // stale: take it over
   }
   throw new BarysafeError('lock', `could not take the repository lock ${KEY}`, { exitCode: ExitCode.LOCKED });
@@ -68,6 +84,7 @@ async function readHolder(storage: Storage): Promise<LockBody | null> {
       pid: h.pid,
       command: String(h.command ?? 'barysafe'),
       created_at: String(h.created_at ?? ''),
+      ...(typeof h.snapshot === 'string' ? { snapshot: h.snapshot } : {}),
     };
   } catch {
     return null; // vanished or unreadable: treat as stale
