@@ -18,7 +18,7 @@ import { resolveBarycenter } from '../src/config/barycenter.js';
 import { createContext } from '../src/checks/engine.js';
 import type { CheckContext, DeploymentType } from '../src/checks/types.js';
 import type { ArtifactKind, Manifest } from '../src/repository/manifest.js';
-import { KNOWN_MIGRATIONS } from '../src/barycenter/schema.js';
+import { KNOWN_MIGRATIONS } from '../src/barycenter/builds.js';
 import type { DrillRecord } from '../src/repository/drill-record.js';
 
 export function tempDir(prefix = 'barysafe-check-'): string {
