@@ -100,7 +100,7 @@ export function step(r: DrillResult, name: string) {
 export function assertAllPass(r: DrillResult): void {
   assert.deepEqual(
     r.steps.map((s) => s.name),
-    ['integrity', 'key', 'database', 'boot', 'discovery', 'jwks', 'token', 'teardown'],
+    ['integrity', 'key', 'database', 'config', 'boot', 'discovery', 'jwks', 'token', 'teardown'],
   );
   for (const s of r.steps) assert.equal(s.verdict, 'pass', `${s.name}: ${s.detail}`);
   assert.equal(r.verdict, 'pass');

@@ -55,7 +55,7 @@ describe('restore --verify on a SQLite deployment', () => {
     const doc = JSON.parse(json) as Record<string, any>;
     assert.equal(doc.ok, true);
     assert.equal(doc.verdict, 'pass');
-    assert.equal(doc.steps.length, 8);
+    assert.equal(doc.steps.length, 9);
     for (const st of doc.steps)
       assert.ok(typeof st.verdict === 'string' && typeof st.duration_ms === 'number' && typeof st.detail === 'string');
     assert.equal(typeof doc.rto_ms, 'number');
@@ -270,7 +270,9 @@ describe('barysafe restore --verify (the CLI)', () => {
       assert.equal(doc.ok, true);
       assert.deepEqual(
         doc.steps.map((x: { name: string; verdict: string }) => `${x.name}:${x.verdict}`),
-        ['integrity', 'key', 'database', 'boot', 'discovery', 'jwks', 'token', 'teardown'].map((n) => `${n}:pass`),
+        ['integrity', 'key', 'database', 'config', 'boot', 'discovery', 'jwks', 'token', 'teardown'].map(
+          (n) => `${n}:pass`,
+        ),
       );
       assert.ok(doc.steps.every((x: { duration_ms: unknown }) => typeof x.duration_ms === 'number'));
       assert.equal(typeof doc.rto_ms, 'number');

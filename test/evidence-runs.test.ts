@@ -77,7 +77,7 @@ test('backup, failed backup, check and drill each append a signed record; verify
       mediaType: 'application/json',
     },
   ]);
-  assert.equal(st.predicate.passedTests.length, 8);
+  assert.equal(st.predicate.passedTests.length, 9);
   assert.deepEqual(st.predicate.failedTests, []);
   const bin = st.predicate.configuration.find((x: any) => x.name === 'barycenter');
   assert.match(bin.digest.sha256, /^[0-9a-f]{64}$/, 'the booted Barycenter build is named by digest');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -62,6 +62,9 @@ async function hostileEnvDeployment(launcherToml: string, extraDrillToml = '') {
       '',
     ].join('\n'),
   );
+  // With authz on, production needs its policies (the drill's config step checks they are in the snapshot).
+  await mkdir(path.join(d.workdir, 'policies'));
+  await writeFile(path.join(d.workdir, 'policies/main.kdl'), 'namespace "doc" {\n  relation "viewer"\n}\n');
   const setup = await setupFileRepository(d);
   const text = await readFile(setup.configPath, 'utf8');
   await writeFile(

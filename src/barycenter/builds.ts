@@ -216,3 +216,23 @@ export function schemaBuild(migrations: readonly string[]): SchemaBuild {
 export function migrationsUnknownTo(build: BarycenterBuild, migrations: readonly string[]): string[] {
   return migrations.filter((m) => !build.migrations.includes(m));
 }
+
+/**
+ * The build whose start-up rules apply to a database: the one that wrote it; for rows no known
+ * build writes, the newest known build (a newer build keeps its predecessors' rules as far as
+ * barysafe knows); for rows that match no build exactly, the oldest build that can open them.
+ */
+export function buildForRules(schema: SchemaBuild): { build: BarycenterBuild; why: string } {
+  if (schema.build) return { build: buildById(schema.build), why: `the database was written by ${schema.build}` };
+  const newest = BUILDS[BUILDS.length - 1]!;
+  if (schema.unknown_migrations.length || !schema.openable_by.length)
+    return {
+      build: newest,
+      why: `the database holds migrations no known build writes; checked with the rules of the newest known build, ${newest.id}`,
+    };
+  const oldest = buildById(schema.openable_by[0]!);
+  return {
+    build: oldest,
+    why: `the database matches no build exactly; checked with the rules of the oldest build that opens it, ${oldest.id}`,
+  };
+}

@@ -21,6 +21,8 @@ export interface BarycenterSettings {
     public_base_url?: string;
     allow_public_registration: boolean;
     admin_port?: number;
+    /** Newer builds only (older ones ignore the key). */
+    onboarding_app_url?: string;
   };
   database: { url: string };
   keys: { jwks_path: string; private_key_path: string; key_id?: string; alg: string };

@@ -2,6 +2,7 @@ import type { StepName } from '../types.js';
 import type { BootInput, DrillContext, RestoredInput, RunningInput } from '../context.js';
 import type { StepOutcome } from '../step-runner.js';
 import { bootStep } from './boot.js';
+import { configStep } from './config.js';
 import { databaseStep } from './database.js';
 import { discoveryStep } from './discovery.js';
 import { integrityStep } from './integrity.js';
@@ -74,6 +75,8 @@ export const DRILL_STEPS: readonly DrillStep[] = [
   step('integrity', always, (_, ctx) => integrityStep(ctx)),
   step('key', restored, keyStep),
   step('database', restored, databaseStep),
+  // Before boot, and not in boot's way: the scratch instance still boots and shows the rest.
+  step('config', restored, (input) => configStep(input)),
   step('boot', bootable, bootStep),
   step('discovery', running, discoveryStep),
   step('jwks', running, (input) => jwksStep(input)),
