@@ -99,6 +99,36 @@ describe('docker Config.Env, Cmd and WorkingDir', () => {
     assert.equal(db.note, `database.url from docker inspect file ${inspect} Config.Env`);
   });
 
+  test('barysafe check (the use case) reads the compose env too; an unreadable definition is a report warning', async () => {
+    const { runCheckReport, selectFromCatalogue } = await import('../src/checks/run.js');
+    const selection = selectFromCatalogue(['storage.data-dir-persistent']);
+    const loaded = (docker_inspect: string) => ({
+      path: path.join(tmp, 'barysafe.toml'),
+      config: testConfig({
+        barycenter: { config: barycenterToml, workdir: '/app' },
+        checks: { deployment: 'docker', docker_inspect },
+      }),
+    });
+    const report = await runCheckReport(loaded(inspect), { selection });
+    const r = report.results.find((x) => x.id === 'storage.data-dir-persistent')!;
+    assert.equal(r.status, 'pass', JSON.stringify(r.evidence));
+    assert.ok(r.evidence.some((e) => e.note === `database.url from docker inspect file ${inspect} Config.Env`));
+    // The container's --config is not barycenter.config: the report says so.
+    assert.match(
+      report.warnings.join('\n'),
+      /the service reads \/app\/config\/config\.toml \(--config in Entrypoint\/Cmd/,
+    );
+
+    const missing = path.join(tmp, 'no-such-inspect.json');
+    const without = await runCheckReport(loaded(missing), { selection });
+    assert.match(
+      without.warnings.join('\n'),
+      new RegExp(
+        `the deployment's own definition could not be read \\(.*${missing}.*\\); its environment is not part of the settings`,
+      ),
+    );
+  });
+
   test('without the deployment env the same config puts it in the container layer (the old false finding)', async () => {
     const { checkContext } = await import('./support/check-context.js');
     const o = await runCheck(
@@ -115,7 +145,7 @@ describe('docker Config.Env, Cmd and WorkingDir', () => {
     const s = await service({ docker_inspect: inspect });
     assert.equal(configArgument(s), '/app/config/config.toml');
     assert.equal(s.workdir, '/app');
-    assert.equal(s.image?.ref, 'barycenter:latest');
+    assert.equal(s.image?.ref, 'ghcr.io/cloudnebulaproject/barycenter:0.2.0-beta.5');
     const bc = resolveBarycenter({ config: '/etc/barycenter/config.toml', workdir: '/app', extra_files: [] }, {}, s);
     assert.match(bc.serviceMismatches.join('\n'), /reads \/app\/config\/config\.toml \(--config in Entrypoint\/Cmd/);
   });
