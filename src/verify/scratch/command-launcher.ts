@@ -3,7 +3,8 @@ import { serverArgs, syncUsersArgs, wrapped, type LaunchSpec, type Launcher } fr
 
 /**
  * drill.command: a command template for deployments where Barycenter runs through a wrapper, e.g.
- * `sudo -E -u barycenter /opt/barycenter/bin/barycenter` or `nix run .#barycenter --`. Barycenter's
+ * `nix run .#barycenter --` (not one that switches users: the scratch tree is 0700 and belongs to
+ * barysafe's user, so another user could read neither config nor key). Barycenter's
  * arguments are appended; `{scratch}` and `{port}` in the template are replaced (shell-quoted).
  * The template is the operator's own configuration, so it runs through `sh -c`.
  */
