@@ -242,6 +242,7 @@ describe('start-up rules (no process)', () => {
       ['app', /is not a URL/],
     ] as const)
       assert.match(onboardingUrlProblem(bad)?.reason ?? 'accepted', why, bad);
+    assert.doesNotMatch(onboardingUrlProblem('https://user:s3cret-pw@app.example.org')!.reason, /s3cret-pw/);
   });
 
   test('rules follow the build: onboarding_app_url only on beta.14, trust_anchors only on beta.5', () => {

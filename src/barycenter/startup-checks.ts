@@ -1,6 +1,7 @@
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import type { BarycenterSettings } from '../config/barycenter.js';
+import { redactUrl } from '../redact.js';
 import type { BarycenterBuild } from './builds.js';
 
 /**
@@ -127,16 +128,17 @@ export function publicBaseUrlProblem(value: string | undefined): StartupProblem 
       'is not set: the issuer falls back to http://<host>:<port>, an IP address, and WebAuthn set-up fails at start-up (it needs a DNS host)',
     );
   const trimmed = value.replace(/\/+$/, '');
+  const shown = redactUrl(trimmed);
   if (trimmed === '') return bad('is empty: the issuer is empty and WebAuthn set-up fails at start-up');
   let url: URL;
   try {
     url = new URL(trimmed);
   } catch {
-    return bad(`"${trimmed}" is not a URL: WebAuthn set-up fails at start-up`);
+    return bad(`"${shown}" is not a URL: WebAuthn set-up fails at start-up`);
   }
   if (IPV4.test(url.hostname) || url.hostname.startsWith('['))
-    return bad(`"${trimmed}" has an IP address as its host: WebAuthn needs a DNS host and set-up fails at start-up`);
-  if (!url.hostname) return bad(`"${trimmed}" has no host: WebAuthn set-up fails at start-up`);
+    return bad(`"${shown}" has an IP address as its host: WebAuthn needs a DNS host and set-up fails at start-up`);
+  if (!url.hostname) return bad(`"${shown}" has no host: WebAuthn set-up fails at start-up`);
   return undefined;
 }
 
@@ -155,7 +157,7 @@ function policiesProblem(input: StartupInputs): StartupProblem | undefined {
 export function onboardingUrlProblem(value: string): StartupProblem | undefined {
   const bad = (why: string): StartupProblem => ({
     setting: 'server.onboarding_app_url',
-    reason: `"${value}" ${why}: Barycenter refuses to start`,
+    reason: `"${redactUrl(value)}" ${why}: Barycenter refuses to start`,
   });
   let url: URL;
   try {
@@ -198,7 +200,7 @@ function onboardingTokenProblem(input: StartupInputs): StartupProblem | undefine
   if (!issuerOk)
     return {
       setting,
-      reason: `onboarding needs server.public_base_url to be https (or http on localhost/127.0.0.1), and it is ${issuer === undefined ? 'not set' : `"${issuer}"`}: Barycenter refuses to start`,
+      reason: `onboarding needs server.public_base_url to be https (or http on localhost/127.0.0.1), and it is ${issuer === undefined ? 'not set' : `"${redactUrl(issuer)}"`}: Barycenter refuses to start`,
     };
   return undefined;
 }
