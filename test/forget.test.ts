@@ -21,6 +21,8 @@ import { compareWithAnchor, newestVerified, readRepositoryId } from '../src/repo
 import type { DrillRecord } from '../src/repository/drill-record.js';
 import { runForget, type ForgetOptions, type ForgetResult } from '../src/repository/forget.js';
 import { drillRecordKey, manifestKey, snapshotIdOfKey } from '../src/repository/layout.js';
+import { listEvidence, readObject, type Statement } from '../src/repository/evidence.js';
+import { parseEnvelope, payloadBytes } from '../src/crypto/dsse.js';
 import { openStorage } from '../src/repository/open-storage.js';
 import { Repository } from '../src/repository/repository.js';
 import { isoWeek, type RetentionPolicy } from '../src/repository/retention.js';
@@ -254,6 +256,24 @@ describe('forget over a synthetic year (file://)', () => {
       assert.ok(entry.objects.includes(manifestKey(e.id)) && entry.objects.length === 3);
     }
     assert.match(t.record.reason, /keep 7 daily, 4 weekly, 12 monthly, 3 yearly, all within 3d of the newest/);
+
+    // The run is in the evidence chain, naming what went by digest; the chain still proves out.
+    const records = await listEvidence(storage);
+    const last = parseEnvelope(await readObject(storage, records[records.length - 1]!.key))!;
+    const statement = JSON.parse(payloadBytes(last).toString('utf8')) as Statement;
+    assert.equal(statement.predicate.barysafe.run, 'forget');
+    assert.deepEqual(
+      statement.predicate.barysafe.cites.map((c) => c.name),
+      [r.tombstone],
+    );
+    const gone = statement.predicate.removed as Array<{ name: string; digest: { sha256: string } }>;
+    assert.equal(gone.length, expectedRemoved.length);
+    assert.deepEqual(
+      gone.find((g) => g.name === manifestKey(expectedRemoved[0]!.id))?.digest.sha256,
+      expectedRemoved[0]!.sha256,
+    );
+    const chainCheck = await runCli(['--config', s.setup.configPath, 'verify-evidence']);
+    assert.equal(chainCheck.code, 0, chainCheck.stdout + chainCheck.stderr);
 
     // verify's inventory: every chain link goes through the tombstone, sequences follow.
     const v = await runVerify(config, {

@@ -8,6 +8,7 @@ import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { VERSION } from '../version.js';
 import { FUTURE_SKEW_MS, idTime } from './chain.js';
 import { drillsFromEvidence } from './evidence-drills.js';
+import { appendEvidence, type DocumentRef } from './evidence.js';
 import { SNAPSHOTS_PREFIX, manifestKey, snapshotIdOfKey, snapshotPrefix, tombstoneKey } from './layout.js';
 import { acquireWriterLock } from './lock.js';
 import { newSnapshotId } from './manifest.js';
@@ -235,8 +236,9 @@ async function forgetLocked(config: BarysafeConfig, o: ForgetOptions, now: Date)
     orphans,
   };
   const key = tombstoneKey(tombstone.id);
+  let stored: { sha256: string };
   try {
-    await repo.putSignedDocument(key, tombstone, o.signer!);
+    stored = await repo.putSignedDocument(key, tombstone, o.signer!);
   } catch (e) {
     throw repoError(storage, e);
   }
@@ -270,8 +272,38 @@ async function forgetLocked(config: BarysafeConfig, o: ForgetOptions, now: Date)
       result.errors.push(`orphan ${k} not deleted: ${errorText(e)}`);
     }
   }
-  for (const e of result.errors) o.logger.error(e);
   if (result.errors.length) result.exit_code = ExitCode.REPOSITORY;
+
+  // 4. The run in the evidence chain: which manifests went (by the digest they had), which stayed.
+  const ref = (id: string, sha256: string): DocumentRef => ({
+    name: manifestKey(id),
+    digest: { sha256 },
+    mediaType: 'application/json',
+  });
+  const gone = removed.filter((r) => result.removed.includes(r.id)).map((r) => ref(r.id, r.manifest_sha256));
+  const stone: DocumentRef = { name: key, digest: { sha256: stored.sha256 }, mediaType: 'application/json' };
+  try {
+    await appendEvidence(storage, o.signer!, {
+      run: 'forget',
+      outcome: result.errors.length ? 'error' : 'pass',
+      exitCode: result.exit_code,
+      summary: `removed ${result.removed.length} snapshot(s) and ${result.removed_orphans.length} orphan(s): ${result.policy_text}`,
+      startedAt: now,
+      finishedAt: o.now ? now : new Date(),
+      subject: gone.length ? gone : [stone],
+      cites: [stone],
+      predicate: {
+        policy: { ...o.policy, evidence_days: evidenceDays },
+        kept: snapshots.filter((x) => x.action === 'keep').map((x) => ref(x.id, byId.get(x.id)!.sha256)),
+        removed: gone,
+        tombstone: stone,
+      },
+    });
+  } catch (e) {
+    result.errors.push(`the forget is done, but not in the evidence chain: ${errorText(e)}`);
+    result.exit_code = ExitCode.REPOSITORY;
+  }
+  for (const e of result.errors) o.logger.error(e);
   return result;
 }
 
