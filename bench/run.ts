@@ -334,16 +334,7 @@ async function main(): Promise<number> {
         streamMiBps: mib(dumpBytes) / (bWall / 1000),
         blobs: spec.blobs === true,
         ...(integrityRuns.length ? { integrityCheckMs: median(integrityRuns) } : {}),
-        ...(restoreRuns.length
-          ? {
-              restore: {
-                barysafeMs: median(restoreRuns.map((r) => r.barysafeMs)),
-                shellMs: median(restoreRuns.map((r) => r.shellMs)),
-                peakRssKiB: maxOf(restoreRuns.map((r) => r.peakRssKiB)),
-                ratio: median(restoreRuns.map((r) => r.barysafeMs)) / median(restoreRuns.map((r) => r.shellMs)),
-              },
-            }
-          : {}),
+        ...(restoreRuns.length ? { restore: restoreSummary(restoreRuns, maxOf) } : {}),
         ...(drill ? { drill } : {}),
       });
     }
@@ -413,6 +404,15 @@ async function tunePostgres(url: string): Promise<void> {
   } finally {
     await c.end();
   }
+}
+
+function restoreSummary(
+  runs: Array<{ barysafeMs: number; shellMs: number; peakRssKiB: number | null }>,
+  maxOf: (xs: Array<number | null>) => number | null,
+): NonNullable<CaseResult['restore']> {
+  const barysafeMs = median(runs.map((r) => r.barysafeMs));
+  const shellMs = median(runs.map((r) => r.shellMs));
+  return { barysafeMs, shellMs, peakRssKiB: maxOf(runs.map((r) => r.peakRssKiB)), ratio: barysafeMs / shellMs };
 }
 
 function medianOrNull(xs: Array<number | null>): number | null {

@@ -1,3 +1,4 @@
+import { redactText } from './redact.js';
 /**
  * Every failure a user can meet is a BarysafeError: a message that says what went wrong, a hint
  * that says what to fix, and a documented exit code (docs/EXIT_CODES.md). Anything else that
@@ -103,4 +104,19 @@ export function isBarysafeError(e: unknown): e is BarysafeError {
 export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/**
+ * The document a failed command prints on stdout with --json: the same for a usage mistake caught
+ * by the parser as for a failure inside a command. Message and hint are scrubbed of secrets.
+ */
+export function errorDocument(err: BarysafeError): {
+  ok: false;
+  error: { kind: ErrorKind; message: string; hint?: string; exit_code: ExitCodeValue };
+} {
+  const hint = err.hint ? redactText(err.hint) : undefined;
+  return {
+    ok: false,
+    error: { kind: err.kind, message: redactText(err.message), ...(hint ? { hint } : {}), exit_code: err.exitCode },
+  };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { BarysafeError, ExitCode, errorText, isBarysafeError } from '../errors.js';
+import { BarysafeError, ExitCode, errorDocument, errorText, isBarysafeError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { redactText } from '../redact.js';
 import { configPathFrom, loadConfig, type LoadedConfig } from '../config/load.js';
@@ -64,13 +64,9 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       const err = isBarysafeError(e)
         ? e
         : new BarysafeError('internal', `unexpected error: ${errorText(e)}`, { exitCode: ExitCode.INTERNAL });
-      const message = redactText(err.message);
-      const hint = err.hint ? redactText(err.hint) : undefined;
-      if (g.json)
-        printJson({
-          ok: false,
-          error: { kind: err.kind, message, ...(hint ? { hint } : {}), exit_code: err.exitCode },
-        });
+      const doc = errorDocument(err);
+      const { message, hint } = doc.error;
+      if (g.json) printJson(doc);
       process.stderr.write(`barysafe: error: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
       if (!isBarysafeError(e) && process.env.BARYSAFE_DEBUG && e instanceof Error)
         process.stderr.write(redactText(e.stack ?? '') + '\n');

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.js';
-import { ExitCode } from '../errors.js';
+import { BarysafeError, ExitCode, errorDocument } from '../errors.js';
 import { redactText } from '../redact.js';
 import { installSignalHandlers } from '../platform/lifecycle.js';
 
@@ -93,17 +93,9 @@ export async function main(argv: string[]): Promise<void> {
       // reported like every other failure: commander already wrote the message on stderr.
       if (e.exitCode === 0) return;
       if (argv.includes('--json'))
-        // The document common.ts's printJson writes; not imported, to keep --version's start-up small.
         process.stdout.write(
           JSON.stringify(
-            {
-              ok: false,
-              error: {
-                kind: 'usage',
-                message: redactText(e.message.replace(/^error: /, '')),
-                exit_code: ExitCode.USAGE,
-              },
-            },
+            errorDocument(new BarysafeError('usage', e.message.replace(/^error: /, ''), { exitCode: ExitCode.USAGE })),
             null,
             2,
           ) + '\n',
