@@ -81,9 +81,10 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
   for (const r of config.encryption.recipients) await checkRecipient(r);
   const signer = await requireSigner(config);
   const storage = opts.storage;
+  const run: BackupRun = { config, opts, deployment, signer, started };
   let result: BackupResult;
   try {
-    result = await probedAndLocked(config, opts, deployment, signer, started);
+    result = await probedAndLocked(run);
   } catch (e) {
     const turnedAway =
       e instanceof BackupNotNeeded || (opts.scheduled && isBarysafeError(e) && e.exitCode === ExitCode.LOCKED);
@@ -96,13 +97,17 @@ export async function runBackup(config: BarysafeConfig, opts: BackupOptions): Pr
   return result;
 }
 
-async function probedAndLocked(
-  config: BarysafeConfig,
-  opts: BackupOptions,
-  deployment: DeploymentView,
-  signer: Signer,
-  started: Date,
-): Promise<BackupResult> {
+/** What one backup works from, read and checked before the repository is touched. */
+interface BackupRun {
+  config: BarysafeConfig;
+  opts: BackupOptions;
+  deployment: DeploymentView;
+  signer: Signer;
+  started: Date;
+}
+
+async function probedAndLocked(run: BackupRun): Promise<BackupResult> {
+  const { opts } = run;
   const storage = opts.storage;
   try {
     await storage.probeWritable();
@@ -112,20 +117,14 @@ async function probedAndLocked(
   const lock = await acquireWriterLock(storage, 'barysafe backup');
   try {
     await opts.onLocked?.();
-    return await backupLocked(config, opts, deployment, signer, started, lock);
+    return await backupLocked(run, lock);
   } finally {
     await lock.release().catch((e) => opts.logger.warn(`could not release the repository lock: ${errorText(e)}`));
   }
 }
 
-async function backupLocked(
-  config: BarysafeConfig,
-  opts: BackupOptions,
-  deployment: DeploymentView,
-  signer: Signer,
-  started: Date,
-  lock: WriterLock,
-): Promise<BackupResult> {
+async function backupLocked(run: BackupRun, lock: WriterLock): Promise<BackupResult> {
+  const { config, opts, deployment, signer, started } = run;
   const now = opts.now ?? (() => new Date());
   const log = opts.logger;
   const storage = opts.storage;
