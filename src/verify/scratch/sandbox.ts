@@ -177,7 +177,11 @@ export async function openSandbox(o: {
     for (const s of hostServers) s.close();
     const exited = new Promise<void>((r) => (guard.exitCode !== null ? r() : guard.once('exit', () => r())));
     guard.stdin!.end();
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    // The grace timer is cleared once the guard exits: left pending, it kept the finished drill's
+    // process alive for another five seconds.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (grace = setTimeout(r, 5000)))]);
+    clearTimeout(grace);
     if (guard.exitCode === null) guard.kill('SIGKILL');
     await rm(sockDir, { recursive: true, force: true });
   };
