@@ -51,6 +51,9 @@ const OLD_TEMP = /^[0-9a-f]{16}\.tmp$|^probe-[0-9a-f]{12}$/;
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = constants;
 const openP = promisify(openCb) as (p: string, flags: number, mode?: number) => Promise<number>;
 const fsyncP = promisify(fsync);
+
+/** Bytes buffered ahead of the disk while an object is written (a few of the encryptor's 1 MiB reads). */
+const WRITE_BUFFER = 4 << 20;
 const readP = promisify(readCb) as (
   fd: number,
   buf: Buffer,
@@ -121,7 +124,12 @@ export class FileStorage implements Storage {
         throw new StorageExistsError(key);
       }
       tmpDir = await this.openTmpDir();
+      // Buffers of WRITE_BUFFER on both hops: with the streams' 16 KiB default every 64 KiB age
+      // chunk waited for its own write() to finish, so encryption and disk never overlapped
+      // (measured: 182 MiB/s into a file, against 436 MiB/s for the encryption alone).
       const counter = new Transform({
+        readableHighWaterMark: WRITE_BUFFER,
+        writableHighWaterMark: WRITE_BUFFER,
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
           opts.onProgress?.(size);
@@ -132,7 +140,7 @@ export class FileStorage implements Storage {
       tmpCreated = true;
       // The stream owns the descriptor (a FileHandle stream with autoClose:false hangs fh.close()
       // on Node 20); flush: fsync before close.
-      const sink = createWriteStream('', { fd, flush: true });
+      const sink = createWriteStream('', { fd, flush: true, highWaterMark: WRITE_BUFFER });
       // pipeline destroys the body with the sink's error too, so remember which side failed first.
       sink.once('error', (err) => (sinkError ??= err));
       // pipeline rejects with the first error, i.e. the body's own error when the body fails.
