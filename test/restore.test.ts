@@ -15,7 +15,12 @@ import {
   type Deployment,
   type BarysafeSetup,
 } from './support/deployments.js';
-import { newIdentity } from '../src/crypto/age.js';
+import { Readable } from 'node:stream';
+import { encryptStream, newIdentity } from '../src/crypto/age.js';
+import { loadSigner } from '../src/crypto/signing.js';
+import { manifestKey } from '../src/repository/layout.js';
+import type { Manifest } from '../src/repository/manifest.js';
+import { serialize, sha256Hex, signDocument } from '../src/repository/signed-document.js';
 import { ExitCode } from '../src/errors.js';
 
 let pgService: TestPostgres;
@@ -47,11 +52,13 @@ describe('restore of a SQLite snapshot', () => {
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout) as {
         snapshot: { id: string; chain: { ok: boolean } };
-        database: { integrity_check: string };
+        database: { integrity_check: string; integrity_checked: string };
         next_steps: string[];
       };
       assert.equal(out.snapshot.id, s.id);
       assert.equal(out.database.integrity_check, 'ok');
+      // The backup checked these very bytes and signed the result: not repeated unless asked.
+      assert.equal(out.database.integrity_checked, 'at backup');
       assert.deepEqual((await readdir(to)).sort(), ['barycenter.db', 'config.toml', 'jwks.json', 'private_key.pem']);
       assert.deepEqual(
         ['private_key.pem', 'jwks.json', 'barycenter.db', 'config.toml'].map((f) => mode(path.join(to, f))),
@@ -150,6 +157,55 @@ describe('restore of a SQLite snapshot', () => {
         (JSON.parse(list.stdout) as { snapshots: Array<{ signature: string }> }).snapshots[0]!.signature,
         'INVALID',
       );
+    } finally {
+      await d.dir.cleanup();
+    }
+  });
+});
+
+describe('integrity_check of a restored SQLite file', () => {
+  test('runs again with --check-integrity, and for a snapshot that records no passing check (a damaged file is refused)', async () => {
+    const d = await makeDeployment();
+    try {
+      const s = await backedUp(d);
+      const to = path.join(d.dir.path, 'restore');
+      const asked = await runCli([
+        '--config',
+        s.configPath,
+        '--json',
+        'restore',
+        s.id,
+        '--to',
+        to,
+        '--check-integrity',
+      ]);
+      assert.equal(asked.code, 0, asked.stderr);
+      const db = (JSON.parse(asked.stdout) as { database: { integrity_check: string; integrity_checked: string } })
+        .database;
+      assert.deepEqual([db.integrity_check, db.integrity_checked], ['ok', 'at restore']);
+
+      // What an older barysafe could have stored: a damaged file and no integrity_check in the manifest.
+      const damaged = Buffer.from(await readFile(path.join(d.workdir, 'barycenter.db')));
+      for (let page = 1; page * 4096 < damaged.length; page++) damaged.fill(0x5a, page * 4096, page * 4096 + 100);
+      const m = JSON.parse(await readFile(path.join(s.repoRoot, manifestKey(s.id)), 'utf8')) as Manifest;
+      const art = m.artifacts.find((a) => a.kind === 'database')!;
+      const chunks: Buffer[] = [];
+      for await (const c of await encryptStream(m.recipients, Readable.from([damaged]))) chunks.push(c as Buffer);
+      const cipher = Buffer.concat(chunks);
+      await writeFile(path.join(s.repoRoot, art.object), cipher);
+      Object.assign(art, { size: cipher.length, sha256: sha256Hex(cipher), plaintext_size: damaged.length });
+      delete m.database.integrity_check;
+      delete m.signature;
+      await writeFile(
+        path.join(s.repoRoot, manifestKey(s.id)),
+        serialize(signDocument(m, await loadSigner(path.join(s.etc, 'signing.pem')))),
+      );
+      const to2 = path.join(d.dir.path, 'restore-old');
+      const old = await runCli(['--config', s.configPath, '--json', 'restore', s.id, '--to', to2, '--allow-rollback']);
+      // Checked at restore, found damaged, refused: nothing of it is left in the target.
+      assert.equal(old.code, ExitCode.INTEGRITY, old.stderr);
+      assert.match(old.stderr, /the restored database .*barycenter\.db.*malformed; nothing was written to /);
+      assert.deepEqual(await readdir(to2), []);
     } finally {
       await d.dir.cleanup();
     }

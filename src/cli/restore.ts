@@ -13,6 +13,7 @@ interface RestoreFlags {
   clean?: boolean;
   verify?: boolean;
   allowRollback?: boolean;
+  checkIntegrity?: boolean;
 }
 
 export function registerRestore(program: Command): void {
@@ -31,6 +32,10 @@ export function registerRestore(program: Command): void {
     .option('--identity <file>', 'age identity file (default: encryption.identity_file)')
     .option('--force', 'overwrite existing files in --to')
     .option('--clean', 'with --pg-url: drop and recreate the objects of a non-empty database')
+    .option(
+      '--check-integrity',
+      'run PRAGMA integrity_check on the restored SQLite file (the backup already ran it on the same bytes)',
+    )
     .option('--verify', 'restore into a scratch instance and prove the IdP works from the snapshot (a drill)')
     .option(
       '--allow-rollback',
@@ -40,7 +45,7 @@ export function registerRestore(program: Command): void {
       action(async (ref: string, flags: RestoreFlags, cmd: Command) => {
         const g = globals(cmd);
         if (flags.verify) {
-          const meaningless = (['to', 'pgUrl', 'pgPasswordFile', 'force', 'clean'] as const).filter(
+          const meaningless = (['to', 'pgUrl', 'pgPasswordFile', 'force', 'clean', 'checkIntegrity'] as const).filter(
             (f) => flags[f] !== undefined && flags[f] !== false,
           );
           if (meaningless.length)
@@ -84,6 +89,7 @@ export function registerRestore(program: Command): void {
             force: flags.force,
             clean: flags.clean,
             allowRollback: flags.allowRollback,
+            checkIntegrity: flags.checkIntegrity,
             logger,
             storage,
             onProgress: (a, n) => progress.update(a, n),
@@ -95,7 +101,7 @@ export function registerRestore(program: Command): void {
             process.stdout.write(
               `restored snapshot ${r.snapshot.id} (${r.snapshot.created_at}); signature verified; chain ${r.snapshot.chain.ok ? 'ok' : 'BROKEN: ' + r.snapshot.chain.detail}\n` +
                 r.files.map((f) => `  ${f.mode}  ${f.path}\n`).join('') +
-                `  database: ${r.database.engine} → ${r.database.target}${r.database.integrity_check ? ` (integrity_check: ${r.database.integrity_check})` : ''}\n\n` +
+                `  database: ${r.database.engine} → ${r.database.target}${r.database.integrity_check ? ` (integrity_check: ${r.database.integrity_check}${r.database.integrity_checked === 'at backup' ? ', run by the backup on these same bytes' : ''})` : ''}\n\n` +
                 `Steps left to you:\n` +
                 r.next_steps.map((s, i) => `  ${i + 1}. ${s}\n`).join('') +
                 r.warnings.map((w) => `WARNING: ${w}\n`).join(''),
