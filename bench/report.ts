@@ -56,6 +56,11 @@ export interface CaseResult {
     wallMs: number;
     bootMs: number;
     exceptBootMs: number;
+    /**
+     * `restore --to --check-integrity` of the same snapshot: the restore that does the drill's
+     * integrity_check too (a plain restore relies on the backup's), so the two compare like for like.
+     */
+    checkedRestoreMs: number;
     verdict: string;
     steps: Array<{ name: string; duration_ms: number }>;
     peakRssKiB: number | null;

@@ -216,7 +216,7 @@ async function main(): Promise<number> {
           log(`   SHELL PIPELINE FAILED (exit ${s.code ?? s.signal}): ${s.stderr.slice(-2000)}`);
         }
 
-        // Restore: `barysafe restore --to` (fetch, hash, decrypt, place, check) vs `age -d`.
+        // Restore: `barysafe restore --to` (fetch, hash, decrypt, place) vs `age -d`.
         // Outside the case directory: that holds the live SQLite file, and restore refuses live paths.
         const to = path.join(work, `restored-${spec.name}-${i}`);
         log(`   barysafe restore …`);
@@ -246,6 +246,29 @@ async function main(): Promise<number> {
           log(`   sqlite3 PRAGMA integrity_check alone: ${(ic.wallMs / 1000).toFixed(1)} s`);
         }
         if (spec.drill && i === 0) {
+          log(`   barysafe restore --check-integrity …`);
+          const checkedTo = path.join(work, `restored-checked-${spec.name}`);
+          const rc = await runMeasured(
+            process.execPath,
+            [
+              BIN,
+              '--config',
+              dep.barysafeConfig,
+              '--json',
+              'restore',
+              'latest',
+              '--to',
+              checkedTo,
+              '--check-integrity',
+            ],
+            { cwd: ROOT },
+          );
+          await rm(checkedTo, { recursive: true, force: true });
+          if (rc.code !== 0) {
+            failed = true;
+            log(`   RESTORE --check-integrity FAILED (exit ${rc.code ?? rc.signal}):\n${rc.stderr.slice(-4000)}`);
+          }
+          log(`   restore --check-integrity: ${(rc.wallMs / 1000).toFixed(1)} s`);
           log(`   barysafe restore --verify (drill) …`);
           const dm = await runMeasured(
             process.execPath,
@@ -274,6 +297,7 @@ async function main(): Promise<number> {
             wallMs: dm.wallMs,
             bootMs,
             exceptBootMs: dm.wallMs - bootMs,
+            checkedRestoreMs: rc.wallMs,
             verdict,
             steps,
             peakRssKiB: dm.peakRssKiB,
