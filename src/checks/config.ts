@@ -1,13 +1,12 @@
 import { redactUrl } from '../redact.js';
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
 import { Findings } from './evidence/combine.js';
-import { loadDocker, publishedBindings } from './evidence/docker.js';
 import {
   barycenterPorts,
+  type Exposure,
   firewallVerdict,
-  hostListeners,
   judgeDockerPort,
-  k8sExposures,
+  portExposure,
   sockEvidence,
 } from './evidence/exposure.js';
 import { discovery } from './evidence/http.js';
@@ -86,6 +85,64 @@ const publicBaseUrlHttps: CheckDefinition = {
 
 // ---- config.tls-terminated ---------------------------------------------------------------
 
+/** Kubernetes: the plain HTTP port is only in-cluster, behind an Ingress/HTTPRoute that terminates TLS. */
+function judgeK8sHttpPort(f: Findings, e: Exposure & { kind: 'kubernetes' }) {
+  const external = e.exposures.filter((x) => x.external);
+  const ingresses = e.manifests.objects.filter(
+    (o) => o.kind === 'Ingress' || o.kind === 'HTTPRoute' || o.kind === 'Gateway',
+  );
+  const ev = {
+    source: `${e.manifests.files.join(', ')} (Services, Ingress/HTTPRoute)`,
+    observed: {
+      services: e.exposures.map((x) => x.via),
+      ingress: ingresses.map(
+        (o) => `${o.kind}/${o.metadata?.name}${o.kind === 'Ingress' && o.spec?.tls ? ' (tls)' : ''}`,
+      ),
+    },
+    expected: 'ClusterIP Service behind an Ingress/HTTPRoute that terminates TLS',
+  };
+  if (external.length)
+    f.add('fail', `plain HTTP port exposed outside the cluster by ${external.map((x) => x.via).join(', ')}`, ev);
+  else if (ingresses.length)
+    f.add('pass', `HTTP port only reachable in-cluster; fronted by ${ingresses.map((o) => o.kind).join(', ')}`, ev);
+  else
+    f.add(
+      'manual',
+      'no Ingress/HTTPRoute in the manifests: confirm what terminates TLS in front of the ClusterIP Service',
+      ev,
+    );
+}
+
+/** A host: the plain HTTP port listens on loopback or a private interface, or the firewall filters it. */
+async function judgeHostHttpPort(ctx: CheckContext, f: Findings, e: Exposure & { kind: 'host' }) {
+  const { bound, port } = e;
+  const scopes = bound.map((s) => addressScope(s.address));
+  const ev = sockEvidence(e.source, bound, 'loopback or a private interface behind the TLS proxy');
+  if (bound.length === 0) f.missing(`nothing listens on the public port ${port.port}`);
+  else if (scopes.every((s) => s === 'loopback'))
+    f.add('pass', `HTTP port ${port.port} listens on loopback only (proxy on this host)`, ev);
+  else if (scopes.every((s) => s === 'loopback' || s === 'private'))
+    f.add('pass', `HTTP port ${port.port} listens on a private interface (proxy in front)`, ev);
+  else {
+    const fw = await firewallVerdict(ctx, port.port);
+    const fwEv = { source: 'firewall', observed: fw.verdict, note: fw.by };
+    if (fw.verdict === 'blocked' || fw.verdict === 'restricted')
+      f.add(
+        'pass',
+        `HTTP port ${port.port} listens on all interfaces but the firewall ${fw.verdict === 'blocked' ? 'blocks' : 'restricts'} it`,
+        ev,
+        fwEv,
+      );
+    else
+      f.add(
+        'fail',
+        `plain HTTP port ${port.port} listens on ${bound.map((s) => s.address).join(', ')} and ${fw.verdict === 'unknown' ? 'no firewall could be read' : 'the firewall lets it through'}: clients can bypass TLS`,
+        ev,
+        fwEv,
+      );
+  }
+}
+
 async function judgeTlsTermination(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
   const url = ctx.barycenter.settings.server.public_base_url;
@@ -101,73 +158,14 @@ async function judgeTlsTermination(ctx: CheckContext): Promise<CheckOutcome> {
       expected: 'https://…',
     },
   );
-  const pub = barycenterPorts(ctx)[0]!;
-  if (ctx.deployment === 'docker') {
-    const d = await loadDocker(ctx);
-    if (!d.ok) f.missing(`docker: ${d.reason}`);
-    else judgeDockerPort(f, d.source, publishedBindings(d.value, pub.port), { ...pub, role: 'public' }, false);
-  } else if (ctx.deployment === 'kubernetes') {
-    const k = await loadKubernetes(ctx);
-    if (!k.ok) f.missing(`kubernetes: ${k.reason}`);
-    else {
-      const ex = k8sExposures(k.value, pub.port);
-      const external = ex.filter((e) => e.external);
-      const ingresses = k.value.objects.filter(
-        (o) => o.kind === 'Ingress' || o.kind === 'HTTPRoute' || o.kind === 'Gateway',
-      );
-      const ev = {
-        source: `${k.value.files.join(', ')} (Services, Ingress/HTTPRoute)`,
-        observed: {
-          services: ex.map((e) => e.via),
-          ingress: ingresses.map(
-            (o) => `${o.kind}/${o.metadata?.name}${o.kind === 'Ingress' && o.spec?.tls ? ' (tls)' : ''}`,
-          ),
-        },
-        expected: 'ClusterIP Service behind an Ingress/HTTPRoute that terminates TLS',
-      };
-      if (external.length)
-        f.add('fail', `plain HTTP port exposed outside the cluster by ${external.map((e) => e.via).join(', ')}`, ev);
-      else if (ingresses.length)
-        f.add('pass', `HTTP port only reachable in-cluster; fronted by ${ingresses.map((o) => o.kind).join(', ')}`, ev);
-      else
-        f.add(
-          'manual',
-          'no Ingress/HTTPRoute in the manifests: confirm what terminates TLS in front of the ClusterIP Service',
-          ev,
-        );
-    }
-  } else {
-    const l = await hostListeners(ctx);
-    if (!l.ok) f.missing(l.reason);
-    else {
-      const bound = l.sockets.filter((s) => s.port === pub.port);
-      const scopes = bound.map((s) => addressScope(s.address));
-      const ev = sockEvidence(l.source, bound, 'loopback or a private interface behind the TLS proxy');
-      if (bound.length === 0) f.missing(`nothing listens on the public port ${pub.port}`);
-      else if (scopes.every((s) => s === 'loopback'))
-        f.add('pass', `HTTP port ${pub.port} listens on loopback only (proxy on this host)`, ev);
-      else if (scopes.every((s) => s === 'loopback' || s === 'private'))
-        f.add('pass', `HTTP port ${pub.port} listens on a private interface (proxy in front)`, ev);
-      else {
-        const fw = await firewallVerdict(ctx, pub.port);
-        const fwEv = { source: 'firewall', observed: fw.verdict, note: fw.by };
-        if (fw.verdict === 'blocked' || fw.verdict === 'restricted')
-          f.add(
-            'pass',
-            `HTTP port ${pub.port} listens on all interfaces but the firewall ${fw.verdict === 'blocked' ? 'blocks' : 'restricts'} it`,
-            ev,
-            fwEv,
-          );
-        else
-          f.add(
-            'fail',
-            `plain HTTP port ${pub.port} listens on ${bound.map((s) => s.address).join(', ')} and ${fw.verdict === 'unknown' ? 'no firewall could be read' : 'the firewall lets it through'}: clients can bypass TLS`,
-            ev,
-            fwEv,
-          );
-      }
-    }
-  }
+  const e = await portExposure(ctx, barycenterPorts(ctx)[0]!);
+  if (!e.ok)
+    f.missing(
+      `${ctx.deployment === 'docker' || ctx.deployment === 'kubernetes' ? `${ctx.deployment}: ` : ''}${e.reason}`,
+    );
+  else if (e.value.kind === 'docker') judgeDockerPort(f, e.value, false);
+  else if (e.value.kind === 'kubernetes') judgeK8sHttpPort(f, e.value);
+  else await judgeHostHttpPort(ctx, f, e.value);
   return f.outcome();
 }
 

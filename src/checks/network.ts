@@ -1,14 +1,11 @@
 import type { CheckContext, CheckDefinition, CheckOutcome, Evidence } from './types.js';
 import { Findings, unreadable } from './evidence/combine.js';
-import { loadDocker, publishedBindings } from './evidence/docker.js';
 import {
   barycenterPorts,
+  type Exposure,
   firewallVerdict,
-  hostListeners,
   judgeDockerPort,
-  k8sExposures,
-  type Listeners,
-  type Port,
+  portExposure,
   privatePorts,
   sockEvidence,
 } from './evidence/exposure.js';
@@ -19,20 +16,20 @@ import { addressScope } from '../platform/net.js';
 /** Which Barycenter ports are reachable from where (network.*): sockets, firewall, Services and NetworkPolicies. */
 
 /** Judges a host port that must not be public: bound to loopback, or filtered. */
-async function judgeHostPrivatePort(ctx: CheckContext, f: Findings, l: Listeners & { ok: true }, p: Port) {
-  const bound = l.sockets.filter((s) => s.port === p.port);
+async function judgeHostPrivatePort(ctx: CheckContext, f: Findings, e: Exposure & { kind: 'host' }) {
+  const { bound, port: p, source } = e;
   const expected = `${p.role} port ${p.port} bound to loopback, or blocked/source-restricted by the firewall`;
   if (bound.length === 0) {
-    f.add('pass', `${p.role} port ${p.port} is not listening`, sockEvidence(l.source, bound, expected));
+    f.add('pass', `${p.role} port ${p.port} is not listening`, sockEvidence(source, bound, expected));
     return;
   }
   const exposed = bound.filter((s) => addressScope(s.address) !== 'loopback');
   if (exposed.length === 0) {
-    f.add('pass', `${p.role} port ${p.port} listens on loopback only`, sockEvidence(l.source, bound, expected));
+    f.add('pass', `${p.role} port ${p.port} listens on loopback only`, sockEvidence(source, bound, expected));
     return;
   }
   const fw = await firewallVerdict(ctx, p.port);
-  const ev = [sockEvidence(l.source, bound, expected), { source: 'firewall', observed: fw.verdict, note: fw.by }];
+  const ev = [sockEvidence(source, bound, expected), { source: 'firewall', observed: fw.verdict, note: fw.by }];
   const where = exposed.map((s) => s.address).join(', ');
   if (fw.verdict === 'blocked' || fw.verdict === 'restricted')
     f.add(
@@ -54,52 +51,45 @@ async function judgeHostPrivatePort(ctx: CheckContext, f: Findings, l: Listeners
     );
 }
 
+/** A Kubernetes port: admin must have no Service or hostPort, authz at most a ClusterIP Service. */
+function judgeK8sPrivatePort(f: Findings, e: Exposure & { kind: 'kubernetes' }) {
+  const { exposures, port: p, manifests } = e;
+  const bad = exposures.filter((x) => p.role === 'admin' || x.external);
+  const ev = {
+    source: `${manifests.files.join(', ')} (Services selecting ${manifests.workload.ref}, hostPorts)`,
+    observed: exposures.length ? exposures.map((x) => x.via) : 'not exposed',
+    expected:
+      p.role === 'admin' ? 'no Service or hostPort for the admin port' : 'at most a ClusterIP Service for authz',
+  };
+  if (bad.length) f.add('fail', `${p.role} port ${p.port} exposed by ${bad.map((x) => x.via).join(', ')}`, ev);
+  else
+    f.add(
+      'pass',
+      `${p.role} port ${p.port} ${exposures.length ? 'exposed in-cluster only' : 'has no Service or hostPort'}`,
+      ev,
+    );
+}
+
 // ---- network.public-ports ----------------------------------------------------------------
 
 async function publicPorts(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
-  if (ctx.deployment === 'docker') {
-    const d = await loadDocker(ctx);
-    if (!d.ok) return unreadable(d);
-    for (const p of barycenterPorts(ctx))
-      judgeDockerPort(f, d.source, publishedBindings(d.value, p.port), p, p.role === 'public');
-    return f.outcome();
-  }
-  if (ctx.deployment === 'kubernetes') {
-    const k = await loadKubernetes(ctx);
-    if (!k.ok) return unreadable(k);
-    for (const p of privatePorts(ctx)) {
-      const ex = k8sExposures(k.value, p.port);
-      const bad = ex.filter((e) => p.role === 'admin' || e.external);
-      const ev = {
-        source: `${k.value.files.join(', ')} (Services selecting ${k.value.workload.ref}, hostPorts)`,
-        observed: ex.length ? ex.map((e) => e.via) : 'not exposed',
-        expected:
-          p.role === 'admin' ? 'no Service or hostPort for the admin port' : 'at most a ClusterIP Service for authz',
-      };
-      if (bad.length) f.add('fail', `${p.role} port ${p.port} exposed by ${bad.map((e) => e.via).join(', ')}`, ev);
-      else
+  for (const p of barycenterPorts(ctx)) {
+    const e = await portExposure(ctx, p);
+    if (!e.ok) return unreadable(e);
+    const x = e.value;
+    if (x.kind === 'docker') judgeDockerPort(f, x, p.role === 'public');
+    else if (p.role === 'public') {
+      // Kubernetes: the public port's Service is config.tls-terminated's question.
+      if (x.kind === 'host')
         f.add(
           'pass',
-          `${p.role} port ${p.port} ${ex.length ? 'exposed in-cluster only' : 'has no Service or hostPort'}`,
-          ev,
+          `public port ${p.port} may listen publicly`,
+          sockEvidence(x.source, x.bound, 'any address (behind the TLS proxy)'),
         );
-    }
-    return f.outcome();
+    } else if (x.kind === 'kubernetes') judgeK8sPrivatePort(f, x);
+    else await judgeHostPrivatePort(ctx, f, x);
   }
-  const l = await hostListeners(ctx);
-  if (!l.ok) return unreadable(l);
-  const pub = barycenterPorts(ctx)[0]!;
-  f.add(
-    'pass',
-    `public port ${pub.port} may listen publicly`,
-    sockEvidence(
-      l.source,
-      l.sockets.filter((s) => s.port === pub.port),
-      'any address (behind the TLS proxy)',
-    ),
-  );
-  for (const p of privatePorts(ctx)) await judgeHostPrivatePort(ctx, f, l, p);
   return f.outcome();
 }
 

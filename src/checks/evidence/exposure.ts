@@ -1,8 +1,16 @@
 import type { CheckContext, Evidence } from '../types.js';
 import type { Findings } from './combine.js';
-import type { publishedBindings } from './docker.js';
+import { loadDocker, publishedBindings } from './docker.js';
 import { loadFirewall, type PortVerdict, verdictFor } from './firewall.js';
-import { type K8sManifests, resolvePort, servicesFor } from './kubernetes.js';
+import {
+  ingressPoliciesFor,
+  type K8sManifests,
+  type K8sObject,
+  loadKubernetes,
+  portAllowedBy,
+  resolvePort,
+  servicesFor,
+} from './kubernetes.js';
 import { findProcess } from './process.js';
 import { type ListeningSocket, listeningSockets, socketInodes } from './sockets.js';
 import { addressScope } from '../../platform/net.js';
@@ -69,13 +77,9 @@ export const sockEvidence = (src: string, s: ListeningSocket[], expected: string
   expected,
 });
 
-export function judgeDockerPort(
-  f: Findings,
-  source: string,
-  bindings: ReturnType<typeof publishedBindings>,
-  p: Port,
-  allowPublic: boolean,
-) {
+/** A docker-published port: only the public one may be published beyond loopback. */
+export function judgeDockerPort(f: Findings, e: Exposure & { kind: 'docker' }, allowPublic: boolean) {
+  const { source, bindings, port: p } = e;
   const ev = {
     source: `${source} (${bindings[0]?.field ?? `NetworkSettings.Ports / HostConfig.PortBindings "${p.port}/tcp"`})`,
     observed: bindings.length ? bindings.map((b) => `${b.hostIp}:${b.hostPort}`) : 'not published',
@@ -98,9 +102,9 @@ export function judgeDockerPort(
 }
 
 /** Service ports (and hostPorts) that reach a container port. */
-export function k8sExposures(m: K8sManifests, port: number): { via: string; external: boolean }[] {
+function k8sExposures(m: K8sManifests, port: number): K8sExposure[] {
   const w = m.workload;
-  const out: { via: string; external: boolean }[] = [];
+  const out: K8sExposure[] = [];
   for (const svc of servicesFor(m)) {
     const type = (svc.spec?.type as string | undefined) ?? 'ClusterIP';
     for (const sp of (svc.spec?.ports ?? []) as {
@@ -119,4 +123,61 @@ export function k8sExposures(m: K8sManifests, port: number): { via: string; exte
   for (const cp of w.container.ports ?? [])
     if (cp.containerPort === port && cp.hostPort) out.push({ via: `hostPort ${cp.hostPort}`, external: true });
   return out;
+}
+
+/**
+ * Who can reach one Barycenter port, as the deployment shows it: docker's published bindings;
+ * Kubernetes' Services, hostPorts and the NetworkPolicies that select the pods; on a host, the
+ * process's listening sockets (the firewall is asked by the judge, only when a socket is not on
+ * loopback). The one place that knows how each deployment answers; each check judges the answer.
+ */
+export type Exposure =
+  | { kind: 'docker'; port: Port; source: string; bindings: ReturnType<typeof publishedBindings> }
+  | {
+      kind: 'kubernetes';
+      port: Port;
+      manifests: K8sManifests;
+      exposures: K8sExposure[];
+      policies: K8sObject[];
+      networkPolicy: { allowed: boolean; from: string };
+    }
+  | { kind: 'host'; port: Port; source: string; bound: ListeningSocket[] };
+
+export type K8sExposure = { via: string; external: boolean };
+
+/** The exposure of a port, or why the deployment's evidence could not be read. */
+export async function portExposure(
+  ctx: CheckContext,
+  port: Port,
+): Promise<{ ok: true; value: Exposure } | { ok: false; reason: string; source?: string }> {
+  if (ctx.deployment === 'docker') {
+    const d = await loadDocker(ctx);
+    if (!d.ok) return d;
+    return {
+      ok: true,
+      value: { kind: 'docker', port, source: d.source, bindings: publishedBindings(d.value, port.port) },
+    };
+  }
+  if (ctx.deployment === 'kubernetes') {
+    const k = await loadKubernetes(ctx);
+    if (!k.ok) return k;
+    const policies = ingressPoliciesFor(k.value);
+    return {
+      ok: true,
+      value: {
+        kind: 'kubernetes',
+        port,
+        manifests: k.value,
+        exposures: k8sExposures(k.value, port.port),
+        policies,
+        networkPolicy: portAllowedBy(policies, port.port, k.value.workload.container),
+      },
+    };
+  }
+  const l = await hostListeners(ctx);
+  if (!l.ok) return l;
+  return {
+    ok: true,
+    value: { kind: 'host', port, source: l.source, bound: l.sockets.filter((x) => x.port === port.port) },
+  };
 }

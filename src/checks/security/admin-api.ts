@@ -1,10 +1,8 @@
 import os from 'node:os';
 import type { CheckContext, CheckDefinition, CheckOutcome } from '../types.js';
 import { Findings, unreadable } from '../evidence/combine.js';
-import { loadDocker, publishedBindings } from '../evidence/docker.js';
-import { firewallVerdict, judgeDockerPort, k8sExposures, privatePorts } from '../evidence/exposure.js';
+import { type Exposure, firewallVerdict, judgeDockerPort, portExposure, privatePorts } from '../evidence/exposure.js';
 import { processNetns } from '../evidence/firewall.js';
-import { ingressPoliciesFor, loadKubernetes, portAllowedBy } from '../evidence/kubernetes.js';
 import { addressScope, tcpReachable } from '../../platform/net.js';
 
 /** security.admin-api-exposure: whether the unauthenticated admin and authz APIs can be reached. */
@@ -17,15 +15,37 @@ function localNonLoopback(): string | undefined {
   return undefined;
 }
 
+/** Kubernetes: no Service for admin, nothing external, and a NetworkPolicy that restricts the port. */
+function judgeK8sPrivateApi(f: Findings, e: Exposure & { kind: 'kubernetes' }) {
+  const { port: p, exposures, networkPolicy: np, policies, manifests } = e;
+  const ev = {
+    source: `${manifests.files.join(', ')} (Services, NetworkPolicies for ${manifests.workload.ref})`,
+    observed: { exposedBy: exposures.map((x) => x.via), networkPolicy: np.from },
+    expected: 'no Service for admin; a NetworkPolicy that denies or source-restricts the port',
+  };
+  if (exposures.some((x) => x.external) || (p.role === 'admin' && exposures.length))
+    f.add('fail', `${p.role} port ${p.port} exposed by ${exposures.map((x) => x.via).join(', ')}`, ev);
+  else if (np.allowed && (policies.length === 0 || np.from.endsWith('from anywhere')))
+    f.add(
+      'fail',
+      `unauthenticated ${p.role} API on pod IP:${p.port} is reachable from the whole cluster (${np.from})`,
+      ev,
+    );
+  else f.add('pass', `${p.role} port ${p.port}: ${np.from}`, ev);
+}
+
 async function adminExposure(ctx: CheckContext): Promise<CheckOutcome> {
   const f = new Findings();
   const ports = privatePorts(ctx);
-  if (ctx.deployment === 'docker') {
-    const d = await loadDocker(ctx);
-    if (!d.ok) return unreadable(d);
-    for (const p of ports) judgeDockerPort(f, d.source, publishedBindings(d.value, p.port), p, false);
+  if (ctx.deployment === 'docker' || ctx.deployment === 'kubernetes') {
+    for (const p of ports) {
+      const e = await portExposure(ctx, p);
+      if (!e.ok) return unreadable(e);
+      if (e.value.kind === 'docker') judgeDockerPort(f, e.value, false);
+      else if (e.value.kind === 'kubernetes') judgeK8sPrivateApi(f, e.value);
+    }
     const out = f.outcome();
-    return out.status === 'pass'
+    return ctx.deployment === 'docker' && out.status === 'pass'
       ? {
           ...out,
           evidence: [
@@ -35,30 +55,7 @@ async function adminExposure(ctx: CheckContext): Promise<CheckOutcome> {
         }
       : out;
   }
-  if (ctx.deployment === 'kubernetes') {
-    const k = await loadKubernetes(ctx);
-    if (!k.ok) return unreadable(k);
-    const pols = ingressPoliciesFor(k.value);
-    for (const p of ports) {
-      const ex = k8sExposures(k.value, p.port);
-      const np = portAllowedBy(pols, p.port, k.value.workload.container);
-      const ev = {
-        source: `${k.value.files.join(', ')} (Services, NetworkPolicies for ${k.value.workload.ref})`,
-        observed: { exposedBy: ex.map((e) => e.via), networkPolicy: np.from },
-        expected: 'no Service for admin; a NetworkPolicy that denies or source-restricts the port',
-      };
-      if (ex.some((e) => e.external) || (p.role === 'admin' && ex.length))
-        f.add('fail', `${p.role} port ${p.port} exposed by ${ex.map((e) => e.via).join(', ')}`, ev);
-      else if (np.allowed && (pols.length === 0 || np.from.endsWith('from anywhere')))
-        f.add(
-          'fail',
-          `unauthenticated ${p.role} API on pod IP:${p.port} is reachable from the whole cluster (${np.from})`,
-          ev,
-        );
-      else f.add('pass', `${p.role} port ${p.port}: ${np.from}`, ev);
-    }
-    return f.outcome();
-  }
+  // A host: the admin and authz listeners bind server.host; what a listener there answers is probed.
   const host = ctx.barycenter.settings.server.host;
   const scope = addressScope(host);
   const hostEv = {
