@@ -45,7 +45,8 @@ export function layerOf(file: string): string {
   return rest.length ? first! : first!.replace(/\.ts$/, '');
 }
 
-const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*)['"](\.\.?\/[^'"]+)['"]/g;
+// `… from '…'` (imports and re-exports), `import('…')` and the bare side-effect `import '…'`.
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)['"](\.\.?\/[^'"]+)['"]/gm;
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   return [...text.matchAll(SPECIFIER)].map((m) => path.resolve(path.dirname(file), m[1]!).replace(/\.js$/, '.ts'));
