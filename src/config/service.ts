@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { errorText } from '../errors.js';
 import { containerEnv, parseInspect } from './docker-inspect.js';
-import { findWorkload, parseManifests, type K8sObject } from './kubernetes-manifests.js';
+import type { K8sObject } from './kubernetes-manifests.js';
 import type { BarysafeConfig } from './schema.js';
 import { execStartArgv, lastValue, readUnit, unitEnvironment } from './systemd-unit.js';
 
@@ -107,6 +107,8 @@ export function fromInspect(text: string, source: string): ServiceDefinition {
 }
 
 async function fromManifests(files: string[], containerName?: string): Promise<ServiceDefinition> {
+  // Loaded here, not with the module: its YAML parser costs every backup and restore ~50 ms of start-up.
+  const { findWorkload, parseManifests } = await import('./kubernetes-manifests.js');
   const objects: K8sObject[] = [];
   const fileOf = new Map<K8sObject, string>();
   for (const f of files)
