@@ -48,8 +48,8 @@ const rows: Row[] = [
   },
   {
     what: 'a missing required option',
-    args: () => ['init'],
-    message: /required option '--dir <dir>' not specified/,
+    args: () => ['copy'],
+    message: /required option '--to <url>' not specified/,
   },
   {
     what: 'a missing option value',

@@ -44,11 +44,12 @@ export function parseUnitText(text: string, into: Map<string, string[]>): void {
   }
 }
 
-export async function readUnit(file: string): Promise<SystemdUnit> {
+/** `root`: the host tree the unit belongs to ("/" unless a host is read from elsewhere), for /etc's drop-ins. */
+export async function readUnit(file: string, root = '/'): Promise<SystemdUnit> {
   const service = new Map<string, string[]>();
   const files = [file];
   parseUnitText(await readFile(file, 'utf8'), service);
-  const dropinDirs = [`${file}.d`, path.join('/etc/systemd/system', `${path.basename(file)}.d`)];
+  const dropinDirs = [`${file}.d`, path.join(root, 'etc/systemd/system', `${path.basename(file)}.d`)];
   for (const dir of [...new Set(dropinDirs)]) {
     if (!existsSync(dir)) continue;
     for (const name of (await readdir(dir)).filter((n) => n.endsWith('.conf')).sort()) {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { readEnviron } from '../../platform/proc.js';
 import type { CheckContext, Evidence, Lookup } from '../types.js';
 import { pidListeningOn } from './sockets.js';
 
@@ -120,12 +121,7 @@ const found = (p: ProcessFacts): Lookup<ProcessFacts> => ({
 export async function processEnviron(ctx: CheckContext, pid: number): Promise<Lookup<Record<string, string>>> {
   return ctx.memo(`process-environ:${pid}`, async () => {
     try {
-      const env: Record<string, string> = {};
-      for (const entry of (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')) {
-        const i = entry.indexOf('=');
-        if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
-      }
-      return { ok: true, value: env, source: `proc:${pid}/environ` };
+      return { ok: true, value: await readEnviron(pid), source: `proc:${pid}/environ` };
     } catch (e) {
       return {
         ok: false,
