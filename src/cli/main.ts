@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { BarysafeError, ExitCode, errorDocument } from '../errors.js';
 import { redactText } from '../redact.js';
 import { installSignalHandlers } from '../platform/lifecycle.js';
+import { applyHelp } from './help.js';
 
 /**
  * Each command's module, loaded only when that command runs: together they pull in zod, pino,
@@ -55,7 +56,10 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       'Encrypted, signed backups, restore drills and production checks for the Barycenter OpenID Connect IdP',
     )
     .version(VERSION)
-    .option('--config <file>', 'barysafe.toml (default: $BARYSAFE_CONFIG, then ./barysafe.toml)')
+    .option(
+      '--config <file>',
+      'barysafe.toml (default: $BARYSAFE_CONFIG, then ./barysafe.toml, then /etc/barysafe/barysafe.toml)',
+    )
     .option('--json', 'print one JSON document on stdout and nothing else there')
     .addOption(
       new Option('--log-level <level>', 'log level on stderr')
@@ -63,6 +67,8 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
         .default(process.env.BARYSAFE_LOG_LEVEL ?? 'info'),
     )
     .showHelpAfterError('(barysafe --help lists the commands; barysafe COMMAND --help their options)')
+    // Inherited by every command: its help lists --config, --json and --log-level too.
+    .configureHelp({ showGlobalOptions: true })
     .enablePositionalOptions(false)
     // Before the commands are added, so that they inherit it: a usage mistake in any command is a
     // CommanderError for main() to report, never commander's own process.exit(1).
@@ -77,6 +83,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
         ? []
         : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((c) => COMMANDS[c]!()))) register(program);
+  applyHelp(program);
   return program;
 }
 
