@@ -34,7 +34,7 @@ test('bin/barysafe tells "not built" from "dependencies missing"', () => {
 
     const unbuilt = run();
     assert.equal(unbuilt.status, 2);
-    assert.match(unbuilt.stderr, /the CLI is not built: run `npm run build`/);
+    assert.match(unbuilt.stderr, /the CLI is not built: run `npm ci && npm run build`/, 'no compiler: npm ci first');
 
     mkdirSync(path.join(dir, 'dist', 'src', 'cli'), { recursive: true });
     writeFileSync(path.join(dir, 'dist', 'src', 'cli', 'main.js'), "import 'commander';\nexport function main() {}\n");
