@@ -146,6 +146,31 @@ describe('barysafe init finds Barycenter on the host', () => {
     assert.equal((await loadConfig(config)).config.drill.barycenter_bin, '/usr/local/bin/barycenter');
   });
 
+  test('a binary the unit names but the host lacks is offered commented out, and said to be missing', async () => {
+    const root = path.join(tmp.path, 'nobin');
+    await put(
+      path.join(root, 'usr/lib/systemd/system/barycenter.service'),
+      '[Service]\nExecStart=/usr/bin/barycenter -c config.toml\nWorkingDirectory=/srv/idp\n',
+    );
+    const r = await runCli(['--json', 'init', '--root', root]);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as InitJson & { notes: string[] };
+    const bin = path.join(root, 'usr/bin/barycenter');
+    const drill = doc.missing.find((m) => m.setting === 'drill');
+    assert.ok(drill?.reason.startsWith(`${bin} (ExecStart= in `), JSON.stringify(doc.missing));
+    const found = Object.fromEntries(doc.found.map((f) => [f.setting, f]));
+    assert.equal(
+      found['barycenter.config']!.value,
+      path.join(root, 'srv/idp/config.toml'),
+      'relative to WorkingDirectory=',
+    );
+    assert.equal(found['drill.barycenter_bin']!.exists, false);
+    assert.match(doc.notes.join('\n'), /the paths are written under /);
+    const text = await readFile(doc.config, 'utf8');
+    assert.equal((parseToml(text) as { drill?: unknown }).drill, undefined);
+    assert.ok(text.includes(`# barycenter_bin = "${bin}"`), text);
+  });
+
   test('every command that reads the config accepts what init wrote', async () => {
     const root = await unitHost('every');
     const r = await runCli(['--json', 'init', '--root', root]);

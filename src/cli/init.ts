@@ -22,6 +22,8 @@ export interface InitOptions {
   repository: string;
   /** drill.barycenter_bin; without it init writes the launcher choices as comments. */
   barycenterBin?: string;
+  /** A binary to suggest among those choices (named by the unit, absent from this host). */
+  suggestedBin?: string;
   /** checks.systemd_unit: the unit the service runs from. */
   systemdUnit?: string;
   serviceUser?: string;
@@ -54,14 +56,19 @@ export function checkRepositoryUrl(url: string): void {
     }
 }
 
-/** A commented choice: restore --verify needs one of them, and init found no binary to name. */
-const DRILL_CHOICES = `
+/**
+ * A commented choice: restore --verify needs one of them, and init found no binary to name (or
+ * the one the unit names is not on this host: then it is the first suggestion).
+ */
+function drillChoices(suggested = '/usr/local/bin/barycenter'): string {
+  return `
 # How \`restore --verify\` starts a scratch Barycenter (docs/DRILL.md): uncomment [drill] and one of
 # [drill]
-# barycenter_bin = "/usr/local/bin/barycenter"                     # the binary production runs
+# barycenter_bin = ${JSON.stringify(suggested)}                     # the binary production runs
 # image = "ghcr.io/cloudnebulaproject/barycenter:0.2.0-beta.5"     # a release image, run by Docker
 # command = "nix run .#barycenter --"                              # a template; Barycenter's arguments are appended
 `;
+}
 
 /**
  * Writes barysafe.toml, an age identity (+ its recipient) and an Ed25519 manifest signing key,
@@ -112,7 +119,7 @@ export async function initConfig(
     `# barysafe configuration (written by \`barysafe init\`). Reference: docs/CONFIGURATION.md\n# Manifest signing key: ${keyId}\n` +
     (o.notes ?? []).map((n) => `# ${n}\n`).join('') +
     '\n';
-  const body = header + toToml(toml) + '\n' + (o.barycenterBin ? '' : DRILL_CHOICES);
+  const body = header + toToml(toml) + '\n' + (o.barycenterBin ? '' : drillChoices(o.suggestedBin));
   // New files renamed over the old ones: a kept file is never written through (a symlink, another
   // owner's file) and ends up 0600 whatever mode it had.
   await writeFileReplacing(
@@ -191,10 +198,22 @@ export async function planInit(flags: InitFlags): Promise<InitPlan> {
     if (s.source.endsWith(' flag') && s.exists === undefined && s.setting.startsWith('barycenter.'))
       s.exists = existsSync(s.value);
   const missing = host.missing.filter((m) => !given.has(m.setting));
+  // A binary the unit names but this host lacks cannot start a drill: offered, not written.
+  const absentBin = !flags.barycenterBin && host.bin?.exists === false ? host.bin.value : undefined;
+  if (absentBin)
+    missing.push({
+      setting: 'drill',
+      reason: `${absentBin} (${host.bin!.source}) does not exist: set one of drill.barycenter_bin, drill.image or drill.command for restore --verify (offered commented out)`,
+    });
+  const notes = [...host.notes];
+  if (root !== '/')
+    notes.push(
+      `the paths are written under ${root}; the unit names them as that host sees them, so backup and check report that they differ`,
+    );
   for (const s of settings)
     if (s.source.endsWith(' flag') && s.exists === false)
       missing.push({ setting: s.setting, reason: `${s.value} (${s.source}) does not exist` });
-  const notes = settings.map((s) => `${s.setting}: ${s.source}${s.exists === false ? ' (not present)' : ''}`);
+  const comments = settings.map((s) => `${s.setting}: ${s.source}${s.exists === false ? ' (not present)' : ''}`);
   return {
     options: {
       dir: flags.dir ?? at(path.dirname(SYSTEM_CONFIG)),
@@ -202,16 +221,17 @@ export async function planInit(flags: InitFlags): Promise<InitPlan> {
       workdir,
       ...(envFile ? { envFile } : {}),
       repository,
-      ...(bin ? { barycenterBin: bin } : {}),
+      ...(bin && !absentBin ? { barycenterBin: bin } : {}),
+      ...(absentBin ? { suggestedBin: absentBin } : {}),
       ...(unit ? { systemdUnit: unit } : {}),
       ...(serviceUser ? { serviceUser } : {}),
       ...(serviceGroup ? { serviceGroup } : {}),
-      notes,
+      notes: comments,
       ...(flags.force ? { force: true } : {}),
     },
     settings,
     missing,
-    notes: host.notes,
+    notes,
   };
 }
 
