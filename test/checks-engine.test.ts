@@ -83,25 +83,32 @@ test('memo loads each evidence source once per run', async () => {
   assert.equal(loads, 1);
 });
 
-test('deployment detection: flag, setting, configured evidence, then host signals', () => {
-  const none = { env: {}, exists: () => false, platform: 'linux' as NodeJS.Platform };
-  assert.equal(detectDeployment(config(), 'docker', none).type, 'docker');
-  assert.equal(detectDeployment(config({ deployment: 'illumos' }), undefined, none).type, 'illumos');
-  assert.equal(detectDeployment(config({ kubernetes_manifests: ['/m.yaml'] }), undefined, none).type, 'kubernetes');
-  assert.equal(detectDeployment(config({ docker_inspect: '/i.json' }), undefined, none).type, 'docker');
-  assert.equal(detectDeployment(config({ systemd_unit: '/u.service' }), undefined, none).type, 'systemd');
-  assert.equal(
-    detectDeployment(config(), undefined, { ...none, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } }).type,
-    'kubernetes',
-  );
-  assert.equal(detectDeployment(config(), undefined, { ...none, exists: (p) => p === '/.dockerenv' }).type, 'docker');
-  const sd = detectDeployment(config(), undefined, {
-    ...none,
-    exists: (p) => p === '/etc/systemd/system/barycenter.service',
-  });
+test('deployment detection: flag, setting, configured evidence, then host signals; barysafe’s own container is only a hint', async () => {
+  const none = {
+    env: {},
+    exists: (_p: string) => false,
+    platform: 'linux' as NodeJS.Platform,
+    findProcess: async () => undefined,
+  };
+  const detect = (c: ReturnType<typeof config>, probe: Partial<typeof none> = {}, flag?: 'docker') =>
+    detectDeployment(c, flag, { probe: { ...none, ...probe } });
+  assert.equal((await detect(config(), {}, 'docker')).type, 'docker');
+  assert.equal((await detect(config({ deployment: 'illumos' }))).type, 'illumos');
+  assert.equal((await detect(config({ kubernetes_manifests: ['/m.yaml'] }))).type, 'kubernetes');
+  assert.equal((await detect(config({ docker_inspect: '/i.json' }))).type, 'docker');
+  assert.equal((await detect(config({ systemd_unit: '/u.service' }))).type, 'systemd');
+  // barysafe's own pod or container says nothing about Barycenter: named as a hint, not decided on.
+  const pod = await detect(config(), { env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } });
+  assert.equal(pod.type, 'plain');
+  assert.match(pod.reason, /hint only: barysafe itself runs in a container or pod — KUBERNETES_SERVICE_HOST is set/);
+  const container = await detect(config(), { exists: (p) => p === '/.dockerenv' });
+  assert.equal(container.type, 'plain');
+  assert.match(container.reason, /hint only: .*\/\.dockerenv exists .*says nothing about where Barycenter runs/);
+  const sd = await detect(config(), { exists: (p) => p === '/etc/systemd/system/barycenter.service' });
   assert.equal(sd.type, 'systemd');
   assert.match(sd.reason, /barycenter\.service/);
-  assert.equal(detectDeployment(config(), undefined, none).type, 'plain');
+  assert.equal((await detect(config(), { platform: 'freebsd' })).type, 'freebsd');
+  assert.equal((await detect(config())).type, 'plain');
 });
 
 test('the catalogue keeps checklist order and unique ids; --only takes ids and sections', () => {

@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import { redactText } from '../redact.js';
 import { errorText } from '../errors.js';
 import { controlsFor } from './controls.js';
+import { placementOf } from './evidence/placement.js';
+import { pidFromFile } from './evidence/process.js';
+import { pidListeningOn } from './evidence/sockets.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import type { EffectiveBarycenter } from '../config/barycenter.js';
 import type { CheckContext, CheckDefinition, CheckResult, DeploymentType, Waiver } from './types.js';
@@ -106,9 +109,14 @@ export function findWaiver(waivers: Waiver[], id: string, now: Date): (Waiver & 
 }
 
 export interface DetectionProbe {
+  /** barysafe's own environment: a hint about barysafe, not about Barycenter. */
   env: NodeJS.ProcessEnv;
   exists(path: string): boolean;
   platform: NodeJS.Platform;
+  /** Barycenter's live process, found without knowing the deployment (pid file, else the listener on its port). */
+  findProcess(): Promise<{ pid: number; foundBy: string } | undefined>;
+  /** Where /proc is (a fake tree in tests). */
+  procRoot: string;
 }
 
 const SYSTEMD_UNITS = [
@@ -117,12 +125,38 @@ const SYSTEMD_UNITS = [
   '/usr/lib/systemd/system/barycenter.service',
 ];
 
-/** --deployment, then checks.deployment, then what the configured evidence and the host say; plain otherwise. */
-export function detectDeployment(
+/** checks.pid_file, else the process listening on Barycenter's port (either only when alive). */
+async function findBarycenter(config: BarysafeConfig, port: number | undefined) {
+  const file = config.checks.pid_file;
+  if (file) {
+    const pid = await pidFromFile(file).catch(() => undefined);
+    return pid && existsSync(`/proc/${pid}`) ? { pid, foundBy: `pid file ${file}` } : undefined;
+  }
+  if (port === undefined) return undefined;
+  const pid = await pidListeningOn(port).catch(() => undefined);
+  return pid ? { pid, foundBy: `listening on port ${port}` } : undefined;
+}
+
+/**
+ * --deployment, then checks.deployment, then the configured evidence, then Barycenter's own
+ * process (its environment, cgroup, parent and root mount: see evidence/placement.ts), then
+ * Barycenter's unit files on this host and the platform; plain otherwise. barysafe's own container
+ * (/.dockerenv, KUBERNETES_SERVICE_HOST in barysafe's environment) decides nothing: it is named in
+ * the reason as a hint about barysafe.
+ */
+export async function detectDeployment(
   config: BarysafeConfig,
   flag?: DeploymentType,
-  probe: DetectionProbe = { env: process.env, exists: existsSync, platform: process.platform },
-): { type: DeploymentType; reason: string } {
+  opts: { port?: number; probe?: Partial<DetectionProbe> } = {},
+): Promise<{ type: DeploymentType; reason: string }> {
+  const probe: DetectionProbe = {
+    env: process.env,
+    exists: existsSync,
+    platform: process.platform,
+    findProcess: () => findBarycenter(config, opts.port),
+    procRoot: '/proc',
+    ...opts.probe,
+  };
   const c = config.checks;
   if (flag) return { type: flag, reason: '--deployment flag' };
   if (c.deployment) return { type: c.deployment, reason: 'checks.deployment in barysafe.toml' };
@@ -130,12 +164,31 @@ export function detectDeployment(
   if (c.docker_inspect) return { type: 'docker', reason: 'checks.docker_inspect is set' };
   if (c.compose_file) return { type: 'docker', reason: 'checks.compose_file is set' };
   if (c.systemd_unit) return { type: 'systemd', reason: 'checks.systemd_unit is set' };
-  if (probe.env.KUBERNETES_SERVICE_HOST)
-    return { type: 'kubernetes', reason: 'KUBERNETES_SERVICE_HOST is set (running in a pod)' };
-  if (probe.exists('/.dockerenv')) return { type: 'docker', reason: '/.dockerenv exists (running in a container)' };
+
+  const hints: string[] = [];
+  if (probe.exists('/.dockerenv')) hints.push('/.dockerenv exists');
+  if (probe.env.KUBERNETES_SERVICE_HOST) hints.push('KUBERNETES_SERVICE_HOST is set');
+  const hint = hints.length
+    ? ` (hint only: barysafe itself runs in a container or pod — ${hints.join(', ')} — which says nothing about where Barycenter runs; set checks.deployment to say)`
+    : '';
+
+  const found = probe.platform === 'linux' ? await probe.findProcess() : undefined;
+  if (found) {
+    const where = await placementOf(found.pid, probe.procRoot);
+    const about = `Barycenter's process (pid ${found.pid}, ${found.foundBy}): ${where.evidence.join('; ')}`;
+    if (where.type) return { type: where.type, reason: about };
+    const unit = SYSTEMD_UNITS.find((u) => probe.exists(u));
+    return {
+      type: 'plain',
+      reason: `${about}; no service manager, container or cluster runs it${unit ? ` (${unit} exists but does not run this process)` : ''}${hint}`,
+    };
+  }
   const unit = SYSTEMD_UNITS.find((u) => probe.exists(u));
-  if (unit) return { type: 'systemd', reason: `systemd unit ${unit} found` };
+  if (unit) return { type: 'systemd', reason: `systemd unit ${unit} found (Barycenter's process was not found)` };
   if (probe.platform === 'freebsd') return { type: 'freebsd', reason: 'host is FreeBSD' };
   if (probe.platform === 'sunos') return { type: 'illumos', reason: 'host is illumos/SunOS' };
-  return { type: 'plain', reason: 'no service manager, container or cluster detected' };
+  return {
+    type: 'plain',
+    reason: `no service manager, container or cluster detected (Barycenter's process was not found)${hint}`,
+  };
 }

@@ -41,7 +41,7 @@ export async function runCheckReport(loaded: LoadedConfig, opts: CheckRunOptions
   const { config, path: configPath } = loaded;
   // The deployment's own definition (unit, container, pod) adds its environment to the settings.
   const { bc: barycenter, serviceError } = await resolveDeployment(config);
-  const deployment = detectDeployment(config, opts.deployment);
+  const deployment = await detectDeployment(config, opts.deployment, { port: barycenter.settings.server.port });
   const now = opts.now ?? new Date();
   const results = await runChecks(opts.selection.selected, { config, configPath, barycenter, deployment, now });
   const known = new Set(opts.selection.all.map((d) => d.id));

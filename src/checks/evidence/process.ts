@@ -55,7 +55,7 @@ export async function readProcessFacts(pid: number, foundBy: string): Promise<Pr
   };
 }
 
-async function pidFromFile(file: string): Promise<number> {
+export async function pidFromFile(file: string): Promise<number> {
   const text = (await readFile(file, 'utf8')).trim();
   if (!/^\d+$/.test(text)) throw new Error(`${file} does not hold a pid`);
   return Number(text);
