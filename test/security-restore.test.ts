@@ -167,7 +167,7 @@ describe('restore is all-or-nothing', () => {
     }
   });
 
-  test('D3: SIGINT during a restore leaves no partial plaintext (not even a hidden file) and says what it stopped', async () => {
+  test('D3: SIGINT or SIGTERM during a restore leaves no partial plaintext (not even a hidden file) and one line says what it stopped and cleaned', async () => {
     const d = await makeDeployment();
     try {
       const db = new Database(path.join(d.workdir, 'barycenter.db'));
@@ -176,26 +176,38 @@ describe('restore is all-or-nothing', () => {
       );
       db.close();
       const s = await backedUp(d);
-      const to = path.join(d.dir.path, 'out-int');
-      const child = spawn(process.execPath, [CLI, '--config', s.configPath, 'restore', 'latest', '--to', to], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, BARYSAFE_LOG_LEVEL: 'info' },
-      });
-      let stderr = '';
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      // Wait until the database is being decrypted into the staging directory.
-      for (let i = 0; i < 400; i++) {
-        const staging = existsSync(to) ? readdirSync(to).find((n) => n.startsWith('.barysafe-restore-')) : undefined;
-        if (staging && readdirSync(path.join(to, staging)).some((n) => n.includes('barycenter.db'))) break;
-        await new Promise((r) => setTimeout(r, 25));
+      for (const [sig, exit] of [
+        ['SIGINT', 130],
+        ['SIGTERM', 143],
+      ] as const) {
+        const to = path.join(d.dir.path, `out-${sig}`);
+        const child = spawn(process.execPath, [CLI, '--config', s.configPath, 'restore', 'latest', '--to', to], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: { ...process.env, BARYSAFE_LOG_LEVEL: 'info' },
+        });
+        let stderr = '';
+        child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+        // Wait until the database is being decrypted into the staging directory.
+        for (let i = 0; i < 400; i++) {
+          const staging = existsSync(to) ? readdirSync(to).find((n) => n.startsWith('.barysafe-restore-')) : undefined;
+          if (staging && readdirSync(path.join(to, staging)).some((n) => n.includes('barycenter.db'))) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        child.kill(sig);
+        const code = await new Promise<number | null>((resolve) =>
+          child.once('exit', (c, signal) => resolve(c ?? (signal ? exit : null))),
+        );
+        assert.equal(code, exit, stderr);
+        const lines = stderr.split('\n').filter((l) => l.startsWith('barysafe:'));
+        assert.equal(lines.length, 1, `${sig}: one line: ${lines.join(' | ')}`);
+        assert.match(
+          lines[0]!,
+          new RegExp(
+            `^barysafe: interrupted by ${sig}: the restore of snapshot \\S+ stopped; its partly decrypted files were removed; nothing was written to `,
+          ),
+        );
+        assert.deepEqual(readdirSync(to), [], `${sig}: no file and no dotfile left in --to`);
       }
-      child.kill('SIGINT');
-      const code = await new Promise<number | null>((resolve) =>
-        child.once('exit', (c, sig) => resolve(c ?? (sig ? 130 : null))),
-      );
-      assert.equal(code, 130, stderr);
-      assert.match(stderr, /interrupted by SIGINT: the restore of snapshot .* stopped; nothing was written to /);
-      assert.deepEqual(readdirSync(to), [], 'no file and no dotfile left in --to');
     } finally {
       await d.dir.cleanup();
     }

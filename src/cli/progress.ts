@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import type { DrillPhaseEvent as PhaseEvent } from '../verify/types.js';
 
 /**
  * A byte counter on stderr for large artifacts, only on a terminal; silent otherwise (cron,
@@ -38,6 +39,78 @@ export function progressReporter(enabled: boolean, total?: (artifact: string) =>
     stop() {
       bar?.stop();
       bar = undefined;
+    },
+  };
+}
+
+/**
+ * The drill's phases on stderr. Not on a terminal (cron, CI, a pipe): one plain line when a phase
+ * starts and one when it ends, so a log shows where a long drill is. On a terminal: the same
+ * lines for finished phases above a live line (the running phase, its elapsed seconds, the MiB
+ * of the artifact being extracted). `topLevel` is how many top-level phases there are (the step
+ * counter); a phase named "step: part" is part of a step.
+ */
+export function phaseReporter(topLevel: number, stream: NodeJS.WriteStream = process.stderr) {
+  const tty = stream.isTTY === true;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const line = (e: PhaseEvent): string | undefined =>
+    e.state === 'start'
+      ? `drill ${e.phase}: started`
+      : e.state === 'end'
+        ? `drill ${e.phase}: ${e.outcome} (${seconds(e.ms)})`
+        : undefined;
+  if (!tty) {
+    return {
+      onPhase(e: PhaseEvent) {
+        const l = line(e);
+        if (l) stream.write(`${l}\n`);
+      },
+      stop() {},
+    };
+  }
+  const multi = new cliProgress.MultiBar(
+    {
+      stream,
+      format: 'drill [{bar}] {value}/{total} {phase} {info}',
+      hideCursor: true,
+      clearOnComplete: true,
+      barsize: 20,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const bar = multi.create(topLevel, 0, { phase: 'starting', info: '' });
+  let current = 'starting';
+  let since = performance.now();
+  let bytes = '';
+  let done = 0;
+  const render = () =>
+    bar.update(done, { phase: current, info: bytes || `${Math.floor((performance.now() - since) / 1000)} s` });
+  const timer = setInterval(render, 250);
+  timer.unref();
+  let stopped = false;
+  return {
+    onPhase(e: PhaseEvent) {
+      if (stopped) return;
+      if (e.state === 'bytes') {
+        if (e.total >= 1048576)
+          bytes = `${e.artifact} ${(e.bytes / 1048576).toFixed(0)}/${(e.total / 1048576).toFixed(0)} MiB`;
+      } else if (e.state === 'start') {
+        current = e.phase;
+        since = performance.now();
+        bytes = '';
+      } else {
+        if (!e.phase.includes(':')) done = Math.min(topLevel, done + 1);
+        bytes = '';
+        multi.log(`${line(e)}\n`);
+      }
+      render();
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      multi.update(); // flushes the finished phases still buffered by log()
+      multi.stop();
     },
   };
 }

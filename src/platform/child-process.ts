@@ -75,21 +75,47 @@ export function startProcess(
   };
 }
 
-/** Runs a program to completion with a time limit; the output is kept for messages. */
+/**
+ * Runs a program to completion with a time limit; the output is kept for messages. An aborted
+ * `signal` (an interrupt) stops it as the time limit does, and is reported as `aborted`.
+ */
 export async function runToEnd(
   cmd: string,
   args: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; onSpawn?: (pid: number) => void },
-): Promise<Exit & { output: string; timedOut: boolean }> {
+  opts: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    timeoutMs: number;
+    onSpawn?: (pid: number) => void;
+    signal?: AbortSignal;
+  },
+): Promise<Exit & { output: string; timedOut: boolean; aborted?: boolean }> {
   const p = startProcess(cmd, args, opts);
   let timedOut = false;
+  let aborted = false;
   const t = setTimeout(() => {
     timedOut = true;
     void p.stop(1000);
   }, opts.timeoutMs);
+  const onAbort = () => {
+    aborted = true;
+    void p.stop(1000);
+  };
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
   const r = await p.exited;
   clearTimeout(t);
-  return { ...r, output: p.logTail(40), timedOut };
+  opts.signal?.removeEventListener('abort', onAbort);
+  return { ...r, output: p.logTail(40), timedOut, ...(aborted ? { aborted } : {}) };
+}
+
+/**
+ * Whether an exit means the program could not be run at all, as opposed to a program that ran and
+ * failed: a spawn error (ENOENT, EACCES), or the shell's 126 (found, not executable) and 127 (not
+ * found), which sh, env, nsenter and setpriv use alike.
+ */
+export function couldNotRun(e: Exit): boolean {
+  return e.spawnError !== undefined || e.code === 126 || e.code === 127;
 }
 
 /** Describes how a process ended, for messages. */

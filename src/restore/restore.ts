@@ -137,7 +137,9 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
   // staging directory, so no plaintext (not even a dotfile) is left in the target.
   const staging = await mkdtemp(path.join(to, STAGING_PREFIX));
   const unregister = onExit(() => rmSync(staging, { recursive: true, force: true }));
-  const unnotice = setInterruptNotice(`the restore of snapshot ${m.id} stopped; nothing was written to ${to}`);
+  const unnotice = setInterruptNotice(
+    `the restore of snapshot ${m.id} stopped; its partly decrypted files were removed; nothing was written to ${to}`,
+  );
   const temp = await makePrivateTempDir(config.backup.temp_dir);
   const files: RestoredFile[] = [];
   let database: RestoreResult['database'];

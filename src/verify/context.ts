@@ -9,6 +9,7 @@ import type { Launcher } from './scratch/launcher.js';
 import type { Sandbox } from './scratch/sandbox.js';
 import type { ScratchDatabase } from './scratch/scratch-postgres.js';
 import type { ScratchLayout, ScratchNetwork } from './scratch/scratch-env.js';
+import type { DrillPhaseEvent } from './types.js';
 
 /** What the snapshot's artifacts became in the scratch directory (set only when all of them did). */
 export interface RestoredFiles {
@@ -63,6 +64,10 @@ export interface DrillContext {
   /** Go on although the repository no longer reaches this host's anchor. */
   allowRollback?: boolean;
   scratchDir: string;
+  /** Progress: where each phase's start and end is reported (the CLI prints them on stderr). */
+  onPhase?: (e: DrillPhaseEvent) => void;
+  /** Aborted when the drill is interrupted; long waits (sync-users, discovery) stop on it. */
+  signal?: AbortSignal;
   /** Set as soon as the snapshot id is known, even if its manifest then fails verification. */
   snapshotId?: string;
   snapshotSha256?: string;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errorText } from '../errors.js';
+import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
 import { parseDuration } from '../units.js';
 import { loadVerifier } from '../crypto/signing.js';
@@ -15,7 +15,7 @@ import { notRun, runStep, worst, type RanStep } from './step-runner.js';
 import { teardownStep } from './steps/teardown.js';
 import { DRILL_STEPS } from './steps/index.js';
 import { drillExitCode } from './exit-code.js';
-import type { DrillResult, StepName } from './types.js';
+import type { DrillPhaseEvent, DrillResult, StepName } from './types.js';
 import { compareIdentities } from '../barycenter/identity.js';
 import type { BuildComparison } from '../repository/drill-record.js';
 
@@ -31,7 +31,18 @@ export interface DrillOptions {
   logger: Logger;
   storage: Storage;
   now?: () => Date;
+  /** Progress: each phase's start and end (the CLI prints them on stderr). */
+  onPhase?: (e: DrillPhaseEvent) => void;
+  /**
+   * Aborted to interrupt the drill (a signal): the running step is stopped where it waits (sync-users,
+   * discovery), no later step runs, teardown runs as always, and runDrill throws an `interrupted`
+   * error saying what was stopped and what was cleaned; no drill record is stored.
+   */
+  signal?: AbortSignal;
 }
+
+/** How long a step that does not watch the signal may go on after an interrupt before teardown starts. */
+const INTERRUPT_GRACE_MS = 5000;
 
 /**
  * `restore --verify`: restores a snapshot into a scratch directory and scratch database, boots a
@@ -52,36 +63,70 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
     scratchDir: scratch.dir,
     ...(opts.identityFile ? { identityFile: opts.identityFile } : {}),
     ...(opts.allowRollback ? { allowRollback: true } : {}),
+    ...(opts.onPhase ? { onPhase: opts.onPhase } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   };
+  const phase = opts.onPhase ?? (() => {});
   // Chosen up front so a missing launcher is known before a large database is restored; prepared
   // (an image pulled, the binary hashed) before the clock starts: fetching Barycenter is not restoring.
+  // The preflight runs the launcher with no restored data at all: what fails here is the launcher's.
+  phase({ phase: 'launcher', state: 'start' });
+  const tp = performance.now();
   try {
     const launcher = await selectLauncher(config.drill);
-    ctx.drillBuild = await launcher.prepare();
+    ctx.drillBuild = await launcher.prepare({
+      cwd: scratch.dir,
+      timeoutMs: parseDuration(config.drill.boot_timeout),
+    });
     ctx.launcher = launcher;
   } catch (e) {
     ctx.launcherError = e;
   }
+  phase({
+    phase: 'launcher',
+    state: 'end',
+    outcome: ctx.launcher ? 'ready' : 'failed',
+    ms: Math.round(performance.now() - tp),
+  });
   const started = now();
   const t0 = performance.now();
 
   const steps: RanStep[] = [];
+  let stoppedIn: StepName | undefined;
   try {
     for (const def of DRILL_STEPS) {
+      if (opts.signal?.aborted) break;
       const prepared = def.prepare(ctx);
       if ('notRun' in prepared) {
         steps.push(notRun(def.name, prepared.notRun));
         continue;
       }
       log.info({ step: def.name }, `drill step ${def.name}`);
-      const r = await runStep(def.name, prepared.run);
-      steps.push(r);
-      log.info({ step: def.name, verdict: r.verdict, ms: r.duration_ms }, `drill step ${def.name}: ${r.verdict}`);
+      phase({ phase: def.name, state: 'start' });
+      const r = await untilInterrupted(runStep(def.name, prepared.run), opts.signal);
+      if (opts.signal?.aborted) {
+        stoppedIn = def.name;
+        break;
+      }
+      steps.push(r!);
+      phase({ phase: def.name, state: 'end', outcome: r!.verdict, ms: r!.duration_ms });
+      log.info({ step: def.name, verdict: r!.verdict, ms: r!.duration_ms }, `drill step ${def.name}: ${r!.verdict}`);
     }
   } finally {
+    phase({ phase: 'teardown', state: 'start' });
     const r = await runStep('teardown', () => teardownStep(ctx, scratch.cleanup));
     steps.push(r);
+    phase({ phase: 'teardown', state: 'end', outcome: r.verdict, ms: r.duration_ms });
     log.info({ step: 'teardown', verdict: r.verdict }, `drill step teardown: ${r.verdict}`);
+  }
+  if (opts.signal?.aborted) {
+    const teardown = steps[steps.length - 1]!;
+    const what = `the drill of ${ctx.snapshotId ? `snapshot ${ctx.snapshotId}` : opts.ref} stopped ${stoppedIn ? `during its ${stoppedIn} step` : 'between steps'}`;
+    const cleaned =
+      teardown.verdict === 'pass' ? `cleaned up: ${teardown.detail}` : `teardown did not finish: ${teardown.detail}`;
+    throw new BarysafeError('interrupted', `${what}; ${cleaned}; no drill record was stored`, {
+      exitCode: ExitCode.INTERRUPTED,
+    });
   }
 
   noteBuildDifference(ctx, steps);
@@ -108,6 +153,29 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
     }
   }
   return result;
+}
+
+/**
+ * The step's result, or undefined once the drill was interrupted and the step did not end within
+ * INTERRUPT_GRACE_MS of it (teardown then stops what it started; exit hooks catch the rest).
+ */
+async function untilInterrupted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return work;
+  let onAbort: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const interrupted = new Promise<undefined>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(() => resolve(undefined), INTERRUPT_GRACE_MS);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, interrupted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    if (timer) clearTimeout(timer);
+  }
 }
 
 /** RTO: drill start until the scratch instance was proven to issue valid tokens. RPO: drill start minus snapshot time. */

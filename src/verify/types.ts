@@ -33,3 +33,13 @@ export interface DrillResult {
   /** The drill's record in the evidence chain (evidence/<n>.intoto.jsonl). */
   evidence?: { key: string; sequence: number };
 }
+
+/**
+ * A phase of the drill starting or ending, for progress on stderr: each step (integrity, key, …,
+ * teardown) and the parts of the long ones ("integrity: extract", "boot: sync-users", "boot: start",
+ * "boot: discovery"). `outcome` is a step's verdict or a part's short result.
+ */
+export type DrillPhaseEvent =
+  | { phase: string; state: 'start' }
+  | { phase: string; state: 'end'; outcome: string; ms: number }
+  | { phase: string; state: 'bytes'; artifact: string; bytes: number; total: number };

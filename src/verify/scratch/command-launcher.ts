@@ -1,5 +1,14 @@
 import { runToEnd, startProcess } from '../../platform/child-process.js';
-import { serverArgs, syncUsersArgs, wrapped, type LaunchSpec, type Launcher } from './launcher.js';
+import {
+  launcherFailed,
+  probeEnv,
+  probeFailure,
+  serverArgs,
+  syncUsersArgs,
+  wrapped,
+  type LaunchSpec,
+  type Launcher,
+} from './launcher.js';
 
 /**
  * drill.command: a command template for deployments where Barycenter runs through a wrapper, e.g.
@@ -9,24 +18,34 @@ import { serverArgs, syncUsersArgs, wrapped, type LaunchSpec, type Launcher } fr
  * The template is the operator's own configuration, so it runs through `sh -c`.
  */
 export function commandLauncher(template: string): Launcher {
-  const argv = (spec: LaunchSpec, args: string[]) => {
-    const script = `${expand(template, spec)} "$@"`;
+  const argv = (dir: string, port: string, args: string[]) => {
+    const script = `${expand(template, dir, port)} "$@"`;
     return ['-c', script, 'barysafe-drill', ...args];
   };
+  const forSpec = (spec: LaunchSpec, args: string[]) =>
+    argv(spec.layout.dir, spec.env.BARYCENTER__SERVER__PORT ?? '', args);
+  const description = `command ${template}`;
   return {
     kind: 'command',
-    description: `command ${template}`,
-    // A wrapper (nix run, a script) may start anything: barysafe cannot name the build it boots.
-    prepare: async () => ({ identity: null, reason: 'drill.command is a command template; its binary is unknown' }),
+    description,
+    prepare: async ({ cwd, timeoutMs }) => {
+      // `sh` exits 127 when the template names a program that is not there, 126 when it is not executable.
+      const probe = await runToEnd('/bin/sh', argv(cwd, '', ['--version']), { cwd, env: probeEnv(), timeoutMs });
+      const failure = probeFailure(probe, timeoutMs);
+      if (failure) throw launcherFailed(description, failure, probe.output);
+      // A wrapper (nix run, a script) may start anything: barysafe cannot name the build it boots.
+      return { identity: null, reason: 'drill.command is a command template; its binary is unknown' };
+    },
     syncUsers: (spec, timeoutMs) =>
-      runToEnd(...wrapped(spec, '/bin/sh', argv(spec, syncUsersArgs(spec.layout))), {
+      runToEnd(...wrapped(spec, '/bin/sh', forSpec(spec, syncUsersArgs(spec.layout))), {
         cwd: spec.layout.dir,
         env: spec.env,
         timeoutMs,
         onSpawn: spec.onSpawn,
+        signal: spec.signal,
       }),
     start: async (spec) =>
-      startProcess(...wrapped(spec, '/bin/sh', argv(spec, serverArgs(spec.layout))), {
+      startProcess(...wrapped(spec, '/bin/sh', forSpec(spec, serverArgs(spec.layout))), {
         cwd: spec.layout.dir,
         env: spec.env,
         onSpawn: spec.onSpawn,
@@ -34,10 +53,8 @@ export function commandLauncher(template: string): Launcher {
   };
 }
 
-function expand(template: string, spec: LaunchSpec): string {
-  return template
-    .replace(/\{scratch\}/g, shellQuote(spec.layout.dir))
-    .replace(/\{port\}/g, shellQuote(spec.env.BARYCENTER__SERVER__PORT ?? ''));
+function expand(template: string, dir: string, port: string): string {
+  return template.replace(/\{scratch\}/g, shellQuote(dir)).replace(/\{port\}/g, shellQuote(port));
 }
 
 function shellQuote(s: string): string {

@@ -80,6 +80,7 @@ export function dockerLauncher(image: string, opts: DockerOptions = {}): Launche
   return {
     kind: 'docker',
     description: `docker image ${image}`,
+    // The image inspect (and pull) is this launcher's probe: a missing image is the launcher's failure.
     prepare: async () => {
       mode = await userMode(docker);
       return { identity: await ensureImage(docker, image, opts.pullTimeoutMs ?? 600_000) };
@@ -90,9 +91,10 @@ export function dockerLauncher(image: string, opts: DockerOptions = {}): Launche
         cwd: spec.layout.dir,
         env: cliEnv(spec),
         timeoutMs,
+        signal: spec.signal,
       });
       // Killing the docker CLI on timeout does not always stop the container (--rm then never fires).
-      if (r.timedOut) await removeContainer(docker, n, spec);
+      if (r.timedOut || r.aborted) await removeContainer(docker, n, spec);
       return r;
     },
     start: async (spec) => {

@@ -1,5 +1,6 @@
 import type { BuildIdentity } from '../../barycenter/identity.js';
-import type { RunningProcess, Exit } from '../../platform/child-process.js';
+import { BarysafeError, ExitCode } from '../../errors.js';
+import { describeExit, type RunningProcess, type Exit } from '../../platform/child-process.js';
 import type { ScratchLayout } from './scratch-env.js';
 
 /**
@@ -17,6 +18,8 @@ export interface LaunchSpec {
   wrap?: readonly string[];
   /** Called with the pid of every process a launcher starts (recorded so none outlives barysafe). */
   onSpawn?: (pid: number) => void;
+  /** Aborted when the drill is interrupted: a running sync-users is stopped. */
+  signal?: AbortSignal;
 }
 
 /** `cmd args` behind the spec's wrapper, as [program, ...arguments]. */
@@ -30,12 +33,58 @@ export interface Launcher {
   /** For messages and evidence, e.g. "binary /usr/local/bin/barycenter". */
   description: string;
   /**
-   * Run once before the drill's clock starts: makes what is booted available (pulls a missing
-   * image) and says which build it is. `identity` is null when the launcher cannot tell.
+   * Run once before the drill's clock starts and before any restored file exists: makes what is
+   * booted available (pulls a missing image), proves the launcher runs at all (`--version`, with
+   * no restored config or database involved) and says which build it is. `identity` is null when
+   * the launcher cannot tell. Throws a launcher failure (see launcherFailed) when it cannot run.
    */
-  prepare(): Promise<{ identity: BuildIdentity | null; reason?: string }>;
-  syncUsers(spec: LaunchSpec, timeoutMs: number): Promise<Exit & { output: string; timedOut: boolean }>;
+  prepare(opts: PrepareOptions): Promise<{ identity: BuildIdentity | null; reason?: string }>;
+  syncUsers(
+    spec: LaunchSpec,
+    timeoutMs: number,
+  ): Promise<Exit & { output: string; timedOut: boolean; aborted?: boolean }>;
   start(spec: LaunchSpec): Promise<RunningProcess>;
+}
+
+export interface PrepareOptions {
+  /** An empty private directory to run the probe in. */
+  cwd: string;
+  /** Bound of the probe (drill.boot_timeout). */
+  timeoutMs: number;
+}
+
+/** The environment of a launcher's probe: enough to find programs, nothing of the deployment. */
+export function probeEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR']) if (from[k] !== undefined) env[k] = from[k];
+  return env;
+}
+
+/**
+ * barysafe could not run Barycenter at all: the launcher is broken (a missing or non-executable
+ * binary, a command naming a program that is not there, a probe that fails without any restored
+ * data). An `error` of the drill, exit 2 (fix drill.barycenter_bin / image / command); it says
+ * nothing about the backup.
+ */
+export function launcherFailed(description: string, what: string, output?: string): BarysafeError {
+  return new BarysafeError(
+    'drill',
+    `the launcher failed: ${description} ${what}; barysafe could not run Barycenter, so this says nothing about the backup${output ? `; last lines of its output:\n${output}` : ''}`,
+    {
+      exitCode: ExitCode.USAGE,
+      hint: 'point drill.barycenter_bin (or drill.image / drill.command) at a Barycenter that runs on this host: `<it> --version` must exit 0',
+    },
+  );
+}
+
+/**
+ * The probe's verdict: `--version` must exit 0 within its bound. Barycenter prints its version
+ * without reading a config or a database, so any failure here is the launcher's.
+ */
+export function probeFailure(r: Exit & { output: string; timedOut: boolean }, timeoutMs: number): string | undefined {
+  if (r.timedOut) return `did not answer \`--version\` within ${Math.round(timeoutMs / 1000)}s (drill.boot_timeout)`;
+  if (r.code === 0) return undefined;
+  return `\`--version\` ${describeExit(r)} before any restored data was involved`;
 }
 
 /** Barycenter's argument vectors; --config must come before the subcommand (it is not global). */

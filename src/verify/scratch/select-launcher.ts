@@ -6,7 +6,7 @@ import { parseDuration } from '../../units.js';
 import { binaryLauncher } from './binary-launcher.js';
 import { commandLauncher } from './command-launcher.js';
 import { dockerAnswers, dockerLauncher } from './docker-launcher.js';
-import type { Launcher } from './launcher.js';
+import { launcherFailed, type Launcher } from './launcher.js';
 
 /**
  * Picks how to start the scratch instance: drill.barycenter_bin, else drill.image (only where a
@@ -14,12 +14,8 @@ import type { Launcher } from './launcher.js';
  */
 export async function selectLauncher(drill: BarysafeConfig['drill']): Promise<Launcher> {
   if (drill.barycenter_bin) {
-    if (!existsSync(drill.barycenter_bin)) {
-      throw new BarysafeError('drill', `drill.barycenter_bin ${drill.barycenter_bin} does not exist`, {
-        exitCode: ExitCode.USAGE,
-        hint: 'point drill.barycenter_bin at the Barycenter binary production runs',
-      });
-    }
+    if (!existsSync(drill.barycenter_bin))
+      throw launcherFailed(`drill.barycenter_bin ${drill.barycenter_bin}`, 'does not exist');
     return binaryLauncher(drill.barycenter_bin);
   }
   if (drill.image) {

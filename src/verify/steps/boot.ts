@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { parseDuration } from '../../units.js';
-import { describeExit, type RunningProcess } from '../../platform/child-process.js';
+import { BarysafeError, ExitCode } from '../../errors.js';
+import { couldNotRun, describeExit, type Exit, type RunningProcess } from '../../platform/child-process.js';
 import { writeDrillUser } from '../scratch/drill-user.js';
 import { freeLoopbackPorts } from '../../platform/ports.js';
 import {
@@ -16,13 +17,12 @@ import {
 import { openSandbox } from '../scratch/sandbox.js';
 import { auditScratch } from '../scratch/proc-audit.js';
 import { writeFileReplacing } from '../../platform/safe-fs.js';
-import type { LaunchSpec } from '../scratch/launcher.js';
+import { launcherFailed, type LaunchSpec } from '../scratch/launcher.js';
 import type { BootInput, DrillContext } from '../context.js';
 import { restoredServiceEnv, restoredSettings } from '../restored-settings.js';
 import { fetchFailure, parseJsonObject, request } from '../../platform/http.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
 
-const SYNC_USERS_TIMEOUT_MS = 60_000;
 const LOG_TAIL_LINES = 15;
 
 /**
@@ -30,6 +30,10 @@ const LOG_TAIL_LINES = 15;
  * instance on free loopback ports with the scratch overrides, and waits for a 200 on discovery.
  * The time from process start to that 200 is the instance's startup time. An instance that exits
  * or never answers is reported with the tail of its log.
+ *
+ * drill.boot_timeout is one deadline for all of it (sync-users, start, discovery): a message says
+ * which phase was running when it ran out. A launcher that cannot run at all (a spawn error, exit
+ * 126/127, docker's own 125) is an `error` of the drill, not a finding about the backup.
  */
 export async function bootStep(input: BootInput, ctx: DrillContext): Promise<StepOutcome> {
   if (!input.launcher) throw input.launcherError;
@@ -38,7 +42,13 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
   const manifest = input.entry.manifest;
   const production = manifest.barycenter;
   const serviceEnv = restoredServiceEnv(input.restored);
-  const timeoutMs = parseDuration(ctx.config.drill.boot_timeout);
+  const budget = `drill.boot_timeout = "${ctx.config.drill.boot_timeout}"`;
+  const bootStart = performance.now();
+  const deadline = bootStart + parseDuration(ctx.config.drill.boot_timeout);
+  const left = () => Math.max(0, deadline - performance.now());
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const phase = phaseTimer(ctx);
+  const cannotRun = (e: Exit) => couldNotRun(e) || (launcher.kind === 'docker' && e.code === 125);
 
   ctx.drillUser = await writeDrillUser(layout.usersFile);
   const restoredConfig =
@@ -68,6 +78,7 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
       layout,
       env: scratchProcessEnv(serviceEnv, overrides),
       wrap: sandbox.wrap,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
       onSpawn: (pid) => {
         adopted.push(pid);
         sandbox.adopt(pid);
@@ -85,26 +96,57 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
 
     if (attempt === 1) {
       const t = performance.now();
-      const sync = await launcher.syncUsers(spec, SYNC_USERS_TIMEOUT_MS);
+      phase.start('boot: sync-users');
+      const sync = await launcher.syncUsers(spec, left());
+      phase.end(
+        'boot: sync-users',
+        sync.aborted ? 'stopped' : sync.timedOut ? 'out of time' : sync.code === 0 ? 'done' : 'failed',
+      );
       for (const pid of adopted.splice(0)) sandbox.release(pid);
       await rm(layout.usersFile, { force: true }); // it holds the drill user's plaintext password
+      if (sync.aborted) throw interrupted('sync-users');
+      if (!sync.timedOut && cannotRun(sync))
+        throw launcherFailed(
+          launcher.description,
+          `could not run \`sync-users\`: it ${describeExit(sync)}`,
+          sync.output,
+        );
       if (sync.code !== 0 || sync.timedOut) {
         // sync-users loads the same config and runs the same migrations as the server, so its
         // failure is the restored deployment failing to start.
-        const how = sync.timedOut ? `did not finish within ${SYNC_USERS_TIMEOUT_MS / 1000}s` : describeExit(sync);
+        const how = sync.timedOut
+          ? `was still running when the boot's time ran out (${budget}; phase sync-users, ${seconds(performance.now() - t)})`
+          : describeExit(sync);
         return fail(
-          `${missingMigration(sync.output)}the restored deployment does not start: \`barycenter sync-users\` (same config, database and migrations as the server) ${how}; last lines of its output:\n${sync.output || '(no output)'}`,
-          { launcher: launcher.description },
+          `${missingMigration(sync.output)}the restored deployment does not start${sync.timedOut ? ' in time' : ''}: \`barycenter sync-users\` (same config, database and migrations as the server) ${how}; last lines of its output:\n${sync.output || '(no output)'}`,
+          { launcher: launcher.description, phase: 'sync-users', boot_timeout: ctx.config.drill.boot_timeout },
         );
       }
       ctx.logger.info({ ms: Math.round(performance.now() - t) }, 'drill user added with sync-users');
     }
 
     const t0 = performance.now();
+    phase.start('boot: start');
     const instance = await launcher.start(spec);
     ctx.instance = instance;
-    const ready = await waitForDiscovery(instance, baseUrl, timeoutMs);
+    phase.end('boot: start', instance.pid ? `pid ${instance.pid}` : 'no pid');
+    phase.start('boot: discovery');
+    const ready = await waitForDiscovery(instance, baseUrl, {
+      deadline,
+      signal: ctx.signal,
+      ranOut: () =>
+        `the scratch instance did not answer discovery before the boot's time ran out (${budget}; phase discovery: sync-users and start took ${seconds(t0 - bootStart)}, the instance ran ${seconds(performance.now() - t0)}`,
+    });
+    phase.end('boot: discovery', ready.ok ? 'answered' : 'no answer');
     const startupMs = Math.round(performance.now() - t0);
+    if (!ready.ok && ready.exit && cannotRun(ready.exit)) {
+      await instance.stop();
+      throw launcherFailed(
+        launcher.description,
+        `could not run the server: it ${describeExit(ready.exit)}`,
+        instance.logTail(LOG_TAIL_LINES),
+      );
+    }
     const evidence: Record<string, unknown> = {
       launcher: launcher.description,
       port: net.port,
@@ -172,30 +214,56 @@ function withoutNeedlessSwitches(overrides: Record<string, string>, input: BootI
   return out;
 }
 
-type Ready = { ok: true; discovery: Record<string, unknown> } | { ok: false; reason: string };
+type Ready = { ok: true; discovery: Record<string, unknown> } | { ok: false; reason: string; exit?: Exit };
 
-async function waitForDiscovery(instance: RunningProcess, baseUrl: string, timeoutMs: number): Promise<Ready> {
-  const deadline = performance.now() + timeoutMs;
+async function waitForDiscovery(
+  instance: RunningProcess,
+  baseUrl: string,
+  o: { deadline: number; signal: AbortSignal | undefined; ranOut: () => string },
+): Promise<Ready> {
   let last = 'no answer yet';
   for (;;) {
-    if (!instance.running())
-      return {
-        ok: false,
-        reason: `the scratch instance ${describeExit(await instance.exited)} before answering discovery`,
-      };
+    if (!instance.running()) {
+      const exit = await instance.exited;
+      return { ok: false, reason: `the scratch instance ${describeExit(exit)} before answering discovery`, exit };
+    }
+    if (o.signal?.aborted) {
+      await instance.stop();
+      throw interrupted('discovery');
+    }
     try {
-      const r = await request(`${baseUrl}/.well-known/openid-configuration`, { timeoutMs: 2000 });
+      const r = await request(`${baseUrl}/.well-known/openid-configuration`, {
+        timeoutMs: Math.max(100, Math.min(2000, o.deadline - performance.now())),
+      });
       const doc = parseJsonObject(r.text);
       if (r.status === 200 && doc) return { ok: true, discovery: doc };
       last = `discovery answered ${r.status}`;
     } catch (e) {
       last = fetchFailure(e);
     }
-    if (performance.now() > deadline)
-      return {
-        ok: false,
-        reason: `the scratch instance did not answer discovery within ${Math.round(timeoutMs / 1000)}s (drill.boot_timeout; last: ${last})`,
-      };
+    if (performance.now() >= o.deadline) return { ok: false, reason: `${o.ranOut()}; last: ${last})` };
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The drill was interrupted (a signal) while booting: not a finding, the drill stops. */
+function interrupted(phase: string): BarysafeError {
+  return new BarysafeError('interrupted', `the drill was interrupted during boot (${phase})`, {
+    exitCode: ExitCode.INTERRUPTED,
+  });
+}
+
+/** Start and end of a boot phase, reported to the drill's progress (if any). */
+function phaseTimer(ctx: DrillContext) {
+  const started = new Map<string, number>();
+  return {
+    start(name: string) {
+      started.set(name, performance.now());
+      ctx.onPhase?.({ phase: name, state: 'start' });
+    },
+    end(name: string, outcome: string) {
+      const t = started.get(name) ?? performance.now();
+      ctx.onPhase?.({ phase: name, state: 'end', outcome, ms: Math.round(performance.now() - t) });
+    },
+  };
 }

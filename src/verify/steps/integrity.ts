@@ -56,9 +56,13 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
   let envPath: string | undefined;
   let serviceEnvPath: string | undefined;
   const extras: Record<string, string> = {};
+  const tx = performance.now();
+  ctx.onPhase?.({ phase: 'integrity: extract', state: 'start' });
   await extractArtifacts(ctx.repo, m.artifacts, {
     identities,
     place: (a) => destinationOf(a, layout, m.database.engine),
+    onProgress: (a, bytes) =>
+      ctx.onPhase?.({ phase: 'integrity: extract', state: 'bytes', artifact: a.name, bytes, total: a.size }),
     onPlaced: async ({ artifact: a, dest }) => {
       const problem = await plaintextProblem(a, dest);
       if (problem) problems.push(problem);
@@ -70,6 +74,12 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
       else if (a.kind === 'env') envPath = dest;
       if (a.kind === 'extra') extras[a.source] = dest;
     },
+  });
+  ctx.onPhase?.({
+    phase: 'integrity: extract',
+    state: 'end',
+    outcome: `${m.artifacts.length} artifacts`,
+    ms: Math.round(performance.now() - tx),
   });
   const evidence = {
     snapshot_id: entry.id,

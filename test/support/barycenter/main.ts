@@ -28,6 +28,9 @@ async function main(): Promise<void> {
     await runMigrations(db);
     info('barycenter', 'Database migrations applied successfully');
     if (cli.command?.name === 'sync-users') {
+      // Tests only: a sync-users that never finishes (a locked database, a stuck migration), set by
+      // a wrapper script since a drill passes no such variable through.
+      if (process.env.STANDIN_HANG === 'sync-users') await new Promise(() => setInterval(() => {}, 60_000));
       await syncUsersFromFile(db, cli.command.file);
       info('barycenter', 'User sync completed successfully');
       await db.close();
