@@ -42,6 +42,7 @@ export const ERROR_KINDS = [
   'init',
   'state',
   'temp',
+  'output',
   'interrupted',
   'internal',
   // the repository and its documents

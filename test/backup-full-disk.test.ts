@@ -20,7 +20,8 @@ async function inFullDisk(dir: string, configPath: string) {
   const script = `mount -t tmpfs -o size=1m,mode=0700 tmpfs ${JSON.stringify(dir)} || exit 99
 ${node} ${JSON.stringify(CLI)} --config ${JSON.stringify(configPath)} backup; echo "BACKUP_EXIT=$?" >&2
 ${node} ${JSON.stringify(CLI)} --config ${JSON.stringify(configPath)} --json snapshots
-echo "LEFT=$(find ${JSON.stringify(dir)} -type f -name '*.age' -o -type f -name 'barycenter.db' | wc -l)" >&2`;
+echo "LEFT=$(find ${JSON.stringify(dir)} -type f -name '*.age' -o -type f -name 'barycenter.db' | wc -l)" >&2
+echo "FOLDERS=$(find ${JSON.stringify(dir)} -mindepth 2 -path '*/snapshots/*' -type d | wc -l)" >&2`;
   const r = await run('unshare', ['-m', 'sh', '-c', script]);
   const stderr = r.stderr;
   return {
@@ -28,6 +29,7 @@ echo "LEFT=$(find ${JSON.stringify(dir)} -type f -name '*.age' -o -type f -name 
     stderr,
     snapshots: (JSON.parse(r.stdout.toString()) as { snapshots: unknown[] }).snapshots,
     left: Number(/LEFT=(\d+)/.exec(stderr)?.[1]),
+    folders: Number(/FOLDERS=(\d+)/.exec(stderr)?.[1]),
   };
 }
 
@@ -50,6 +52,10 @@ test(
       assert.match(repoFull.stderr, /no space left on device writing snapshots\/.*barycenter\.db\.age/);
       assert.deepEqual(repoFull.snapshots, []);
       assert.equal(repoFull.left, 0, 'no partial object on the full disk');
+      assert.equal(repoFull.folders, 0, 'no partial snapshots/<id>/ folder on the full disk');
+      // The hint is about the local folder's free space, not an endpoint or the network.
+      assert.match(repoFull.stderr, /hint: free space on the file system holding \S+full-repo \(df -h/);
+      assert.doesNotMatch(repoFull.stderr, /hint: .*(endpoint|network|credentials)/);
 
       const tempDir = path.join(d.dir.path, 'full-tmp');
       // Same deployment, a roomy repository, and the temp dir on the full disk.

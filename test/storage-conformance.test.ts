@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +13,13 @@ import { pathToFileURL } from 'node:url';
 import { FileStorage } from '../src/repository/file-storage.js';
 import { openStorage, type RepositoryLocation } from '../src/repository/open-storage.js';
 import { S3Storage } from '../src/repository/s3-storage.js';
-import { StorageError, StorageExistsError, StorageNotFoundError, type Storage } from '../src/repository/storage.js';
+import {
+  RepositoryMissingError,
+  StorageError,
+  StorageExistsError,
+  StorageNotFoundError,
+  type Storage,
+} from '../src/repository/storage.js';
 import { freeLoopbackPort } from '../src/platform/ports.js';
 import { getS3, makeTempDir, useS3Credentials, type TempDir, type TestS3 } from './support/services.js';
 
@@ -75,6 +81,9 @@ interface Backend {
   storage: Storage;
   /** Larger than one upload part, so S3 goes multipart. */
   bigSize: number;
+  /** A repository that does not exist (no folder, no bucket), and one that exists and holds nothing. */
+  missing(): Storage;
+  empty(): Promise<Storage>;
   cleanup(): Promise<void>;
 }
 
@@ -231,6 +240,35 @@ function conformance(name: string, setup: () => Promise<Backend>): void {
       });
     }
 
+    it('a repository that does not exist is not an empty one: list and get say "no repository at"', async () => {
+      const m = b.missing();
+      try {
+        const missing = (e: unknown) => {
+          assert.ok(e instanceof RepositoryMissingError, `expected RepositoryMissingError, got ${String(e)}`);
+          assert.match(
+            e.message,
+            new RegExp(`^no repository at ${m.displayUrl.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
+          );
+          assert.ok(e.hint, 'a hint says what to fix');
+          return true;
+        };
+        await assert.rejects(keys(m, 'snapshots/'), missing);
+        await assert.rejects(keys(m, ''), missing);
+        await assert.rejects(m.get('snapshots/x/manifest.json'), missing);
+        assert.equal(await m.head('snapshots/x/manifest.json'), null);
+        await m.delete('snapshots/x/manifest.json');
+      } finally {
+        await m.close?.();
+      }
+      const e = await b.empty();
+      try {
+        assert.deepEqual(await keys(e, 'snapshots/'), []);
+        assert.deepEqual(await keys(e, ''), []);
+      } finally {
+        await e.close?.();
+      }
+    });
+
     it('rejects keys that could escape the repository', async () => {
       for (const k of ['', '../x', 'a/../../x', '/abs', 'a//b']) {
         await assert.rejects(s.put(k, Readable.from([Buffer.from('x')])), StorageError, `key ${JSON.stringify(k)}`);
@@ -246,7 +284,16 @@ conformance('file://', async () => {
   fileTmp = await makeTempDir('barysafe-file-repo-');
   const storage = openStorage({ url: pathToFileURL(path.join(fileTmp.path, 'repo')).href });
   assert.ok(storage instanceof FileStorage);
-  return { storage, bigSize: 20 * MiB, cleanup: () => fileTmp.cleanup() };
+  return {
+    storage,
+    bigSize: 20 * MiB,
+    missing: () => openStorage({ url: pathToFileURL(path.join(fileTmp.path, 'does/not/exist')).href }),
+    empty: async () => {
+      await mkdir(path.join(fileTmp.path, 'empty'));
+      return openStorage({ url: pathToFileURL(path.join(fileTmp.path, 'empty')).href });
+    },
+    cleanup: () => fileTmp.cleanup(),
+  };
 });
 
 describe('file:// specifics', () => {
@@ -275,7 +322,24 @@ describe('file:// specifics', () => {
       (e: unknown) => e instanceof StorageError && /is not writable/.test(e.message) && e.message.includes(file),
     );
     await assert.rejects(s.put('k', Readable.from([Buffer.from('x')])), /is not writable/);
-    assert.deepEqual(await keys(s, ''), []);
+    await assert.rejects(
+      keys(s, ''),
+      (e: unknown) => e instanceof RepositoryMissingError && /is a file/.test(e.message),
+    );
+  });
+
+  it('hints speak of the local folder, never of an endpoint, credentials or the network', async () => {
+    const file = path.join(tmp.path, 'a-file-2');
+    await writeFile(file, 'not a directory');
+    const s = new FileStorage(pathToFileURL(path.join(file, 'repo')).href);
+    for (const op of [() => s.probeWritable(), () => keys(s, 'snapshots/')]) {
+      await assert.rejects(op(), (e: unknown) => {
+        assert.ok(e instanceof StorageError && e.hint, String(e));
+        assert.doesNotMatch(e.hint, /endpoint|credentials|network/);
+        assert.match(e.hint, /repository\.url/);
+        return true;
+      });
+    }
   });
 
   it(
@@ -318,7 +382,13 @@ after(async () => {
 
 conformance('s3://', async () => {
   const bucket = await s3!.createBucket();
-  return { storage: s3Storage(bucket), bigSize: 20 * MiB, cleanup: async () => {} };
+  return {
+    storage: s3Storage(bucket),
+    bigSize: 20 * MiB,
+    missing: () => s3Storage(`missing-${randomBytes(4).toString('hex')}`),
+    empty: async () => s3Storage(await s3!.createBucket()),
+    cleanup: async () => {},
+  };
 });
 
 describe('s3:// specifics', () => {
@@ -335,6 +405,7 @@ describe('s3:// specifics', () => {
         assert.ok(e instanceof StorageError, String(e));
         assert.match(e.message, /unreachable/);
         assert.ok(e.message.includes(`127.0.0.1:${port}`), e.message);
+        assert.match(e.hint ?? '', /endpoint and the network/);
         return true;
       });
       assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
@@ -342,9 +413,15 @@ describe('s3:// specifics', () => {
     await s.close();
   });
 
-  it('a missing bucket is named in the error', async () => {
+  it('a missing bucket is named in the error, with a hint to create it', async () => {
     const s = s3Storage(`missing-${randomBytes(4).toString('hex')}`);
-    await assert.rejects(s.probeWritable(), /does not exist/);
+    await assert.rejects(
+      s.probeWritable(),
+      (e: unknown) =>
+        e instanceof RepositoryMissingError &&
+        /bucket missing-\w+ does not exist/.test(e.message) &&
+        /create the bucket/.test(e.hint ?? ''),
+    );
     await s.close?.();
   });
 

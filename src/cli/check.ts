@@ -1,10 +1,8 @@
-import { lstat } from 'node:fs/promises';
-import path from 'node:path';
-import { writeFileReplacing } from '../platform/safe-fs.js';
 import { Command, Option } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { loadConfig, configPathFrom } from '../config/load.js';
 import { action } from './common.js';
+import { checkOutputPath, writeOutputFile } from './output-file.js';
 import type { CheckDefinition, DeploymentType } from '../checks/types.js';
 import type { CheckReport } from '../checks/report.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/index.js';
@@ -46,6 +44,7 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
   if (opts.list) return { exitCode: ExitCode.OK, output: listCatalogue(selection.all, opts.json ? 'json' : format) };
 
   const loaded = await loadConfig(configPathFrom(opts.config));
+  if (opts.output) await checkOutputPath(opts.output);
   // The run's clock: --now pins it (tests, reproducible reports); the record's end is start + elapsed.
   const started = opts.now ?? new Date();
   const t0 = performance.now();
@@ -54,7 +53,8 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<CheckC
   const evidence = opts.record ? await recordCheckRun(loaded.config, report, started, finished) : undefined;
   const rendered = renderReport(report, format, { colour: opts.colour && !opts.output });
   if (opts.output) {
-    await writeReport(opts.output, rendered);
+    // A new file (O_EXCL, 0640) renamed over FILE: an existing file's owner or mode cannot expose the report.
+    await writeOutputFile(opts.output, rendered, 0o640);
     const line = `${report.summary.total} checks written to ${opts.output} (${format}); exit code ${report.exit_code}\n`;
     return { report, exitCode: report.exit_code, output: opts.json ? renderReport(report, 'json') : line, evidence };
   }
@@ -87,31 +87,6 @@ function listCatalogue(defs: CheckDefinition[], format: ReportFormat): string {
     );
   const w = Math.max(...defs.map((d) => d.id.length), 2);
   return defs.map((d) => `${d.id.padEnd(w)}  ${d.severity.padEnd(8)}  ${d.title}`).join('\n') + '\n';
-}
-
-/**
- * Writes the report to a new file (O_EXCL, 0640) and renames it over FILE: an existing file is
- * replaced, never written into, so its owner or its mode cannot expose the report. A symlink at
- * FILE is refused (it names another place than the operator typed).
- */
-async function writeReport(file: string, text: string): Promise<void> {
-  const st = await lstat(file).catch(() => null);
-  if (st?.isSymbolicLink())
-    throw new BarysafeError('usage', `refusing to write the report through the symlink ${file}`, {
-      exitCode: ExitCode.USAGE,
-    });
-  if (st?.isDirectory())
-    throw new BarysafeError('usage', `--output ${file} is a directory`, { exitCode: ExitCode.USAGE });
-  try {
-    await writeFileReplacing(file, text, 0o640);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new BarysafeError('usage', `cannot write the report to ${file}: ${code ?? String(e)}`, {
-      exitCode: ExitCode.USAGE,
-      hint: code === 'ENOENT' ? `the directory ${path.dirname(file)} does not exist` : 'choose a path you can write to',
-      cause: e,
-    });
-  }
 }
 
 export function registerCheck(program: Command, deps: { stdout?: NodeJS.WriteStream } = {}): Command {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { serializeEnvelope } from '../crypto/dsse.js';
@@ -7,6 +7,7 @@ import { loadSigner } from '../crypto/signing.js';
 import { parseEvidenceKey } from '../repository/layout.js';
 import { countersign, countersignStored } from '../repository/evidence-review.js';
 import { action, configFor, globals, printJson, storageFor } from './common.js';
+import { checkOutputPath, writeOutputFile } from './output-file.js';
 
 interface SignFlags {
   key: string;
@@ -35,8 +36,9 @@ export function registerEvidence(program: Command): void {
             throw new BarysafeError('usage', `${record} is neither a record number, a record key nor a file`, {
               exitCode: ExitCode.USAGE,
             });
+          if (flags.output) await checkOutputPath(flags.output);
           const out = serializeEnvelope(countersign(await readFile(record), signer, record));
-          if (flags.output) await writeFile(flags.output, out, { mode: 0o644 });
+          if (flags.output) await writeOutputFile(flags.output, out, 0o644);
           else process.stdout.write(out);
           if (g.json && flags.output) printJson({ ok: true, file: flags.output, keyid: signer.keyId });
           return ExitCode.OK;

@@ -1,4 +1,3 @@
-import { lstat, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { loadSigner } from '../crypto/signing.js';
@@ -6,6 +5,7 @@ import { produceReport } from '../report/audit/produce.js';
 import type { AuditFormat } from '../report/audit/attest.js';
 import { action, configFor, globals, printJson, storageFor } from './common.js';
 import { parseSince } from './period.js';
+import { checkOutputPath, writeOutputFile } from './output-file.js';
 
 interface Flags {
   since: string;
@@ -42,6 +42,7 @@ export function registerReport(program: Command): void {
             exitCode: ExitCode.USAGE,
             hint: 'or use --format json to get the report itself on stdout',
           });
+        if (flags.output) await checkOutputPath(flags.output);
         const signer = await loadSigner(config.encryption.signing_key_file);
         const storage = storageFor(config);
         try {
@@ -59,8 +60,8 @@ export function registerReport(program: Command): void {
             process.stdout.write(r.content);
             return ExitCode.OK;
           }
-          await writeOutput(flags.output, r.content);
-          if (r.sidecar) await writeOutput(`${flags.output}.intoto.jsonl`, r.sidecar);
+          await writeOutputFile(flags.output, r.content, 0o644);
+          if (r.sidecar) await writeOutputFile(`${flags.output}.intoto.jsonl`, r.sidecar, 0o644);
           const line = {
             ok: true,
             file: flags.output,
@@ -79,12 +80,4 @@ export function registerReport(program: Command): void {
         }
       }),
     );
-}
-
-/** Refuses to write through a symlink (a planted link could redirect the report onto another file). */
-async function writeOutput(file: string, data: Buffer): Promise<void> {
-  const st = await lstat(file).catch(() => null);
-  if (st?.isSymbolicLink())
-    throw new BarysafeError('usage', `refusing to write through the symlink ${file}`, { exitCode: ExitCode.USAGE });
-  await writeFile(file, data, { mode: 0o644 });
 }

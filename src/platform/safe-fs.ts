@@ -10,7 +10,7 @@ import {
   type Stats,
   type WriteStream,
 } from 'node:fs';
-import { lstat, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -99,6 +99,27 @@ export async function writeFileReplacing(dest: string, data: string | Uint8Array
     await unlink(tmp).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * mkdir -p, one component at a time: Node's recursive mkdir reports ENOENT where the file system
+ * said EROFS (or EACCES), so its errors name the wrong cause. Returns the first directory it made.
+ */
+export async function makeDirs(dir: string, mode = 0o700): Promise<string | undefined> {
+  const abs = path.resolve(dir);
+  const missing: string[] = [];
+  for (let p = abs; !(await lstatOrNull(p)); p = path.dirname(p)) {
+    missing.unshift(p);
+    if (path.dirname(p) === p) break;
+  }
+  for (const p of missing) {
+    try {
+      await mkdir(p, { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  return missing[0];
 }
 
 /** Whether two stats name the same file (device and inode: sees through symlinks, hard links and bind mounts). */

@@ -7,7 +7,7 @@ import { VERSION } from '../version.js';
 import { IN_TOTO_PAYLOAD_TYPE, serializeEnvelope, signEnvelope, type DsseEnvelope } from '../crypto/dsse.js';
 import type { Signer } from '../crypto/signing.js';
 import { evidenceKey, EVIDENCE_PREFIX, parseEvidenceKey } from './layout.js';
-import { repoError } from './repository.js';
+import { isRepositoryMissing, repoError } from './repository.js';
 import { sha256Hex } from './signed-document.js';
 import { StorageExistsError, StorageNotFoundError, type Storage } from './storage.js';
 
@@ -111,7 +111,11 @@ export async function appendEvidence(
   input: EvidenceInput,
 ): Promise<AppendedEvidence> {
   for (let attempt = 1; ; attempt++) {
-    const head = await readHead(storage);
+    // A writer may start the chain in a folder that is not there yet (its put creates it).
+    const head = await readHead(storage).catch((e: unknown) => {
+      if (isRepositoryMissing(e)) return null;
+      throw e;
+    });
     const sequence = (head?.sequence ?? 0) + 1;
     const statement = buildStatement(input, sequence, head);
     const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement), 'utf8'), signer);

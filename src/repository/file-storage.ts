@@ -20,8 +20,11 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { processAlive } from '../platform/lifecycle.js';
+import { errnoOf, fsErrorText } from '../platform/fs-errors.js';
+import { makeDirs } from '../platform/safe-fs.js';
 import {
   checkRange,
+  RepositoryMissingError,
   StorageError,
   StorageExistsError,
   StorageNotFoundError,
@@ -242,7 +245,7 @@ export class FileStorage implements Storage {
       if (st.isSymbolicLink()) throw new SymlinkRefused(path.join(this.root, ...parts));
       return st.isFile() ? { key, size: st.size } : null;
     } catch (e) {
-      if (e instanceof StorageNotFoundError) return null;
+      if (e instanceof StorageNotFoundError || e instanceof RepositoryMissingError) return null;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return null;
       throw this.mapError(e, key, 'reading');
@@ -262,7 +265,8 @@ export class FileStorage implements Storage {
       dirs = await this.openDirs(dirParts, false);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return; // nothing there (or an empty repository)
+      // Nothing under that prefix (yet). A missing root is not this: openDirs said so.
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw this.mapError(e, dirPart || '.', 'listing');
     }
     const all: ObjectInfo[] = [];
@@ -288,7 +292,7 @@ export class FileStorage implements Storage {
       await unlink(inDir(dirs[dirs.length - 1]!, parts[parts.length - 1]!));
       await removeEmptyFolders(dirs, parts);
     } catch (e) {
-      if (e instanceof StorageNotFoundError) return;
+      if (e instanceof StorageNotFoundError || e instanceof RepositoryMissingError) return;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw this.mapError(e, key, 'deleting');
@@ -377,15 +381,32 @@ export class FileStorage implements Storage {
    * `create`, missing directories are made 0700.
    */
   private async openDirs(parts: string[], create: boolean): Promise<Dir[]> {
-    if (create) await mkdir(this.root, { recursive: true, mode: 0o700 });
+    if (create) await makeDirs(this.root, 0o700);
     const dirs: Dir[] = [];
     try {
-      dirs.push({ fd: await openP(this.root, O_RDONLY | O_DIRECTORY), path: this.root });
+      dirs.push({ fd: await this.openRoot(), path: this.root });
       for (const p of parts) dirs.push(await this.openChildDir(dirs[dirs.length - 1]!, p, create));
       return dirs;
     } catch (e) {
       closeDirs(dirs);
       throw e;
+    }
+  }
+
+  /** The root folder's descriptor; its absence is a missing repository, never an empty one. */
+  private async openRoot(): Promise<number> {
+    try {
+      return await openP(this.root, O_RDONLY | O_DIRECTORY);
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+      throw new RepositoryMissingError(
+        this.displayUrl,
+        code === 'ENOENT'
+          ? `the folder ${this.root} does not exist`
+          : `${this.root} is not a folder (it, or a folder above it, is a file)`,
+        'check repository.url, or run `barysafe backup` once to create the folder',
+      );
     }
   }
 
@@ -419,44 +440,53 @@ export class FileStorage implements Storage {
     return parts;
   }
 
+  /** A failed fs call as a StorageError that says what the folder's problem is and what to do about it. */
   private mapError(e: unknown, key: string, doing: string): Error {
     if (e instanceof StorageError) return e;
     const err = e as NodeJS.ErrnoException;
-    switch (err.code) {
-      case 'ENOENT':
-        if (doing === 'reading') return new StorageNotFoundError(key);
-        break;
-      case 'EISDIR':
-        if (doing === 'reading') return new StorageNotFoundError(key);
-        break;
+    const code = errnoOf(e);
+    // Not an fs error (e.g. the body stream's own error): surface it unchanged, as the contract says.
+    if (!code || typeof err.syscall !== 'string') return err instanceof Error ? err : new Error(String(e));
+    if (doing === 'reading' && (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST'))
+      return new StorageNotFoundError(key);
+    const root = this.root;
+    const why = fsErrorText(e);
+    const fail = (message: string, hint: string, retryable = false) =>
+      new StorageError(message, retryable, { cause: e, hint });
+    switch (code) {
+      case 'EROFS':
+        return fail(
+          `repository ${root} is not writable: ${why} ${doing} ${key}`,
+          `the file system holding ${root} is mounted read-only: remount it read-write, or point repository.url at a writable folder`,
+        );
       case 'EACCES':
       case 'EPERM':
-      case 'EROFS':
-        return new StorageError(`repository ${this.root} is not writable: ${err.code} ${doing} ${key}`, false, {
-          cause: e,
-        });
+        return fail(
+          doing === 'writing' || doing === 'deleting'
+            ? `repository ${root} is not writable: ${why} ${doing} ${key}`
+            : `repository ${root} cannot be read: ${why} ${doing} ${key}`,
+          code === 'EPERM'
+            ? `the folder may be immutable or append-only (lsattr -d ${root}); run barysafe as a user allowed to change it`
+            : `run barysafe as a user that can read and write ${root} (ls -ld ${root}), or fix its owner and mode`,
+        );
       case 'ENOTDIR':
       case 'EEXIST':
-        if (doing === 'reading') return new StorageNotFoundError(key);
-        return new StorageError(
-          `repository ${this.root} is not writable: ${err.code} ${doing} ${key} (a path component is a file, not a directory)`,
-          false,
-          { cause: e },
+        return fail(
+          `repository ${root} is not writable: ${code} ${doing} ${key} (a path component is a file, not a directory)`,
+          `something in ${root} that barysafe expects to be a folder is a file: check repository.url`,
         );
       case 'ENOSPC':
       case 'EDQUOT':
-        return new StorageError(
-          `no space left on device writing ${key} to repository ${this.root} (${err.code})`,
+        return fail(
+          `${code === 'ENOSPC' ? 'no space left on device' : 'disk quota exceeded'} writing ${key} to repository ${root} (${code})`,
+          `free space on the file system holding ${root} (df -h ${root}), or point repository.url at a larger one, then retry`,
           true,
-          { cause: e },
         );
     }
-    // Not an fs error (e.g. the body stream's own error): surface it unchanged, as the contract says.
-    if (typeof err.code !== 'string' || typeof err.syscall !== 'string')
-      return err instanceof Error ? err : new Error(String(e));
-    return new StorageError(`repository ${this.root}: ${err.code} ${doing} ${key}: ${err.message}`, false, {
-      cause: e,
-    });
+    return fail(
+      `repository ${root}: ${why} ${doing} ${key}`,
+      `check that ${root} is a folder barysafe can read and write`,
+    );
   }
 }
 

@@ -8,7 +8,7 @@ import { drillRecordSchema, type DrillRecord } from './drill-record.js';
 import { DRILLS_PREFIX, SNAPSHOTS_PREFIX, TOMBSTONES_PREFIX, snapshotIdOfManifestKey } from './layout.js';
 import { parseAndVerify, parseDocument, sha256Hex, serialize, signDocument, type Signed } from './signed-document.js';
 import { tombstoneSchema, type RemovedSnapshot, type Tombstone } from './tombstone.js';
-import { StorageError, StorageNotFoundError, type Storage } from './storage.js';
+import { RepositoryMissingError, StorageError, StorageNotFoundError, type Storage } from './storage.js';
 
 /**
  * Snapshots and drill records in a Storage. A snapshot exists only once its manifest does
@@ -314,14 +314,28 @@ function partialOf(bytes: Buffer): DamagedSnapshot['partial'] {
   }
 }
 
+/**
+ * A storage failure as the error a command exits with (10). The hint is the backend's own (a
+ * folder's mount, mode or free space; a bucket's endpoint, credentials or policy).
+ */
 export function repoError(storage: Storage, e: unknown): BarysafeError {
   if (e instanceof BarysafeError) return e;
-  return new BarysafeError('repository', `repository ${storage.displayUrl}: ${errorText(e)}`, {
+  const message = e instanceof RepositoryMissingError ? e.message : `repository ${storage.displayUrl}: ${errorText(e)}`;
+  return new BarysafeError('repository', message, {
     exitCode: ExitCode.REPOSITORY,
     hint:
-      e instanceof StorageError && e.retryable
-        ? 'the store did not answer; check repository.url / endpoint and the network, then retry'
-        : 'check repository.url, the endpoint and your credentials',
+      e instanceof StorageError && e.hint
+        ? e.hint
+        : e instanceof StorageError && e.retryable
+          ? 'retry; if it fails again, check repository.url'
+          : 'check repository.url',
     cause: e,
   });
+}
+
+/** The repository does not exist (yet): a writer that creates it may treat it as empty. */
+export function isRepositoryMissing(e: unknown): boolean {
+  return (
+    e instanceof RepositoryMissingError || (e instanceof BarysafeError && e.cause instanceof RepositoryMissingError)
+  );
 }

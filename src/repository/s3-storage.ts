@@ -15,6 +15,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { redactUrl } from '../redact.js';
 import {
   checkRange,
+  RepositoryMissingError,
   StorageError,
   StorageExistsError,
   StorageNotFoundError,
@@ -284,7 +285,7 @@ export class S3Storage implements Storage {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
     } catch (e) {
-      if (isNotFound(e)) return;
+      if (isNotFound(e) || (e as Error).name === 'NoSuchBucket') return; // nothing there to delete
       throw this.mapError(e, key, 'deleting');
     }
   }
@@ -351,12 +352,19 @@ export class S3Storage implements Storage {
       return new StorageError(
         `S3 endpoint ${this.endpointText} is unreachable (${code ?? err.name}) ${doing} ${key}: check the endpoint, network and firewall`,
         true,
-        { cause: e },
+        {
+          cause: e,
+          hint: 'the store did not answer; check repository.url / repository.endpoint and the network, then retry',
+        },
       );
     }
     switch (err.name) {
       case 'NoSuchBucket':
-        return new StorageError(`bucket ${this.bucket} does not exist at ${this.endpointText}`, false, { cause: e });
+        return new RepositoryMissingError(
+          this.displayUrl,
+          `bucket ${this.bucket} does not exist at ${this.endpointText} (NoSuchBucket)`,
+          'create the bucket (barysafe never creates one), or fix repository.url and repository.endpoint',
+        );
       case 'AccessDenied':
       case 'Forbidden':
       case 'InvalidAccessKeyId':
@@ -364,13 +372,13 @@ export class S3Storage implements Storage {
         return new StorageError(
           `access denied ${doing} ${key} in ${where} (${err.name}): check the AWS credentials and the bucket policy`,
           false,
-          { cause: e },
+          { cause: e, hint: 'check the AWS credentials barysafe runs with and the bucket policy' },
         );
       case 'CredentialsProviderError':
         return new StorageError(
           `no AWS credentials for ${where}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role`,
           false,
-          { cause: e },
+          { cause: e, hint: 'give barysafe AWS credentials (environment, profile or instance role)' },
         );
     }
     const status = err.$metadata?.httpStatusCode;
@@ -378,7 +386,12 @@ export class S3Storage implements Storage {
     return new StorageError(
       `S3 error ${doing} ${key} in ${where}: ${err.name}${status ? ` (HTTP ${status})` : ''}: ${err.message}`,
       retryable,
-      { cause: e },
+      {
+        cause: e,
+        hint: retryable
+          ? 'the store did not answer as expected; check repository.url / repository.endpoint and the network, then retry'
+          : 'check repository.url, the endpoint and your credentials',
+      },
     );
   }
 }

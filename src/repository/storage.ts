@@ -15,6 +15,11 @@ import type { Readable } from 'node:stream';
  *   when the object is shorter, none when the range starts past its end.
  * - list(prefix) yields every key under prefix (recursively), in lexical order.
  * - delete() of a missing key is not an error.
+ * - A repository that does not exist (no folder, no bucket) is not an empty one: list() and get()
+ *   reject with RepositoryMissingError, head() resolves null, delete() does nothing. An existing
+ *   but empty repository lists nothing. probeWritable() and put() create a missing file:// folder
+ *   (the first backup); a missing bucket is never created.
+ * - A StorageError's hint says what to fix in terms of the backend (a local folder or a bucket).
  */
 export interface ObjectInfo {
   key: string;
@@ -70,13 +75,28 @@ export interface Storage {
 }
 
 export class StorageError extends Error {
+  /** What to do about it, in the backend's terms (a folder's mount or mode, a bucket's endpoint or policy). */
+  readonly hint?: string;
   constructor(
     message: string,
     readonly retryable = false,
-    opts?: { cause?: unknown },
+    opts?: { cause?: unknown; hint?: string },
   ) {
-    super(message, opts);
+    super(message, opts?.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'StorageError';
+    this.hint = opts?.hint;
+  }
+}
+
+/** The repository itself does not exist: no folder at a file:// URL, no bucket at an s3:// one. */
+export class RepositoryMissingError extends StorageError {
+  constructor(
+    readonly displayUrl: string,
+    detail: string,
+    hint: string,
+  ) {
+    super(`no repository at ${displayUrl}: ${detail}`, false, { hint });
+    this.name = 'RepositoryMissingError';
   }
 }
 

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { BarysafeError, ExitCode, errorText } from '../errors.js';
+import { BarysafeError, ExitCode } from '../errors.js';
 import { AgeDecryptor, describeDecryptError, isAgeFailure, loadIdentities } from '../crypto/age.js';
 import type { ArtifactRecord } from '../repository/manifest.js';
 import { repoError, type Repository } from '../repository/repository.js';
 import { corruptObject, openObject } from './fetch-artifact.js';
 import { siblingTempName } from '../platform/safe-fs.js';
+import { errnoOf, fsErrorText, isOutOfSpace } from '../platform/fs-errors.js';
 
 /**
  * fetch -> verify -> decrypt -> place, for every artifact of a snapshot: the one path by which
@@ -156,8 +157,14 @@ async function extractOne(
 }
 
 function cannotWrite(dest: string, e: unknown): BarysafeError {
-  return new BarysafeError('restore', `cannot write ${dest}: ${errorText(e)}`, {
+  const dir = path.dirname(dest);
+  return new BarysafeError('restore', `cannot write ${dest}: ${fsErrorText(e)}`, {
     exitCode: ExitCode.FAILURE,
+    ...(isOutOfSpace(e)
+      ? { hint: `free space on the file system holding ${dir} (df -h ${dir}), or restore elsewhere` }
+      : errnoOf(e) === 'EROFS'
+        ? { hint: `${dir} is on a read-only file system` }
+        : {}),
     cause: e,
   });
 }

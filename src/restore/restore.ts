@@ -23,7 +23,7 @@ import { decryptToStream, fetchVerified } from './fetch-artifact.js';
 import { RESTORED_MODES, extractArtifacts, identitiesFor, type ExtractedArtifact } from './extract.js';
 import { refuseLiveTarget } from './live-guard.js';
 import { refuseProductionDatabase } from './pg-target.js';
-import { prepareRestoreTarget } from './target.js';
+import { prepareRestoreTarget, unwritableTarget } from './target.js';
 
 export interface RestoreOptions {
   ref: string;
@@ -135,7 +135,9 @@ export async function runRestore(config: BarysafeConfig, o: RestoreOptions): Pro
   // All or nothing: everything is decrypted into a 0700 staging directory inside the target and
   // checked there; only then are the files renamed into place. A failure or a signal removes the
   // staging directory, so no plaintext (not even a dotfile) is left in the target.
-  const staging = await mkdtemp(path.join(to, STAGING_PREFIX));
+  const staging = await mkdtemp(path.join(to, STAGING_PREFIX)).catch((e: unknown) => {
+    throw unwritableTarget(to, e, 'write into');
+  });
   const unregister = onExit(() => rmSync(staging, { recursive: true, force: true }));
   const unnotice = setInterruptNotice(
     `the restore of snapshot ${m.id} stopped; its partly decrypted files were removed; nothing was written to ${to}`,

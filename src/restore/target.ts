@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BarysafeError, ExitCode } from '../errors.js';
-import { euid, foreignWritableAncestor, lstatOrNull, modeText } from '../platform/safe-fs.js';
+import { errnoOf, fsErrorText, isOutOfSpace } from '../platform/fs-errors.js';
+import { euid, foreignWritableAncestor, lstatOrNull, makeDirs, modeText } from '../platform/safe-fs.js';
 
 /**
  * The directory a restore writes into, made safe before any plaintext reaches it: created 0700
@@ -15,7 +16,7 @@ export async function prepareRestoreTarget(to: string): Promise<string> {
   const abs = path.resolve(to);
   const st = await lstatOrNull(abs);
   if (st && !st.isDirectory() && !st.isSymbolicLink()) {
-    throw new BarysafeError('restore', `--to ${abs} exists and is not a directory`, {
+    throw new BarysafeError('restore', `--to ${abs} is a file, not a directory`, {
       exitCode: ExitCode.USAGE,
       hint: 'name a directory to restore into (barysafe creates it when it does not exist)',
     });
@@ -25,7 +26,11 @@ export async function prepareRestoreTarget(to: string): Promise<string> {
     while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
     const unsafe = await foreignWritableAncestor(existing);
     if (unsafe) refuse(abs, unsafe);
-    await mkdir(abs, { recursive: true, mode: 0o700 });
+    try {
+      await makeDirs(abs, 0o700);
+    } catch (e) {
+      throw unwritableTarget(abs, e, 'create');
+    }
   }
   const real = await realpath(abs);
   const rst = await stat(real);
@@ -38,6 +43,25 @@ export async function prepareRestoreTarget(to: string): Promise<string> {
   const unsafe = await foreignWritableAncestor(path.dirname(real));
   if (unsafe) refuse(abs, unsafe);
   return real;
+}
+
+/**
+ * --to cannot be created or written (read-only file system, permission denied, full): a usage
+ * error naming the cause in words, before any plaintext was decrypted.
+ */
+export function unwritableTarget(to: string, e: unknown, doing: 'create' | 'write into'): BarysafeError {
+  const code = errnoOf(e);
+  return new BarysafeError('restore', `cannot ${doing} --to ${to}: ${fsErrorText(e)}`, {
+    exitCode: code ? ExitCode.USAGE : ExitCode.FAILURE,
+    hint: isOutOfSpace(e)
+      ? `free space on the file system holding ${to} (df -h ${path.dirname(to)}), or restore elsewhere`
+      : code === 'EROFS'
+        ? `${to} is on a read-only file system: restore into a directory on a writable one`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `restore into a directory you can write (ls -ld ${path.dirname(to)})`
+          : 'name a directory to restore into (barysafe creates it when it does not exist)',
+    cause: e,
+  });
 }
 
 function refuse(target: string, why: string): never {
