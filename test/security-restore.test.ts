@@ -288,7 +288,7 @@ describe('restore is all-or-nothing', () => {
       await writeFile(f, 'x');
       const r = await runCli(['--config', s.configPath, 'restore', 'latest', '--to', f]);
       assert.equal(r.code, ExitCode.USAGE, r.stderr);
-      assert.match(r.stderr, /exists and is not a directory/);
+      assert.match(r.stderr, /is a file, not a directory/);
     } finally {
       await d.dir.cleanup();
     }

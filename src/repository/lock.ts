@@ -4,6 +4,7 @@ import { WRITER_LOCK_KEY } from './layout.js';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { BarysafeError, ExitCode } from '../errors.js';
+import { repoError } from './repository.js';
 import { StorageExistsError, type Storage } from './storage.js';
 
 /**
@@ -51,7 +52,7 @@ export async function acquireWriterLock(storage: Storage, command: string, stale
         takenOver,
       };
     } catch (e) {
-      if (!(e instanceof StorageExistsError)) throw e;
+      if (!(e instanceof StorageExistsError)) throw repoError(storage, e); // a folder or bucket that refuses the write: exit 10
     }
     const holder = await readHolder(storage);
     if (holder && !isStale(holder, staleMs)) {
@@ -65,7 +66,9 @@ export async function acquireWriterLock(storage: Storage, command: string, stale
       );
     }
     takenOver = holder;
-    await storage.delete(KEY); // stale: take it over
+    await storage.delete(KEY).catch((e: unknown) => {
+      throw repoError(storage, e);
+    }); // stale: take it over
   }
   throw new BarysafeError('lock', `could not take the repository lock ${KEY}`, { exitCode: ExitCode.LOCKED });
 }
