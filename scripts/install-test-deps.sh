@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(postgresql age sqlite3 util-linux openssl iproute2 procps nftables iptables python3-securesystemslib python3-cryptography chromium fonts-dejavu-core prometheus)
+PKGS=(postgresql age sqlite3 zsh util-linux openssl iproute2 procps nftables iptables python3-securesystemslib python3-cryptography chromium fonts-dejavu-core prometheus)
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
