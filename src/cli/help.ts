@@ -81,7 +81,10 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ['barysafe agent --run-now backup', 'one job now'],
   ],
   demo: [['barysafe demo --dir ./barysafe-demo', 'a sample deployment, its config and one snapshot']],
-  completion: [['source <(barysafe completion bash)', 'complete commands, options and choices in this shell']],
+  completion: [
+    ['source <(barysafe completion bash)', 'complete commands, options and choices in this shell'],
+    ['source <(barysafe completion zsh)', 'the same in zsh (after compinit)'],
+  ],
 };
 
 function examplesText(examples: [string, string][]): string {
