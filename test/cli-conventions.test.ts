@@ -333,6 +333,15 @@ const mistakes: Mistake[] = [
     needs: 'mounts',
   },
   {
+    what: 'demo --dir on a read-only file system',
+    args: () => ['demo', '--dir', at('ro/demo')],
+    code: ExitCode.USAGE,
+    kind: 'usage',
+    message: /cannot create --dir \S+\/ro\/demo: read-only file system \(EROFS\)/,
+    hint: /writable file system/,
+    needs: 'mounts',
+  },
+  {
     what: 'backup into a full repository disk',
     args: () => ['--config', cfg.full!, 'backup'],
     code: ExitCode.REPOSITORY,

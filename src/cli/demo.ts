@@ -10,6 +10,9 @@ import { loadVerifier } from '../crypto/signing.js';
 import { initConfig } from './init.js';
 import { action, globals, loggerFor, printJson } from './common.js';
 import { formatBytes } from '../units.js';
+import { BarysafeError, ExitCode } from '../errors.js';
+import { fsErrorText } from '../platform/fs-errors.js';
+import { makeDirs } from '../platform/safe-fs.js';
 
 /**
  * The embedded default: a sample SQLite deployment, a local-folder repository, one backup and
@@ -28,6 +31,14 @@ export function registerDemo(program: Command): void {
         const dir = path.resolve(opts.dir);
         const deployment = path.join(dir, 'barycenter');
         const cfgDir = path.join(dir, 'etc');
+        // A folder that cannot be made (read-only, permission, a file in the way) is the user's to fix.
+        await makeDirs(dir, 0o755).catch((e: unknown) => {
+          throw new BarysafeError('usage', `cannot create --dir ${dir}: ${fsErrorText(e)}`, {
+            exitCode: ExitCode.USAGE,
+            hint: 'choose a --dir on a writable file system',
+            cause: e,
+          });
+        });
         if (!existsSync(path.join(deployment, 'config.toml'))) await createSampleDeployment(deployment);
         if (!existsSync(path.join(cfgDir, 'barysafe.toml'))) {
           await initConfig({
