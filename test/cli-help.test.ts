@@ -24,6 +24,7 @@ test('barysafe --help lists the commands grouped by job, every command in one gr
   assert.deepEqual([...grouped].sort(), top.map(([n]) => n).sort(), 'each command in exactly one group');
   const h = await runCli(['--help']);
   assert.equal(h.code, 0);
+  assert.match(h.stdout, /`barysafe COMMAND --help` shows its options and examples/);
   let at = -1;
   for (const [group, names] of Object.entries(HELP_GROUPS)) {
     const start = h.stdout.indexOf(`\n${group}\n`);

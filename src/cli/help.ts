@@ -105,4 +105,8 @@ export function applyHelp(program: Command): void {
     }
   };
   visit(program, '');
+  program.addHelpText(
+    'after',
+    '\n`barysafe COMMAND --help` shows its options and examples. Start with `barysafe init` on the IdP host.\n',
+  );
 }
