@@ -79,6 +79,23 @@ describe('the drill boot: deadline, launcher failures, progress, interruption', 
     assert.ok(pid > 0);
     assert.equal(alive(pid), false, `the hung sync-users (pid ${pid}) is gone`);
     assertScratchGone(s.tempBase);
+
+    // A binary that hangs at everything, --version too: its probe is bounded the same way, and it
+    // is the launcher's failure (no restored data was involved yet).
+    const stuck = path.join(s.d.dir.path, 'barycenter-stuck');
+    const stuckPid = path.join(s.d.dir.path, 'stuck.pid');
+    await writeFile(stuck, `#!/usr/bin/env bash\necho $$ > '${stuckPid}'\nexec sleep 300\n`, { mode: 0o755 });
+    const all = await drillJson(await withDrill(s, 'stuck', `barycenter_bin = "${stuck}"\nboot_timeout = "3s"`));
+    assert.equal(all.r.code, 2, all.r.stderr);
+    assert.equal(all.boot.verdict, 'error');
+    assert.match(
+      all.boot.detail,
+      /^the launcher failed: binary .*barycenter-stuck did not answer `--version` within 3s \(drill\.boot_timeout\)/,
+    );
+    assert.ok(all.ms < 20_000, `the drill took ${Math.round(all.ms)} ms`);
+    const sp = Number((await readFile(stuckPid, 'utf8')).trim());
+    assert.equal(alive(sp), false, `the stuck probe (pid ${sp}) is gone`);
+    assertScratchGone(s.tempBase);
   });
 
   test('a launcher that cannot run is an error of the drill (exit 2, "the launcher failed"); a restored database Barycenter rejects is still a fail (exit 3)', async () => {
