@@ -50,6 +50,15 @@ describe('restore of a SQLite snapshot', () => {
       const to = path.join(d.dir.path, 'restore');
       const r = await runCli(['--config', s.configPath, '--json', 'restore', 'latest', '--to', to]);
       assert.equal(r.code, 0, r.stderr);
+      // Without a terminal: one line as each artifact starts and one when it is decrypted, on stderr only.
+      for (const name of ['private_key.pem', 'jwks.json', 'barycenter.db'])
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^restore ${name.replace('.', '\\.')}: started \\(.+\\)\n(?:[\\s\\S]*\n)?restore ${name.replace('.', '\\.')}: fetched and decrypted$`,
+            'm',
+          ),
+        );
       const out = JSON.parse(r.stdout) as {
         snapshot: { id: string; chain: { ok: boolean } };
         database: { integrity_check: string; integrity_checked: string };

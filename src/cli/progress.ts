@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { formatBytes } from '../units.js';
 import type { DrillPhaseEvent as PhaseEvent } from '../verify/types.js';
 
 /**
@@ -112,5 +113,26 @@ export function phaseReporter(topLevel: number, stream: NodeJS.WriteStream = pro
       multi.update(); // flushes the finished phases still buffered by log()
       multi.stop();
     },
+  };
+}
+
+/**
+ * Without a terminal (cron, CI, a pipe), one plain line on stderr when an artifact starts and one
+ * when all of it was fetched, verified and decrypted; silent on a terminal, where the byte bar
+ * shows the same.
+ */
+export function artifactLines(verb: string, stream: NodeJS.WriteStream = process.stderr) {
+  const started = new Set<string>();
+  const done = new Set<string>();
+  return (artifact: string, bytes: number, total: number) => {
+    if (stream.isTTY === true) return;
+    if (!started.has(artifact)) {
+      started.add(artifact);
+      stream.write(`${verb} ${artifact}: started (${formatBytes(total)})\n`);
+    }
+    if (bytes >= total && !done.has(artifact)) {
+      done.add(artifact);
+      stream.write(`${verb} ${artifact}: fetched and decrypted\n`);
+    }
   };
 }

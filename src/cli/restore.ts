@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { runRestore } from '../restore/restore.js';
 import { action, configFor, globals, loggerFor, printJson, storageFor } from './common.js';
-import { progressReporter } from './progress.js';
+import { artifactLines, progressReporter } from './progress.js';
 
 interface RestoreFlags {
   to?: string;
@@ -80,6 +80,7 @@ export function registerRestore(program: Command): void {
             });
           }
           const progress = progressReporter(!g.json);
+          const lines = artifactLines('restore');
           const r = await runRestore(config, {
             ref,
             to: flags.to,
@@ -92,7 +93,10 @@ export function registerRestore(program: Command): void {
             checkIntegrity: flags.checkIntegrity,
             logger,
             storage,
-            onProgress: (a, n) => progress.update(a, n),
+            onProgress: (a, n, total) => {
+              progress.update(a, n);
+              lines(a, n, total);
+            },
           });
           progress.stop();
           if (g.json) {
