@@ -263,6 +263,7 @@ const mistakes: Mistake[] = [
     what: 'copy from a repository that does not exist',
     args: () => ['--config', cfg.missing!, 'copy', '--to', `file://${at('copy-target')}`],
     ...missingRepo,
+    left: () => assert.ok(!existsSync(at('copy-target')), 'no empty target is made'),
   },
   {
     what: 'snapshots of a bucket that does not exist',

@@ -70,6 +70,8 @@ export async function runCopy(o: CopyOptions): Promise<CopyResult> {
     problems: [],
     exit_code: ExitCode.OK,
   };
+  // The source first: one that does not exist (a typo) must not leave an empty target behind.
+  await new Repository(o.from, o.verifier).snapshotIds();
   try {
     await o.to.probeWritable();
   } catch (e) {
