@@ -56,7 +56,7 @@ const openP = promisify(openCb) as (p: string, flags: number, mode?: number) => 
 const fsyncP = promisify(fsync);
 
 /** Bytes buffered ahead of the disk while an object is written (a few of the encryptor's 1 MiB reads). */
-const WRITE_BUFFER = 4 << 20;
+const WRITE_BUFFER = 2 << 20;
 const readP = promisify(readCb) as (
   fd: number,
   buf: Buffer,
