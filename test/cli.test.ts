@@ -30,3 +30,20 @@ test('usage errors: clear message, hint, exit 2, no stack trace', async () => {
   const doc = JSON.parse(json.stdout) as { ok: boolean; error: { kind: string; exit_code: number } };
   assert.deepEqual([doc.ok, doc.error.kind, doc.error.exit_code], [false, 'config', 2]);
 });
+
+test('a reader that closes the pipe early (`| head -1`) ends the output quietly: exit 0, no EPIPE trace', async () => {
+  const { execFile } = await import('node:child_process');
+  const { CLI } = await import('./support/deployments.js');
+  for (const args of ['agent --help', '--help', 'check --list']) {
+    // `head -c1` exits after one byte, so the rest of barysafe's output meets a closed pipe.
+    const out = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(
+        'bash',
+        ['-c', `"${process.execPath}" "${CLI}" ${args} | head -c1 >/dev/null; echo "status=\${PIPESTATUS[0]}"`],
+        (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })),
+      ),
+    );
+    assert.equal(out.stdout.trim(), 'status=0', `${args}: ${out.stderr}`);
+    assert.doesNotMatch(out.stderr, /EPIPE|Unhandled|at .*\(node:/, args);
+  }
+});

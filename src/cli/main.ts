@@ -91,6 +91,12 @@ export async function main(argv: string[]): Promise<void> {
   // The lockfile pins AWS SDK releases that support Node 20; their upgrade notice is noise on stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   installSignalHandlers();
+  // A reader that stops early (`barysafe … | head`) closes the pipe: that ends the output, quietly,
+  // as for any Unix tool, instead of an unhandled EPIPE and its stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
