@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { runBackup } from '../backup/pipeline.js';
-import { ExitCode, errorText } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { holdSignalExit, shutdownSignal } from '../platform/lifecycle.js';
+import { reportInterrupted, reportLateInterrupt } from './interrupted.js';
 import { action, configFor, globals, loggerFor, printJson, storageFor } from './common.js';
 import { formatBytes } from '../units.js';
 import { progressReporter } from './progress.js';
@@ -27,16 +28,10 @@ export function registerBackup(program: Command): void {
           try {
             r = await runBackup(config, { logger, storage, onProgress: progress.update, signal: shutdownSignal });
           } catch (e) {
-            if (!shutdownSignal.aborted) throw e;
-            progress.stop();
-            process.stderr.write(`barysafe: interrupted by ${String(shutdownSignal.reason)}: ${errorText(e)}\n`);
-            return ExitCode.INTERRUPTED; // releaseExit() below exits with the signal's own code
+            return reportInterrupted(e, progress.stop);
           }
           progress.stop();
-          if (shutdownSignal.aborted)
-            process.stderr.write(
-              `barysafe: interrupted by ${String(shutdownSignal.reason)} after snapshot ${r.id} was saved\n`,
-            );
+          reportLateInterrupt(`snapshot ${r.id} was saved`);
           const m = r.manifest;
           if (g.json) {
             printJson({

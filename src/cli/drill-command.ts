@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { BarysafeConfig } from '../config/schema.js';
-import { ExitCode, errorText } from '../errors.js';
 import { holdSignalExit, shutdownSignal } from '../platform/lifecycle.js';
 import type { Storage } from '../repository/storage.js';
 import { runDrill } from '../verify/drill.js';
 import { STEP_NAMES } from '../verify/types.js';
 import { printJson } from './common.js';
+import { reportInterrupted, reportLateInterrupt } from './interrupted.js';
 import { drillJson, drillText } from './drill-output.js';
 import { phaseReporter } from './progress.js';
 
@@ -40,18 +40,12 @@ export async function runDrillCommand(
         ...(o.identityFile ? { identityFile: o.identityFile } : {}),
       });
     } catch (e) {
-      if (!shutdownSignal.aborted) throw e;
-      progress.stop();
-      process.stderr.write(`barysafe: interrupted by ${String(shutdownSignal.reason)}: ${errorText(e)}\n`);
-      return ExitCode.INTERRUPTED; // releaseExit() below exits with the signal's own code
+      return reportInterrupted(e, progress.stop);
     }
     progress.stop();
     if (o.json) printJson(drillJson(result));
     else process.stdout.write(drillText(result));
-    if (shutdownSignal.aborted)
-      process.stderr.write(
-        `barysafe: interrupted by ${String(shutdownSignal.reason)} after the drill had finished and torn down\n`,
-      );
+    reportLateInterrupt('the drill had finished and torn down');
     return result.exit_code;
   } finally {
     progress.stop();
