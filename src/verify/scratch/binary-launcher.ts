@@ -1,14 +1,6 @@
 import { sha256File } from '../../barycenter/identity.js';
-import { runToEnd, startProcess } from '../../platform/child-process.js';
-import {
-  launcherFailed,
-  probeEnv,
-  probeFailure,
-  serverArgs,
-  syncUsersArgs,
-  wrapped,
-  type Launcher,
-} from './launcher.js';
+import { runToEnd } from '../../platform/child-process.js';
+import { launcherFailed, probeEnv, probeFailure, localProcessPhases, type Launcher } from './launcher.js';
 
 /** drill.barycenter_bin: the real binary, run directly with the scratch directory as its working directory. */
 export function binaryLauncher(bin: string, source = 'drill.barycenter_bin'): Launcher {
@@ -22,19 +14,6 @@ export function binaryLauncher(bin: string, source = 'drill.barycenter_bin'): La
       if (failure) throw launcherFailed(description, failure, probe.output);
       return { identity: { kind: 'binary', path: bin, sha256: await sha256File(bin), source } };
     },
-    syncUsers: (spec, timeoutMs) =>
-      runToEnd(...wrapped(spec, bin, syncUsersArgs(spec.layout)), {
-        cwd: spec.layout.dir,
-        env: spec.env,
-        timeoutMs,
-        onSpawn: spec.onSpawn,
-        signal: spec.signal,
-      }),
-    start: async (spec) =>
-      startProcess(...wrapped(spec, bin, serverArgs(spec.layout)), {
-        cwd: spec.layout.dir,
-        env: spec.env,
-        onSpawn: spec.onSpawn,
-      }),
+    ...localProcessPhases((_spec, args) => [bin, args]),
   };
 }

@@ -1,11 +1,9 @@
-import { runToEnd, startProcess } from '../../platform/child-process.js';
+import { runToEnd } from '../../platform/child-process.js';
 import {
   launcherFailed,
   probeEnv,
   probeFailure,
-  serverArgs,
-  syncUsersArgs,
-  wrapped,
+  localProcessPhases,
   type LaunchSpec,
   type Launcher,
 } from './launcher.js';
@@ -36,20 +34,7 @@ export function commandLauncher(template: string): Launcher {
       // A wrapper (nix run, a script) may start anything: barysafe cannot name the build it boots.
       return { identity: null, reason: 'drill.command is a command template; its binary is unknown' };
     },
-    syncUsers: (spec, timeoutMs) =>
-      runToEnd(...wrapped(spec, '/bin/sh', forSpec(spec, syncUsersArgs(spec.layout))), {
-        cwd: spec.layout.dir,
-        env: spec.env,
-        timeoutMs,
-        onSpawn: spec.onSpawn,
-        signal: spec.signal,
-      }),
-    start: async (spec) =>
-      startProcess(...wrapped(spec, '/bin/sh', forSpec(spec, serverArgs(spec.layout))), {
-        cwd: spec.layout.dir,
-        env: spec.env,
-        onSpawn: spec.onSpawn,
-      }),
+    ...localProcessPhases((spec, args) => ['/bin/sh', forSpec(spec, args)]),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { BuildIdentity } from '../../barycenter/identity.js';
 import { BarysafeError, ExitCode } from '../../errors.js';
-import { describeExit, type RunningProcess, type Exit } from '../../platform/child-process.js';
+import { describeExit, runToEnd, startProcess, type RunningProcess, type Exit } from '../../platform/child-process.js';
 import type { ScratchLayout } from './scratch-env.js';
 
 /**
@@ -90,3 +90,29 @@ export function probeFailure(r: Exit & { output: string; timedOut: boolean }, ti
 /** Barycenter's argument vectors; --config must come before the subcommand (it is not global). */
 export const serverArgs = (l: ScratchLayout) => ['-c', l.configPath];
 export const syncUsersArgs = (l: ScratchLayout) => ['-c', l.configPath, 'sync-users', '--file', l.usersFile];
+
+/**
+ * sync-users and the server as local processes in the scratch directory (inside the sandbox's
+ * wrapper), for the launchers that run a program on this host: `command` says how Barycenter's
+ * arguments become a program and its arguments (the binary itself, or /bin/sh with a template).
+ */
+export function localProcessPhases(
+  command: (spec: LaunchSpec, barycenterArgs: string[]) => [string, string[]],
+): Pick<Launcher, 'syncUsers' | 'start'> {
+  return {
+    syncUsers: (spec, timeoutMs) =>
+      runToEnd(...wrapped(spec, ...command(spec, syncUsersArgs(spec.layout))), {
+        cwd: spec.layout.dir,
+        env: spec.env,
+        timeoutMs,
+        onSpawn: spec.onSpawn,
+        signal: spec.signal,
+      }),
+    start: async (spec) =>
+      startProcess(...wrapped(spec, ...command(spec, serverArgs(spec.layout))), {
+        cwd: spec.layout.dir,
+        env: spec.env,
+        onSpawn: spec.onSpawn,
+      }),
+  };
+}
