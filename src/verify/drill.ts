@@ -15,6 +15,7 @@ import { notRun, runStep, worst, type RanStep } from './step-runner.js';
 import { teardownStep } from './steps/teardown.js';
 import { DRILL_STEPS } from './steps/index.js';
 import { drillExitCode } from './exit-code.js';
+import { phaseTimer } from './phase-timer.js';
 import type { DrillPhaseEvent, DrillResult, StepName } from './types.js';
 import { compareIdentities } from '../barycenter/identity.js';
 import type { BuildComparison } from '../repository/drill-record.js';
@@ -70,8 +71,8 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
   // Chosen up front so a missing launcher is known before a large database is restored; prepared
   // (an image pulled, the binary hashed) before the clock starts: fetching Barycenter is not restoring.
   // The preflight runs the launcher with no restored data at all: what fails here is the launcher's.
-  phase({ phase: 'launcher', state: 'start' });
-  const tp = performance.now();
+  const phases = phaseTimer(opts.onPhase);
+  phases.start('launcher');
   try {
     const launcher = await selectLauncher(config.drill);
     ctx.drillBuild = await launcher.prepare({
@@ -82,12 +83,7 @@ export async function runDrill(config: BarysafeConfig, opts: DrillOptions): Prom
   } catch (e) {
     ctx.launcherError = e;
   }
-  phase({
-    phase: 'launcher',
-    state: 'end',
-    outcome: ctx.launcher ? 'ready' : 'failed',
-    ms: Math.round(performance.now() - tp),
-  });
+  phases.end('launcher', ctx.launcher ? 'ready' : 'failed');
   const started = now();
   const t0 = performance.now();
 

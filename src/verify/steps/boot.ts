@@ -22,6 +22,7 @@ import type { BootInput, DrillContext } from '../context.js';
 import { restoredServiceEnv, restoredSettings } from '../restored-settings.js';
 import { fetchFailure, parseJsonObject, request } from '../../platform/http.js';
 import { fail, pass, type StepOutcome } from '../step-runner.js';
+import { phaseTimer } from '../phase-timer.js';
 
 const LOG_TAIL_LINES = 15;
 
@@ -47,7 +48,7 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
   const deadline = bootStart + parseDuration(ctx.config.drill.boot_timeout);
   const left = () => Math.max(0, deadline - performance.now());
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  const phase = phaseTimer(ctx);
+  const phase = phaseTimer(ctx.onPhase);
   const cannotRun = (e: Exit) => couldNotRun(e) || (launcher.kind === 'docker' && e.code === 125);
 
   ctx.drillUser = await writeDrillUser(layout.usersFile);
@@ -251,19 +252,4 @@ function interrupted(phase: string): BarysafeError {
   return new BarysafeError('interrupted', `the drill was interrupted during boot (${phase})`, {
     exitCode: ExitCode.INTERRUPTED,
   });
-}
-
-/** Start and end of a boot phase, reported to the drill's progress (if any). */
-function phaseTimer(ctx: DrillContext) {
-  const started = new Map<string, number>();
-  return {
-    start(name: string) {
-      started.set(name, performance.now());
-      ctx.onPhase?.({ phase: name, state: 'start' });
-    },
-    end(name: string, outcome: string) {
-      const t = started.get(name) ?? performance.now();
-      ctx.onPhase?.({ phase: name, state: 'end', outcome, ms: Math.round(performance.now() - t) });
-    },
-  };
 }

@@ -8,6 +8,7 @@ import { manifestKey } from '../../repository/manifest.js';
 import { sha256Hex } from '../../repository/signed-document.js';
 import { openSnapshot } from '../../restore/open-snapshot.js';
 import { stateDir } from '../../config/schema.js';
+import { phaseTimer } from '../phase-timer.js';
 import { AnchorStore } from '../../repository/anchor.js';
 import { newestVerified } from '../../repository/chain.js';
 import { RESTORED_MODES, extractArtifacts, identitiesFor, type Placement } from '../../restore/extract.js';
@@ -56,8 +57,8 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
   let envPath: string | undefined;
   let serviceEnvPath: string | undefined;
   const extras: Record<string, string> = {};
-  const tx = performance.now();
-  ctx.onPhase?.({ phase: 'integrity: extract', state: 'start' });
+  const phases = phaseTimer(ctx.onPhase);
+  phases.start('integrity: extract');
   await extractArtifacts(ctx.repo, m.artifacts, {
     identities,
     place: (a) => destinationOf(a, layout, m.database.engine),
@@ -75,12 +76,7 @@ export async function integrityStep(ctx: DrillContext): Promise<StepOutcome> {
       if (a.kind === 'extra') extras[a.source] = dest;
     },
   });
-  ctx.onPhase?.({
-    phase: 'integrity: extract',
-    state: 'end',
-    outcome: `${m.artifacts.length} artifacts`,
-    ms: Math.round(performance.now() - tx),
-  });
+  phases.end('integrity: extract', `${m.artifacts.length} artifacts`);
   const evidence = {
     snapshot_id: entry.id,
     manifest_sha256: entry.sha256,
