@@ -6,6 +6,7 @@ import { placementOf } from './evidence/placement.js';
 import { pidFromFile } from './evidence/process.js';
 import { pidListeningOn } from './evidence/sockets.js';
 import type { BarysafeConfig } from '../config/schema.js';
+import { BARYCENTER_UNIT_FILES } from '../config/systemd-unit.js';
 import type { EffectiveBarycenter } from '../config/barycenter.js';
 import type { CheckContext, CheckDefinition, CheckResult, DeploymentType, Waiver } from './types.js';
 
@@ -119,12 +120,6 @@ export interface DetectionProbe {
   procRoot: string;
 }
 
-const SYSTEMD_UNITS = [
-  '/etc/systemd/system/barycenter.service',
-  '/lib/systemd/system/barycenter.service',
-  '/usr/lib/systemd/system/barycenter.service',
-];
-
 /** checks.pid_file, else the process listening on Barycenter's port (either only when alive). */
 async function findBarycenter(config: BarysafeConfig, port: number | undefined) {
   const file = config.checks.pid_file;
@@ -177,13 +172,13 @@ export async function detectDeployment(
     const where = await placementOf(found.pid, probe.procRoot);
     const about = `Barycenter's process (pid ${found.pid}, ${found.foundBy}): ${where.evidence.join('; ')}`;
     if (where.type) return { type: where.type, reason: about };
-    const unit = SYSTEMD_UNITS.find((u) => probe.exists(u));
+    const unit = BARYCENTER_UNIT_FILES.find((u) => probe.exists(u));
     return {
       type: 'plain',
       reason: `${about}; no service manager, container or cluster runs it${unit ? ` (${unit} exists but does not run this process)` : ''}${hint}`,
     };
   }
-  const unit = SYSTEMD_UNITS.find((u) => probe.exists(u));
+  const unit = BARYCENTER_UNIT_FILES.find((u) => probe.exists(u));
   if (unit) return { type: 'systemd', reason: `systemd unit ${unit} found (Barycenter's process was not found)` };
   if (probe.platform === 'freebsd') return { type: 'freebsd', reason: 'host is FreeBSD' };
   if (probe.platform === 'sunos') return { type: 'illumos', reason: 'host is illumos/SunOS' };

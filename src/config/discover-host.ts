@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { listPids, readCmdline, readCwd, readEnviron } from '../platform/proc.js';
 import { configArgument, type ServiceDefinition } from './service.js';
-import { execStartArgv, lastValue, readUnit } from './systemd-unit.js';
+import { BARYCENTER_UNIT_FILES, execStartArgv, lastValue, readUnit } from './systemd-unit.js';
 
 /**
  * What `barysafe init` can learn of Barycenter on this host before anyone types a path: the
@@ -47,9 +47,6 @@ export interface DiscoverOptions {
   proc?: string | null;
 }
 
-/** Where systemd looks for a system unit, highest precedence first (systemd.unit(5)). */
-export const UNIT_DIRS = ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
-export const UNIT_NAME = 'barycenter.service';
 export const DEFAULT_CONFIG = '/etc/barycenter/config.toml';
 export const DEFAULT_WORKDIR = '/var/lib/barycenter';
 
@@ -68,7 +65,7 @@ export async function discoverHost(opts: DiscoverOptions = {}): Promise<HostDisc
   let serviceUser: Found | undefined;
   let serviceGroup: Found | undefined;
 
-  const unitFile = UNIT_DIRS.map((d) => at(path.join(d, UNIT_NAME))).find((f) => existsSync(f));
+  const unitFile = BARYCENTER_UNIT_FILES.map(at).find((f) => existsSync(f));
   if (unitFile) {
     try {
       const unit = await readUnit(unitFile, root);

@@ -3,6 +3,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 
+/** Where systemd looks for a system unit, highest precedence first (systemd.unit(5)). */
+const UNIT_DIRS = ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
+const UNIT_NAME = 'barycenter.service';
+/** Barycenter's unit file in each of those places. */
+export const BARYCENTER_UNIT_FILES = UNIT_DIRS.map((d) => path.join(d, UNIT_NAME));
+
 /**
  * A systemd unit file with its drop-ins (<unit>.d/*.conf beside it, and
  * /etc/systemd/system/<unit>.d), merged as systemd merges them (systemd.unit(5)): later
