@@ -46,6 +46,17 @@ export function startProcess(
       done = { code: null, signal: null, spawnError: (e as NodeJS.ErrnoException).code ?? e.message };
       resolve(done);
     });
+    child.once('exit', () => {
+      // Nothing of its group outlives the leader: a wrapper's forked child would otherwise run on,
+      // unwatched, once the leader that barysafe knows of has gone.
+      signalGroup(pid, 'SIGKILL');
+      // A process that left the group (setsid) may still hold our pipes, and 'close' waits for
+      // them: give its output a moment, then stop waiting. Killing it is the sandbox's sweep.
+      setTimeout(() => {
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+      }, 1000).unref();
+    });
     child.once('close', (code, signal) => {
       unregister();
       done ??= { code, signal };
@@ -67,8 +78,6 @@ export function startProcess(
       const t = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
       const r = await exited;
       clearTimeout(t);
-      // Whatever the leader left behind in its group goes too.
-      signalGroup(pid, 'SIGKILL');
       unregister();
       return r;
     },

@@ -10,6 +10,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
   rmSync,
   rmdirSync,
 } from 'node:fs';
@@ -18,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { onExit, processAlive } from './lifecycle.js';
+import { cwdWithin, killProcessesWhere } from './proc-sweep.js';
 import { euid, foreignWritableAncestor, isPrivateDir } from './safe-fs.js';
 
 /**
@@ -143,8 +145,25 @@ export function removeStale(root: string): string[] {
   return removed;
 }
 
-/** SIGKILLs the recorded processes (and their process groups) of a run directory that are still what was recorded. */
+/**
+ * Kills every process of a run directory: the recorded ones with their process groups, then any
+ * process still working in the directory. The second sweep is what catches a process that left
+ * its group (a wrapper's forked child whose recorded leader is already gone, a daemon that called
+ * setsid): recorded pids alone let such a child outlive the run with the restored key.
+ */
 function killRecorded(dir: string): void {
+  killRecordedGroups(dir);
+  let real = dir;
+  try {
+    real = realpathSync(dir); // /proc shows resolved paths
+  } catch {
+    /* removed already: its processes read `<path> (deleted)` */
+  }
+  killProcessesWhere('cwd', cwdWithin(real));
+}
+
+/** SIGKILLs the recorded processes (and their process groups) of a run directory that are still what was recorded. */
+function killRecordedGroups(dir: string): void {
   let text: string;
   try {
     text = readFileSync(path.join(dir, PIDS_FILE), 'utf8');
