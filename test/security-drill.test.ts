@@ -29,6 +29,33 @@ const LAUNCHERS = {
   'drill.command (/bin/sh -c)': `command = "${BARYCENTER_BIN} \\"$@\\"; :"`,
 } as const;
 
+/**
+ * A wrapper that daemonizes Barycenter: `setsid -f` forks it into a session of its own and
+ * exits, so neither its process group nor a parent-death signal reaches it. MARK is in its
+ * environment, so a test finds it wherever it went (its directory may be gone).
+ */
+const daemonizing = (mark: string) => `command = "BARYSAFE_TEST_MARK=${mark} setsid -f ${BARYCENTER_BIN}"`;
+
+/**
+ * Live processes whose environment carries BARYSAFE_TEST_MARK=mark; with `scratchOnly`, those in
+ * another network namespace than ours (the drill's; its launcher probe runs the template out here).
+ */
+function marked(mark: string, scratchOnly = false): number[] {
+  const out: number[] = [];
+  const ours = readlinkSync('/proc/self/ns/net');
+  for (const n of readdirSync('/proc')) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      if (!readFileSync(`/proc/${n}/environ`, 'utf8').split('\0').includes(`BARYSAFE_TEST_MARK=${mark}`)) continue;
+      if (!alive(Number(n)) || (scratchOnly && readlinkSync(`/proc/${n}/ns/net`) === ours)) continue;
+      out.push(Number(n));
+    } catch {
+      /* gone, or a zombie */
+    }
+  }
+  return out;
+}
+
 const sha = (f: string) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex') : 'absent');
 
 /** sha256 of every production file a drill must not touch. */
@@ -205,10 +232,10 @@ function recordedProcesses(tempBase: string): { runDir: string; procs: Recorded[
   return undefined;
 }
 
+/** A running process; a zombie (killed, not yet reaped by whatever init adopted it) is not. */
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -321,9 +348,57 @@ describe(
         const next = await runCli(['--config', t.setup.configPath, 'backup']);
         assert.equal(next.code, 0, next.stderr);
         for (let i = 0; i < 40 && survivors.some(alive); i++) await new Promise((r) => setTimeout(r, 25));
-        assert.deepEqual(processesIn(rec.runDir), [], 'the sweep killed the recorded process group');
+        // By pid: once the directory is gone a survivor's cwd reads "(deleted)" and no longer matches it.
+        assert.deepEqual(survivors.filter(alive), [], 'the sweep killed every process working in the run directory');
         assert.equal(existsSync(rec.runDir), false);
       } finally {
+        await t.close();
+      }
+    });
+
+    test('a wrapper that daemonizes Barycenter (setsid -f): the drill fails at boot, and the daemon dies with it', async () => {
+      const mark = `daemon-${process.pid}-${Date.now()}`;
+      const t = await drillTarget(daemonizing(mark));
+      try {
+        const child = spawn(process.execPath, [CLI, '--config', t.setup.configPath, 'restore', 'latest', '--verify'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let output = '';
+        child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+        child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+        let seen = 0;
+        const exited = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+        const watch = setInterval(() => (seen = Math.max(seen, marked(mark, true).length)), 20);
+        const code = await exited;
+        clearInterval(watch);
+        assert.ok(seen > 0, 'the daemonized stand-in ran in the drill’s namespace');
+        assert.notEqual(code, 0, output);
+        assert.match(output, /exited|did not|boot/i, output);
+        assert.deepEqual(marked(mark), [], 'nothing of the drill runs once barysafe has exited');
+      } finally {
+        for (const pid of marked(mark)) process.kill(pid, 'SIGKILL');
+        await t.close();
+      }
+    });
+
+    test('SIGKILL of barysafe while a daemonized scratch Barycenter runs: the guard kills everything in its namespace', async () => {
+      const mark = `daemon-kill-${process.pid}-${Date.now()}`;
+      const t = await drillTarget(daemonizing(mark));
+      try {
+        const child = spawn(process.execPath, [CLI, '--config', t.setup.configPath, 'restore', 'latest', '--verify'], {
+          stdio: 'ignore',
+        });
+        for (let i = 0; i < 400 && marked(mark, true).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        const daemons = marked(mark, true);
+        assert.ok(daemons.length > 0, 'the daemonized stand-in started in the drill’s namespace');
+        const rec = recordedProcesses(t.setup.tempBase)!;
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+        for (let i = 0; i < 120 && daemons.some(alive); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.deepEqual(daemons.filter(alive), [], 'the guard swept its namespace (no next start needed)');
+        assert.ok(existsSync(rec.runDir), 'no barysafe start has run since: the guard alone did it');
+      } finally {
+        for (const pid of marked(mark)) process.kill(pid, 'SIGKILL');
         await t.close();
       }
     });

@@ -116,7 +116,7 @@ export async function openSandbox(o: {
   }
   const inbound = useNamespace ? o.ports.map((port) => ({ port, socket: path.join(sockDir, `p-${port}.sock`) })) : [];
 
-  const guardArgs = [GUARD, JSON.stringify({ inbound, outbound })];
+  const guardArgs = [GUARD, JSON.stringify({ inbound, outbound, ownNamespace: useNamespace })];
   const nsArgs = root ? ['--net'] : ['--user', '--map-current-user', '--net'];
   const [cmd, args] = useNamespace
     ? [

@@ -8,23 +8,32 @@
  *   (outbound). No TCP port of the scratch instance exists outside the namespace, so other local
  *   users cannot reach its admin API or register clients on it.
  * - It outlives barysafe on purpose: barysafe keeps its stdin open; when that closes — barysafe
- *   exited, however it died, SIGKILL included — it SIGKILLs every process group barysafe told it
- *   to watch, then exits. So no scratch instance survives barysafe.
+ *   exited, however it died, SIGKILL included — it SIGKILLs every process in its namespace and
+ *   every process group barysafe told it to watch, then exits. So no scratch instance survives
+ *   barysafe.
  *
  * stdin lines: `watch <pid>` / `unwatch <pid>` (a process group leader).
  */
+import { readlinkSync } from 'node:fs';
 import net from 'node:net';
+import { killProcessesWhere } from '../../platform/proc-sweep.js';
 
 interface Spec {
   inbound: Array<{ socket: string; port: number }>;
   outbound: Array<{ port: number; socket: string }>;
+  /** The guard holds a network namespace of its own: everything in it is the drill's. */
+  ownNamespace?: boolean;
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{"inbound":[],"outbound":[]}') as Spec;
 process.umask(0o077); // the sockets: 0600 in a 0700 directory
 const watched = new Set<number>();
+const ownNet = spec.ownNamespace ? readlinkSync('/proc/self/ns/net') : undefined;
 
 function killWatched(): void {
+  // Every process in the namespace, whatever group or session it moved to: a forked child of a
+  // wrapper, a daemon that called setsid.
+  if (ownNet) killProcessesWhere('ns/net', (ns) => ns === ownNet);
   for (const pid of watched) {
     for (const target of [-pid, pid]) {
       try {
