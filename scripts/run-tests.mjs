@@ -4,9 +4,10 @@
 // addresses go to every test file through TEST_PG_URL / TEST_S3_*; they are always stopped,
 // also on SIGINT/SIGTERM. Usage: node scripts/run-tests.mjs [dist/test/x.test.js …]
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,5 +96,40 @@ try {
 } finally {
   await stopServices();
   rmSync(stateDir, { recursive: true, force: true });
+}
+
+// No Barycenter stand-in of this checkout may outlive the tests: a scratch one that did would be
+// a drill leaking a process that holds a restored signing key. Checked here because such a leak
+// is a race no single test sees every time.
+const standin = path.join(root, 'dist', 'test', 'support', 'barycenter', 'main.js');
+const leftovers = () =>
+  readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .flatMap((n) => {
+      try {
+        if (/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${n}/stat`, 'utf8'))) return []; // a zombie: dead
+        const args = readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0');
+        return args.includes(standin) ? [`${n}: ${args.join(' ').trim()}`] : [];
+      } catch {
+        return [];
+      }
+    });
+let left = leftovers();
+for (let i = 0; i < 20 && left.length; i++) {
+  await sleep(100);
+  left = leftovers();
+}
+if (left.length) {
+  console.error(
+    `run-tests: FAIL: ${left.length} Barycenter stand-in process(es) outlived the tests:\n  ${left.join('\n  ')}`,
+  );
+  for (const l of left) {
+    try {
+      process.kill(Number(l.split(':')[0]), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  code ||= 1;
 }
 process.exit(code);
