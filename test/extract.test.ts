@@ -15,6 +15,7 @@ import type { ArtifactRecord } from '../src/repository/manifest.js';
 import { Repository } from '../src/repository/repository.js';
 import { StorageNotFoundError, type Storage } from '../src/repository/storage.js';
 import { extractArtifacts } from '../src/restore/extract.js';
+import { OFFLOAD_MIN_BYTES } from '../src/crypto/offloaded-sha256.js';
 
 /** A storage that serves in-memory objects (or endless streams) and counts what was read. */
 function memoryStorage(objects: Record<string, Buffer | (() => Readable)>): Storage & { served: number } {
@@ -188,6 +189,45 @@ describe('extract: one pass, all-or-nothing', () => {
       const e2 = await extractFails(endlessStorage, record(ct), k.identity, dir.path);
       assert.match(e2.message, /larger than the/);
       assert.ok(existsSync(dir.path));
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  // From OFFLOAD_MIN_BYTES on, the SHA-256 runs on a worker thread beside the cipher: the same
+  // all-or-nothing outcomes, for an object that crosses many of its slabs in one 20 MiB chunk.
+  test('database-sized: placed byte for byte; a flipped byte in the last MiB or a lost tail places nothing', async () => {
+    const dir = await makeTempDir();
+    try {
+      const k = await newIdentity();
+      const plain = randomBytes(OFFLOAD_MIN_BYTES + (4 << 20) + 12_345);
+      const ct = await encrypted(k.recipient, plain);
+      const dest = path.join(dir.path, 'big', 'barycenter.db');
+      await extractArtifacts(new Repository(memoryStorage({ 'snapshots/x/barycenter.db.age': ct })), [record(ct)], {
+        identities: [k.identity],
+        place: () => ({ dest, mode: 0o600 }),
+      });
+      assert.ok((await readFile(dest)).equals(plain));
+
+      const bad = Buffer.from(ct);
+      bad[ct.length - 500_000]! ^= 1;
+      const e = await extractFails(
+        memoryStorage({ 'snapshots/x/barycenter.db.age': bad }),
+        record(ct),
+        k.identity,
+        dir.path,
+      );
+      assert.equal(e.exitCode, ExitCode.INTEGRITY);
+      assert.match(e.message, /barycenter\.db\.age \(barycenter\.db\) is corrupt: sha256/);
+
+      const short = ct.subarray(0, ct.length - 70_000);
+      const e2 = await extractFails(
+        memoryStorage({ 'snapshots/x/barycenter.db.age': short }),
+        record(ct),
+        k.identity,
+        dir.path,
+      );
+      assert.equal(e2.exitCode, ExitCode.INTEGRITY);
     } finally {
       await dir.cleanup();
     }
