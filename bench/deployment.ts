@@ -9,6 +9,8 @@ export interface BenchDeployment {
   barycenterConfig: string;
   barysafeConfig: string;
   repositoryDir: string;
+  /** barysafe's local state for this deployment (anchors), inside the bench directory. */
+  stateDir: string;
   recipient: string;
   identityFile: string;
 }
@@ -37,9 +39,13 @@ export async function createBenchDeployment(
     workdir,
     repository: pathToFileURL(repositoryDir).href,
   });
+  // Its own state directory: the bench throws repositories away between runs, which the host's
+  // anchors (kept by default in /var/lib/barysafe) would rightly report as a rollback.
+  const stateDir = path.join(dir, 'state');
   await appendFile(
     r.configPath,
     `\n[backup]\n${opts.pgBinDir ? `pg_bin_dir = ${JSON.stringify(opts.pgBinDir)}\n` : ''}temp_dir = ${JSON.stringify(opts.tempDir)}\n` +
+      `\n[state]\ndir = ${JSON.stringify(stateDir)}\n` +
       (opts.barycenterBin ? `\n[drill]\nbarycenter_bin = ${JSON.stringify(opts.barycenterBin)}\n` : ''),
   );
   return {
@@ -47,6 +53,7 @@ export async function createBenchDeployment(
     barycenterConfig,
     barysafeConfig: r.configPath,
     repositoryDir,
+    stateDir,
     recipient: r.recipient,
     identityFile: path.join(barysafeDir, 'identity.txt'),
   };

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
@@ -81,6 +81,10 @@ export function runMeasured(
   opts: { env?: NodeJS.ProcessEnv; cwd?: string; pollMs?: number } = {},
 ): Promise<Measured> {
   const pollMs = opts.pollMs ?? 20;
+  // Every measured command starts with no dirty pages left by what ran before it (the generated
+  // database, the previous command's output): their writeback would otherwise compete with the
+  // command's own I/O, and most with barysafe's, which fsyncs what it writes. Not timed.
+  spawnSync('sync', { stdio: 'ignore' });
   return new Promise((resolve, reject) => {
     const loadBefore = os.loadavg()[0]!;
     const ticks = new Map<number, number>();

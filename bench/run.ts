@@ -306,8 +306,10 @@ async function main(): Promise<number> {
             `   drill: ${(dm.wallMs / 1000).toFixed(1)} s, of which boot ${(bootMs / 1000).toFixed(1)} s (${verdict})`,
           );
         }
-        // Keep the disk tidy: the repository holds one snapshot per run.
+        // Keep the disk tidy: the repository holds one snapshot per run. The next run starts a new
+        // repository, so this host forgets the old one (its anchor) too.
         await rm(dep.repositoryDir, { recursive: true, force: true });
+        await rm(dep.stateDir, { recursive: true, force: true });
         await mkdir(dep.repositoryDir, { recursive: true, mode: 0o700 });
         sRuns.push({
           wallMs: s.wallMs,
