@@ -61,10 +61,11 @@ describe('processes a drill starts', () => {
     const pidFile = path.join(run.dir, 'daemon.pid');
     let daemon = 0;
     try {
-      const p = startProcess('setsid', ['-f', '/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 300`], {
-        cwd: run.dir,
-        env: process.env,
-      });
+      // The leader forks the daemon and exits once the daemon leads a session of its own (so the
+      // leader's group kill cannot race its escape); the daemon keeps our stdout and stderr.
+      const script = `setsid sh -c 'echo $$ > "$0"; exec sleep 300' ${pidFile} & c=$!
+        while [ "$(ps -o sid= -p $c | tr -d ' ')" != "$c" ]; do sleep 0.01; done`;
+      const p = startProcess('/bin/sh', ['-c', script], { cwd: run.dir, env: process.env });
       daemon = await pidFrom(pidFile);
       const t0 = Date.now();
       const exit = await p.exited;

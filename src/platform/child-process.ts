@@ -34,6 +34,8 @@ export function startProcess(
 ): RunningProcess {
   let log = '';
   let done: Exit | undefined;
+  /** The leader has exited (its output may still be arriving: `done` waits for that). */
+  let leaderExited = false;
   let child: ChildProcess;
   const exited = new Promise<Exit>((resolve) => {
     child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -47,6 +49,7 @@ export function startProcess(
       resolve(done);
     });
     child.once('exit', () => {
+      leaderExited = true;
       // Nothing of its group outlives the leader: a wrapper's forked child would otherwise run on,
       // unwatched, once the leader that barysafe knows of has gone.
       signalGroup(pid, 'SIGKILL');
@@ -70,7 +73,9 @@ export function startProcess(
   return {
     pid,
     exited,
-    running: () => done === undefined,
+    // The leader is what barysafe runs: once it has gone, the instance has too, even if a process
+    // it forked out of its group still answers (that one is the sandbox's to kill, not to test).
+    running: () => !leaderExited && done === undefined,
     logTail: (lines = 20) => tail(log, lines),
     stop: async (graceMs = 5000) => {
       if (done) return done;
