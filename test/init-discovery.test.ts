@@ -201,7 +201,8 @@ describe('barysafe init finds Barycenter on the host', () => {
 
   test('a repository URL barysafe cannot open: exit 2, what is accepted, no file written', async () => {
     const dir = path.join(tmp.path, 'ftp');
-    for (const url of ['ftp://x', '/var/backups/barysafe', 's3://']) {
+    // file:relative/dir would parse as /relative/dir: refused rather than read somewhere else.
+    for (const url of ['ftp://x', '/var/backups/barysafe', 's3://', 'file:var/backups', 'file:/var/backups']) {
       const r = await runCli(['init', '--dir', dir, '--repository', url]);
       assert.equal(r.code, ExitCode.USAGE, `${url}: ${r.stderr}`);
       assert.match(r.stderr, /file:\/\/\/absolute\/dir or s3:\/\/bucket\/prefix/, url);
@@ -213,6 +214,29 @@ describe('barysafe init finds Barycenter on the host', () => {
     assert.deepEqual([doc.ok, doc.error.kind, doc.error.exit_code], [false, 'usage', 2]);
     assert.match(doc.error.message, /unsupported repository URL ftp:\/\/x/);
     assert.equal(existsSync(dir), false);
+  });
+
+  test('a repository URL in any letter case is one repository: init writes it in lower case, barysafe.toml and copy --to accept it', async () => {
+    const dir = path.join(tmp.path, 'case');
+    const repo = path.join(tmp.path, 'case-repo');
+    const r = await runCli(['init', '--dir', dir, '--repository', `FILE://${repo}`]);
+    assert.equal(r.code, 0, r.stderr);
+    const config = path.join(dir, 'barysafe.toml');
+    const text = await readFile(config, 'utf8');
+    assert.match(text, new RegExp(`^url = "file://${repo}"$`, 'm'), 'written as file://');
+    // A hand-edited file with the scheme in capitals reads as the same repository.
+    await writeFile(config, text.replace(`url = "file://${repo}"`, `url = "File://${repo}"`));
+    const snaps = await runCli(['--config', config, 'snapshots']);
+    assert.doesNotMatch(snaps.stderr, /has invalid settings/, snaps.stderr);
+    assert.match(snaps.stdout + snaps.stderr, new RegExp(`file://${repo}`));
+    // copy --to refuses file:relative (it would have written to /relative) and says what to write.
+    const copy = await runCli(['--config', config, 'copy', '--to', 'file:offsite/copy']);
+    assert.equal(copy.code, ExitCode.USAGE, copy.stderr);
+    assert.match(
+      copy.stderr,
+      /--to: invalid file repository URL file:offsite\/copy: name an absolute directory as file:\/\/\/absolute\/dir/,
+    );
+    assert.equal(existsSync('/offsite'), false);
   });
 
   test('the next command has no --config when the default search finds the file', async () => {

@@ -11,7 +11,8 @@ import { generateSigningKey, keyIdOf } from '../crypto/signing.js';
 import { createPublicKey } from 'node:crypto';
 import { configPathFrom, SYSTEM_CONFIG } from '../config/load.js';
 import { discoverHost, type Found, type Missing } from '../config/discover-host.js';
-import { parseS3Url } from '../repository/s3-url.js';
+import { openStorage } from '../repository/open-storage.js';
+import { canonicalRepositoryUrl } from '../config/repository-url.js';
 import { action, globals, printJson } from './common.js';
 
 export interface InitOptions {
@@ -35,25 +36,16 @@ export interface InitOptions {
 
 /** The repository URLs barysafe can open (src/repository/open-storage.ts): a usage error otherwise, before anything is written. */
 export function checkRepositoryUrl(url: string): void {
-  const accepted = 'file:///absolute/dir or s3://bucket/prefix';
-  if (!/^(file|s3):\/\//.test(url))
-    throw new BarysafeError(
-      'usage',
-      `unsupported repository URL ${redactUrl(url)}: barysafe stores snapshots in ${accepted}`,
-      {
-        exitCode: ExitCode.USAGE,
-        hint: `--repository takes ${accepted}`,
-      },
-    );
-  if (url.startsWith('s3://'))
-    try {
-      parseS3Url(url);
-    } catch (e) {
-      throw new BarysafeError('usage', errorText(e), {
-        exitCode: ExitCode.USAGE,
-        hint: `--repository takes ${accepted}`,
-      });
-    }
+  // The rules every other command applies when it opens the repository, so init writes no URL
+  // that backup would then refuse (or read differently).
+  try {
+    openStorage({ url });
+  } catch (e) {
+    throw new BarysafeError('usage', errorText(e), {
+      exitCode: ExitCode.USAGE,
+      hint: '--repository takes file:///absolute/dir or s3://bucket/prefix',
+    });
+  }
 }
 
 /**
@@ -78,7 +70,8 @@ function drillChoices(suggested = '/usr/local/bin/barycenter'): string {
 export async function initConfig(
   o: InitOptions,
 ): Promise<{ configPath: string; recipient: string; signingKeyId: string; files: string[] }> {
-  checkRepositoryUrl(o.repository);
+  const repositoryUrl = canonicalRepositoryUrl(o.repository);
+  checkRepositoryUrl(repositoryUrl);
   const dir = path.resolve(o.dir);
   const files = {
     config: path.join(dir, 'barysafe.toml'),
@@ -105,7 +98,7 @@ export async function initConfig(
       ...(o.serviceUser ? { service_user: o.serviceUser } : {}),
       ...(o.serviceGroup ? { service_group: o.serviceGroup } : {}),
     },
-    repository: { url: o.repository },
+    repository: { url: repositoryUrl },
     encryption: {
       recipients: [recipient],
       identity_file: files.identity,

@@ -1,6 +1,7 @@
 import { isDuration } from '../units.js';
 import { z } from 'zod';
 import { parsePgCompress } from '../platform/pg-compress.js';
+import { canonicalRepositoryUrl } from './repository-url.js';
 
 /**
  * barysafe.toml. Unknown keys are rejected (a typo must not silently disable a setting, the way
@@ -54,7 +55,10 @@ export const configSchema = z
       .strict(),
     repository: z
       .object({
-        url: z.string().regex(/^(file|s3):\/\//, 'a file:// or s3:// URL'),
+        url: z
+          .string()
+          .transform(canonicalRepositoryUrl)
+          .pipe(z.string().regex(/^(file|s3):\/\//, 'a file:// or s3:// URL')),
         endpoint: z.string().url().optional(),
         region: z.string().optional(),
         force_path_style: z.boolean().optional(),

@@ -101,6 +101,11 @@ export class FileStorage implements Storage {
 
   constructor(url: string) {
     let root: string;
+    // URL parsing alone would take file:relative/dir as /relative/dir, silently somewhere else.
+    if (!/^file:\/\//i.test(url))
+      throw new StorageError(
+        `invalid file repository URL ${url}: name an absolute directory as file:///absolute/dir (three slashes)`,
+      );
     try {
       root = fileURLToPath(url);
     } catch (e) {

@@ -2,6 +2,7 @@ import { redactUrl } from '../redact.js';
 import { FileStorage } from './file-storage.js';
 import { parseS3Url } from './s3-url.js';
 import type { Readable } from 'node:stream';
+import { canonicalRepositoryUrl } from '../config/repository-url.js';
 import {
   StorageError,
   type BucketProtection,
@@ -25,8 +26,9 @@ export interface RepositoryLocation {
 }
 
 /** Opens the storage backend a repository URL names (file:// or s3://). `now` dates Object Lock retention. */
-export function openStorage(repo: RepositoryLocation, opts: { now?: () => Date } = {}): Storage {
-  const scheme = /^([a-z0-9+.-]+):/i.exec(repo.url)?.[1]?.toLowerCase();
+export function openStorage(given: RepositoryLocation, opts: { now?: () => Date } = {}): Storage {
+  const repo = { ...given, url: canonicalRepositoryUrl(given.url) };
+  const scheme = /^([a-z0-9+.-]+):/.exec(repo.url)?.[1];
   switch (scheme) {
     case 'file':
       return new FileStorage(repo.url);
