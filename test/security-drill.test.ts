@@ -19,7 +19,8 @@ import { tempRoot } from '../src/platform/private-temp.js';
 import { auditScratch, decodeAddress } from '../src/verify/scratch/proc-audit.js';
 import { restoredEnvFor, scratchConfigText } from '../src/verify/scratch/scratch-env.js';
 import { BARYCENTER_BIN } from './support/barycenter/launch.js';
-import { CLI, makeDeployment, runCli, setupFileRepository, type Deployment } from './support/deployments.js';
+import { CLI, REPO_ROOT, makeDeployment, runCli, setupFileRepository, type Deployment } from './support/deployments.js';
+import { makeTempDir } from './support/services.js';
 import { asAttacker, canImpersonate } from './support/attacker.js';
 import { assertAllPass, assertScratchGone, logger, step } from './drill-fixtures.js';
 
@@ -413,6 +414,92 @@ describe(
       } finally {
         for (const pid of marked(mark)) process.kill(pid, 'SIGKILL');
         await t.close();
+      }
+    });
+
+    // drill.image: the engine owns the container, so neither signals nor namespaces reach it; the
+    // fake engine (test/support/fake-docker) runs it detached from the CLI, as dockerd does.
+    const dockerDrill = async () => {
+      const engine = await makeTempDir('barysafe-fake-engine-');
+      const t = await drillTarget('image = "barycenter:8218d6f"');
+      const env = {
+        ...process.env,
+        PATH: `${path.join(REPO_ROOT, 'test/support/fake-docker')}${path.delimiter}${process.env.PATH}`,
+        DOCKER_HOST: `unix://${engine.path}/docker.sock`,
+        BARYSAFE_LOG_LEVEL: 'info',
+      };
+      const child = spawn(process.execPath, [CLI, '--config', t.setup.configPath, 'restore', 'latest', '--verify'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+      });
+      let output = '';
+      child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+      child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+      /** The serving container: its name and the pid the fake engine runs it as. */
+      let serving: { name: string; pid: number } | undefined;
+      for (let i = 0; i < 600 && !serving; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        if (!/drill step discovery/.test(output)) continue;
+        for (const f of readdirSync(engine.path).filter((n) => /^container-.+\.pid$/.test(n))) {
+          const pid = Number(readFileSync(path.join(engine.path, f), 'utf8'));
+          if (alive(pid)) serving = { name: f.slice('container-'.length, -'.pid'.length), pid };
+        }
+      }
+      if (!serving) {
+        child.kill('SIGKILL');
+        throw new Error(`the drill's container never served:\n${output}`);
+      }
+      const removals = () =>
+        readFileSync(path.join(engine.path, 'invocations.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { argv?: string[] }).argv ?? [])
+          .filter((a) => a[0] === 'rm' && a.includes(serving!.name)).length;
+      return {
+        t,
+        env,
+        child,
+        serving,
+        removals,
+        close: async () => {
+          if (alive(serving!.pid)) process.kill(serving!.pid, 'SIGKILL');
+          await t.close();
+          await engine.cleanup();
+        },
+      };
+    };
+
+    test('V9 through drill.image: SIGKILL of barysafe mid-drill; the guard removes the container (docker rm -f)', async () => {
+      const x = await dockerDrill();
+      try {
+        assert.equal(x.removals(), 0, 'the drill was still running when it was killed');
+        x.child.kill('SIGKILL');
+        await new Promise((r) => x.child.once('exit', r));
+        for (let i = 0; i < 120 && alive(x.serving.pid); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.equal(alive(x.serving.pid), false, 'the container outlived barysafe');
+        assert.equal(x.removals(), 1, 'removed with docker rm -f, once');
+      } finally {
+        await x.close();
+      }
+    });
+
+    test('V9 through drill.image, guard killed too: the container runs on until the next start removes it', async () => {
+      const x = await dockerDrill();
+      try {
+        const rec = recordedProcesses(x.t.setup.tempBase)!;
+        process.kill(rec.procs[0]!.pid, 'SIGKILL'); // the guard
+        x.child.kill('SIGKILL');
+        await new Promise((r) => x.child.once('exit', r));
+        await new Promise((r) => setTimeout(r, 300));
+        assert.ok(alive(x.serving.pid), 'nothing of barysafe is left to remove it');
+        const next = await runCli(['--config', x.t.setup.configPath, 'backup'], { env: x.env });
+        assert.equal(next.code, 0, next.stderr);
+        for (let i = 0; i < 40 && alive(x.serving.pid); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.equal(alive(x.serving.pid), false, 'the next start’s sweep removed the recorded container');
+        assert.equal(x.removals(), 1);
+        assert.equal(existsSync(rec.runDir), false);
+      } finally {
+        await x.close();
       }
     });
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -116,6 +117,20 @@ export function recordProcess(dir: string, pid: number, cwd: string): void {
   appendFileSync(path.join(dir, PIDS_FILE), JSON.stringify({ pid, cwd }) + '\n', { mode: 0o600 });
 }
 
+/**
+ * Records a container that belongs to the run directory `dir` (the engine runs it, so no signal
+ * reaches it): if barysafe and its guard die without removing it, the next start's sweep runs
+ * `docker rm -f` on it. The name is barysafe's own random one, so no other container is hit.
+ */
+export function recordContainer(dir: string, docker: string, name: string): void {
+  appendFileSync(path.join(dir, PIDS_FILE), JSON.stringify({ container: name, docker }) + '\n', { mode: 0o600 });
+}
+
+/** The container was removed: the sweep leaves it alone. */
+export function recordContainerRemoved(dir: string, name: string): void {
+  appendFileSync(path.join(dir, PIDS_FILE), JSON.stringify({ removed: name }) + '\n', { mode: 0o600 });
+}
+
 /** Removes run directories whose owning process is gone, killing what they recorded first. */
 export function removeStale(root: string): string[] {
   const removed: string[] = [];
@@ -162,7 +177,10 @@ function killRecorded(dir: string): void {
   killProcessesWhere('cwd', cwdWithin(real));
 }
 
-/** SIGKILLs the recorded processes (and their process groups) of a run directory that are still what was recorded. */
+/**
+ * SIGKILLs the recorded processes (and their process groups) of a run directory that are still what
+ * was recorded, and removes its recorded containers that were not removed already.
+ */
 function killRecordedGroups(dir: string): void {
   let text: string;
   try {
@@ -170,12 +188,20 @@ function killRecordedGroups(dir: string): void {
   } catch {
     return;
   }
+  const removed = new Set(
+    text.split('\n').flatMap((l) => /^\{"removed":"(barysafe-drill-[0-9a-f]+)"\}$/.exec(l)?.slice(1) ?? []),
+  );
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    let rec: { pid?: unknown; cwd?: unknown };
+    let rec: { pid?: unknown; cwd?: unknown; container?: unknown; docker?: unknown };
     try {
-      rec = JSON.parse(line) as { pid?: unknown; cwd?: unknown };
+      rec = JSON.parse(line) as typeof rec;
     } catch {
+      continue;
+    }
+    if (typeof rec.container === 'string' && typeof rec.docker === 'string') {
+      if (/^barysafe-drill-[0-9a-f]+$/.test(rec.container) && !removed.has(rec.container))
+        spawnSync(rec.docker, ['rm', '-f', rec.container], { stdio: 'ignore', timeout: 30_000 });
       continue;
     }
     if (typeof rec.pid !== 'number' || !Number.isInteger(rec.pid) || rec.pid <= 1 || typeof rec.cwd !== 'string')

@@ -87,21 +87,27 @@ export function dockerLauncher(image: string, opts: DockerOptions = {}): Launche
     },
     syncUsers: async (spec, timeoutMs) => {
       const n = name();
+      spec.containers?.adopt(docker, n);
       const r = await runToEnd(docker, runArgs(spec, n, syncUsersArgs(spec.layout)), {
         cwd: spec.layout.dir,
         env: cliEnv(spec),
         timeoutMs,
+        onSpawn: spec.onSpawn,
         signal: spec.signal,
       });
       // Killing the docker CLI on timeout does not always stop the container (--rm then never fires).
       if (r.timedOut || r.aborted) await removeContainer(docker, n, spec);
+      // Otherwise it exited, and --rm removed it.
+      spec.containers?.release(n);
       return r;
     },
     start: async (spec) => {
       const n = name();
+      spec.containers?.adopt(docker, n);
       const p = startProcess(docker, runArgs(spec, n, serverArgs(spec.layout)), {
         cwd: spec.layout.dir,
         env: cliEnv(spec),
+        onSpawn: spec.onSpawn,
       });
       return withContainerRemoval(p, n, docker, spec);
     },
@@ -180,6 +186,7 @@ function withContainerRemoval(p: RunningProcess, name: string, docker: string, s
     ...p,
     stop: async (graceMs) => {
       await removeContainer(docker, name, spec);
+      spec.containers?.release(name);
       return p.stop(graceMs);
     },
   };

@@ -18,6 +18,11 @@ export interface LaunchSpec {
   wrap?: readonly string[];
   /** Called with the pid of every process a launcher starts (recorded so none outlives barysafe). */
   onSpawn?: (pid: number) => void;
+  /**
+   * The containers a launcher runs (the engine owns them, so no signal of ours reaches them): each
+   * is adopted before it starts and released once removed, so none outlives barysafe either.
+   */
+  containers?: { adopt(docker: string, name: string): void; release(name: string): void };
   /** Aborted when the drill is interrupted: a running sync-users is stopped. */
   signal?: AbortSignal;
 }

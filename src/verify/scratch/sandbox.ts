@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { routeOriginThroughSocket } from '../../platform/http.js';
 import { onExit } from '../../platform/lifecycle.js';
-import { recordProcess } from '../../platform/private-temp.js';
+import { recordContainer, recordContainerRemoved, recordProcess } from '../../platform/private-temp.js';
 
 /**
  * Seals a drill's scratch instance off from the host, as far as this host allows:
@@ -33,6 +33,10 @@ export interface Sandbox {
   adopt(pid: number): void;
   /** A process that has been stopped: no longer watched. */
   release(pid: number): void;
+  /** Records and watches a container (removed with `docker rm -f` if barysafe dies first). */
+  adoptContainer(docker: string, name: string): void;
+  /** A container that has been removed: no longer watched. */
+  releaseContainer(name: string): void;
   close(): Promise<void>;
 }
 
@@ -63,7 +67,10 @@ export async function openSandbox(o: {
   /** The scratch instance's TCP ports (public, admin), reached from barysafe. */
   ports: number[];
   databaseUrl: string;
-  /** Docker runs the instance under its daemon: no namespace or process control of ours applies. */
+  /**
+   * Docker runs the instance under its daemon: no namespace of ours applies, and its containers
+   * are removed by name (adoptContainer) rather than signalled.
+   */
   launcherKind: 'binary' | 'command' | 'docker';
   /** Why not to try a namespace (set when a first try failed). */
   noNamespace?: string;
@@ -201,6 +208,14 @@ export async function openSandbox(o: {
       send(`watch ${pid}`);
     },
     release: (pid) => send(`unwatch ${pid}`),
+    adoptContainer: (docker, name) => {
+      recordContainer(realDir, docker, name);
+      send(`container ${JSON.stringify({ docker, name })}`);
+    },
+    releaseContainer: (name) => {
+      recordContainerRemoved(realDir, name);
+      send(`uncontainer ${JSON.stringify({ name })}`);
+    },
     close: async () => {
       unregister();
       await close();

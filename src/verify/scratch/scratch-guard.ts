@@ -9,11 +9,13 @@
  *   users cannot reach its admin API or register clients on it.
  * - It outlives barysafe on purpose: barysafe keeps its stdin open; when that closes — barysafe
  *   exited, however it died, SIGKILL included — it SIGKILLs every process in its namespace and
- *   every process group barysafe told it to watch, then exits. So no scratch instance survives
- *   barysafe.
+ *   every process group barysafe told it to watch, removes the containers it was told of, then
+ *   exits. So no scratch instance survives barysafe.
  *
- * stdin lines: `watch <pid>` / `unwatch <pid>` (a process group leader).
+ * stdin lines: `watch <pid>` / `unwatch <pid>` (a process group leader); `container {"docker","name"}` /
+ * `uncontainer {"name"}` (a container the docker launcher runs).
  */
+import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { killProcessesWhere } from '../../platform/proc-sweep.js';
@@ -30,10 +32,15 @@ process.umask(0o077); // the sockets: 0600 in a 0700 directory
 const watched = new Set<number>();
 const ownNet = spec.ownNamespace ? readlinkSync('/proc/self/ns/net') : undefined;
 
+/** Containers of the drill, by name: the engine runs them, so only `docker rm -f` ends them. */
+const containers = new Map<string, string>();
+
 function killWatched(): void {
   // Every process in the namespace, whatever group or session it moved to: a forked child of a
   // wrapper, a daemon that called setsid.
   if (ownNet) killProcessesWhere('ns/net', (ns) => ns === ownNet);
+  for (const [name, docker] of containers) spawnSync(docker, ['rm', '-f', name], { stdio: 'ignore', timeout: 30_000 });
+  containers.clear();
   for (const pid of watched) {
     for (const target of [-pid, pid]) {
       try {
@@ -89,9 +96,21 @@ process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk: string) => {
   pending += chunk;
   for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
-    const [op, n] = pending.slice(0, i).split(' ');
+    const line = pending.slice(0, i);
     pending = pending.slice(i + 1);
-    const pid = Number(n);
+    const [op, arg = ''] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
+    if (op === 'container' || op === 'uncontainer') {
+      try {
+        const c = JSON.parse(arg) as { docker?: unknown; name?: unknown };
+        if (typeof c.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(c.name)) continue;
+        if (op === 'uncontainer') containers.delete(c.name);
+        else if (typeof c.docker === 'string') containers.set(c.name, c.docker);
+      } catch {
+        /* not ours */
+      }
+      continue;
+    }
+    const pid = Number(arg);
     if (!Number.isInteger(pid) || pid <= 1) continue;
     if (op === 'watch') watched.add(pid);
     else if (op === 'unwatch') watched.delete(pid);

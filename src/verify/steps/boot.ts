@@ -84,6 +84,7 @@ export async function bootStep(input: BootInput, ctx: DrillContext): Promise<Ste
         adopted.push(pid);
         sandbox.adopt(pid);
       },
+      containers: { adopt: sandbox.adoptContainer, release: sandbox.releaseContainer },
     };
     const sealing = {
       isolation: sandbox.isolation.detail,

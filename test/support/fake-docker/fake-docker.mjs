@@ -165,7 +165,9 @@ function run(args) {
       exe = 'setpriv';
     }
   }
-  const child = spawn(exe, exeArgs, { cwd: o.workdir ?? '/', env: containerEnv, stdio: 'inherit' });
+  // Detached: a container belongs to the engine, not to the CLI's process group, so killing the
+  // CLI (even its whole group) leaves it running, as with the real engine; `docker rm -f` ends it.
+  const child = spawn(exe, exeArgs, { cwd: o.workdir ?? '/', env: containerEnv, stdio: 'inherit', detached: true });
   if (o.name) fs.writeFileSync(path.join(state, `container-${o.name}.pid`), String(child.pid));
   for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => child.kill(sig)); // docker run proxies signals
   child.on('exit', (code, signal) => {
