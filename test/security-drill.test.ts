@@ -32,18 +32,22 @@ const LAUNCHERS = {
 
 /**
  * A wrapper that daemonizes Barycenter: it forks it into a session of its own and exits once it
- * is there, so neither its process group nor a parent-death signal reaches it. MARK is in its
- * environment, so a test finds it wherever it went (its directory may be gone).
+ * is there (with `leaderStays`, it goes on running instead, as a supervisor would), so neither its
+ * process group nor a parent-death signal reaches it. MARK is in its environment, so a test finds
+ * it wherever it went (its directory may be gone).
  */
-async function daemonizing(dir: string, mark: string): Promise<string> {
+async function daemonizing(dir: string, mark: string, o: { leaderStays?: boolean } = {}): Promise<string> {
   const script = path.join(dir, 'daemonize.sh');
   await writeFile(
     script,
+    // With leaderStays its output goes nowhere: a dead barysafe's pipes must not be what ends it.
     `#!/bin/sh
-setsid ${BARYCENTER_BIN} "$@" & c=$!
+setsid ${BARYCENTER_BIN} "$@" ${o.leaderStays ? '>/dev/null 2>&1 ' : ''}& c=$!
 ` +
       `while [ "$(ps -o sid= -p $c | tr -d ' ')" != "$c" ]; do sleep 0.01; done
-`,
+` +
+      // (the launcher's `--version` probe and sync-users must still end: only the server's leader stays)
+      (o.leaderStays ? 'case " $* " in *" sync-users "*|*" --version "*) wait $c ;; *) exec sleep 1000 ;; esac\n' : ''),
     { mode: 0o755 },
   );
   return `command = "BARYSAFE_TEST_MARK=${mark} ${script}"`;
@@ -395,19 +399,28 @@ describe(
       }
     });
 
-    test('SIGKILL of barysafe while a daemonized scratch Barycenter runs: the guard kills everything in its namespace', async () => {
+    test('SIGKILL of barysafe while a scratch Barycenter that left its session runs: the guard kills everything in its namespace', async () => {
       const mark = `daemon-kill-${process.pid}-${Date.now()}`;
-      const t = await drillTarget((dir) => daemonizing(dir, mark));
+      // The leader stays (barysafe sees a running instance); the server it forked escaped its group.
+      const t = await drillTarget((dir) => daemonizing(dir, mark, { leaderStays: true }));
       try {
         const child = spawn(process.execPath, [CLI, '--config', t.setup.configPath, 'restore', 'latest', '--verify'], {
-          stdio: 'ignore',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, BARYSAFE_LOG_LEVEL: 'info' },
         });
-        for (let i = 0; i < 400 && marked(mark, true).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        const exited = new Promise((r) => child.once('exit', r));
+        let output = '';
+        child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+        child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+        // Serving: past discovery, held in the token step by production's slow JWKS.
+        for (let i = 0; i < 600 && !/drill step token"/.test(output); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.match(output, /drill step token"/, 'the drill got as far as its token step');
         const daemons = marked(mark, true);
-        assert.ok(daemons.length > 0, 'the daemonized stand-in started in the drill’s namespace');
+        const servers = daemons.filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('main.js'));
+        assert.equal(servers.length, 1, `the escaped stand-in runs in the drill’s namespace:\n${output}`);
         const rec = recordedProcesses(t.setup.tempBase)!;
         child.kill('SIGKILL');
-        await new Promise((r) => child.once('exit', r));
+        await exited;
         for (let i = 0; i < 120 && daemons.some(alive); i++) await new Promise((r) => setTimeout(r, 25));
         assert.deepEqual(daemons.filter(alive), [], 'the guard swept its namespace (no next start needed)');
         assert.ok(existsSync(rec.runDir), 'no barysafe start has run since: the guard alone did it');

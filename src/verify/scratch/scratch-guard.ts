@@ -30,7 +30,23 @@ interface Spec {
 const spec = JSON.parse(process.argv[2] ?? '{"inbound":[],"outbound":[]}') as Spec;
 process.umask(0o077); // the sockets: 0600 in a 0700 directory
 const watched = new Set<number>();
-const ownNet = spec.ownNamespace ? readlinkSync('/proc/self/ns/net') : undefined;
+/**
+ * The namespace whose processes are all the drill's: ours, and only when it really is a new one —
+ * not barysafe's nor init's (were the namespace set-up ever to fail silently, a sweep of the
+ * host's namespace would kill every process of the host).
+ */
+const ownNet = (() => {
+  if (!spec.ownNamespace) return undefined;
+  const ns = (pid: number | 'self') => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/net`);
+    } catch {
+      return undefined;
+    }
+  };
+  const mine = ns('self');
+  return mine && mine !== ns(process.ppid) && mine !== ns(1) ? mine : undefined;
+})();
 
 /** Containers of the drill, by name: the engine runs them, so only `docker rm -f` ends them. */
 const containers = new Map<string, string>();
