@@ -56,11 +56,14 @@ export class AnchorStore {
     } catch {
       return undefined;
     }
+    // The state directory is checked once, then the anchors are read together (each still has its
+    // owner and mode checked): one trust check per anchor made every command pay per repository
+    // this host ever knew.
+    const files = names.filter((x) => /^[0-9a-f]{32}\.json$/.test(x)).sort();
+    if (files.length) await this.checkTrusted(false);
+    const anchors = await Promise.all(files.map((n) => this.read(path.join(this.anchorsDir, n), false)));
     let found: Anchor | undefined;
-    for (const n of names.filter((x) => /^[0-9a-f]{32}\.json$/.test(x)).sort()) {
-      const a = await this.read(path.join(this.anchorsDir, n));
-      if (a?.repository_url === url && (!found || a.updated_at > found.updated_at)) found = a;
-    }
+    for (const a of anchors) if (a?.repository_url === url && (!found || a.updated_at > found.updated_at)) found = a;
     return found;
   }
 
@@ -70,10 +73,10 @@ export class AnchorStore {
     await writeFileReplacing(this.fileOf(a.repository_id), JSON.stringify(doc, null, 2) + '\n', 0o600);
   }
 
-  private async read(file: string): Promise<Anchor | undefined> {
+  private async read(file: string, checkDir = true): Promise<Anchor | undefined> {
     let text: string;
     try {
-      await this.checkTrusted(false);
+      if (checkDir) await this.checkTrusted(false);
       const st = await stat(file);
       this.checkOwner(file, st);
       text = await readFile(file, 'utf8');
