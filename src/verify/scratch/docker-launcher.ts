@@ -97,8 +97,7 @@ export function dockerLauncher(image: string, opts: DockerOptions = {}): Launche
       });
       // Killing the docker CLI on timeout does not always stop the container (--rm then never fires).
       if (r.timedOut || r.aborted) await removeContainer(docker, n, spec);
-      // Otherwise it exited, and --rm removed it.
-      spec.containers?.release(n);
+      else spec.containers?.release(n); // it exited, and --rm removed it
       return r;
     },
     start: async (spec) => {
@@ -186,18 +185,19 @@ function withContainerRemoval(p: RunningProcess, name: string, docker: string, s
     ...p,
     stop: async (graceMs) => {
       await removeContainer(docker, name, spec);
-      spec.containers?.release(name);
       return p.stop(graceMs);
     },
   };
 }
 
+/** `docker rm -f`; the container is released from the sandbox's watch only once it is really gone. */
 async function removeContainer(docker: string, name: string, spec: LaunchSpec): Promise<void> {
-  await runToEnd(docker, ['rm', '-f', name], {
+  const r = await runToEnd(docker, ['rm', '-f', name], {
     cwd: spec.layout.dir,
     env: { ...spec.env, ...dockerClientEnv() },
     timeoutMs: 30_000,
   });
+  if ((r.code === 0 && !r.timedOut) || /no such container/i.test(r.output)) spec.containers?.release(name);
 }
 
 /** Whether a Docker engine answers (the CLI alone is not enough). */
