@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { BarysafeError } from '../errors.js';
 
 /**
  * SHA-256 of a stream, in order. For a database-sized stream it can run on a worker thread: a
@@ -42,10 +43,10 @@ function workerSha256(): StreamingSha256 {
   const free: ArrayBuffer[] = Array.from({ length: SLABS }, () => new ArrayBuffer(SLAB_BYTES));
   let current: Uint8Array | undefined;
   let filled = 0;
-  let failure: Error | undefined;
+  let failure: BarysafeError | undefined;
   let slabBack: (() => void) | undefined;
   let digestOut: ((hex: string) => void) | undefined;
-  const failed = (e: Error) => {
+  const failed = (e: BarysafeError) => {
     failure ??= e;
     slabBack?.();
   };
@@ -57,8 +58,14 @@ function workerSha256(): StreamingSha256 {
       wake?.();
     } else if (m.digest !== undefined) digestOut?.(m.digest);
   });
-  worker.once('error', failed);
-  worker.once('exit', (code) => failed(new Error(`the hashing worker exited with code ${code}`)));
+  // Said as what it is: the caller would otherwise take any error of its read loop for the
+  // repository's.
+  const lost = (why: string) =>
+    new BarysafeError('restore', `the hashing worker exited ${why}; nothing was placed`, {
+      hint: 'retry; a worker thread that dies is a bug, or a machine out of memory (dmesg)',
+    });
+  worker.once('error', (e) => failed(lost(`with an error (${e.message})`)));
+  worker.once('exit', (code) => failed(lost(`with code ${code}`)));
 
   const send = () => {
     const slab = current!.buffer as ArrayBuffer;
@@ -93,7 +100,7 @@ function workerSha256(): StreamingSha256 {
       const hex = await new Promise<string>((resolve, reject) => {
         if (failure) return reject(failure);
         digestOut = resolve;
-        worker.once('exit', () => reject(failure ?? new Error('the hashing worker exited')));
+        worker.once('exit', () => reject(failure ?? lost('before the digest')));
         worker.postMessage('digest');
       });
       void worker.terminate();
