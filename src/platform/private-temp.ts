@@ -188,17 +188,17 @@ function killRecordedGroups(dir: string): void {
   } catch {
     return;
   }
-  const removed = new Set(
-    text.split('\n').flatMap((l) => /^\{"removed":"(barysafe-drill-[0-9a-f]+)"\}$/.exec(l)?.slice(1) ?? []),
-  );
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    let rec: { pid?: unknown; cwd?: unknown; container?: unknown; docker?: unknown };
+  type Rec = { pid?: unknown; cwd?: unknown; container?: unknown; docker?: unknown; removed?: unknown };
+  const records = text.split('\n').flatMap((line): Rec[] => {
     try {
-      rec = JSON.parse(line) as typeof rec;
+      const v: unknown = line.trim() ? JSON.parse(line) : null;
+      return v !== null && typeof v === 'object' ? [v as Rec] : [];
     } catch {
-      continue;
+      return [];
     }
+  });
+  const removed = new Set(records.map((r) => r.removed).filter((n): n is string => typeof n === 'string'));
+  for (const rec of records) {
     if (typeof rec.container === 'string' && typeof rec.docker === 'string') {
       if (/^barysafe-drill-[0-9a-f]+$/.test(rec.container) && !removed.has(rec.container))
         spawnSync(rec.docker, ['rm', '-f', rec.container], { stdio: 'ignore', timeout: 30_000 });
