@@ -8,17 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { detectDeployment } from '../src/checks/engine.js';
 import { placementOf } from '../src/checks/evidence/placement.js';
-import { configSchema } from '../src/config/schema.js';
+import type { BarysafeConfig } from '../src/config/schema.js';
+import { testConfig } from './support/check-context.js';
 import { freePortPair } from './support/barycenter/launch.js';
-import { startHostProcess } from './support/host-process.js';
+import { startHostProcess, writeHostConfig } from './support/host-process.js';
 
-const config = (checks: Record<string, unknown> = {}) =>
-  configSchema.parse({
-    barycenter: { config: '/nonexistent/config.toml', workdir: '/nonexistent' },
-    repository: { url: 'file:///nonexistent' },
-    encryption: { recipients: ['age1x'] },
-    checks,
-  });
+const config = (checks: Partial<BarysafeConfig['checks']> = {}) =>
+  testConfig({ barycenter: { config: '/nonexistent/config.toml', workdir: '/nonexistent' }, checks });
 
 interface FakeProcess {
   environ?: Record<string, string>;
@@ -150,22 +146,7 @@ test('the deployment is read from Barycenter’s process: environ, cgroup, paren
 test('a real Barycenter process on this host is judged by its own /proc, whatever barysafe’s /.dockerenv says', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'barysafe-detect-'));
   const port = await freePortPair();
-  const configPath = path.join(dir, 'config.toml');
-  writeFileSync(
-    configPath,
-    [
-      '[server]',
-      'host = "127.0.0.1"',
-      `port = ${port}`,
-      `public_base_url = "http://localhost:${port}"`,
-      '[database]',
-      `url = "sqlite://${dir}/barycenter.db?mode=rwc"`,
-      '[keys]',
-      `private_key_path = "${dir}/data/private_key.pem"`,
-      `jwks_path = "${dir}/data/jwks.json"`,
-      '',
-    ].join('\n'),
-  );
+  const configPath = writeHostConfig(dir, { host: '127.0.0.1', port, publicBaseUrl: `http://localhost:${port}` });
   const proc = await startHostProcess({ cwd: dir, configPath, port, env: {} });
   try {
     // The stand-in is a child of this test process: it runs where this process runs.

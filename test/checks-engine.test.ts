@@ -5,18 +5,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createContext, detectDeployment, findWaiver, runChecks } from '../src/checks/engine.js';
 import { catalogue, CATALOGUE_ORDER, selectChecks } from '../src/checks/catalogue.js';
-import { configSchema } from '../src/config/schema.js';
+import type { BarysafeConfig } from '../src/config/schema.js';
+import { testConfig } from './support/check-context.js';
 import { resolveBarycenter } from '../src/config/barycenter.js';
 import type { CheckDefinition } from '../src/checks/types.js';
 import { exitCodeFor } from '../src/checks/report.js';
 
-const config = (checks: Record<string, unknown> = {}) =>
-  configSchema.parse({
-    barycenter: { config: '/nonexistent/config.toml', workdir: '/nonexistent' },
-    repository: { url: 'file:///nonexistent' },
-    encryption: { recipients: ['age1x'] },
-    checks,
-  });
+const config = (checks: Partial<BarysafeConfig['checks']> = {}) =>
+  testConfig({ barycenter: { config: '/nonexistent/config.toml', workdir: '/nonexistent' }, checks });
 
 const fixed = (id: string, status: 'pass' | 'fail' | 'warn'): CheckDefinition => ({
   id,

@@ -8,7 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import type { CheckContext } from '../src/checks/types.js';
 import { freePortPair } from './support/barycenter/launch.js';
 import { checkContext, expectStatus, runCheck as run } from './support/check-context.js';
-import { type HostProcess, startHostProcess, testServiceUser, toolAvailable } from './support/host-process.js';
+import {
+  type HostProcess,
+  startHostProcess,
+  testServiceUser,
+  toolAvailable,
+  writeHostConfig,
+} from './support/host-process.js';
 
 const svc = testServiceUser();
 const haveNft = toolAvailable('nft');
@@ -34,22 +40,7 @@ async function deploy(opts: {
 }): Promise<Deployment> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'barysafe-host-'));
   const port = await freePortPair();
-  const configPath = path.join(dir, 'config.toml');
-  writeFileSync(
-    configPath,
-    [
-      '[server]',
-      `host = "${opts.host}"`,
-      `port = ${port}`,
-      `public_base_url = "${opts.publicBaseUrl}"`,
-      '[database]',
-      `url = "sqlite://${dir}/barycenter.db?mode=rwc"`,
-      '[keys]',
-      `private_key_path = "${dir}/data/private_key.pem"`,
-      `jwks_path = "${dir}/data/jwks.json"`,
-      '',
-    ].join('\n'),
-  );
+  const configPath = writeHostConfig(dir, { host: opts.host, port, publicBaseUrl: opts.publicBaseUrl });
   if (opts.asService) chownSync(dir, svc.uid, svc.gid);
   const proc = await startHostProcess({
     cwd: dir,

@@ -3,8 +3,32 @@
 // namespace) or in its own network namespace with an nftables ruleset, so the host checks read
 // /proc of a real process. Readiness is read from /proc/<pid>/net/tcp, which works across namespaces.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { BARYCENTER_BIN } from './barycenter/launch.js';
+
+/**
+ * Barycenter's config.toml for a stand-in on this host, all state under `dir`; returns its path.
+ */
+export function writeHostConfig(dir: string, o: { host: string; port: number; publicBaseUrl: string }): string {
+  const configPath = path.join(dir, 'config.toml');
+  writeFileSync(
+    configPath,
+    [
+      '[server]',
+      `host = "${o.host}"`,
+      `port = ${o.port}`,
+      `public_base_url = "${o.publicBaseUrl}"`,
+      '[database]',
+      `url = "sqlite://${dir}/barycenter.db?mode=rwc"`,
+      '[keys]',
+      `private_key_path = "${dir}/data/private_key.pem"`,
+      `jwks_path = "${dir}/data/jwks.json"`,
+      '',
+    ].join('\n'),
+  );
+  return configPath;
+}
 
 export interface HostProcessOptions {
   cwd: string;
