@@ -45,6 +45,10 @@ function memoryStorage(objects: Record<string, Buffer | (() => Readable)>): Stor
   return s as unknown as Storage & { served: number };
 }
 
+/** The one object these tests serve, and a storage serving only it. */
+const OBJECT = 'snapshots/x/barycenter.db.age';
+const serving = (body: Buffer | (() => Readable)) => memoryStorage({ [OBJECT]: body });
+
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function encrypted(recipient: string, plain: Buffer): Promise<Buffer> {
@@ -57,7 +61,7 @@ function record(object: Buffer, size = object.length): ArtifactRecord {
   return {
     name: 'barycenter.db',
     kind: 'database',
-    object: 'snapshots/x/barycenter.db.age',
+    object: OBJECT,
     source: '/var/lib/barycenter/barycenter.db',
     size,
     sha256: sha256(object),
@@ -93,14 +97,10 @@ describe('extract: one pass, all-or-nothing', () => {
       const plain = randomBytes(300_000);
       const ct = await encrypted(k.recipient, plain);
       const dest = path.join(dir.path, 'out', 'config.toml');
-      const placed = await extractArtifacts(
-        new Repository(memoryStorage({ 'snapshots/x/barycenter.db.age': ct })),
-        [record(ct)],
-        {
-          identities: [k.identity],
-          place: () => ({ dest, mode: 0o640 }),
-        },
-      );
+      const placed = await extractArtifacts(new Repository(serving(ct)), [record(ct)], {
+        identities: [k.identity],
+        place: () => ({ dest, mode: 0o640 }),
+      });
       assert.equal(placed.length, 1);
       assert.ok((await readFile(dest)).equals(plain));
       assert.equal(statSync(dest).mode & 0o777, 0o640);
@@ -115,12 +115,7 @@ describe('extract: one pass, all-or-nothing', () => {
     try {
       const k = await newIdentity();
       const ct = (await encrypted(k.recipient, randomBytes(200_000))).subarray(0, -1000);
-      const e = await extractFails(
-        memoryStorage({ 'snapshots/x/barycenter.db.age': ct }),
-        record(ct),
-        k.identity,
-        dir.path,
-      );
+      const e = await extractFails(serving(ct), record(ct), k.identity, dir.path);
       assert.equal(e.exitCode, ExitCode.INTEGRITY);
       assert.match(e.message, /corrupt or truncated/);
     } finally {
@@ -134,12 +129,7 @@ describe('extract: one pass, all-or-nothing', () => {
       const k = await newIdentity();
       const ct = await encrypted(k.recipient, randomBytes(200_000));
       const other = await newIdentity();
-      const e = await extractFails(
-        memoryStorage({ 'snapshots/x/barycenter.db.age': ct }),
-        record(ct),
-        other.identity,
-        dir.path,
-      );
+      const e = await extractFails(serving(ct), record(ct), other.identity, dir.path);
       assert.equal(e.exitCode, ExitCode.IDENTITY);
     } finally {
       await dir.cleanup();
@@ -153,12 +143,7 @@ describe('extract: one pass, all-or-nothing', () => {
       const ct = await encrypted(k.recipient, randomBytes(200_000));
       const bad = Buffer.from(ct);
       bad[100_000]! ^= 1;
-      const e = await extractFails(
-        memoryStorage({ 'snapshots/x/barycenter.db.age': bad }),
-        record(ct),
-        k.identity,
-        dir.path,
-      );
+      const e = await extractFails(serving(bad), record(ct), k.identity, dir.path);
       assert.equal(e.exitCode, ExitCode.INTEGRITY);
       assert.match(e.message, /barycenter\.db\.age \(barycenter\.db\) is corrupt: sha256/);
     } finally {
@@ -178,14 +163,12 @@ describe('extract: one pass, all-or-nothing', () => {
             this.push(piece);
           },
         });
-      const storage = memoryStorage({
-        'snapshots/x/barycenter.db.age': () => Readable.from([ct, ...Array.from({ length: 10_000 }, () => piece)]),
-      });
+      const storage = serving(() => Readable.from([ct, ...Array.from({ length: 10_000 }, () => piece)]));
       const e = await extractFails(storage, record(ct), k.identity, dir.path);
       assert.equal(e.exitCode, ExitCode.INTEGRITY);
       assert.match(e.message, /is corrupt: larger than the \d+ bytes the manifest records; download stopped/);
       assert.ok(storage.served < ct.length + 4 * (1 << 20), `read ${storage.served} bytes`);
-      const endlessStorage = memoryStorage({ 'snapshots/x/barycenter.db.age': endless });
+      const endlessStorage = serving(endless);
       const e2 = await extractFails(endlessStorage, record(ct), k.identity, dir.path);
       assert.match(e2.message, /larger than the/);
       assert.ok(existsSync(dir.path));
@@ -203,7 +186,7 @@ describe('extract: one pass, all-or-nothing', () => {
       const plain = randomBytes(OFFLOAD_MIN_BYTES + (4 << 20) + 12_345);
       const ct = await encrypted(k.recipient, plain);
       const dest = path.join(dir.path, 'big', 'barycenter.db');
-      await extractArtifacts(new Repository(memoryStorage({ 'snapshots/x/barycenter.db.age': ct })), [record(ct)], {
+      await extractArtifacts(new Repository(serving(ct)), [record(ct)], {
         identities: [k.identity],
         place: () => ({ dest, mode: 0o600 }),
       });
@@ -211,22 +194,12 @@ describe('extract: one pass, all-or-nothing', () => {
 
       const bad = Buffer.from(ct);
       bad[ct.length - 500_000]! ^= 1;
-      const e = await extractFails(
-        memoryStorage({ 'snapshots/x/barycenter.db.age': bad }),
-        record(ct),
-        k.identity,
-        dir.path,
-      );
+      const e = await extractFails(serving(bad), record(ct), k.identity, dir.path);
       assert.equal(e.exitCode, ExitCode.INTEGRITY);
       assert.match(e.message, /barycenter\.db\.age \(barycenter\.db\) is corrupt: sha256/);
 
       const short = ct.subarray(0, ct.length - 70_000);
-      const e2 = await extractFails(
-        memoryStorage({ 'snapshots/x/barycenter.db.age': short }),
-        record(ct),
-        k.identity,
-        dir.path,
-      );
+      const e2 = await extractFails(serving(short), record(ct), k.identity, dir.path);
       assert.equal(e2.exitCode, ExitCode.INTEGRITY);
     } finally {
       await dir.cleanup();
