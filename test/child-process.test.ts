@@ -7,15 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startProcess } from '../src/platform/child-process.js';
 import { makePrivateTempDir } from '../src/platform/private-temp.js';
-
-/** A running process; a zombie (killed, not yet reaped by the init that adopted it) is not. */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+import { running } from './support/processes.js';
 
 async function until(f: () => boolean, ms = 3000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end;) {

@@ -21,6 +21,7 @@ import { restoredEnvFor, scratchConfigText } from '../src/verify/scratch/scratch
 import { BARYCENTER_BIN } from './support/barycenter/launch.js';
 import { CLI, REPO_ROOT, makeDeployment, runCli, setupFileRepository, type Deployment } from './support/deployments.js';
 import { makeTempDir } from './support/services.js';
+import { running } from './support/processes.js';
 import { asAttacker, canImpersonate } from './support/attacker.js';
 import { assertAllPass, assertScratchGone, logger, step } from './drill-fixtures.js';
 
@@ -64,7 +65,7 @@ function marked(mark: string, scratchOnly = false): number[] {
     if (!/^\d+$/.test(n)) continue;
     try {
       if (!readFileSync(`/proc/${n}/environ`, 'utf8').split('\0').includes(`BARYSAFE_TEST_MARK=${mark}`)) continue;
-      if (!alive(Number(n)) || (scratchOnly && readlinkSync(`/proc/${n}/ns/net`) === ours)) continue;
+      if (!running(Number(n)) || (scratchOnly && readlinkSync(`/proc/${n}/ns/net`) === ours)) continue;
       out.push(Number(n));
     } catch {
       /* gone, or a zombie */
@@ -249,15 +250,6 @@ function recordedProcesses(tempBase: string): { runDir: string; procs: Recorded[
   return undefined;
 }
 
-/** A running process; a zombie (killed, not yet reaped by whatever init adopted it) is not. */
-const alive = (pid: number) => {
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
-
 /** Every live process whose cwd is inside `dir`. */
 function processesIn(dir: string): number[] {
   const out: number[] = [];
@@ -286,7 +278,7 @@ async function drillUntilServing(configPath: string, tempBase: string) {
     const rec = recordedProcesses(tempBase);
     if (rec && /drill step discovery/.test(output)) {
       const instance = rec.procs[rec.procs.length - 1]!;
-      if (rec.procs.length >= 2 && alive(instance.pid)) return { child, rec, output: () => output };
+      if (rec.procs.length >= 2 && running(instance.pid)) return { child, rec, output: () => output };
     }
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -322,7 +314,7 @@ async function drillTarget(launcher: string | ((dir: string) => Promise<string>)
   };
 }
 
-const aliveIn = (pid: number, dir: string) => alive(pid) && processesIn(dir).includes(pid);
+const aliveIn = (pid: number, dir: string) => running(pid) && processesIn(dir).includes(pid);
 
 describe(
   'no scratch process outlives barysafe, and local users cannot reach one',
@@ -365,9 +357,9 @@ describe(
         );
         const next = await runCli(['--config', t.setup.configPath, 'backup']);
         assert.equal(next.code, 0, next.stderr);
-        for (let i = 0; i < 40 && survivors.some(alive); i++) await new Promise((r) => setTimeout(r, 25));
+        for (let i = 0; i < 40 && survivors.some(running); i++) await new Promise((r) => setTimeout(r, 25));
         // By pid: once the directory is gone a survivor's cwd reads "(deleted)" and no longer matches it.
-        assert.deepEqual(survivors.filter(alive), [], 'the sweep killed every process working in the run directory');
+        assert.deepEqual(survivors.filter(running), [], 'the sweep killed every process working in the run directory');
         assert.equal(existsSync(rec.runDir), false);
       } finally {
         await t.close();
@@ -421,8 +413,8 @@ describe(
         const rec = recordedProcesses(t.setup.tempBase)!;
         child.kill('SIGKILL');
         await exited;
-        for (let i = 0; i < 120 && daemons.some(alive); i++) await new Promise((r) => setTimeout(r, 25));
-        assert.deepEqual(daemons.filter(alive), [], 'the guard swept its namespace (no next start needed)');
+        for (let i = 0; i < 120 && daemons.some(running); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.deepEqual(daemons.filter(running), [], 'the guard swept its namespace (no next start needed)');
         assert.ok(existsSync(rec.runDir), 'no barysafe start has run since: the guard alone did it');
       } finally {
         for (const pid of marked(mark)) process.kill(pid, 'SIGKILL');
@@ -455,7 +447,7 @@ describe(
         if (!/drill step discovery/.test(output)) continue;
         for (const f of readdirSync(engine.path).filter((n) => /^container-.+\.pid$/.test(n))) {
           const pid = Number(readFileSync(path.join(engine.path, f), 'utf8'));
-          if (alive(pid)) serving = { name: f.slice('container-'.length, -'.pid'.length), pid };
+          if (running(pid)) serving = { name: f.slice('container-'.length, -'.pid'.length), pid };
         }
       }
       if (!serving) {
@@ -475,7 +467,7 @@ describe(
         serving,
         removals,
         close: async () => {
-          if (alive(serving!.pid)) process.kill(serving!.pid, 'SIGKILL');
+          if (running(serving!.pid)) process.kill(serving!.pid, 'SIGKILL');
           await t.close();
           await engine.cleanup();
         },
@@ -488,8 +480,8 @@ describe(
         assert.equal(x.removals(), 0, 'the drill was still running when it was killed');
         x.child.kill('SIGKILL');
         await new Promise((r) => x.child.once('exit', r));
-        for (let i = 0; i < 120 && alive(x.serving.pid); i++) await new Promise((r) => setTimeout(r, 25));
-        assert.equal(alive(x.serving.pid), false, 'the container outlived barysafe');
+        for (let i = 0; i < 120 && running(x.serving.pid); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.equal(running(x.serving.pid), false, 'the container outlived barysafe');
         assert.equal(x.removals(), 1, 'removed with docker rm -f, once');
       } finally {
         await x.close();
@@ -504,11 +496,11 @@ describe(
         x.child.kill('SIGKILL');
         await new Promise((r) => x.child.once('exit', r));
         await new Promise((r) => setTimeout(r, 300));
-        assert.ok(alive(x.serving.pid), 'nothing of barysafe is left to remove it');
+        assert.ok(running(x.serving.pid), 'nothing of barysafe is left to remove it');
         const next = await runCli(['--config', x.t.setup.configPath, 'backup'], { env: x.env });
         assert.equal(next.code, 0, next.stderr);
-        for (let i = 0; i < 40 && alive(x.serving.pid); i++) await new Promise((r) => setTimeout(r, 25));
-        assert.equal(alive(x.serving.pid), false, 'the next start’s sweep removed the recorded container');
+        for (let i = 0; i < 40 && running(x.serving.pid); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.equal(running(x.serving.pid), false, 'the next start’s sweep removed the recorded container');
         assert.equal(x.removals(), 1);
         assert.equal(existsSync(rec.runDir), false);
       } finally {
@@ -551,7 +543,7 @@ for (const t of targets) {
 }
 `;
         const r = await asAttacker(process.execPath, ['-e', probe, JSON.stringify(ports), JSON.stringify(sockets)]);
-        assert.ok(alive(instance), 'the instance was still up while the attacker probed');
+        assert.ok(running(instance), 'the instance was still up while the attacker probed');
         assert.doesNotMatch(r.stdout, /REACHED/, r.stdout);
         // Lines, not words: ECONNREFUSED contains the word too.
         assert.equal((r.stdout.match(/^REFUSED /gm) ?? []).length, ports.length + sockets.length, r.stdout + r.stderr);
