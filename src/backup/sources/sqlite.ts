@@ -1,10 +1,12 @@
 import { closeSync, createReadStream, existsSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createExclusiveSync } from '../../platform/safe-fs.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { CORE_TABLES, SCHEMA_HINT, schemaProblem } from '../../barycenter/schema.js';
 import { inspectSqlite } from '../../barycenter/sqlite-inspect.js';
+import { copyConsistent, type CopyMethod } from './sqlite-copy.js';
 import { STREAM_BUFFER } from '../../crypto/age.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import type { Readable } from 'node:stream';
@@ -19,14 +21,15 @@ export interface SqliteSnapshot {
   cancel(): Promise<void>;
   /** The copy's bytes. */
   open(): Readable;
+  /** How the copy was made (the file under a read lock, or SQLite's backup API in WAL mode). */
+  method: CopyMethod;
 }
 
 /**
- * A consistent copy through SQLite's online backup API into a private temp file. It is checked
- * with integrity_check, and migrations and row counts are read from it (so they match the dump),
+ * A consistent copy (copyConsistent) into a private temp file. It is checked with
+ * integrity_check, and migrations and row counts are read from it (so they match the dump),
  * beside its encryption rather than before it: the check reads every page and would otherwise
- * double the time of a backup. One backup step copies every page: in default small steps, every
- * commit by the live service restarts the backup and it never finishes.
+ * double the time of a backup.
  */
 export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<SqliteSnapshot> {
   if (!existsSync(dbPath)) {
@@ -45,11 +48,14 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
   // barysafe creates the copy's file itself (O_EXCL|O_NOFOLLOW, 0600) before SQLite opens it:
   // SQLite would otherwise write the plaintext into whatever file or link sits at that path.
   closeSync(createExclusiveSync(copyPath, 0o600));
+  let source: FileHandle | undefined;
   let src: Database.Database | undefined;
+  let method: CopyMethod;
   try {
+    source = await open(dbPath, 'r'); // before the connection, closed after it: see copyConsistent
     src = new Database(dbPath, { readonly: true, fileMustExist: true });
     src.pragma('busy_timeout = 10000');
-    await src.backup(copyPath, { progress: () => 0x7fffffff });
+    method = await copyConsistent(src, source, dbPath, copyPath);
   } catch (e) {
     if (/disk is full|SQLITE_FULL|ENOSPC/i.test(errorText(e))) {
       throw new BarysafeError(
@@ -69,6 +75,7 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
     });
   } finally {
     src?.close();
+    await source?.close();
   }
   const inspection = inspectSqlite(copyPath, CORE_TABLES);
   const record = inspection.facts.then(
@@ -103,6 +110,7 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
   return {
     record,
     cancel: inspection.cancel,
+    method,
     open: () => createReadStream(copyPath, { highWaterMark: STREAM_BUFFER }),
   };
 }
