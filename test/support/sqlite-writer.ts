@@ -24,7 +24,9 @@ if (process.argv[1]?.endsWith('sqlite-writer.js')) {
       for (let i = 1; i <= ROWS; i++) ins.run(i);
     })();
   }
-  const move = db.prepare('UPDATE ledger SET amount = amount + ?, touched = touched + 1, pad = randomblob(8000) WHERE id = ?');
+  const move = db.prepare(
+    'UPDATE ledger SET amount = amount + ?, touched = touched + 1, pad = randomblob(8000) WHERE id = ?',
+  );
   const count = db.prepare('UPDATE meta SET n = n + 1 WHERE k = 1');
   const txn = db.transaction(() => {
     for (let i = 0; i < PER_TXN; i += 2) {

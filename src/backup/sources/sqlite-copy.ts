@@ -1,6 +1,5 @@
 import { constants, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import type Database from 'better-sqlite3';
 import { STREAM_BUFFER } from '../../crypto/age.js';
 
@@ -39,20 +38,29 @@ export async function copyConsistent(
       return 'backup-api';
     }
     // SQLite counts the pages from the file's size, under the lock.
-    const length = Number(src.pragma('page_size', { simple: true })) * Number(src.pragma('page_count', { simple: true }));
+    const length =
+      Number(src.pragma('page_size', { simple: true })) * Number(src.pragma('page_count', { simple: true }));
     const held = await source.stat();
     const now = statSync(dbPath);
     if (held.ino !== now.ino || held.dev !== now.dev) {
       throw new Error(`${dbPath} was replaced by another file while the backup opened it; run the backup again`);
     }
     const dest = await open(copyPath, constants.O_WRONLY | constants.O_NOFOLLOW);
-    // The write stream closes `dest`; the read stream must leave `source` open, and is destroyed
-    // so that it lets go of the handle (a handle waits for its streams before it closes).
-    const reader = source.createReadStream({ start: 0, end: length - 1, autoClose: false, highWaterMark: STREAM_BUFFER });
     try {
-      await pipeline(reader, dest.createWriteStream({ highWaterMark: STREAM_BUFFER }));
+      // One reused buffer: a stream would allocate a new one per chunk, tens of MiB of garbage
+      // on a process that must stay small.
+      const buffer = Buffer.allocUnsafe(STREAM_BUFFER);
+      for (let at = 0; at < length;) {
+        const { bytesRead } = await source.read(buffer, 0, Math.min(buffer.length, length - at), at);
+        if (bytesRead === 0)
+          throw new Error(`database disk image is malformed: the file ends at ${at} of ${length} bytes`);
+        for (let done = 0; done < bytesRead;) {
+          done += (await dest.write(buffer, done, bytesRead - done, at + done)).bytesWritten;
+        }
+        at += bytesRead;
+      }
     } finally {
-      reader.destroy();
+      await dest.close();
     }
     src.exec('COMMIT');
     return 'locked-file';
