@@ -2,28 +2,86 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { errorText } from '../errors.js';
 import { sqliteReader } from './database.js';
-import type { SqliteFacts } from './sqlite-inspect.js';
+import { integritySql, splitIntegrityCheck, type IntegrityJob } from './integrity-plan.js';
 
-// The worker half of inspectSqlite(): everything here blocks, which is why it is not the main thread.
-const { file, tables } = workerData as { file: string; tables: string[] };
+// The worker half of inspectSqlite(): everything here blocks, which is why it is not the main
+// thread. It answers one request at a time (InspectRequest) on its own connection to the file.
+export type InspectRequest =
+  { op: 'plan'; split: boolean } | { op: 'check'; job: IntegrityJob } | { op: 'facts'; tables: string[] };
 
-async function inspect(): Promise<SqliteFacts> {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+const { file, cacheKiB } = workerData as { file: string; cacheKiB: number };
+let opened: Database.Database | undefined;
+
+/** Opened on the first request, so that a file SQLite cannot open fails that request with SQLite's words. */
+function database(): Database.Database {
+  if (!opened) {
+    opened = new Database(file, { readonly: true, fileMustExist: true });
+    opened.pragma(`cache_size = -${cacheKiB}`);
+  }
+  return opened;
+}
+/** Every table's rows, when the plan counted them (the facts then need not count again). */
+let counted: Map<string, number> | undefined;
+
+/** The pieces of the integrity check (one when not split, or when the tables cannot be read). */
+function plan(split: boolean): { jobs: IntegrityJob[]; version: string } {
+  const db = database();
+  const version = db.prepare('SELECT sqlite_version()').pluck().get() as string;
+  const whole: IntegrityJob[] = [{ pragma: 'integrity_check' }];
+  if (!split) return { jobs: whole, version };
   try {
-    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
-      .map((r) => r.integrity_check)
-      .join('; ');
-    const version = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
-    // A damaged file is reported as such: its tables may not even be readable.
-    if (integrity !== 'ok') return { integrity, migrations: [], rowCounts: {}, version };
-    const reader = sqliteReader(db, `sqlite:${file}`);
-    return { integrity, migrations: await reader.migrations(), rowCounts: await reader.rowCounts(tables), version };
-  } finally {
-    db.close();
+    const indexes = new Map(
+      (
+        db
+          .prepare("SELECT tbl_name AS t, count(*) AS n FROM sqlite_schema WHERE type = 'index' GROUP BY tbl_name")
+          .all() as Array<{ t: string; n: number }>
+      ).map((r) => [r.t, r.n]),
+    );
+    const tables = (
+      db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table'").all() as Array<{
+        name: string;
+        sql: string | null;
+      }>
+    ).map((t) => {
+      const virtual = /^\s*create\s+virtual\b/i.test(t.sql ?? '');
+      return {
+        name: t.name,
+        virtual,
+        indexes: indexes.get(t.name) ?? 0,
+        rows: virtual
+          ? 0
+          : (db
+              .prepare(`SELECT count(*) FROM "${t.name.replace(/"/g, '""')}"`)
+              .pluck()
+              .get() as number),
+      };
+    });
+    counted = new Map(tables.filter((t) => !t.virtual).map((t) => [t.name, t.rows]));
+    return { jobs: splitIntegrityCheck(tables) ?? whole, version };
+  } catch {
+    return { jobs: whole, version }; // a damaged schema or table: the whole check says what is wrong
   }
 }
 
-inspect().then(
-  (facts) => parentPort!.postMessage({ facts }),
-  (e: unknown) => parentPort!.postMessage({ error: errorText(e) }),
-);
+async function answer(req: InspectRequest): Promise<unknown> {
+  switch (req.op) {
+    case 'plan':
+      return plan(req.split);
+    case 'check':
+      return { rows: database().prepare(integritySql(req.job)).pluck().all() as string[] };
+    case 'facts': {
+      const reader = sqliteReader(database(), `sqlite:${file}`);
+      const rowCounts = counted
+        ? Object.fromEntries(req.tables.flatMap((t) => (counted!.has(t) ? [[t, counted!.get(t)!]] : [])))
+        : await reader.rowCounts(req.tables);
+      return { migrations: await reader.migrations(), rowCounts };
+    }
+  }
+}
+
+parentPort!.on('message', (req: InspectRequest) => {
+  answer(req).then(
+    (a) => parentPort!.postMessage({ answer: a }),
+    (e: unknown) => parentPort!.postMessage({ error: errorText(e) }),
+  );
+});

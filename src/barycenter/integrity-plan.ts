@@ -1,0 +1,41 @@
+/** One PRAGMA of a split integrity check: quick_check of the whole file, or integrity_check of one table. */
+export type IntegrityJob = { pragma: 'quick_check' } | { pragma: 'integrity_check'; table?: string };
+
+/** A table as the plan needs it: its rows and indexes make its share of the check's time. */
+export interface TableShape {
+  name: string;
+  rows: number;
+  indexes: number;
+  virtual: boolean;
+}
+
+/**
+ * Splits `PRAGMA integrity_check` into pieces that threads can run side by side, for the same
+ * verdict: SQLite checks the b-trees of the whole file (every page used once, the freelist) in
+ * quick_check as in integrity_check, and `integrity_check(T)` runs, for table T only, what
+ * quick_check leaves out (index entries against rows, UNIQUE, CHECK). So quick_check plus
+ * integrity_check of every table, sqlite_schema included, checks what integrity_check does.
+ * The longest pieces come first, so that two threads end together.
+ *
+ * Returns null (check in one piece) when the split would not be exact: a virtual table (its own
+ * xIntegrity check runs only in the whole check) or a table name SQLite would read as the
+ * PRAGMA's error limit instead of a table.
+ */
+export function splitIntegrityCheck(tables: readonly TableShape[]): Array<IntegrityJob & { weight: number }> | null {
+  if (tables.some((t) => t.virtual || /^\s*[-+]?\d/.test(t.name))) return null;
+  // integrity_check(T) looks each row up in each index; quick_check walks every row once.
+  const jobs: Array<IntegrityJob & { weight: number }> = [
+    { pragma: 'quick_check', weight: tables.reduce((n, t) => n + t.rows, 0) },
+    { pragma: 'integrity_check', table: 'sqlite_schema', weight: 0 },
+    ...tables.map((t) => ({ pragma: 'integrity_check' as const, table: t.name, weight: t.rows * (1 + t.indexes) })),
+  ];
+  return jobs.sort((a, b) => b.weight - a.weight);
+}
+
+/** The PRAGMA statement of a job, its table name quoted as an SQL identifier. */
+export function integritySql(job: IntegrityJob): string {
+  if (job.pragma === 'quick_check') return 'PRAGMA quick_check';
+  return job.table === undefined
+    ? 'PRAGMA integrity_check'
+    : `PRAGMA integrity_check("${job.table.replace(/"/g, '""')}")`;
+}
