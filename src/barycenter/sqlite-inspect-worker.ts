@@ -21,10 +21,12 @@ function database(): Database.Database {
   return opened;
 }
 /** Every table's rows, when the plan counted them (the facts then need not count again). */
-let counted: Map<string, number> | undefined;
+let counted: Record<string, number> | undefined;
+
+const reader = () => sqliteReader(database(), `sqlite:${file}`);
 
 /** The pieces of the integrity check (one when not split, or when the tables cannot be read). */
-function plan(split: boolean): { jobs: IntegrityJob[]; version: string } {
+async function plan(split: boolean): Promise<{ jobs: IntegrityJob[]; version: string }> {
   const db = database();
   const version = db.prepare('SELECT sqlite_version()').pluck().get() as string;
   const whole: IntegrityJob[] = [{ pragma: 'integrity_check' }];
@@ -37,26 +39,17 @@ function plan(split: boolean): { jobs: IntegrityJob[]; version: string } {
           .all() as Array<{ t: string; n: number }>
       ).map((r) => [r.t, r.n]),
     );
-    const tables = (
-      db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table'").all() as Array<{
-        name: string;
-        sql: string | null;
-      }>
-    ).map((t) => {
-      const virtual = /^\s*create\s+virtual\b/i.test(t.sql ?? '');
-      return {
-        name: t.name,
-        virtual,
-        indexes: indexes.get(t.name) ?? 0,
-        rows: virtual
-          ? 0
-          : (db
-              .prepare(`SELECT count(*) FROM "${t.name.replace(/"/g, '""')}"`)
-              .pluck()
-              .get() as number),
-      };
-    });
-    counted = new Map(tables.filter((t) => !t.virtual).map((t) => [t.name, t.rows]));
+    const schema = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table'").all() as Array<{
+      name: string;
+      sql: string | null;
+    }>;
+    counted = await reader().rowCounts(schema.map((t) => t.name));
+    const tables = schema.map((t) => ({
+      name: t.name,
+      virtual: /^\s*create\s+virtual\b/i.test(t.sql ?? ''),
+      indexes: indexes.get(t.name) ?? 0,
+      rows: counted![t.name] ?? 0,
+    }));
     return { jobs: splitIntegrityCheck(tables) ?? whole, version };
   } catch {
     return { jobs: whole, version }; // a damaged schema or table: the whole check says what is wrong
@@ -70,11 +63,11 @@ async function answer(req: InspectRequest): Promise<unknown> {
     case 'check':
       return { rows: database().prepare(integritySql(req.job)).pluck().all() as string[] };
     case 'facts': {
-      const reader = sqliteReader(database(), `sqlite:${file}`);
+      const r = reader();
       const rowCounts = counted
-        ? Object.fromEntries(req.tables.flatMap((t) => (counted!.has(t) ? [[t, counted!.get(t)!]] : [])))
-        : await reader.rowCounts(req.tables);
-      return { migrations: await reader.migrations(), rowCounts };
+        ? Object.fromEntries(req.tables.filter((t) => Object.hasOwn(counted!, t)).map((t) => [t, counted![t]!]))
+        : await r.rowCounts(req.tables);
+      return { migrations: await r.migrations(), rowCounts };
     }
   }
 }
