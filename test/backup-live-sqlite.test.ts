@@ -114,8 +114,9 @@ test('the copy reads the file under a read lock in rollback-journal mode and use
       const out = path.join(dir.path, journal);
       await import('node:fs/promises').then((fs) => fs.mkdir(out));
       const snap = await snapshotSqlite(file, out);
+      const method = await snap.copied;
       await snap.cancel();
-      assert.equal(snap.method, journal === 'wal' ? 'backup-api' : 'locked-file', journal);
+      assert.equal(method, journal === 'wal' ? 'backup-api' : 'locked-file', journal);
       const copy = new Database(path.join(out, 'barycenter.db'), { readonly: true });
       assert.deepEqual(copy.prepare('SELECT x FROM t').pluck().all(), [1, 2]);
       copy.close();

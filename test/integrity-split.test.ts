@@ -44,7 +44,7 @@ async function expectEveryFaultKept(file: string, fault: RegExp): Promise<void> 
     r.integrity_check.split('\n'),
   );
   db.close();
-  const split = (await inspectSqlite(file, [], 2).facts).integrity;
+  const split = (await inspectSqlite(file, [], { workers: 2 }).facts).integrity;
   assert.match(whole.join('\n'), fault);
   assert.notEqual(split, 'ok');
   for (const line of whole) assert.ok(split.includes(line), `the split check lost: ${line}`);
@@ -95,8 +95,8 @@ test('a healthy file: the split check and one integrity_check agree, with the sa
   try {
     const file = path.join(dir.path, 'healthy.db');
     await healthy(file);
-    const one = await inspectSqlite(file, ['tokens', 'users', 'absent'], 1).facts;
-    const two = await inspectSqlite(file, ['tokens', 'users', 'absent'], 2).facts;
+    const one = await inspectSqlite(file, ['tokens', 'users', 'absent'], { workers: 1 }).facts;
+    const two = await inspectSqlite(file, ['tokens', 'users', 'absent'], { workers: 2 }).facts;
     assert.equal(one.integrity, 'ok');
     assert.deepEqual(two, one);
     assert.deepEqual(two.rowCounts, { tokens: 3000, users: 500 });
@@ -140,11 +140,11 @@ test('a file whose tables cannot be split (a virtual table, a table named like a
              CREATE TABLE "2024" (x); INSERT INTO "2024" VALUES (1);
              CREATE TABLE blobs (b); INSERT INTO blobs SELECT randomblob(5000) FROM (${fill(20)})`);
     db.close();
-    const facts = await inspectSqlite(file, ['2024'], 2).facts;
+    const facts = await inspectSqlite(file, ['2024'], { workers: 2 }).facts;
     assert.equal(facts.integrity, 'ok');
     assert.deepEqual(facts.rowCounts, { '2024': 1 });
     await sqlite3(file, "PRAGMA writable_schema = ON; DELETE FROM sqlite_schema WHERE name = 'blobs'");
-    assert.match((await inspectSqlite(file, [], 2).facts).integrity, /never used/);
+    assert.match((await inspectSqlite(file, [], { workers: 2 }).facts).integrity, /never used/);
   } finally {
     await dir.cleanup();
   }

@@ -6,6 +6,13 @@ import { STREAM_BUFFER } from '../../crypto/age.js';
 /** How the copy was made: the file's bytes read under a read lock, or SQLite's backup API. */
 export type CopyMethod = 'locked-file' | 'backup-api';
 
+export interface CopyOptions {
+  /** Told the number of bytes of the copy written so far, after each write. */
+  onProgress?: (bytes: number) => void;
+  /** Aborting ends the copy (and its lock) after the current write; the copy then rejects. */
+  signal?: AbortSignal;
+}
+
 /**
  * Copies the database that `src` (a read-only connection) is open on into `copyPath`, an empty
  * file barysafe created, as one consistent snapshot.
@@ -28,6 +35,7 @@ export async function copyConsistent(
   source: FileHandle,
   dbPath: string,
   copyPath: string,
+  opts: CopyOptions = {},
 ): Promise<CopyMethod> {
   src.exec('BEGIN');
   try {
@@ -51,6 +59,7 @@ export async function copyConsistent(
       // on a process that must stay small.
       const buffer = Buffer.allocUnsafe(STREAM_BUFFER);
       for (let at = 0; at < length;) {
+        opts.signal?.throwIfAborted();
         const { bytesRead } = await source.read(buffer, 0, Math.min(buffer.length, length - at), at);
         if (bytesRead === 0)
           throw new Error(`database disk image is malformed: the file ends at ${at} of ${length} bytes`);
@@ -58,6 +67,7 @@ export async function copyConsistent(
           done += (await dest.write(buffer, done, bytesRead - done, at + done)).bytesWritten;
         }
         at += bytesRead;
+        opts.onProgress?.(at);
       }
     } finally {
       await dest.close();

@@ -1,34 +1,39 @@
-import { closeSync, createReadStream, existsSync, statSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, existsSync, statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { createExclusiveSync } from '../../platform/safe-fs.js';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { CORE_TABLES, SCHEMA_HINT, schemaProblem } from '../../barycenter/schema.js';
 import { inspectSqlite } from '../../barycenter/sqlite-inspect.js';
-import { copyConsistent, type CopyMethod } from './sqlite-copy.js';
+import type { CopyMethod } from './sqlite-copy.js';
+import type { CopyMessage } from './sqlite-copy-worker.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import type { Readable } from 'node:stream';
+import { GrowingFile, readGrowing } from '../../platform/growing-file.js';
 
 export interface SqliteSnapshot {
+  /** How the copy was made (the file under a read lock, or SQLite's backup API in WAL mode); rejects with the backup's error when it failed. */
+  copied: Promise<CopyMethod>;
   /**
-   * The copy's integrity_check, migrations and row counts, read in a worker thread while the copy
-   * is encrypted; rejects with the backup's error when integrity_check is not "ok".
+   * The copy's integrity_check, migrations and row counts, read in worker threads once the copy is
+   * complete, while it is encrypted; rejects with the copy's error, or when integrity_check is not "ok".
    */
   record: Promise<DatabaseRecord>;
-  /** Stops the inspection when the backup failed anyway. */
+  /** Stops the copy and the inspection when the backup failed anyway; `record` then rejects. */
   cancel(): Promise<void>;
-  /** The copy's bytes. */
+  /**
+   * The copy's bytes, from the first ones copied: the encryption follows the copy instead of
+   * waiting for it. The stream is not failed by a failed copy: `record` reports that.
+   */
   open(): Readable;
-  /** How the copy was made (the file under a read lock, or SQLite's backup API in WAL mode). */
-  method: CopyMethod;
 }
 
 /**
  * A consistent copy (copyConsistent) into a private temp file. It is checked with
  * integrity_check, and migrations and row counts are read from it (so they match the dump),
  * beside its encryption rather than before it: the check reads every page and would otherwise
- * double the time of a backup.
+ * double the time of a backup. The encryption starts with the copy's first bytes, and the
+ * inspection's workers boot while the copy runs.
  */
 export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<SqliteSnapshot> {
   if (!existsSync(dbPath)) {
@@ -47,36 +52,10 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
   // barysafe creates the copy's file itself (O_EXCL|O_NOFOLLOW, 0600) before SQLite opens it:
   // SQLite would otherwise write the plaintext into whatever file or link sits at that path.
   closeSync(createExclusiveSync(copyPath, 0o600));
-  let source: FileHandle | undefined;
-  let src: Database.Database | undefined;
-  let method: CopyMethod;
-  try {
-    source = await open(dbPath, 'r'); // before the connection, closed after it: see copyConsistent
-    src = new Database(dbPath, { readonly: true, fileMustExist: true });
-    src.pragma('busy_timeout = 10000');
-    method = await copyConsistent(src, source, dbPath, copyPath);
-  } catch (e) {
-    if (/disk is full|SQLITE_FULL|ENOSPC/i.test(errorText(e))) {
-      throw new BarysafeError(
-        'sqlite',
-        `cannot copy the SQLite database ${dbPath}: the temp directory is full (${errorText(e)})`,
-        {
-          exitCode: ExitCode.FAILURE,
-          hint: `the consistent copy needs as much free space as the database (${Math.ceil(statSync(dbPath).size / 1048576)} MiB) in ${tempDir}; free space there or set backup.temp_dir to a larger disk`,
-          cause: e,
-        },
-      );
-    }
-    if (CORRUPT.test(errorText(e))) throw corruptError(dbPath, errorText(e), e);
-    throw new BarysafeError('sqlite', `cannot copy the SQLite database ${dbPath}: ${errorText(e)}`, {
-      exitCode: ExitCode.SOURCE,
-      cause: e,
-    });
-  } finally {
-    src?.close();
-    await source?.close();
-  }
-  const inspection = inspectSqlite(copyPath, CORE_TABLES);
+  const growing = new GrowingFile();
+  const stop = new AbortController();
+  const copied = copy(dbPath, copyPath, tempDir, growing, stop.signal);
+  const inspection = inspectSqlite(copyPath, CORE_TABLES, { after: copied });
   const record = inspection.facts.then(
     (f): DatabaseRecord => {
       if (f.integrity !== 'ok')
@@ -97,7 +76,9 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
         dump_format: 'sqlite3',
       };
     },
-    (e: unknown) => {
+    async (e: unknown) => {
+      await copied.catch(() => undefined); // settled before anyone removes the temp directory
+      if (e instanceof BarysafeError) throw e; // the copy's own error
       if (CORRUPT.test(errorText(e))) throw corruptError(dbPath, errorText(e), e);
       throw new BarysafeError('sqlite', `cannot read the copy of ${dbPath}: ${errorText(e)}`, {
         exitCode: ExitCode.SOURCE,
@@ -105,13 +86,70 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
       });
     },
   );
+  copied.catch(() => {}); // reported through `record`
   record.catch(() => {}); // awaited by the caller, who may give up first
   return {
+    copied,
     record,
-    cancel: inspection.cancel,
-    method,
-    open: () => createReadStream(copyPath, { highWaterMark: COPY_READ }),
+    cancel: async () => {
+      stop.abort();
+      await Promise.all([inspection.cancel(), copied.catch(() => undefined)]);
+    },
+    open: () => readGrowing(copyPath, growing, COPY_READ),
   };
+}
+
+/** The copy (copyConsistent, in its own worker), with SQLite's and the disk's failures said as what to fix. */
+async function copy(
+  dbPath: string,
+  copyPath: string,
+  tempDir: string,
+  growing: GrowingFile,
+  signal: AbortSignal,
+): Promise<CopyMethod> {
+  try {
+    const method = await copyInWorker(dbPath, copyPath, growing, signal);
+    growing.end();
+    return method;
+  } catch (e) {
+    if (signal.aborted) throw new BarysafeError('sqlite', `the copy of ${dbPath} was stopped`, { cause: e });
+    if (/disk is full|SQLITE_FULL|ENOSPC/i.test(errorText(e))) {
+      throw new BarysafeError(
+        'sqlite',
+        `cannot copy the SQLite database ${dbPath}: the temp directory is full (${errorText(e)})`,
+        {
+          exitCode: ExitCode.FAILURE,
+          hint: `the consistent copy needs as much free space as the database (${Math.ceil(statSync(dbPath).size / 1048576)} MiB) in ${tempDir}; free space there or set backup.temp_dir to a larger disk`,
+          cause: e,
+        },
+      );
+    }
+    if (CORRUPT.test(errorText(e))) throw corruptError(dbPath, errorText(e), e);
+    throw new BarysafeError('sqlite', `cannot copy the SQLite database ${dbPath}: ${errorText(e)}`, {
+      exitCode: ExitCode.SOURCE,
+      cause: e,
+    });
+  }
+}
+
+function copyInWorker(
+  dbPath: string,
+  copyPath: string,
+  growing: GrowingFile,
+  signal: AbortSignal,
+): Promise<CopyMethod> {
+  const worker = new Worker(new URL('./sqlite-copy-worker.js', import.meta.url), { workerData: { dbPath, copyPath } });
+  const onAbort = () => worker.postMessage('stop');
+  signal.addEventListener('abort', onAbort, { once: true });
+  return new Promise<CopyMethod>((resolve, reject) => {
+    worker.on('message', (m: CopyMessage) => {
+      if ('progress' in m) growing.grew(m.progress);
+      else if ('method' in m) resolve(m.method);
+      else reject(new Error(m.error));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`the SQLite copy worker exited with code ${code}`))); // after an answer: no effect
+  }).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /**

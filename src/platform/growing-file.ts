@@ -1,0 +1,93 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+
+/**
+ * How much of a file another task of this process has written so far, from its start. The writer
+ * calls grew() after each write and end() once the file is complete.
+ */
+export class GrowingFile {
+  private written = 0;
+  private complete = false;
+  private waiting: Array<() => void> = [];
+
+  grew(bytes: number): void {
+    this.written = bytes;
+    this.wake();
+  }
+
+  /** The file is complete: readers go on to its end of file. */
+  end(): void {
+    this.complete = true;
+    this.wake();
+  }
+
+  /** How far a reader may read now (Infinity once the file is complete). */
+  get readable(): number {
+    return this.complete ? Infinity : this.written;
+  }
+
+  get ended(): boolean {
+    return this.complete;
+  }
+
+  /** Resolves at the next grew() or end(). */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private wake() {
+    const w = this.waiting;
+    this.waiting = [];
+    for (const resolve of w) resolve();
+  }
+}
+
+/**
+ * Reads `file` while it is being written, never past what the writer has written, to its end once
+ * the writer calls end(). Written by hand: a file stream stops at the current end of file, and
+ * following a file by polling its size (as `tail -f` does) would read bytes the writer has not
+ * finished. The writer never waits for this reader; a reader that is faster waits for the writer.
+ * The stream does not end on its own if the writer fails: the writer's owner destroys it.
+ */
+export function readGrowing(file: string, growing: GrowingFile, chunkSize: number): Readable {
+  let fh: FileHandle | undefined;
+  let at = 0;
+  return new Readable({
+    highWaterMark: chunkSize,
+    read() {
+      void (async () => {
+        if (!fh) {
+          const opened = await open(file, 'r');
+          if (this.destroyed) return void (await opened.close());
+          fh = opened;
+        }
+        for (;;) {
+          const limit = growing.readable;
+          if (at < limit) {
+            const want = Math.min(chunkSize, limit - at);
+            const buffer = Buffer.allocUnsafe(want);
+            const { bytesRead } = await fh.read(buffer, 0, want, at);
+            if (bytesRead > 0) {
+              at += bytesRead;
+              this.push(bytesRead < want ? buffer.subarray(0, bytesRead) : buffer);
+              return;
+            }
+            if (growing.ended) break; // end of the complete file
+            throw new Error(`${file} is shorter (${at} bytes) than its writer said it wrote`);
+          }
+          if (growing.ended) break;
+          await growing.changed();
+          if (this.destroyed) return;
+        }
+        this.push(null);
+      })().catch((e: unknown) => this.destroy(e as Error));
+    },
+    destroy(err, callback) {
+      const closing = fh ? fh.close() : Promise.resolve();
+      closing.then(
+        () => callback(err),
+        () => callback(err),
+      );
+    },
+  });
+}
