@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,6 +148,30 @@ test('a database file replaced between the two opens of the copy is refused, not
       src.close();
       await source.close();
     }
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test('a copy stopped by the backup ends at once, releases its read lock and leaves the service free to write', async () => {
+  const dir = await makeTempDir('barysafe-sqlite-copy-');
+  try {
+    const file = path.join(dir.path, 'barycenter.db');
+    const db = new Database(file);
+    db.exec(
+      'CREATE TABLE t (x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4096) INSERT INTO t SELECT randomblob(4096) FROM n',
+    );
+    const out = path.join(dir.path, 'out');
+    mkdirSync(out);
+    const snap = await snapshotSqlite(file, out);
+    // Asked before the copy's worker has booted, so before its first read.
+    await snap.cancel();
+    await assert.rejects(snap.copied, /the copy of .* was stopped/);
+    await assert.rejects(snap.record, /was stopped/);
+    assert.ok(statSync(path.join(out, 'barycenter.db')).size < statSync(file).size, 'the copy ended early');
+    db.pragma('busy_timeout = 0'); // a lock still held would fail this write at once
+    db.exec('INSERT INTO t VALUES (1)');
+    db.close();
   } finally {
     await dir.cleanup();
   }

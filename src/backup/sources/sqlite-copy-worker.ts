@@ -7,13 +7,12 @@ import { copyConsistent, type CopyMethod } from './sqlite-copy.js';
 // The copy of snapshotSqlite() in a thread of its own. On the main thread each of its reads and
 // writes waited for the encryption of a chunk before the next could start, which doubled the time
 // writers wait on the lock it holds. Messages out: { progress: bytes } after each write, then
-// { method } or { error }. Message in: 'stop'.
+// { method } or { error }. The copy's loop does not yield to this thread's event loop, so a stop
+// is asked for through shared memory: `stop[0]` set to 1.
 export type CopyMessage = { progress: number } | { method: CopyMethod } | { error: string };
 
-const { dbPath, copyPath } = workerData as { dbPath: string; copyPath: string };
+const { dbPath, copyPath, stop } = workerData as { dbPath: string; copyPath: string; stop: Int32Array };
 const port = parentPort!;
-const stop = new AbortController();
-port.on('message', () => stop.abort());
 
 async function copy(): Promise<CopyMethod> {
   let source: FileHandle | undefined;
@@ -24,7 +23,7 @@ async function copy(): Promise<CopyMethod> {
     src.pragma('busy_timeout = 10000');
     return await copyConsistent(src, source, dbPath, copyPath, {
       onProgress: (progress) => port.postMessage({ progress } satisfies CopyMessage),
-      signal: stop.signal,
+      stopped: () => Atomics.load(stop, 0) === 1,
     });
   } finally {
     src?.close();

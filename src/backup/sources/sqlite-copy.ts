@@ -1,5 +1,5 @@
-import { constants, statSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, openSync, readSync, statSync, writeSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import type Database from 'better-sqlite3';
 import { STREAM_BUFFER } from '../../crypto/age.js';
 
@@ -9,8 +9,8 @@ export type CopyMethod = 'locked-file' | 'backup-api';
 export interface CopyOptions {
   /** Told the number of bytes of the copy written so far, after each write. */
   onProgress?: (bytes: number) => void;
-  /** Aborting ends the copy (and its lock) after the current write; the copy then rejects. */
-  signal?: AbortSignal;
+  /** Asked before each read: true ends the copy (and its lock); the copy then rejects. */
+  stopped?: () => boolean;
 }
 
 /**
@@ -53,24 +53,27 @@ export async function copyConsistent(
     if (held.ino !== now.ino || held.dev !== now.dev) {
       throw new Error(`${dbPath} was replaced by another file while the backup opened it; run the backup again`);
     }
-    const dest = await open(copyPath, constants.O_WRONLY | constants.O_NOFOLLOW);
+    // Synchronous reads and writes: the copy runs on a thread of its own (see snapshotSqlite), and
+    // its requests would otherwise queue in libuv's thread pool behind the process's other file
+    // I/O (the encryption's reads and writes), while writers wait on the lock.
+    const dest = openSync(copyPath, constants.O_WRONLY | constants.O_NOFOLLOW);
     try {
       // One reused buffer: a stream would allocate a new one per chunk, tens of MiB of garbage
       // on a process that must stay small.
       const buffer = Buffer.allocUnsafe(STREAM_BUFFER);
       for (let at = 0; at < length;) {
-        opts.signal?.throwIfAborted();
-        const { bytesRead } = await source.read(buffer, 0, Math.min(buffer.length, length - at), at);
+        if (opts.stopped?.()) throw new Error('the copy was stopped');
+        const bytesRead = readSync(source.fd, buffer, 0, Math.min(buffer.length, length - at), at);
         if (bytesRead === 0)
           throw new Error(`database disk image is malformed: the file ends at ${at} of ${length} bytes`);
         for (let done = 0; done < bytesRead;) {
-          done += (await dest.write(buffer, done, bytesRead - done, at + done)).bytesWritten;
+          done += writeSync(dest, buffer, done, bytesRead - done, at + done);
         }
         at += bytesRead;
         opts.onProgress?.(at);
       }
     } finally {
-      await dest.close();
+      closeSync(dest);
     }
     src.exec('COMMIT');
     return 'locked-file';

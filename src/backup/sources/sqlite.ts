@@ -138,8 +138,11 @@ function copyInWorker(
   growing: GrowingFile,
   signal: AbortSignal,
 ): Promise<CopyMethod> {
-  const worker = new Worker(new URL('./sqlite-copy-worker.js', import.meta.url), { workerData: { dbPath, copyPath } });
-  const onAbort = () => worker.postMessage('stop');
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(new URL('./sqlite-copy-worker.js', import.meta.url), {
+    workerData: { dbPath, copyPath, stop },
+  });
+  const onAbort = () => Atomics.store(stop, 0, 1);
   signal.addEventListener('abort', onAbort, { once: true });
   return new Promise<CopyMethod>((resolve, reject) => {
     worker.on('message', (m: CopyMessage) => {
