@@ -206,3 +206,105 @@ describe('extract: one pass, all-or-nothing', () => {
     }
   });
 });
+
+describe('extract: several artifacts at once', () => {
+  /** The database's object served slowly, so the small artifacts end while it is still being decrypted. */
+  const slowly = (ct: Buffer) => () =>
+    Readable.from(
+      (async function* () {
+        for (let at = 0; at < ct.length; at += 256 * 1024) {
+          await new Promise((r) => setTimeout(r, 10));
+          yield ct.subarray(at, at + 256 * 1024);
+        }
+      })(),
+    );
+  const artifactOf = (name: string, kind: ArtifactRecord['kind'], ct: Buffer): ArtifactRecord => ({
+    name,
+    kind,
+    object: `snapshots/x/${name}.age`,
+    source: `/etc/barycenter/${name}`,
+    size: ct.length,
+    sha256: sha256(ct),
+    plaintext_size: 0,
+  });
+
+  test('they are placed in the manifest order, and a small one that fails is reported once the database has stopped', async () => {
+    const dir = await makeTempDir();
+    try {
+      const k = await newIdentity();
+      const db = randomBytes(OFFLOAD_MIN_BYTES + 3 * 1024 * 1024);
+      const small = {
+        'private_key.pem': randomBytes(1700),
+        'jwks.json': randomBytes(500),
+        'config.toml': randomBytes(900),
+      };
+      const cts: Record<string, Buffer> = { 'barycenter.db': await encrypted(k.recipient, db) };
+      for (const [n, b] of Object.entries(small)) cts[n] = await encrypted(k.recipient, b);
+      const artifacts = [
+        artifactOf('barycenter.db', 'database', cts['barycenter.db']!),
+        artifactOf('private_key.pem', 'key', cts['private_key.pem']!),
+        artifactOf('jwks.json', 'jwks', cts['jwks.json']!),
+        artifactOf('config.toml', 'config', cts['config.toml']!),
+      ];
+      const objects = (jwks: Buffer) => ({
+        [artifacts[0]!.object]: slowly(cts['barycenter.db']!),
+        [artifacts[1]!.object]: cts['private_key.pem']!,
+        [artifacts[2]!.object]: jwks,
+        [artifacts[3]!.object]: cts['config.toml']!,
+      });
+      const out = path.join(dir.path, 'good');
+      const placed: string[] = [];
+      const staged = await extractArtifacts(new Repository(memoryStorage(objects(cts['jwks.json']!))), artifacts, {
+        identities: [k.identity],
+        place: (a) => ({ dest: path.join(out, a.name), mode: 0o600 }),
+        onPlaced: (x) => void placed.push(x.artifact.name),
+      });
+      assert.deepEqual(placed, ['barycenter.db', 'private_key.pem', 'jwks.json', 'config.toml']);
+      assert.deepEqual(
+        staged.map((x) => x.artifact.name),
+        placed,
+      );
+      assert.ok((await readFile(path.join(out, 'barycenter.db'))).equals(db));
+      assert.ok((await readFile(path.join(out, 'jwks.json'))).equals(small['jwks.json']));
+
+      const bad = Buffer.from(cts['jwks.json']!);
+      bad[bad.length - 20]! ^= 1;
+      const failing = path.join(dir.path, 'bad');
+      // jwks.json first this time: it fails at once, while the database is still being decrypted.
+      const failFirst = [artifacts[2]!, artifacts[0]!, artifacts[1]!, artifacts[3]!];
+      const seen: string[] = [];
+      const e = await extractArtifacts(new Repository(memoryStorage(objects(bad))), failFirst, {
+        identities: [k.identity],
+        place: (a) => ({ dest: path.join(failing, a.name), mode: 0o600 }),
+        onPlaced: (x) => void seen.push(x.artifact.name),
+      }).then(
+        () => assert.fail('extracted a corrupt jwks.json'),
+        (err: unknown) => err,
+      );
+      assert.ok(e instanceof BarysafeError && e.exitCode === ExitCode.INTEGRITY, String(e));
+      assert.match(e.message, /jwks\.json\.age \(jwks\.json\) is corrupt/);
+      // The database, still downloading when jwks.json failed, had ended too: no temp file is left.
+      const left = await readdir(failing);
+      assert.deepEqual(
+        left.filter((f) => f.includes('.tmp') || f.startsWith('.')),
+        [],
+        `left: ${left.join(', ')}`,
+      );
+      assert.deepEqual(seen, [], 'nothing after the failed one was handed on');
+
+      // In the manifest's order jwks.json fails while the database is awaited: reported in its turn.
+      const inOrder: string[] = [];
+      await assert.rejects(
+        extractArtifacts(new Repository(memoryStorage(objects(bad))), artifacts, {
+          identities: [k.identity],
+          place: (a) => ({ dest: path.join(dir.path, 'bad2', a.name), mode: 0o600 }),
+          onPlaced: (x) => void inOrder.push(x.artifact.name),
+        }),
+        /jwks\.json\.age \(jwks\.json\) is corrupt/,
+      );
+      assert.deepEqual(inOrder, ['barycenter.db', 'private_key.pem']);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
