@@ -14,7 +14,7 @@ import { loadSigner } from '../src/crypto/signing.js';
 import { manifestKey } from '../src/repository/layout.js';
 import type { Manifest } from '../src/repository/manifest.js';
 import { serialize, sha256Hex, signDocument } from '../src/repository/signed-document.js';
-import { makeDeployment, runCli, setupFileRepository, type BarysafeSetup } from './support/deployments.js';
+import { makeDeployment, run, runCli, setupFileRepository, type BarysafeSetup } from './support/deployments.js';
 import { getPostgres, type TestPostgres } from './support/services.js';
 import { drillSetup, step } from './drill-fixtures.js';
 
@@ -186,6 +186,43 @@ describe('the drill fails a snapshot of nothing at its database step', () => {
       const check = await runCli(['--config', f.setup.configPath, 'check', '--only', 'backup.database']);
       assert.equal(check.code, ExitCode.CHECK_FAILED, check.stdout + check.stderr);
       assert.match(check.stdout, new RegExp(`snapshot ${id} holds a database with no Barycenter schema`));
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('a validly signed snapshot whose database is damaged (pages no table uses) fails the drill at integrity_check', async () => {
+    const f = await drillSetup();
+    try {
+      const { id } = await f.backup();
+      // The production database with the same migrations and rows, plus pages no b-tree owns.
+      const damaged = path.join(f.d.dir.path, 'damaged.db');
+      await writeFile(damaged, await readFile(path.join(f.d.workdir, 'barycenter.db')));
+      // The sqlite3 CLI: better-sqlite3 opens files in defensive mode, which forbids writable_schema.
+      const r = await run('sqlite3', [
+        damaged,
+        "CREATE TABLE orphan (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20) INSERT INTO orphan SELECT randomblob(3000) FROM n; PRAGMA writable_schema = ON; DELETE FROM sqlite_schema WHERE name = 'orphan'",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const m = JSON.parse(await readFile(path.join(f.repoRoot, manifestKey(id)), 'utf8')) as Manifest;
+      const art = m.artifacts.find((a) => a.kind === 'database')!;
+      const plain = await readFile(damaged);
+      const chunks: Buffer[] = [];
+      for await (const c of await encryptStream(m.recipients, Readable.from([plain]))) chunks.push(c as Buffer);
+      const cipher = Buffer.concat(chunks);
+      await writeFile(path.join(f.repoRoot, art.object), cipher);
+      Object.assign(art, { size: cipher.length, sha256: sha256Hex(cipher), plaintext_size: plain.length });
+      delete m.signature;
+      const signer = await loadSigner(path.join(f.setup.etc, 'signing.pem'));
+      await writeFile(path.join(f.repoRoot, manifestKey(id)), serialize(signDocument(m, signer)));
+
+      const { result } = await f.drill(f.config, { ref: id });
+      assert.equal(step(result, 'integrity').verdict, 'pass', step(result, 'integrity').detail);
+      const dbStep = step(result, 'database');
+      assert.equal(dbStep.verdict, 'fail');
+      assert.match(dbStep.detail, /^integrity_check: \*\*\* in database main \*\*\*\nPage \d+: never used/);
+      assert.doesNotMatch(dbStep.detail, /migrations|row counts/, 'only the damage is reported');
+      assert.notEqual(result.exit_code, 0);
     } finally {
       await f.close();
     }
