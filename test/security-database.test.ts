@@ -16,7 +16,7 @@ import type { Manifest } from '../src/repository/manifest.js';
 import { serialize, sha256Hex, signDocument } from '../src/repository/signed-document.js';
 import { makeDeployment, run, runCli, setupFileRepository, type BarysafeSetup } from './support/deployments.js';
 import { getPostgres, type TestPostgres } from './support/services.js';
-import { drillSetup, step } from './drill-fixtures.js';
+import { drillSetup, step, type DrillSetup } from './drill-fixtures.js';
 
 let pgService: TestPostgres;
 before(async () => {
@@ -159,22 +159,9 @@ describe('the drill fails a snapshot of nothing at its database step', () => {
       const x = new Database(foreign);
       x.exec('CREATE TABLE notes(x)');
       x.close();
-      const m = JSON.parse(await readFile(path.join(f.repoRoot, manifestKey(id)), 'utf8')) as Manifest;
-      const art = m.artifacts.find((a) => a.kind === 'database')!;
-      const chunks: Buffer[] = [];
-      for await (const c of await encryptStream(m.recipients, Readable.from([await readFile(foreign)])))
-        chunks.push(c as Buffer);
-      const cipher = Buffer.concat(chunks);
-      await writeFile(path.join(f.repoRoot, art.object), cipher);
-      Object.assign(art, {
-        size: cipher.length,
-        sha256: sha256Hex(cipher),
-        plaintext_size: (await readFile(foreign)).length,
+      await replaceDatabase(f, id, await readFile(foreign), (m) => {
+        m.database = { ...m.database, migrations: [], row_counts: {} };
       });
-      m.database = { ...m.database, migrations: [], row_counts: {} };
-      delete m.signature;
-      const signer = await loadSigner(path.join(f.setup.etc, 'signing.pem'));
-      await writeFile(path.join(f.repoRoot, manifestKey(id)), serialize(signDocument(m, signer)));
 
       const { result } = await f.drill(f.config, { ref: id });
       assert.equal(step(result, 'integrity').verdict, 'pass', step(result, 'integrity').detail);
@@ -204,17 +191,7 @@ describe('the drill fails a snapshot of nothing at its database step', () => {
         "CREATE TABLE orphan (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20) INSERT INTO orphan SELECT randomblob(3000) FROM n; PRAGMA writable_schema = ON; DELETE FROM sqlite_schema WHERE name = 'orphan'",
       ]);
       assert.equal(r.code, 0, r.stderr);
-      const m = JSON.parse(await readFile(path.join(f.repoRoot, manifestKey(id)), 'utf8')) as Manifest;
-      const art = m.artifacts.find((a) => a.kind === 'database')!;
-      const plain = await readFile(damaged);
-      const chunks: Buffer[] = [];
-      for await (const c of await encryptStream(m.recipients, Readable.from([plain]))) chunks.push(c as Buffer);
-      const cipher = Buffer.concat(chunks);
-      await writeFile(path.join(f.repoRoot, art.object), cipher);
-      Object.assign(art, { size: cipher.length, sha256: sha256Hex(cipher), plaintext_size: plain.length });
-      delete m.signature;
-      const signer = await loadSigner(path.join(f.setup.etc, 'signing.pem'));
-      await writeFile(path.join(f.repoRoot, manifestKey(id)), serialize(signDocument(m, signer)));
+      await replaceDatabase(f, id, await readFile(damaged));
 
       const { result } = await f.drill(f.config, { ref: id });
       assert.equal(step(result, 'integrity').verdict, 'pass', step(result, 'integrity').detail);
@@ -228,3 +205,21 @@ describe('the drill fails a snapshot of nothing at its database step', () => {
     }
   });
 });
+
+/**
+ * Snapshot `id` with `plain` as its database, the manifest edited by `edit` and signed again with
+ * the repository's key: what an older barysafe could have saved.
+ */
+async function replaceDatabase(f: DrillSetup, id: string, plain: Buffer, edit?: (m: Manifest) => void): Promise<void> {
+  const m = JSON.parse(await readFile(path.join(f.repoRoot, manifestKey(id)), 'utf8')) as Manifest;
+  const art = m.artifacts.find((a) => a.kind === 'database')!;
+  const chunks: Buffer[] = [];
+  for await (const c of await encryptStream(m.recipients, Readable.from([plain]))) chunks.push(c as Buffer);
+  const cipher = Buffer.concat(chunks);
+  await writeFile(path.join(f.repoRoot, art.object), cipher);
+  Object.assign(art, { size: cipher.length, sha256: sha256Hex(cipher), plaintext_size: plain.length });
+  edit?.(m);
+  delete m.signature;
+  const signer = await loadSigner(path.join(f.setup.etc, 'signing.pem'));
+  await writeFile(path.join(f.repoRoot, manifestKey(id)), serialize(signDocument(m, signer)));
+}

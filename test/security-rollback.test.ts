@@ -52,7 +52,8 @@ async function backedUp(kind: BackendKind, n: number): Promise<Repo> {
     backup: async () => {
       const r = await self.cli(['--json', 'backup']);
       assert.ok(r.stdout, r.stderr);
-      const snap = (JSON.parse(r.stdout) as { snapshot: { id: string } }).snapshot;
+      const snap = (JSON.parse(r.stdout) as { snapshot?: { id: string } }).snapshot;
+      assert.ok(snap, `the backup saved no snapshot (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
       const manifest = JSON.parse((await raw.read(manifestKey(snap.id))).toString()) as Manifest;
       return { code: r.code, id: snap.id, manifest, stderr: r.stderr };
     },
