@@ -9,7 +9,7 @@
  *   BENCH_DIR=dir       work under dir (a run-* subdirectory, removed at the end) instead of $TMPDIR
  *   BENCH_KEEP=dir      keep generated SQLite files in dir (and, with TEST_PG_URL, the generated
  *                       PostgreSQL databases on that server) and reuse them on the next run
- *   BENCH_REPEAT=n      run each backup n times (median time, max RSS); default 1
+ *   BENCH_REPEAT=n      run each backup n times (median time, max RSS), the shell first every second time; default 1
  *   BENCH_CASES=a,b     only these cases (sqlite-small, sqlite-large, sqlite-blobs, pg-small, pg-large;
  *                       with BENCH_XL=1 also sqlite-1g, sqlite-2g)
  *   BENCH_XL=1          add SQLite 1 GiB and 2 GiB cases (peak RSS flat up to 2 GiB; ~10 more minutes)
@@ -164,23 +164,41 @@ async function main(): Promise<number> {
       const integrityRuns: number[] = [];
       let drill: CaseResult['drill'];
       for (let i = 0; i < repeat; i++) {
-        log(`   barysafe backup${repeat > 1 ? ` (run ${i + 1}/${repeat})` : ''} …`);
-        const m = await runMeasured(process.execPath, [BIN, '--config', dep.barysafeConfig, '--json', 'backup'], {
-          cwd: ROOT,
-        });
-        let doc: {
-          ok?: boolean;
-          snapshot?: { duration_ms: number; artifacts: Array<{ kind: string; size: number; plaintext_size: number }> };
-        } = {};
-        try {
-          doc = JSON.parse(m.stdout);
-        } catch {
-          /* reported below */
-        }
-        const db = doc.snapshot?.artifacts.find((a) => a.kind === 'database');
-        if (m.code !== 0 || !doc.ok || !db) {
-          failed = true;
-          log(`   BACKUP FAILED (exit ${m.code ?? m.signal}):\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-4000)}`);
+        /** barysafe's backup; false when it failed (the case stops there). */
+        const backupOnce = async (): Promise<boolean> => {
+          log(`   barysafe backup${repeat > 1 ? ` (run ${i + 1}/${repeat})` : ''} …`);
+          const m = await runMeasured(process.execPath, [BIN, '--config', dep.barysafeConfig, '--json', 'backup'], {
+            cwd: ROOT,
+          });
+          let doc: {
+            ok?: boolean;
+            snapshot?: {
+              duration_ms: number;
+              artifacts: Array<{ kind: string; size: number; plaintext_size: number }>;
+            };
+          } = {};
+          try {
+            doc = JSON.parse(m.stdout);
+          } catch {
+            /* reported below */
+          }
+          const db = doc.snapshot?.artifacts.find((a) => a.kind === 'database');
+          if (m.code !== 0 || !doc.ok || !db) {
+            failed = true;
+            log(`   BACKUP FAILED (exit ${m.code ?? m.signal}):\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-4000)}`);
+            bRuns.push({
+              wallMs: m.wallMs,
+              cpuSeconds: m.cpuSeconds,
+              loadBefore: m.loadBefore,
+              peakRssKiB: m.peakRssKiB,
+              childPeakRssKiB: m.childPeakRssKiB,
+              code: m.code,
+            });
+            return false;
+          }
+          dumpBytes = db.plaintext_size;
+          storedBytes = db.size;
+          if (m.samples.length > samples.length) samples = m.samples;
           bRuns.push({
             wallMs: m.wallMs,
             cpuSeconds: m.cpuSeconds,
@@ -188,32 +206,34 @@ async function main(): Promise<number> {
             peakRssKiB: m.peakRssKiB,
             childPeakRssKiB: m.childPeakRssKiB,
             code: m.code,
+            snapshotDurationMs: doc.snapshot!.duration_ms,
           });
-          break;
-        }
-        dumpBytes = db.plaintext_size;
-        storedBytes = db.size;
-        if (m.samples.length > samples.length) samples = m.samples;
-        bRuns.push({
-          wallMs: m.wallMs,
-          cpuSeconds: m.cpuSeconds,
-          loadBefore: m.loadBefore,
-          peakRssKiB: m.peakRssKiB,
-          childPeakRssKiB: m.childPeakRssKiB,
-          code: m.code,
-          snapshotDurationMs: doc.snapshot!.duration_ms,
-        });
-        log(
-          `   barysafe: ${(m.wallMs / 1000).toFixed(1)} s (CPU ${m.cpuSeconds?.toFixed(1)} s, load ${m.loadBefore.toFixed(1)}), peak RSS ${((m.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, dump ${fmtMiB(dumpBytes)} → ${fmtMiB(storedBytes)} encrypted`,
-        );
-        log(`   shell pipeline …`);
-        const s =
-          spec.engine === 'postgres'
-            ? await shellPostgres(dbUrl, binDir!, dep.recipient, caseDir)
-            : await shellSqlite(dbFile!, dep.recipient, caseDir);
-        if (s.code !== 0) {
-          failed = true;
-          log(`   SHELL PIPELINE FAILED (exit ${s.code ?? s.signal}): ${s.stderr.slice(-2000)}`);
+          log(
+            `   barysafe: ${(m.wallMs / 1000).toFixed(1)} s (CPU ${m.cpuSeconds?.toFixed(1)} s, load ${m.loadBefore.toFixed(1)}), peak RSS ${((m.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, dump ${fmtMiB(dumpBytes)} → ${fmtMiB(storedBytes)} encrypted`,
+          );
+          return true;
+        };
+        const shellOnce = async () => {
+          log(`   shell pipeline …`);
+          const out =
+            spec.engine === 'postgres'
+              ? await shellPostgres(dbUrl, binDir!, dep.recipient, caseDir)
+              : await shellSqlite(dbFile!, dep.recipient, caseDir);
+          if (out.code !== 0) {
+            failed = true;
+            log(`   SHELL PIPELINE FAILED (exit ${out.code ?? out.signal}): ${out.stderr.slice(-2000)}`);
+          }
+          return out;
+        };
+        // Each repetition swaps who goes first: the first command after a pause pays for first-touch
+        // page faults on fresh memory, which the second, reusing what the first freed, does not.
+        let s: Awaited<ReturnType<typeof shellOnce>>;
+        if (i % 2 === 0) {
+          if (!(await backupOnce())) break;
+          s = await shellOnce();
+        } else {
+          s = await shellOnce();
+          if (!(await backupOnce())) break;
         }
 
         // Restore: `barysafe restore --to` (fetch, hash, decrypt, place) vs `age -d`.
