@@ -61,7 +61,7 @@ function judge(facts: DbFacts, expected: DatabaseRecord, first: string): StepOut
   if (facts.integrity !== 'ok')
     return fail(`integrity_check: ${facts.integrity.slice(0, 300)}`, { engine: expected.engine });
   // A snapshot of an empty or foreign database would boot as a fresh IdP and prove nothing.
-  const noSchema = facts.integrity === 'ok' ? schemaProblem(facts.migrations, facts.tables) : undefined;
+  const noSchema = schemaProblem(facts.migrations, facts.tables);
   if (noSchema) problems.push(`the restored database holds no Barycenter schema: ${noSchema}`);
   const restoredSet = new Set(facts.migrations);
   const recordedSet = new Set(expected.migrations);
