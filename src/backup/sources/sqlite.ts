@@ -53,8 +53,9 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
   // SQLite would otherwise write the plaintext into whatever file or link sits at that path.
   closeSync(createExclusiveSync(copyPath, 0o600));
   const growing = new GrowingFile();
-  const stop = new AbortController();
-  const copied = copy(dbPath, copyPath, tempDir, growing, stop.signal);
+  // Read by the copy's loop, which never yields to its thread's event loop: 1 = stop.
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const copied = copy(dbPath, copyPath, tempDir, growing, stop);
   const inspection = inspectSqlite(copyPath, CORE_TABLES, { after: copied });
   const record = inspection.facts.then(
     (f): DatabaseRecord => {
@@ -92,7 +93,7 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
     copied,
     record,
     cancel: async () => {
-      stop.abort();
+      Atomics.store(stop, 0, 1);
       await Promise.all([inspection.cancel(), copied.catch(() => undefined)]);
     },
     open: () => readGrowing(copyPath, growing, COPY_READ),
@@ -105,14 +106,15 @@ async function copy(
   copyPath: string,
   tempDir: string,
   growing: GrowingFile,
-  signal: AbortSignal,
+  stop: Int32Array,
 ): Promise<CopyMethod> {
   try {
-    const method = await copyInWorker(dbPath, copyPath, growing, signal);
+    const method = await copyInWorker(dbPath, copyPath, growing, stop);
     growing.end();
     return method;
   } catch (e) {
-    if (signal.aborted) throw new BarysafeError('sqlite', `the copy of ${dbPath} was stopped`, { cause: e });
+    if (Atomics.load(stop, 0) === 1)
+      throw new BarysafeError('sqlite', `the copy of ${dbPath} was stopped`, { cause: e });
     if (/disk is full|SQLITE_FULL|ENOSPC/i.test(errorText(e))) {
       throw new BarysafeError(
         'sqlite',
@@ -132,18 +134,10 @@ async function copy(
   }
 }
 
-function copyInWorker(
-  dbPath: string,
-  copyPath: string,
-  growing: GrowingFile,
-  signal: AbortSignal,
-): Promise<CopyMethod> {
-  const stop = new Int32Array(new SharedArrayBuffer(4));
+function copyInWorker(dbPath: string, copyPath: string, growing: GrowingFile, stop: Int32Array): Promise<CopyMethod> {
   const worker = new Worker(new URL('./sqlite-copy-worker.js', import.meta.url), {
     workerData: { dbPath, copyPath, stop },
   });
-  const onAbort = () => Atomics.store(stop, 0, 1);
-  signal.addEventListener('abort', onAbort, { once: true });
   return new Promise<CopyMethod>((resolve, reject) => {
     worker.on('message', (m: CopyMessage) => {
       if ('progress' in m) growing.grew(m.progress);
@@ -152,7 +146,7 @@ function copyInWorker(
     });
     worker.on('error', reject);
     worker.on('exit', (code) => reject(new Error(`the SQLite copy worker exited with code ${code}`))); // after an answer: no effect
-  }).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**
