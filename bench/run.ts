@@ -183,31 +183,24 @@ async function main(): Promise<number> {
             /* reported below */
           }
           const db = doc.snapshot?.artifacts.find((a) => a.kind === 'database');
-          if (m.code !== 0 || !doc.ok || !db) {
-            failed = true;
-            log(`   BACKUP FAILED (exit ${m.code ?? m.signal}):\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-4000)}`);
-            bRuns.push({
-              wallMs: m.wallMs,
-              cpuSeconds: m.cpuSeconds,
-              loadBefore: m.loadBefore,
-              peakRssKiB: m.peakRssKiB,
-              childPeakRssKiB: m.childPeakRssKiB,
-              code: m.code,
-            });
-            return false;
-          }
-          dumpBytes = db.plaintext_size;
-          storedBytes = db.size;
-          if (m.samples.length > samples.length) samples = m.samples;
-          bRuns.push({
+          const measured = {
             wallMs: m.wallMs,
             cpuSeconds: m.cpuSeconds,
             loadBefore: m.loadBefore,
             peakRssKiB: m.peakRssKiB,
             childPeakRssKiB: m.childPeakRssKiB,
             code: m.code,
-            snapshotDurationMs: doc.snapshot!.duration_ms,
-          });
+          };
+          if (m.code !== 0 || !doc.ok || !db) {
+            failed = true;
+            log(`   BACKUP FAILED (exit ${m.code ?? m.signal}):\n${m.stdout.slice(-2000)}\n${m.stderr.slice(-4000)}`);
+            bRuns.push(measured);
+            return false;
+          }
+          dumpBytes = db.plaintext_size;
+          storedBytes = db.size;
+          if (m.samples.length > samples.length) samples = m.samples;
+          bRuns.push({ ...measured, snapshotDurationMs: doc.snapshot!.duration_ms });
           log(
             `   barysafe: ${(m.wallMs / 1000).toFixed(1)} s (CPU ${m.cpuSeconds?.toFixed(1)} s, load ${m.loadBefore.toFixed(1)}), peak RSS ${((m.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, dump ${fmtMiB(dumpBytes)} → ${fmtMiB(storedBytes)} encrypted`,
           );
