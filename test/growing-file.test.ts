@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { open, writeFile } from 'node:fs/promises';
+import { open, readdir, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -95,6 +95,36 @@ test('a missing file fails the stream with the file system error', async () => {
       collect(readGrowing(path.join(dir.path, 'absent'), growing, 4096), () => 0),
       /ENOENT/,
     );
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test('a reader destroyed while its read-ahead waits for the writer closes at once, with its file', async () => {
+  const dir = await makeTempDir('barysafe-growing-');
+  try {
+    const file = path.join(dir.path, 'copy');
+    await writeFile(file, Buffer.alloc(8192, 7));
+    const growing = new GrowingFile();
+    growing.grew(4096);
+    const stream = readGrowing(file, growing, 4096);
+    const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
+    assert.equal(first.length, 4096);
+    stream.pause();
+    await sleep(30); // the read after it now waits for the writer's next grew()
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.destroy();
+    await closed;
+    // The writer goes on after the reader left: nothing more reaches the destroyed stream.
+    let later = 0;
+    stream.on('data', (c: Buffer) => (later += c.length));
+    growing.grew(8192);
+    growing.end();
+    await sleep(30);
+    assert.equal(later, 0);
+    const fds = await readdir('/proc/self/fd');
+    const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+    assert.equal(targets.includes(file), false, 'the file is closed');
   } finally {
     await dir.cleanup();
   }

@@ -48,41 +48,53 @@ export class GrowingFile {
  * following a file by polling its size (as `tail -f` does) would read bytes the writer has not
  * finished. The writer never waits for this reader; a reader that is faster waits for the writer.
  * The stream does not end on its own if the writer fails: the writer's owner destroys it.
+ *
+ * One read runs ahead of the consumer: the next chunk comes from the page cache while the consumer
+ * works on this one, instead of each read waiting for the consumer and the consumer for each read.
  */
 export function readGrowing(file: string, growing: GrowingFile, chunkSize: number): Readable {
   let fh: FileHandle | undefined;
   let at = 0;
+  let ahead: Promise<Buffer | null> | undefined;
+  const readNext = async (stream: Readable): Promise<Buffer | null> => {
+    if (!fh) {
+      const opened = await open(file, 'r');
+      if (stream.destroyed) {
+        await opened.close();
+        return null;
+      }
+      fh = opened;
+    }
+    for (;;) {
+      const limit = growing.readable;
+      if (at < limit) {
+        const want = Math.min(chunkSize, limit - at);
+        const buffer = Buffer.allocUnsafe(want);
+        const { bytesRead } = await fh.read(buffer, 0, want, at);
+        if (bytesRead > 0) {
+          at += bytesRead;
+          return bytesRead < want ? buffer.subarray(0, bytesRead) : buffer;
+        }
+        if (growing.ended) return null; // end of the complete file
+        throw new Error(`${file} is shorter (${at} bytes) than its writer said it wrote`);
+      }
+      if (growing.ended) return null;
+      await growing.changed();
+      if (stream.destroyed) return null;
+    }
+  };
   return new Readable({
     highWaterMark: chunkSize,
     read() {
       void (async () => {
-        if (!fh) {
-          const opened = await open(file, 'r');
-          if (this.destroyed) return void (await opened.close());
-          fh = opened;
-        }
-        for (;;) {
-          const limit = growing.readable;
-          if (at < limit) {
-            const want = Math.min(chunkSize, limit - at);
-            const buffer = Buffer.allocUnsafe(want);
-            const { bytesRead } = await fh.read(buffer, 0, want, at);
-            if (bytesRead > 0) {
-              at += bytesRead;
-              this.push(bytesRead < want ? buffer.subarray(0, bytesRead) : buffer);
-              return;
-            }
-            if (growing.ended) break; // end of the complete file
-            throw new Error(`${file} is shorter (${at} bytes) than its writer said it wrote`);
-          }
-          if (growing.ended) break;
-          await growing.changed();
-          if (this.destroyed) return;
-        }
-        this.push(null);
+        const chunk = await (ahead ?? readNext(this));
+        ahead = chunk && !this.destroyed ? readNext(this) : undefined;
+        ahead?.catch(() => undefined); // rejects when it is awaited, at the next read()
+        if (!this.destroyed) this.push(chunk);
       })().catch((e: unknown) => this.destroy(e as Error));
     },
     destroy(err, callback) {
+      // A FileHandle closes once the read in flight, if any, has ended.
       const closing = fh ? fh.close() : Promise.resolve();
       closing.then(
         () => callback(err),
