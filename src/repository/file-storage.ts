@@ -6,6 +6,7 @@ import {
   createReadStream,
   createWriteStream,
   existsSync,
+  fdatasync,
   fstatSync,
   fsync,
   open as openCb,
@@ -22,6 +23,7 @@ import { promisify } from 'node:util';
 import { processAlive } from '../platform/lifecycle.js';
 import { errnoOf, fsErrorText } from '../platform/fs-errors.js';
 import { makeDirs } from '../platform/safe-fs.js';
+import { EarlyWriteback } from '../platform/early-writeback.js';
 import {
   checkRange,
   RepositoryMissingError,
@@ -54,6 +56,7 @@ const OLD_TEMP = /^[0-9a-f]{16}\.tmp$|^probe-[0-9a-f]{12}$/;
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = constants;
 const openP = promisify(openCb) as (p: string, flags: number, mode?: number) => Promise<number>;
 const fsyncP = promisify(fsync);
+const fdatasyncP = promisify(fdatasync);
 
 /** Bytes buffered ahead of the disk while an object is written (a few of the encryptor's 1 MiB reads). */
 const WRITE_BUFFER = 2 << 20;
@@ -132,6 +135,9 @@ export class FileStorage implements Storage {
         throw new StorageExistsError(key);
       }
       tmpDir = await this.openTmpDir();
+      const fd = await openP(inDir(tmpDir, tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      tmpCreated = true;
+      const writeback = new EarlyWriteback(() => fdatasyncP(fd));
       // Buffers of WRITE_BUFFER on both hops: with the streams' 16 KiB default every 64 KiB age
       // chunk waited for its own write() to finish, so encryption and disk never overlapped
       // (measured: 182 MiB/s into a file, against 436 MiB/s for the encryption alone).
@@ -141,11 +147,16 @@ export class FileStorage implements Storage {
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
           opts.onProgress?.(size);
+          try {
+            writeback.wrote(chunk.length);
+          } catch (e) {
+            return cb(e as Error);
+          }
           cb(null, chunk);
         },
+        // The sink's final fsync comes after, and only once no datasync is in flight on its descriptor.
+        flush: (cb) => writeback.settle().then(() => cb(), cb),
       });
-      const fd = await openP(inDir(tmpDir, tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      tmpCreated = true;
       // The stream owns the descriptor (a FileHandle stream with autoClose:false hangs fh.close()
       // on Node 20); flush: fsync before close.
       const sink = createWriteStream('', { fd, flush: true, highWaterMark: WRITE_BUFFER });

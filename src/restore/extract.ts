@@ -9,6 +9,7 @@ import { repoError, type Repository } from '../repository/repository.js';
 import { corruptObject, openObject } from './fetch-artifact.js';
 import { siblingTempName } from '../platform/safe-fs.js';
 import { errnoOf, fsErrorText, isOutOfSpace } from '../platform/fs-errors.js';
+import { EarlyWriteback } from '../platform/early-writeback.js';
 
 /**
  * fetch -> verify -> decrypt -> place, for every artifact of a snapshot: the one path by which
@@ -113,9 +114,11 @@ async function extractOne(
   let decryptError: unknown;
   // One write in flight while the next buffer is decrypted.
   let writing: Promise<unknown> = Promise.resolve();
+  const writeback = new EarlyWriteback(() => fh.datasync());
   const write = async (plain: Buffer[]) => {
     try {
       await writing;
+      if (plain.length) writeback.wrote(plain.reduce((n, b) => n + b.length, 0));
     } catch (e) {
       throw cannotWrite(dest, e);
     }
@@ -155,6 +158,9 @@ async function extractOne(
     }
     if (decryptError !== undefined) throw describeDecryptError(decryptError);
     await write([]);
+    await writeback.settle().catch((e: unknown) => {
+      throw cannotWrite(dest, e);
+    });
     await fh.chmod(mode); // on the descriptor: the umask played no part, and no path is followed
     await fh.sync();
     await fh.close();
@@ -163,6 +169,7 @@ async function extractOne(
     body.destroy();
     hash.abort();
     await writing.catch(() => {});
+    await writeback.settle().catch(() => {});
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
     throw e instanceof BarysafeError ? e : cannotWrite(dest, e);

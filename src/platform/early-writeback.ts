@@ -1,0 +1,45 @@
+/**
+ * Starts the disk on a large file while it is still being written, so that the final fsync has
+ * only the tail left to flush. Linux writes dirty pages back on its own only past
+ * dirty_background_ratio (gigabytes on a server), so without this the whole file waits for the
+ * fsync after the last write (0.12 s per 256 MiB measured here, on the critical path of both a
+ * backup and a restore). fdatasync runs in libuv's thread pool, one at a time, beside the writes.
+ * Written by hand: sync_file_range, which would only start the writeback, is not in Node.
+ */
+export class EarlyWriteback {
+  private sinceSync = 0;
+  private inFlight: Promise<void> | undefined;
+  private failure: unknown;
+
+  constructor(
+    private readonly datasync: () => Promise<void>,
+    private readonly every = EARLY_WRITEBACK_BYTES,
+  ) {}
+
+  /** Counts `bytes` as written; starts a datasync when enough were written since the last one. */
+  wrote(bytes: number): void {
+    if (this.failure !== undefined) throw this.failure;
+    this.sinceSync += bytes;
+    if (this.inFlight || this.sinceSync < this.every) return;
+    this.sinceSync = 0;
+    this.inFlight = this.datasync().then(
+      () => void (this.inFlight = undefined),
+      (e: unknown) => {
+        this.failure ??= e;
+        this.inFlight = undefined;
+      },
+    );
+  }
+
+  /**
+   * Waits for the datasync in flight (none may outlive the descriptor: its number could be reused
+   * by another file); rejects with the first one's error. The caller's own fsync comes after.
+   */
+  async settle(): Promise<void> {
+    await this.inFlight;
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** Smaller costs more syncs (each commits the journal); larger leaves more for the final fsync. */
+export const EARLY_WRITEBACK_BYTES = 32 << 20;
