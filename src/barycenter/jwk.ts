@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { JWK } from 'jose';
+import { jwkThumbprint } from '../crypto/jwk-thumbprint.js';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { JWK_PRIVATE_MEMBERS } from '../redact.js';
 
@@ -160,7 +161,7 @@ async function describe(jwk: JWK): Promise<KeyFacts> {
         : { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
   let thumbprint: string;
   try {
-    thumbprint = await calculateJwkThumbprint(publicOnly, 'sha256');
+    thumbprint = jwkThumbprint(publicOnly as Record<string, unknown>);
   } catch {
     throw new BarysafeError('key', `a ${jwk.kty} JWK lacks the members needed for its thumbprint`, {
       exitCode: ExitCode.SOURCE,
