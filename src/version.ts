@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version, read once from package.json (two levels above dist/src/). */
+/** The package version, read once from package.json (two levels above dist/src/ and dist/bundle/). */
 export const VERSION: string = (() => {
   for (const rel of ['../../package.json', '../package.json']) {
     try {

@@ -2,7 +2,7 @@
 // quick, and each command still parses and helps as before.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from './support/deployments.js';
@@ -40,6 +40,26 @@ describe('CLI start-up', () => {
       assert.equal(pkgs.has('jose'), false, `${command} reaches jose: ${[...pkgs].join(', ')}`);
       assert.equal(pkgs.has('cli-progress'), false, `${command} reaches cli-progress`);
     }
+  });
+
+  test('the bundle bin/barysafe runs has every file the code starts by URL beside it (workers, the drill guard)', () => {
+    const bundle = path.resolve(dist, '..', 'bundle');
+    assert.ok(existsSync(path.join(bundle, 'main.js')), 'npm run build made dist/bundle/main.js');
+    assert.match(readFileSync(path.resolve(dist, '..', '..', 'bin', 'barysafe'), 'utf8'), /dist\/bundle\/main\.js/);
+    const started = new Set<string>();
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.js'))
+          for (const m of readFileSync(p, 'utf8').matchAll(/new URL\('\.\/([\w-]+\.js)', import\.meta\.url\)/g))
+            started.add(m[1]!);
+      }
+    };
+    walk(dist);
+    assert.ok(started.size >= 4, [...started].join(', '));
+    for (const f of started)
+      assert.ok(existsSync(path.join(bundle, f)), `dist/bundle/${f} (an entry point of scripts/bundle.mjs)`);
   });
 
   test('the command named on the command line is found after the global options', () => {

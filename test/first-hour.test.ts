@@ -36,11 +36,12 @@ test('bin/barysafe tells "not built" from "dependencies missing"', () => {
     assert.equal(unbuilt.status, 2);
     assert.match(unbuilt.stderr, /the CLI is not built: run `npm ci && npm run build`/, 'no compiler: npm ci first');
 
-    mkdirSync(path.join(dir, 'dist', 'src', 'cli'), { recursive: true });
-    writeFileSync(path.join(dir, 'dist', 'src', 'cli', 'main.js'), "import 'commander';\nexport function main() {}\n");
+    // The bundle imports the packages it does not hold (pino, better-sqlite3…) from node_modules.
+    mkdirSync(path.join(dir, 'dist', 'bundle'), { recursive: true });
+    writeFileSync(path.join(dir, 'dist', 'bundle', 'main.js'), "import 'pino';\nexport function main() {}\n");
     const noDeps = run();
     assert.equal(noDeps.status, 2);
-    assert.match(noDeps.stderr, /dependencies are missing \(commander\): run `npm ci`/);
+    assert.match(noDeps.stderr, /dependencies are missing \(pino\): run `npm ci`/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

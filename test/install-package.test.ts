@@ -59,7 +59,8 @@ test('npm pack, npm install -g --prefix, then the installed barysafe: --version,
   t.diagnostic(`npm install -g of the tarball: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const installed = path.join(prefix, 'lib/node_modules/barysafe');
-  assert.ok(existsSync(path.join(installed, 'dist/src/cli/main.js')), 'dist/ is in the package');
+  assert.ok(existsSync(path.join(installed, 'dist/bundle/main.js')), 'the bundled CLI is in the package');
+  assert.equal(existsSync(path.join(installed, 'dist/src')), false, 'the unbundled modules are not');
   assert.equal(existsSync(path.join(installed, 'dist/test')), false, 'the tests are not');
   assert.equal(existsSync(path.join(installed, 'node_modules/typescript')), false, 'no compiler is installed');
   const bin = path.join(prefix, 'bin/barysafe');
