@@ -29,6 +29,14 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => unknown>> = {
   completion: async () => (await import('./completion.js')).registerCompletion,
 };
 
+/**
+ * Work a command can start before its modules load, on another core: the SQLite copy's thread
+ * for a backup (copy-worker.ts). Only for the command named, never for --help.
+ */
+const PRESTART: Record<string, () => Promise<void>> = {
+  backup: async () => (await import('../backup/sources/copy-worker.js')).prestartCopyWorker(),
+};
+
 /** Global options that take a value (so the value is not taken for a command name). */
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
@@ -82,6 +90,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       : versionOnly
         ? []
         : Object.keys(COMMANDS);
+  if (wanted.length === 1) await PRESTART[wanted[0]!]?.();
   for (const register of await Promise.all(wanted.map((c) => COMMANDS[c]!()))) register(program);
   applyHelp(program);
   return program;

@@ -1,20 +1,25 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { errorText } from '../../errors.js';
 import { copyConsistent, type CopyMethod } from './sqlite-copy.js';
 
 // The copy of snapshotSqlite() in a thread of its own. On the main thread each of its reads and
 // writes waited for the encryption of a chunk before the next could start, which doubled the time
-// writers wait on the lock it holds. Messages out: { progress: bytes } after each write, then
-// { method } or { error }. The copy's loop does not yield to this thread's event loop, so a stop
-// is asked for through shared memory: `stop[0]` set to 1.
+// writers wait on the lock it holds. The thread may start before the backup knows what to copy
+// (copy-worker.ts): one message in, the CopyTask; messages out: { progress: bytes } after each
+// write, then { method } or { error }. The copy's loop does not yield to this thread's event
+// loop, so a stop is asked for through shared memory: `stop[0]` set to 1.
+export interface CopyTask {
+  dbPath: string;
+  copyPath: string;
+  stop: Int32Array;
+}
 export type CopyMessage = { progress: number } | { method: CopyMethod } | { error: string };
 
-const { dbPath, copyPath, stop } = workerData as { dbPath: string; copyPath: string; stop: Int32Array };
 const port = parentPort!;
 
-async function copy(): Promise<CopyMethod> {
+async function copy({ dbPath, copyPath, stop }: CopyTask): Promise<CopyMethod> {
   let source: FileHandle | undefined;
   let src: Database.Database | undefined;
   try {
@@ -31,9 +36,11 @@ async function copy(): Promise<CopyMethod> {
   }
 }
 
-copy()
-  .then(
-    (method) => port.postMessage({ method } satisfies CopyMessage),
-    (e: unknown) => port.postMessage({ error: errorText(e) } satisfies CopyMessage),
-  )
-  .finally(() => port.close());
+port.once('message', (task: CopyTask) => {
+  copy(task)
+    .then(
+      (method) => port.postMessage({ method } satisfies CopyMessage),
+      (e: unknown) => port.postMessage({ error: errorText(e) } satisfies CopyMessage),
+    )
+    .finally(() => port.close());
+});

@@ -1,12 +1,12 @@
 import { closeSync, existsSync, statSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { createExclusiveSync } from '../../platform/safe-fs.js';
 import path from 'node:path';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { CORE_TABLES, SCHEMA_HINT, schemaProblem } from '../../barycenter/schema.js';
 import { inspectSqlite } from '../../barycenter/sqlite-inspect.js';
 import type { CopyMethod } from './sqlite-copy.js';
-import type { CopyMessage } from './sqlite-copy-worker.js';
+import type { CopyMessage, CopyTask } from './sqlite-copy-worker.js';
+import { takeCopyWorker } from './copy-worker.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import type { Readable } from 'node:stream';
 import { GrowingFile, readGrowing } from '../../platform/growing-file.js';
@@ -135,9 +135,8 @@ async function copy(
 }
 
 function copyInWorker(dbPath: string, copyPath: string, growing: GrowingFile, stop: Int32Array): Promise<CopyMethod> {
-  const worker = new Worker(new URL('./sqlite-copy-worker.js', import.meta.url), {
-    workerData: { dbPath, copyPath, stop },
-  });
+  const worker = takeCopyWorker();
+  worker.postMessage({ dbPath, copyPath, stop } satisfies CopyTask);
   return new Promise<CopyMethod>((resolve, reject) => {
     worker.on('message', (m: CopyMessage) => {
       if ('progress' in m) growing.grew(m.progress);
