@@ -9,7 +9,7 @@
  *   BENCH_DIR=dir       work under dir (a run-* subdirectory, removed at the end) instead of $TMPDIR
  *   BENCH_KEEP=dir      keep generated SQLite files in dir (and, with TEST_PG_URL, the generated
  *                       PostgreSQL databases on that server) and reuse them on the next run
- *   BENCH_REPEAT=n      run each backup n times (median time, max RSS), the shell first every second time; default 1
+ *   BENCH_REPEAT=n      run each backup and restore n times (median time, max RSS), the shell first every second time; default 1
  *   BENCH_CASES=a,b     only these cases (sqlite-small, sqlite-large, sqlite-blobs, pg-small, pg-large;
  *                       with BENCH_XL=1 also sqlite-1g, sqlite-2g)
  *   BENCH_XL=1          add SQLite 1 GiB and 2 GiB cases (peak RSS flat up to 2 GiB; ~10 more minutes)
@@ -229,26 +229,42 @@ async function main(): Promise<number> {
           if (!(await backupOnce())) break;
         }
 
-        // Restore: `barysafe restore --to` (fetch, hash, decrypt, place) vs `age -d`.
+        // Restore: `barysafe restore --to` (fetch, hash, decrypt, place) vs `age -d`, in the same
+        // alternating order as the backups.
         // Outside the case directory: that holds the live SQLite file, and restore refuses live paths.
         const to = path.join(work, `restored-${spec.name}-${i}`);
-        log(`   barysafe restore …`);
-        const rb = await runMeasured(
-          process.execPath,
-          [BIN, '--config', dep.barysafeConfig, '--json', 'restore', 'latest', '--to', to],
-          { cwd: ROOT },
-        );
-        await rm(to, { recursive: true, force: true });
-        if (rb.code !== 0) {
-          failed = true;
-          log(`   RESTORE FAILED (exit ${rb.code ?? rb.signal}):\n${rb.stderr.slice(-4000)}`);
+        const restoreOnce = async () => {
+          log(`   barysafe restore …`);
+          const r = await runMeasured(
+            process.execPath,
+            [BIN, '--config', dep.barysafeConfig, '--json', 'restore', 'latest', '--to', to],
+            { cwd: ROOT },
+          );
+          await rm(to, { recursive: true, force: true });
+          if (r.code !== 0) {
+            failed = true;
+            log(`   RESTORE FAILED (exit ${r.code ?? r.signal}):\n${r.stderr.slice(-4000)}`);
+          }
+          return r;
+        };
+        const decryptOnce = async () => {
+          const r = await shellDecrypt(dep.identityFile, s.output, path.join(caseDir, 'shell.plain'));
+          if (r.code !== 0) {
+            failed = true;
+            log(`   age -d FAILED (exit ${r.code ?? r.signal}): ${r.stderr.slice(-2000)}`);
+          }
+          return r;
+        };
+        let rb: Awaited<ReturnType<typeof restoreOnce>>;
+        let rs: Awaited<ReturnType<typeof decryptOnce>>;
+        if (i % 2 === 0) {
+          rb = await restoreOnce();
+          rs = await decryptOnce();
+        } else {
+          rs = await decryptOnce();
+          rb = await restoreOnce();
         }
-        const rs = await shellDecrypt(dep.identityFile, s.output, path.join(caseDir, 'shell.plain'));
         await rm(s.output, { force: true });
-        if (rs.code !== 0) {
-          failed = true;
-          log(`   age -d FAILED (exit ${rs.code ?? rs.signal}): ${rs.stderr.slice(-2000)}`);
-        }
         restoreRuns.push({ barysafeMs: rb.wallMs, shellMs: rs.wallMs, peakRssKiB: rb.peakRssKiB, code: rb.code ?? -1 });
         log(
           `   restore: barysafe ${(rb.wallMs / 1000).toFixed(1)} s (peak RSS ${((rb.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB), age -d ${(rs.wallMs / 1000).toFixed(1)} s`,
