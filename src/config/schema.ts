@@ -1,5 +1,5 @@
 import { isDuration } from '../units.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parsePgCompress } from '../platform/pg-compress.js';
 import { canonicalRepositoryUrl } from './repository-url.js';
 

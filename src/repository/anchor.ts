@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { euid, foreignWritableAncestor, modeText, writeFileReplacing } from '../platform/safe-fs.js';
 

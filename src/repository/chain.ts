@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import type { Signer } from '../crypto/signing.js';
 import { REPOSITORY_ID_KEY, manifestKey } from './layout.js';

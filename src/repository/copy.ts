@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Verifier } from '../crypto/signing.js';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { DRILLS_PREFIX, REPOSITORY_ID_KEY, TOMBSTONES_PREFIX, manifestKey } from './layout.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { buildIdentitySchema } from './manifest.js';
 /**
  * The stored drill record (docs/DRILL.md) and the vocabulary it is written in. The format is part of

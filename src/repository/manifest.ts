@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { signatureSchema } from './signed-document.js';
 import { SNAPSHOT_ID, snapshotPrefix } from './layout.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { signBytes, verifyBytes, type Signer, type Verifier } from '../crypto/signing.js';
 

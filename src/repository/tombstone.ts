@@ -6,7 +6,7 @@
  * the exact bytes of the next surviving one. Rollback detection consults it too: a snapshot named
  * here was removed on purpose, not rolled back.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const TOMBSTONE_FORMAT = 'barysafe.tombstone/v1';
 

@@ -4,7 +4,7 @@
  * reports read these records to say what was verified and when, instead of trusting a manifest
  * signature alone.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ARTIFACT_KINDS } from './manifest.js';
 import type { SignedDocumentRef, SnapshotEntry } from './repository.js';
 

@@ -2,7 +2,7 @@ import { BarysafeError, ExitCode } from '../../errors.js';
 import { manifestKey } from '../../repository/layout.js';
 import { parseDocument } from '../../repository/signed-document.js';
 import type { GoodSnapshot, Repository } from '../../repository/repository.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A manifest that carries a signed `sequence` must carry its predecessor's plus one: a
