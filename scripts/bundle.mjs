@@ -6,7 +6,7 @@
 // and check. One file per command chunk, with zod tree-shaken, removes most of that.
 //
 // What stays outside (loaded from node_modules as before): packages with native code or files of
-// their own that they find at run time (better-sqlite3, pino's worker, playwright), and the large
+// their own that they find at run time (better-sqlite3, playwright), and the large
 // ones a command loads on demand (the AWS SDK, pg, nodemailer…). Worker threads and the drill's
 // guard process are entry points of their own, named as the code's new URL('./x.js',
 // import.meta.url) expects them beside it.
@@ -18,8 +18,11 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 
-/** Pure JavaScript, loaded by most commands at start-up: worth bundling. */
-const BUNDLED = new Set(['zod', 'commander', 'smol-toml', 'canonicalize', '@scure/base', 'ipaddr.js']);
+/**
+ * Pure JavaScript, loaded by most commands at start-up: worth bundling. pino only because no
+ * command starts one of its transports (their worker files are found at run time).
+ */
+const BUNDLED = new Set(['zod', 'commander', 'smol-toml', 'canonicalize', '@scure/base', 'ipaddr.js', 'pino']);
 
 const compiled = (p) => path.join(root, 'dist', 'src', p);
 const outdir = path.join(root, 'dist', 'bundle');
