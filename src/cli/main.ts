@@ -31,7 +31,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => unknown>> = {
 
 /**
  * Work a command can start before its modules load, on another core: the SQLite copy's thread
- * for a backup (copy-worker.ts). Only for the command named, never for --help.
+ * for a backup (copy-worker.ts). Only when one command is named, not for the program's --help.
  */
 const PRESTART: Record<string, () => Promise<void>> = {
   backup: async () => (await import('../backup/sources/copy-worker.js')).prestartCopyWorker(),

@@ -32,8 +32,9 @@ export class EarlyWriteback {
   }
 
   /**
-   * Waits for the datasync in flight (none may outlive the descriptor: its number could be reused
-   * by another file); rejects with the first one's error. The caller's own fsync comes after.
+   * Waits for the datasync in flight; rejects with the first one's error. Called before the
+   * caller's own fsync, which may not see that error again (Linux reports a write-back error once
+   * per open file), and before it closes the descriptor, whose number another file could get.
    */
   async settle(): Promise<void> {
     await this.inFlight;
