@@ -6,10 +6,10 @@
 // and check. One file per command chunk, with zod tree-shaken, removes most of that.
 //
 // What stays outside (loaded from node_modules as before): packages with native code or files of
-// their own that they find at run time (better-sqlite3, playwright), and the large
-// ones a command loads on demand (the AWS SDK, pg, nodemailer…). Worker threads and the drill's
-// guard process are entry points of their own, named as the code's new URL('./x.js',
-// import.meta.url) expects them beside it.
+// their own that they find at run time (better-sqlite3, playwright), and the large ones a command
+// loads on demand (the AWS SDK, pg, nodemailer…). Worker threads and the drill's guard process
+// are entry points of their own, named as the code's new URL('./x.js', import.meta.url) expects
+// them beside it.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -44,7 +44,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
-  // commander is CommonJS: its require() of Node's modules needs a require in an ES module.
+  // commander and pino are CommonJS: their require() of Node's modules needs one in an ES module.
   banner: {
     js: "import { createRequire as __barysafeRequire } from 'node:module'; const require = __barysafeRequire(import.meta.url);",
   },
