@@ -9,19 +9,26 @@ import { Worker } from 'node:worker_threads';
  * takes it. Not taken (a PostgreSQL deployment, a backup that fails first), it idles unreferenced
  * and ends with the process.
  */
-let prestarted: Worker | undefined;
+let prestarted: { worker: Worker; gone: boolean } | undefined;
 
 const start = () => new Worker(new URL('./sqlite-copy-worker.js', import.meta.url));
 
 export function prestartCopyWorker(): void {
-  prestarted ??= start();
-  prestarted.unref();
+  if (prestarted) return;
+  const entry = { worker: start(), gone: false };
+  // A thread that fails before it is taken (better-sqlite3 missing or built for another Node) must
+  // not end a backup that never needs it (PostgreSQL); one that is taken reports through the copy.
+  const gone = () => void (entry.gone = true);
+  entry.worker.once('error', gone).once('exit', gone);
+  entry.worker.unref();
+  prestarted = entry;
 }
 
-/** The prestarted thread if there is one (each is used once), else a new one. */
+/** The prestarted thread if there is one and it still runs (each is used once), else a new one. */
 export function takeCopyWorker(): Worker {
-  const worker = prestarted ?? start();
+  const entry = prestarted;
   prestarted = undefined;
-  worker.ref();
-  return worker;
+  if (!entry || entry.gone) return start();
+  entry.worker.ref();
+  return entry.worker;
 }
