@@ -1,7 +1,12 @@
 import { closeSync, constants, openSync, readSync, statSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type Database from 'better-sqlite3';
-import { STREAM_BUFFER } from '../../crypto/age.js';
+
+/**
+ * The copy's one read and write buffer. Its own constant, not the age streams' STREAM_BUFFER (the
+ * same 1 MiB): importing that put the whole age module graph into the copy thread's start-up.
+ */
+const COPY_BUFFER = 1 << 20;
 
 /** How the copy was made: the file's bytes read under a read lock, or SQLite's backup API. */
 export type CopyMethod = 'locked-file' | 'backup-api';
@@ -60,7 +65,7 @@ export async function copyConsistent(
     try {
       // One reused buffer: a stream would allocate a new one per chunk, tens of MiB of garbage
       // on a process that must stay small.
-      const buffer = Buffer.allocUnsafe(STREAM_BUFFER);
+      const buffer = Buffer.allocUnsafe(COPY_BUFFER);
       for (let at = 0; at < length;) {
         if (opts.stopped?.()) throw new Error('the copy was stopped');
         const bytesRead = readSync(source.fd, buffer, 0, Math.min(buffer.length, length - at), at);
