@@ -2,13 +2,14 @@
 // Runs the compiled tests (npm test builds first) with the test services started once and shared:
 // PostgreSQL and S3 come from test/support/services.ts (env → Docker → local processes), their
 // addresses go to every test file through TEST_PG_URL / TEST_S3_*; they are always stopped,
-// also on SIGINT/SIGTERM. Usage: node scripts/run-tests.mjs [dist/test/x.test.js …]
-import { spawn } from 'node:child_process';
+// also on SIGINT/SIGTERM. Each file runs in its own process under a time limit
+// (run-test-files.mjs). Usage: node scripts/run-tests.mjs [dist/test/x.test.js …]
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { killRunning, runFiles } from './run-test-files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const distTest = path.join(root, 'dist', 'test');
@@ -42,10 +43,9 @@ function stopServices() {
   return stopping;
 }
 
-let child;
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, async () => {
-    child?.kill(sig);
+    killRunning(sig);
     await stopServices();
     rmSync(stateDir, { recursive: true, force: true });
     process.exit(sig === 'SIGINT' ? 130 : 143);
@@ -81,18 +81,7 @@ console.log(`run-tests: services up in ${Date.now() - t0} ms; running ${files.le
 
 let code;
 try {
-  child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  code = await new Promise((resolve) => {
-    child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 + 15 : 1)));
-    child.once('error', (e) => {
-      console.error(`run-tests: could not start node --test: ${e.message}`);
-      resolve(1);
-    });
-  });
+  code = await runFiles(files, { cwd: root, env });
 } finally {
   await stopServices();
   rmSync(stateDir, { recursive: true, force: true });
