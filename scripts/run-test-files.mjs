@@ -59,10 +59,13 @@ export async function runFiles(files, { cwd, env, concurrency = 2 }) {
 async function runFile(file, cwd, env) {
   const reports = mkdtempSync(path.join(tmpdir(), 'barysafe-test-reports-'));
   const started = Date.now();
+  // Set when this runs under `node --test` itself: its files would then report in its own
+  // serialized format, not TAP.
+  const { NODE_TEST_CONTEXT: _, ...fileEnv } = env;
   const child = spawn(process.execPath, [file], {
     cwd,
     env: {
-      ...env,
+      ...fileEnv,
       NODE_OPTIONS: [env.NODE_OPTIONS, '--report-on-signal', `--report-directory=${reports}`].filter(Boolean).join(' '),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
