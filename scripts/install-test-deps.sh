@@ -3,11 +3,13 @@
 # server + pg_dump/pg_restore for the throwaway cluster and interop, the age CLI, sqlite3, setpriv,
 # openssl, ip, ps, nft and iptables for the firewall checks, python3-securesystemslib and
 # python3-cryptography as an independent DSSE verifier of the evidence chain, chromium for the
-# report's HTML and PDF and the agent's status page, prometheus for promtool (the alert-rule tests)), then the npm dependencies. apt-get update runs only when something is missing.
+# report's HTML and PDF and the agent's status page, prometheus for promtool (the alert-rule tests),
+# gdb for the native stacks of a test file that hangs), then the npm dependencies. apt-get update
+# runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(postgresql age sqlite3 zsh util-linux openssl iproute2 procps nftables iptables python3-securesystemslib python3-cryptography chromium fonts-dejavu-core prometheus)
+PKGS=(postgresql age sqlite3 zsh util-linux openssl iproute2 procps nftables iptables python3-securesystemslib python3-cryptography chromium fonts-dejavu-core prometheus gdb)
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
