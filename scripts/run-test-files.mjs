@@ -88,11 +88,16 @@ async function runFile(file, cwd, env) {
     child.once('exit', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
   });
   clearTimeout(timer);
-  // A process the file left running may hold the pipes open; its output is not waited for.
-  await Promise.race([
-    Promise.all([child.stdout, child.stderr].map((s) => new Promise((r) => (s.closed ? r() : s.once('close', r))))),
-    sleep(3000),
+  // A process the file left running may hold the pipes open (node --test waits for it without
+  // end); its output is not waited for, and the file is named.
+  const closed = await Promise.race([
+    Promise.all(
+      [child.stdout, child.stderr].map((s) => new Promise((r) => (s.closed ? r() : s.once('close', r)))),
+    ).then(() => true),
+    sleep(3000).then(() => false),
   ]);
+  if (!closed)
+    out.push(Buffer.from(`run-tests: warning: ${file} ended, but a process it started still holds its output open\n`));
   child.stdout.destroy();
   child.stderr.destroy();
   runningGroups.delete(child.pid);

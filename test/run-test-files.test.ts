@@ -97,3 +97,34 @@ test('a file that hangs once and passes on its second run passes, and the summar
     await dir.cleanup();
   }
 });
+
+test('a file that ends while a process it started holds its output open is not waited for, and is named', async () => {
+  const dir = await makeTempDir('barysafe-run-test-files-');
+  const pidFile = path.join(dir.path, 'pid');
+  try {
+    writeFileSync(
+      path.join(dir.path, 'leaves.test.mjs'),
+      `import { test } from 'node:test';
+       import { spawn } from 'node:child_process';
+       import { writeFileSync } from 'node:fs';
+       test('leaves a process on its stdout', () => {
+         const c = spawn('sleep', ['600'], { stdio: 'inherit', detached: true });
+         writeFileSync(${JSON.stringify(pidFile)}, String(c.pid));
+         c.unref();
+       });`,
+    );
+    const started = Date.now();
+    const { code, out } = await runFiles(dir.path, ['leaves.test.mjs']);
+    assert.equal(code, 0, out);
+    assert.ok(Date.now() - started < 30_000, 'the runner went on without waiting for the process');
+    assert.match(out, /warning: leaves\.test\.mjs ended, but a process it started still holds its output open/);
+    assert.doesNotMatch(out, /HUNG/);
+  } finally {
+    try {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    } catch {
+      /* never started */
+    }
+    await dir.cleanup();
+  }
+});
