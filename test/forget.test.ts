@@ -17,7 +17,7 @@ import type { BarysafeConfig } from '../src/config/schema.js';
 import { loadSigner, loadVerifier, type Signer, type Verifier } from '../src/crypto/signing.js';
 import { ExitCode } from '../src/errors.js';
 import { AnchorStore } from '../src/repository/anchor.js';
-import { compareWithAnchor, newestVerified, readRepositoryId } from '../src/repository/chain.js';
+import { compareWithAnchor, newestVerified, readAnchor, readRepositoryId } from '../src/repository/chain.js';
 import type { DrillRecord } from '../src/repository/drill-record.js';
 import { runForget, type ForgetOptions, type ForgetResult } from '../src/repository/forget.js';
 import { drillRecordKey, manifestKey, snapshotIdOfKey } from '../src/repository/layout.js';
@@ -289,13 +289,13 @@ describe('forget over a synthetic year (file://)', () => {
 
     // Anti-rollback: the other host's anchored snapshot was pruned; the tombstone explains it.
     const newest = (await newestVerified(repo, NOW)).entry;
-    assert.deepEqual((await compareWithAnchor(repo, host2, newest)).problems, []);
+    assert.deepEqual((await compareWithAnchor(repo, await readAnchor(repo, host2), newest)).problems, []);
     // Without the tombstone the same gap is a rollback.
     const bytes = await raw.read(r.tombstone!);
     await raw.remove(r.tombstone!);
     try {
       const bare = new Repository(storage, verifier);
-      const c = await compareWithAnchor(bare, host2, (await newestVerified(bare, NOW)).entry);
+      const c = await compareWithAnchor(bare, await readAnchor(bare, host2), (await newestVerified(bare, NOW)).entry);
       assert.ok(
         c.problems.some((p) => /anchored snapshot .* is gone/.test(p)),
         c.problems.join(' | '),

@@ -7,6 +7,7 @@ import {
   ensureRepositoryId,
   newestVerified,
   nextSnapshotId,
+  readAnchor,
 } from '../repository/chain.js';
 import type { GoodSnapshot, Repository } from '../repository/repository.js';
 
@@ -35,10 +36,11 @@ export async function planChain(
   now: Date,
   log: Logger,
 ): Promise<ChainPlan> {
+  const anchored = await readAnchor(repo, store); // before the listing, as compareWithAnchor needs
   const { entry: newest, skipped } = await newestVerified(repo, now);
   const warnings = skipped.map((s) => `IGNORED: ${s}`);
   for (const w of warnings) log.warn(w);
-  const check = await compareWithAnchor(repo, store, newest);
+  const check = await compareWithAnchor(repo, anchored, newest);
   const repositoryId = check.repositoryId ?? (await ensureRepositoryId(repo, signer, check.anchor?.repository_id));
   let previous = newest ? { id: newest.id, sha256: newest.sha256 } : null;
   let sequence = (newest?.manifest.sequence ?? 0) + 1;

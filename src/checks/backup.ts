@@ -5,7 +5,7 @@ import { stateDir, verifyKeyFile } from '../config/schema.js';
 import { loadVerifier } from '../crypto/signing.js';
 import { redactText, redactUrl } from '../redact.js';
 import { AnchorStore } from '../repository/anchor.js';
-import { compareWithAnchor, newestVerified } from '../repository/chain.js';
+import { compareWithAnchor, newestVerified, readAnchor } from '../repository/chain.js';
 import { openStorage } from '../repository/open-storage.js';
 import { Repository, type GoodSnapshot } from '../repository/repository.js';
 import { parsePrivateJwk } from '../barycenter/jwk.js';
@@ -510,8 +510,9 @@ const rollback: CheckDefinition = {
       const storage = openStorage(ctx.config.repository);
       try {
         const repo = new Repository(storage, await loadVerifier(keyFile));
+        const anchored = await readAnchor(repo, anchors); // before the listing (compareWithAnchor)
         const newest = await newestVerified(repo, ctx.now);
-        const found = await compareWithAnchor(repo, anchors, newest.entry);
+        const found = await compareWithAnchor(repo, anchored, newest.entry);
         const evidence = [
           {
             source: `anchor in ${anchors.dir}`,

@@ -105,17 +105,21 @@ export interface AnchorCheck {
   problems: string[];
 }
 
+/** This host's anchors for a repository, read before the repository is listed (see compareWithAnchor). */
+export interface AnchorRead {
+  repositoryId: string | null;
+  byId?: Anchor;
+  byUrl?: Anchor;
+  problems: string[];
+}
+
 /**
- * Compares the repository with the host's anchor: the repository id must be the one anchored for
- * this URL, the anchored snapshot must still be there unchanged, and the newest verified snapshot
- * must not be older than it.
+ * Reads what this host has anchored for `repo`. Call it before listing the repository for the
+ * newest snapshot: a backup on this host moves the anchor only after its manifest is in the
+ * repository, so an anchor read first is never newer than what a later listing finds, while one
+ * read after the listing may already name a snapshot committed in between (a false rollback).
  */
-export async function compareWithAnchor(
-  repo: Repository,
-  store: AnchorStore,
-  newest: GoodSnapshot | undefined,
-): Promise<AnchorCheck> {
-  const url = repo.storage.displayUrl;
+export async function readAnchor(repo: Repository, store: AnchorStore): Promise<AnchorRead> {
   const problems: string[] = [];
   let repositoryId: string | null;
   try {
@@ -125,7 +129,23 @@ export async function compareWithAnchor(
     problems.push(`the repository id does not verify (${errorText(e)})`);
   }
   const byId = repositoryId ? await store.forRepository(repositoryId) : undefined;
-  const byUrl = await store.forUrl(url);
+  const byUrl = await store.forUrl(repo.storage.displayUrl);
+  return { repositoryId, problems, ...(byId ? { byId } : {}), ...(byUrl ? { byUrl } : {}) };
+}
+
+/**
+ * Compares the repository with the host's anchor (read by readAnchor before `newest` was found):
+ * the repository id must be the one anchored for this URL, the anchored snapshot must still be
+ * there unchanged, and the newest verified snapshot must not be older than it.
+ */
+export async function compareWithAnchor(
+  repo: Repository,
+  read: AnchorRead,
+  newest: GoodSnapshot | undefined,
+): Promise<AnchorCheck> {
+  const url = repo.storage.displayUrl;
+  const { repositoryId, byId, byUrl } = read;
+  const problems = [...read.problems];
   if (byUrl && !repositoryId && !problems.length)
     problems.push(`the repository id vanished: this host knew ${url} as repository ${byUrl.repository_id}`);
   if (byUrl && repositoryId && byUrl.repository_id !== repositoryId)

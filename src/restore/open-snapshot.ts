@@ -2,7 +2,7 @@ import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import type { GoodSnapshot, Repository } from '../repository/repository.js';
 import { artifactProblems } from '../repository/manifest.js';
 import type { AnchorStore } from '../repository/anchor.js';
-import { advanceAnchor, compareWithAnchor, newestVerified } from '../repository/chain.js';
+import { advanceAnchor, compareWithAnchor, newestVerified, readAnchor } from '../repository/chain.js';
 
 export interface OpenOptions {
   /** This host's anchors: a repository that no longer reaches its anchor is refused (rolled back). */
@@ -40,6 +40,8 @@ export async function openSnapshot(repo: Repository, ref: string, o: OpenOptions
   }
   const now = o.now ?? new Date();
   const warnings: string[] = [];
+  // Before the listing: a backup committed meanwhile is then newer than the anchor, not a rollback.
+  const anchored = o.anchors ? await readAnchor(repo, o.anchors) : undefined;
   const newest = await newestVerified(repo, now);
   const latest = ref === 'latest' || o.latest === true;
   let id: string;
@@ -56,8 +58,8 @@ export async function openSnapshot(repo: Repository, ref: string, o: OpenOptions
   if (latest) warnings.push(...newest.skipped);
   const entry = id === newest.entry?.id ? newest.entry : await repo.readManifest(id, { requireSignature: true });
   // The repository's state first: a replaced manifest is reported as what it is, a rollback.
-  if (o.anchors) {
-    const check = await compareWithAnchor(repo, o.anchors, newest.entry);
+  if (o.anchors && anchored) {
+    const check = await compareWithAnchor(repo, anchored, newest.entry);
     if (check.problems.length) {
       if (latest && !o.allowRollback) {
         throw new BarysafeError(
