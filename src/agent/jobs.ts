@@ -218,7 +218,13 @@ async function drillJob(ctx: JobContext): Promise<JobOutcome> {
     });
   const r = await runDrill(ctx.config, { ref: 'latest', logger: ctx.logger, storage: ctx.storage });
   const secs = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : ms / 1000);
-  const bad = r.steps.filter((s) => s.verdict !== 'pass').map((s) => `${s.name} ${s.verdict}`);
+  // The first step that failed or erred says why (the later ones are only inconclusive after it).
+  const cause = r.steps.find((s) => s.verdict === 'fail' || s.verdict === 'error');
+  const bad = r.steps
+    .filter((s) => s.verdict !== 'pass')
+    .map(
+      (s) => `${s.name} ${s.verdict}${s === cause && s.detail ? ` (${s.detail.split('\n')[0]!.slice(0, 300)})` : ''}`,
+    );
   const target = (v: number | null, t: number | undefined) =>
     v === null
       ? 'unknown'
