@@ -14,7 +14,7 @@ import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
-/** The longest file takes ~1.5 min alone; under two at a time and a slow disk, a few times that. */
+/** The slowest file takes about a minute, two at a time; six times that is a hang, not a slow machine. */
 const FILE_LIMIT_MS = Number(process.env.BARYSAFE_TEST_FILE_LIMIT_S ?? 360) * 1000;
 
 /** Process groups of the files now running, for the caller to kill on SIGINT/SIGTERM. */
@@ -248,7 +248,8 @@ function printSummary(results, ms) {
         `${sum('cancelled')} cancelled, ${sum('skipped')} skipped, in ${(ms / 1000).toFixed(0)} s`,
       `run-tests: slowest: ${slowest.map((r) => `${path.basename(r.file)} ${(r.ms / 1000).toFixed(0)} s`).join(', ')}`,
       ...hung.map(
-        (r) => `run-tests: HUNG: ${r.file}${r.hung ? ' twice' : ', then passed on its second run'} (diagnosis above)`,
+        (r) =>
+          `run-tests: HUNG: ${r.file}${r.hung ? ' twice' : `, then ${r.code === 0 ? 'passed' : 'failed'} on its second run`} (diagnosis above)`,
       ),
       ...failed.map((r) => `run-tests: FAILED: ${r.file} (exit ${r.code})`),
     ].join('\n'),
