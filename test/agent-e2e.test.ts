@@ -95,10 +95,10 @@ describe('agent end to end (file:// repository, stand-in deployment)', () => {
       (await state('verify')).last_run ? state('verify') : undefined,
     );
     assert.equal(verify.last_run!.exit_code, 0, verify.last_run!.summary);
-    assert.match(
-      verify.last_run!.summary,
-      /read-data slice 1\/2\) of \d+ snapshot\(s\): pass, [1-9]\d* object\(s\) read/,
-    );
+    // How many objects slice 1 holds follows from a hash of their keys, which hold random snapshot
+    // ids: with the one snapshot the verify may see at start, none of its objects is in slice 1
+    // about one run in sixteen.
+    assert.match(verify.last_run!.summary, /read-data slice 1\/2\) of \d+ snapshot\(s\): pass, \d+ object\(s\) read/);
     // Slice 1 of an auto/2 cycle read: half of the cycle is done.
     assert.equal(verify.verify?.coverage_ratio, 0.5);
     const check = await waitFor('a check run', async () =>
