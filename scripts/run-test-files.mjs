@@ -76,18 +76,27 @@ async function runFile(file, cwd, env) {
   child.stdout.on('data', (b) => out.push(b));
   child.stderr.on('data', (b) => out.push(b));
   let diagnosis;
-  const timer = setTimeout(async () => {
-    diagnosis = await diagnose(child.pid, reports);
-    killGroup(child.pid);
+  let diagnosing;
+  let exited = false;
+  const timer = setTimeout(() => {
+    diagnosing = diagnose(child.pid, reports).then((d) => {
+      diagnosis = d;
+      if (!exited) killGroup(child.pid); // one that ended meanwhile: its pids may be reused already
+    });
   }, FILE_LIMIT_MS);
   const code = await new Promise((resolve) => {
     child.once('error', (e) => {
       out.push(Buffer.from(`run-tests: could not start ${file}: ${e.message}\n`));
       resolve(1);
     });
-    child.once('exit', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
+    child.once('exit', (c, sig) => {
+      exited = true;
+      resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15));
+    });
   });
   clearTimeout(timer);
+  // A diagnosis under way still reads the reports directory, removed below.
+  await diagnosing;
   // A process the file left running may hold the pipes open (node --test waits for it without
   // end); its output is not waited for, and the file is named.
   const closed = await Promise.race([
