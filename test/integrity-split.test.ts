@@ -3,6 +3,7 @@
 // own check sees (index entries that disagree with their rows), and on a healthy file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { inspectSqlite } from '../src/barycenter/sqlite-inspect.js';
@@ -105,23 +106,19 @@ test('a healthy file: the split check and one integrity_check agree, with the sa
   }
 });
 
-test('the plan: quick_check and every table with sqlite_schema, longest first; one piece when a split would not be exact', () => {
-  const t = (name: string, rows: number, indexes = 0, virtual = false): TableShape => ({
+test('the plan: quick_check and every table with an index or no rowid, longest first; one piece when a split would not be exact', () => {
+  const t = (name: string, rows: number, indexes = 0, virtual = false, withoutRowid = false): TableShape => ({
     name,
     rows,
     indexes,
     virtual,
+    withoutRowid,
   });
-  const jobs = splitIntegrityCheck([t('a', 10, 1), t('b', 1000, 2), t('c', 0)])!;
+  const jobs = splitIntegrityCheck([t('a', 10, 1), t('b', 1000, 2), t('c', 5000), t('d', 3, 0, false, true)])!;
   assert.deepEqual(
     jobs.map((j) => integritySql(j)),
-    [
-      'PRAGMA integrity_check("b")',
-      'PRAGMA quick_check',
-      'PRAGMA integrity_check("a")',
-      'PRAGMA integrity_check("sqlite_schema")',
-      'PRAGMA integrity_check("c")',
-    ],
+    ['PRAGMA quick_check', 'PRAGMA integrity_check("b")', 'PRAGMA integrity_check("a")', 'PRAGMA integrity_check("d")'],
+    'c, a rowid table without an index, and sqlite_schema are checked whole by quick_check',
   );
   assert.equal(integritySql({ pragma: 'integrity_check', table: 'we"ird' }), 'PRAGMA integrity_check("we""ird")');
   // SQLite reads a name that starts like a number as the error limit, not as a table.
@@ -129,6 +126,50 @@ test('the plan: quick_check and every table with sqlite_schema, longest first; o
     assert.equal(splitIntegrityCheck([t('a', 1), t(name, 1)]), null, name);
   // A virtual table's own check runs only in the whole one.
   assert.equal(splitIntegrityCheck([t('a', 1), t('fts', 0, 0, true)]), null);
+});
+
+test('damage in a table without an index (NULL in a NOT NULL column, a broken overflow chain) fails the split check, which has no piece for that table', async () => {
+  const dir = await makeTempDir('barysafe-integrity-');
+  try {
+    const file = path.join(dir.path, 'plain.db');
+    await healthy(file);
+    await sqlite3(
+      file,
+      `CREATE TABLE notes (n INTEGER NOT NULL, body TEXT);
+       INSERT INTO notes SELECT i, 'note ' || i FROM (${fill(300)});`,
+    );
+    // The schema is edited under the rows: a NULL goes in, then the constraint comes back.
+    await sqlite3(
+      file,
+      `PRAGMA writable_schema = ON;
+       UPDATE sqlite_schema SET sql = 'CREATE TABLE notes (n INTEGER, body TEXT)' WHERE name = 'notes';`,
+    );
+    await sqlite3(file, 'UPDATE notes SET n = NULL WHERE n = 7');
+    await sqlite3(
+      file,
+      `PRAGMA writable_schema = ON;
+       UPDATE sqlite_schema SET sql = 'CREATE TABLE notes (n INTEGER NOT NULL, body TEXT)' WHERE name = 'notes';`,
+    );
+    await expectEveryFaultKept(file, /NULL value in notes\.n/);
+
+    // An overflow page of the blobs table (no index) overwritten: only the b-tree walk sees it.
+    const broken = path.join(dir.path, 'overflow.db');
+    await healthy(broken);
+    const db = new Database(broken, { readonly: true });
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.close();
+    const fd = await open(broken, 'r+');
+    try {
+      // The blobs table was filled last: its overflow pages are the last ones of the file.
+      await fd.write(Buffer.alloc(4, 0xff), 0, 4, (pages - 2) * pageSize);
+    } finally {
+      await fd.close();
+    }
+    await expectEveryFaultKept(broken, /overflow|invalid page number|Page \d+/);
+  } finally {
+    await dir.cleanup();
+  }
 });
 
 test('a file whose tables cannot be split (a virtual table, a table named like a number) is checked in one piece', async () => {

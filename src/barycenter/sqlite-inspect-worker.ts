@@ -43,10 +43,14 @@ async function plan(split: boolean): Promise<{ jobs: IntegrityJob[]; version: st
       name: string;
       sql: string | null;
     }>;
+    const withoutRowid = new Set(
+      db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND wr = 1").pluck().all() as string[],
+    );
     counted = await reader().rowCounts(schema.map((t) => t.name));
     const tables = schema.map((t) => ({
       name: t.name,
       virtual: /^\s*create\s+virtual\b/i.test(t.sql ?? ''),
+      withoutRowid: withoutRowid.has(t.name),
       indexes: indexes.get(t.name) ?? 0,
       rows: counted![t.name] ?? 0,
     }));
