@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { FileStorage } from '../src/repository/file-storage.js';
 import { openStorage, type RepositoryLocation } from '../src/repository/open-storage.js';
 import { S3Storage } from '../src/repository/s3-storage.js';
+import { openReader } from '../src/repository/object-reader.js';
 import {
   RepositoryMissingError,
   StorageError,
@@ -115,6 +116,36 @@ function conformance(name: string, setup: () => Promise<Backend>): void {
       const got = await sha256Of(await s.get('rt/big.bin'));
       assert.equal(got.size, size);
       assert.equal(got.sha, await sha256);
+    });
+
+    it("openReader reads the same bytes into the caller's buffers, full but for the last read", async () => {
+      const size = b.bigSize + 12345;
+      const { body, sha256 } = randomStream(size, 65536 + 7);
+      await s.put('or/big.bin', body);
+      const r = await openReader(s, 'or/big.bin');
+      const h = createHash('sha256');
+      const reads: number[] = [];
+      try {
+        for (;;) {
+          const buf = new Uint8Array(MiB);
+          const n = await r.read(buf);
+          reads.push(n);
+          if (n === 0) break;
+          h.update(buf.subarray(0, n));
+        }
+      } finally {
+        await r.close();
+      }
+      assert.equal(h.digest('hex'), await sha256);
+      assert.equal(
+        reads.reduce((x, y) => x + y, 0),
+        size,
+      );
+      assert.ok(reads.slice(0, -2).every((n) => n === MiB));
+      await assert.rejects(
+        openReader(s, 'or/missing'),
+        (e: unknown) => e instanceof StorageNotFoundError && e.key === 'or/missing',
+      );
     });
 
     it('round-trips small and empty objects', async () => {
@@ -255,6 +286,7 @@ function conformance(name: string, setup: () => Promise<Backend>): void {
         await assert.rejects(keys(m, 'snapshots/'), missing);
         await assert.rejects(keys(m, ''), missing);
         await assert.rejects(m.get('snapshots/x/manifest.json'), missing);
+        await assert.rejects(openReader(m, 'snapshots/x/manifest.json'), missing);
         assert.equal(await m.head('snapshots/x/manifest.json'), null);
         await m.delete('snapshots/x/manifest.json');
       } finally {

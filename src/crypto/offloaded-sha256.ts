@@ -3,19 +3,23 @@ import { Worker } from 'node:worker_threads';
 import { BarysafeError } from '../errors.js';
 
 /**
- * SHA-256 of a stream, in order. For a database-sized stream it can run on a worker thread: a
- * restore's decryption keeps the main thread busy, and hashing there too cost ~0.1–0.3 s per
- * 256 MiB restored. Chunks are copied into a few reused slabs that travel to the worker and back
- * (transferred, not cloned), so memory stays bounded: update() returns a promise to wait for when
- * every slab is in flight. A backup does not use it: measured, it gained nothing there (the
- * integrity check's worker already has the second core) and cost ~10 MiB of peak memory.
+ * SHA-256 of a stream, in order, over buffers it lends out: the caller takes a buffer, fills it
+ * (a read lands in it directly), uses it (the restore decrypts it), then submits it to be hashed.
+ * For a database-sized stream the hash runs on a worker thread: a restore's decryption keeps the
+ * main thread busy, and hashing there too cost ~0.1–0.3 s per 256 MiB restored. The worker's
+ * buffers are a few slabs that travel to it and back (transferred, not cloned), so memory stays
+ * bounded and no byte is copied on the way: take() waits while every slab is in flight. A backup
+ * does not use it: measured, it gained nothing there (the integrity check's worker already has
+ * the second core) and cost ~10 MiB of peak memory.
  * Written here because the libraries we know (worker pools) clone each message and queue without
  * bound.
  */
-export interface StreamingSha256 {
-  /** Takes the chunk (it may be reused once this returns or its promise resolves). */
-  update(chunk: Uint8Array): Promise<void> | undefined;
-  /** The hex digest of everything updated; ends the worker. */
+export interface SlabSha256 {
+  /** An empty buffer to fill; waits while all of them are being hashed. */
+  take(): Promise<Uint8Array>;
+  /** Hashes bytes [0, length) of a buffer from take(); the caller may not touch it afterwards. */
+  submit(buffer: Uint8Array, length: number): void;
+  /** The hex digest of everything submitted; ends the worker. */
   digest(): Promise<string>;
   /** Ends the worker without a digest (the stream failed). */
   abort(): void;
@@ -23,39 +27,49 @@ export interface StreamingSha256 {
 
 /** Streams at least this long are worth a worker (its start-up costs ~20 ms and ~10 MiB). */
 export const OFFLOAD_MIN_BYTES = 16 << 20;
-const SLAB_BYTES = 1 << 20;
-const SLABS = 4;
+/** One read's worth: sixteen age chunks per hop. */
+export const SLAB_BYTES = 1 << 20;
+/** Enough to keep reading and decrypting while the worker boots (~80 ms on a slow machine). */
+const SLABS = 8;
+/** Buffers of the inline hash: objects below OFFLOAD_MIN_BYTES (a key, a config) are small. */
+const INLINE_BYTES = 256 << 10;
 
-export function streamingSha256(opts: { offload: boolean }): StreamingSha256 {
-  if (!opts.offload) {
-    const hash = createHash('sha256');
-    return {
-      update: (chunk) => void hash.update(chunk),
-      digest: async () => hash.digest('hex'),
-      abort: () => undefined,
-    };
-  }
-  return workerSha256();
+export function slabSha256(opts: { offload: boolean }): SlabSha256 {
+  return opts.offload ? workerSha256() : inlineSha256();
 }
 
-function workerSha256(): StreamingSha256 {
+function inlineSha256(): SlabSha256 {
+  const hash = createHash('sha256');
+  // The caller holds at most two at once (one filling while the other is used).
+  const free: Uint8Array[] = [];
+  return {
+    take: async () => free.pop() ?? new Uint8Array(INLINE_BYTES),
+    submit: (buffer, length) => {
+      hash.update(buffer.subarray(0, length));
+      free.push(buffer);
+    },
+    digest: async () => hash.digest('hex'),
+    abort: () => undefined,
+  };
+}
+
+function workerSha256(): SlabSha256 {
   const worker = new Worker(new URL('./sha256-worker.js', import.meta.url));
   const free: ArrayBuffer[] = Array.from({ length: SLABS }, () => new ArrayBuffer(SLAB_BYTES));
-  let current: Uint8Array | undefined;
-  let filled = 0;
+  /** Slabs the caller holds: only those can be submitted (so the pool never grows). */
+  const lent = new WeakSet<ArrayBuffer>();
   let failure: BarysafeError | undefined;
-  let slabBack: (() => void) | undefined;
+  let waiting: Array<() => void> = [];
   let digestOut: ((hex: string) => void) | undefined;
-  const failed = (e: BarysafeError) => {
-    failure ??= e;
-    slabBack?.();
+  const wake = () => {
+    const w = waiting;
+    waiting = [];
+    for (const resolve of w) resolve();
   };
   worker.on('message', (m: { slab?: ArrayBuffer; digest?: string }) => {
     if (m.slab) {
       free.push(m.slab);
-      const wake = slabBack;
-      slabBack = undefined;
-      wake?.();
+      wake();
     } else if (m.digest !== undefined) digestOut?.(m.digest);
   });
   // Said as what it is: the caller would otherwise take any error of its read loop for the
@@ -64,39 +78,36 @@ function workerSha256(): StreamingSha256 {
     new BarysafeError('restore', `the hashing worker exited ${why}; nothing was placed`, {
       hint: 'retry; a worker thread that dies is a bug, or a machine out of memory (dmesg)',
     });
+  const failed = (e: BarysafeError) => {
+    failure ??= e;
+    wake();
+  };
   worker.once('error', (e) => failed(lost(`with an error (${e.message})`)));
   worker.once('exit', (code) => failed(lost(`with code ${code}`)));
 
-  const send = () => {
-    const slab = current!.buffer as ArrayBuffer;
-    worker.postMessage({ slab, length: filled }, [slab]);
-    current = undefined;
-    filled = 0;
-  };
-  const waitForSlab = () => new Promise<void>((resolve) => (slabBack = resolve));
-
-  const update = (chunk: Uint8Array): Promise<void> | undefined => {
-    let offset = 0;
-    while (offset < chunk.length) {
+  const take = async (): Promise<Uint8Array> => {
+    for (;;) {
       if (failure) throw failure;
-      if (!current) {
-        const slab = free.pop();
-        if (!slab) return waitForSlab().then(() => update(chunk.subarray(offset)));
-        current = new Uint8Array(slab);
+      const slab = free.pop();
+      if (slab) {
+        lent.add(slab);
+        return new Uint8Array(slab);
       }
-      const n = Math.min(chunk.length - offset, SLAB_BYTES - filled);
-      current.set(chunk.subarray(offset, offset + n), filled);
-      filled += n;
-      offset += n;
-      if (filled === SLAB_BYTES) send();
+      await new Promise<void>((resolve) => waiting.push(resolve));
     }
-    return undefined;
   };
 
   return {
-    update,
+    take,
+    submit: (buffer, length) => {
+      if (failure) throw failure;
+      const slab = buffer.buffer as ArrayBuffer;
+      if (!lent.has(slab) || buffer.byteOffset !== 0 || buffer.length !== SLAB_BYTES || length > SLAB_BYTES)
+        throw new Error('submit() takes a whole buffer from take()');
+      lent.delete(slab);
+      worker.postMessage({ slab, length }, [slab]);
+    },
     digest: async () => {
-      if (current && filled > 0) send();
       const hex = await new Promise<string>((resolve, reject) => {
         if (failure) return reject(failure);
         digestOut = resolve;

@@ -24,6 +24,7 @@ import { processAlive } from '../platform/lifecycle.js';
 import { errnoOf, fsErrorText } from '../platform/fs-errors.js';
 import { makeDirs } from '../platform/safe-fs.js';
 import { EarlyWriteback } from '../platform/early-writeback.js';
+import { descriptorReader, type ObjectReader } from './object-reader.js';
 import {
   checkRange,
   RepositoryMissingError,
@@ -202,6 +203,14 @@ export class FileStorage implements Storage {
     try {
       // Closes the descriptor at end or on destroy. 1 MiB reads: sixteen age chunks per hop, not one.
       return createReadStream('', { fd: await this.openObject(key), highWaterMark: 1 << 20 });
+    } catch (e) {
+      throw this.mapError(e, key, 'reading');
+    }
+  }
+
+  async openReader(key: string): Promise<ObjectReader> {
+    try {
+      return descriptorReader(await this.openObject(key));
     } catch (e) {
       throw this.mapError(e, key, 'reading');
     }

@@ -1,5 +1,6 @@
 import { redactUrl } from '../redact.js';
 import { FileStorage } from './file-storage.js';
+import { openReader, type ObjectReader } from './object-reader.js';
 import { parseS3Url } from './s3-url.js';
 import type { Readable } from 'node:stream';
 import { canonicalRepositoryUrl } from '../config/repository-url.js';
@@ -71,6 +72,9 @@ class LazyStorage implements Storage {
   }
   async get(key: string): Promise<Readable> {
     return (await this.real).get(key);
+  }
+  async openReader(key: string): Promise<ObjectReader> {
+    return openReader(await this.real, key);
   }
   async getRange(key: string, start: number, end: number): Promise<Buffer> {
     return (await this.real).getRange(key, start, end);

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ObjectReader } from './object-reader.js';
 
 /**
  * The one small seam between barysafe and where snapshots live. Keys are '/'-separated relative
@@ -62,6 +63,11 @@ export interface Storage {
   readonly displayUrl: string;
   put(key: string, body: Readable, opts?: PutOptions): Promise<ObjectInfo>;
   get(key: string): Promise<Readable>;
+  /**
+   * The object read into the caller's buffers, where the backend can do better than copying from
+   * get() (a local file: no stream, no buffer per read). Rejects as get() does.
+   */
+  openReader?(key: string): Promise<ObjectReader>;
   /** Bytes [start, end) of the object. */
   getRange(key: string, start: number, end: number): Promise<Buffer>;
   head(key: string): Promise<ObjectStat | null>;

@@ -3,10 +3,10 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { BarysafeError, ExitCode } from '../errors.js';
 import { AgeDecryptor, describeDecryptError, isAgeFailure, loadIdentities } from '../crypto/age.js';
-import { OFFLOAD_MIN_BYTES, streamingSha256 } from '../crypto/offloaded-sha256.js';
+import { OFFLOAD_MIN_BYTES, slabSha256 } from '../crypto/offloaded-sha256.js';
 import type { ArtifactRecord } from '../repository/manifest.js';
 import { repoError, type Repository } from '../repository/repository.js';
-import { corruptObject, openObject } from './fetch-artifact.js';
+import { corruptObject, openObjectReader } from './fetch-artifact.js';
 import { siblingTempName } from '../platform/safe-fs.js';
 import { errnoOf, fsErrorText, isOutOfSpace } from '../platform/fs-errors.js';
 import { EarlyWriteback } from '../platform/early-writeback.js';
@@ -80,12 +80,14 @@ export async function extractArtifacts(
 }
 
 /**
- * One artifact in one pass over one download: each ciphertext buffer is counted, hashed and
- * decrypted as it arrives, and the plaintext goes to a temp file that barysafe creates itself
+ * One artifact in one pass over one download: each ciphertext buffer is counted, decrypted and
+ * hashed as it arrives, and the plaintext goes to a temp file that barysafe creates itself
  * (O_EXCL|O_NOFOLLOW, 0600) beside the destination. The download stops as soon as it exceeds the
  * size the signed manifest records. The file is renamed into place only after the age payload's
  * last tag, the SHA-256 and the size all matched; on any failure it is removed.
  *
+ * The bytes are read into the hash's own buffers and each buffer is hashed after it was
+ * decrypted, so what is hashed is exactly what was decrypted (the worker gets that very buffer).
  * A decryption failure does not stop the hashing: when the object differs from the manifest,
  * that is the error reported (as when the whole object was checked before decrypting), since a
  * damaged object can also look like a wrong identity.
@@ -98,17 +100,17 @@ async function extractOne(
   mode: number,
   onProgress: (bytes: number) => void,
 ): Promise<void> {
-  const body = await openObject(repo, a);
+  const reader = await openObjectReader(repo, a);
   const tmp = siblingTempName(dest);
   let fh: FileHandle;
   try {
     fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   } catch (e) {
-    body.destroy();
+    await reader.close();
     throw cannotWrite(dest, e);
   }
   // The hash runs beside the cipher, on a second core, for anything database-sized.
-  const hash = streamingSha256({ offload: a.size >= OFFLOAD_MIN_BYTES });
+  const hash = slabSha256({ offload: a.size >= OFFLOAD_MIN_BYTES });
   const dec = new AgeDecryptor(identities);
   let size = 0;
   let decryptError: unknown;
@@ -124,22 +126,32 @@ async function extractOne(
     }
     if (plain.length) writing = fh.writev(plain);
   };
+  // One read ahead: the next buffer fills while this one is decrypted.
+  const fill = async () => {
+    const buffer = await hash.take();
+    return { buffer, length: await reader.read(buffer) };
+  };
+  let next: Promise<{ buffer: Uint8Array; length: number }> | undefined;
   try {
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        size += chunk.length;
+      next = fill();
+      for (;;) {
+        const { buffer, length } = await next;
+        if (length === 0) break;
+        size += length;
         if (size > a.size) throw corruptObject(a, size);
-        const behind = hash.update(chunk);
-        if (behind) await behind;
+        next = fill();
         onProgress(size);
-        if (decryptError !== undefined) continue;
-        let plain: Buffer[];
-        try {
-          plain = dec.headerDone ? dec.push(chunk) : await dec.update(chunk);
-        } catch (e) {
-          decryptError = e;
-          continue;
+        let plain: Buffer[] = [];
+        if (decryptError === undefined) {
+          const chunk = buffer.subarray(0, length);
+          try {
+            plain = dec.headerDone ? dec.push(chunk) : await dec.update(chunk);
+          } catch (e) {
+            decryptError = e;
+          }
         }
+        hash.submit(buffer, length); // not before the decryption is done with it
         await write(plain);
       }
     } catch (e) {
@@ -166,13 +178,18 @@ async function extractOne(
     await fh.close();
     await rename(tmp, dest);
   } catch (e) {
-    body.destroy();
     hash.abort();
+    // First: a read waiting on a stalled download ends only when its stream is destroyed.
+    const closing = reader.close();
+    await next?.catch(() => {});
+    await closing;
     await writing.catch(() => {});
     await writeback.settle().catch(() => {});
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
     throw e instanceof BarysafeError ? e : cannotWrite(dest, e);
+  } finally {
+    await reader.close();
   }
 }
 

@@ -9,6 +9,7 @@ import { STREAM_BUFFER, decryptStream } from '../crypto/age.js';
 import type { ArtifactRecord } from '../repository/manifest.js';
 import { repoError, type Repository } from '../repository/repository.js';
 import { StorageNotFoundError } from '../repository/storage.js';
+import { openReader, type ObjectReader } from '../repository/object-reader.js';
 
 const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
@@ -24,8 +25,17 @@ export interface VerifiedCiphertext {
 
 /** The object's download stream; a missing object is an integrity failure of the snapshot. */
 export async function openObject(repo: Repository, artifact: ArtifactRecord): Promise<Readable> {
+  return opening(repo, artifact, () => repo.storage.get(artifact.object));
+}
+
+/** The object read into the caller's buffers (object-reader.ts); missing as for openObject. */
+export async function openObjectReader(repo: Repository, artifact: ArtifactRecord): Promise<ObjectReader> {
+  return opening(repo, artifact, () => openReader(repo.storage, artifact.object));
+}
+
+async function opening<T>(repo: Repository, artifact: ArtifactRecord, open: () => Promise<T>): Promise<T> {
   try {
-    return await repo.storage.get(artifact.object);
+    return await open();
   } catch (e) {
     if (e instanceof StorageNotFoundError) {
       throw new BarysafeError(

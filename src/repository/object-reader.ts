@@ -1,0 +1,85 @@
+import { close as closeCb, read as readCb } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import type { Storage } from './storage.js';
+
+/**
+ * An object read into buffers the caller owns. A restore fills a buffer, decrypts it and hands
+ * that same buffer to its hashing worker, so a local file is read straight into it: a stream would
+ * allocate a fresh buffer for every read (256 MiB of garbage per 256 MiB restored) and the hash
+ * would need a copy of each.
+ */
+export interface ObjectReader {
+  /** Fills `into` from its start with the next bytes: all of it but at the end, 0 once ended. */
+  read(into: Uint8Array): Promise<number>;
+  /** Stops reading and releases the descriptor or the download; waits for a read in flight. */
+  close(): Promise<void>;
+}
+
+/** The object's reader: the backend's own where it has one (a local file), else over get(). */
+export async function openReader(storage: Storage, key: string): Promise<ObjectReader> {
+  return storage.openReader ? storage.openReader(key) : streamReader(await storage.get(key));
+}
+
+const readAt = promisify(readCb);
+const closeFd = promisify(closeCb);
+
+/** Reads a descriptor from offset 0 by position (it never moves the descriptor's own offset). */
+export function descriptorReader(fd: number): ObjectReader {
+  let position = 0;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  let closed: Promise<void> | undefined;
+  const fill = async (into: Uint8Array): Promise<number> => {
+    let n = 0;
+    while (n < into.length) {
+      const { bytesRead: got } = await readAt(fd, into, n, into.length - n, position);
+      if (got === 0) break;
+      n += got;
+      position += got;
+    }
+    return n;
+  };
+  return {
+    read: (into) => {
+      if (closed) return Promise.reject(new Error('read() after close()'));
+      const p = fill(into);
+      inFlight = p.catch(() => {});
+      return p;
+    },
+    // Not before the read in flight is done: its descriptor number could belong to another file by then.
+    close: () => (closed ??= inFlight.then(() => closeFd(fd))),
+  };
+}
+
+/** Copies a stream's chunks into the caller's buffers; the stream's errors come out of read(). */
+export function streamReader(body: Readable): ObjectReader {
+  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let left: Buffer | undefined;
+  let ended = false;
+  return {
+    read: async (into) => {
+      let n = 0;
+      while (n < into.length) {
+        if (!left?.length) {
+          if (ended) break;
+          const next = await chunks.next();
+          if (next.done) {
+            ended = true;
+            break;
+          }
+          left = next.value;
+          continue;
+        }
+        const k = Math.min(left.length, into.length - n);
+        into.set(left.subarray(0, k), n);
+        left = left.subarray(k);
+        n += k;
+      }
+      return n;
+    },
+    close: async () => {
+      ended = true;
+      body.destroy();
+    },
+  };
+}
