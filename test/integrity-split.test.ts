@@ -7,7 +7,12 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { inspectSqlite } from '../src/barycenter/sqlite-inspect.js';
-import { integritySql, splitIntegrityCheck, type TableShape } from '../src/barycenter/integrity-plan.js';
+import {
+  integritySql,
+  splitIntegrityCheck,
+  worthASecondThread,
+  type TableShape,
+} from '../src/barycenter/integrity-plan.js';
 import { run } from './support/deployments.js';
 import { makeTempDir } from './support/services.js';
 
@@ -126,6 +131,29 @@ test('the plan: quick_check and every table with an index or no rowid, longest f
     assert.equal(splitIntegrityCheck([t('a', 1), t(name, 1)]), null, name);
   // A virtual table's own check runs only in the whole one.
   assert.equal(splitIntegrityCheck([t('a', 1), t('fts', 0, 0, true)]), null);
+});
+
+test('a second thread only for a long check: Barycenter-shaped 64 MiB and 256 MiB files get one, a file of blobs does not', () => {
+  const t = (name: string, rows: number, indexes = 0): TableShape => ({
+    name,
+    rows,
+    indexes,
+    virtual: false,
+    withoutRowid: false,
+  });
+  // The bench's databases (bench/generate-sqlite.ts): their row counts and indexes.
+  const common = [t('users', 20_000, 2), t('sessions', 30_000, 2), t('consent', 15_000, 2), t('auth_codes', 2000, 1)];
+  const shaped = (scale: number) => [
+    ...common,
+    t('access_tokens', 467_651 * scale, 1),
+    t('refresh_tokens', 280_591 * scale, 2),
+    t('properties', 116_913 * scale, 1),
+  ];
+  const blobs = [...common, t('bench_blobs', 3760)];
+  assert.equal(worthASecondThread(splitIntegrityCheck(shaped(1))!), true, '256 MiB shaped');
+  assert.equal(worthASecondThread(splitIntegrityCheck(shaped(0.25))!), true, '64 MiB shaped');
+  assert.equal(worthASecondThread(splitIntegrityCheck(blobs)!), false, '256 MiB of blobs');
+  assert.equal(worthASecondThread([{ pragma: 'integrity_check' }]), false, 'one piece');
 });
 
 test('damage in a table without an index (NULL in a NOT NULL column, a broken overflow chain) fails the split check, which has no piece for that table', async () => {

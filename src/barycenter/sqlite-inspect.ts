@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { errorText } from '../errors.js';
-import type { IntegrityJob } from './integrity-plan.js';
+import { worthASecondThread, type IntegrityJob } from './integrity-plan.js';
 import type { InspectRequest } from './sqlite-inspect-worker.js';
 
 /** What barysafe records of an SQLite file: PRAGMA integrity_check, migrations, row counts, SQLite version. */
@@ -21,7 +21,7 @@ export interface SqliteInspection {
 }
 
 export interface InspectOptions {
-  /** How many workers (default: two, or one on a single core). */
+  /** At most how many workers (default: two, or one on a single core); more than one only for a long check. */
   workers?: number;
   /**
    * The file is ready when this resolves: the workers start at once (~80 ms to boot each) and read
@@ -43,20 +43,24 @@ const CACHE_KIB = 8000;
  * Inspects an SQLite file in worker threads: integrity_check reads every page (~1.5 s per
  * 256 MiB of Barycenter's schema), so a backup encrypts the file and a restore places the other
  * artifacts meanwhile, instead of waiting with the event loop blocked. With two cores or more
- * the check is split (splitIntegrityCheck) between two workers, each on its own connection: the
- * largest table alone is then the floor, not the sum of all of them.
+ * a long check is split (splitIntegrityCheck) between two workers, each on its own connection:
+ * the largest table alone is then the floor, not the sum of all of them.
  */
 export function inspectSqlite(file: string, tables: readonly string[], opts: InspectOptions = {}): SqliteInspection {
   let cancelled = false;
   const n = Math.max(1, opts.workers ?? Math.min(2, availableParallelism()));
-  const pool = Array.from({ length: n }, () => inspector(file, Math.floor(CACHE_KIB / n), () => cancelled));
+  const start = () => inspector(file, Math.floor(CACHE_KIB / n), () => cancelled);
+  // The lead boots at once (while the file is being written); the others only when the plan
+  // shows enough work for them.
+  const pool = [start()];
   const facts = (async (): Promise<SqliteFacts> => {
     await opts.after;
     const lead = pool[0]!;
-    const { jobs, version } = (await lead.ask({ op: 'plan', split: pool.length > 1 })) as {
-      jobs: IntegrityJob[];
+    const { jobs, version } = (await lead.ask({ op: 'plan', split: n > 1 })) as {
+      jobs: Array<IntegrityJob & { weight?: number }>;
       version: string;
     };
+    if (!cancelled && worthASecondThread(jobs)) while (pool.length < n) pool.push(start());
     const problems = new Set<string>(); // a b-tree fault is found by quick_check and by its table's check
     let next = 0;
     await Promise.all(
