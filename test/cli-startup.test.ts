@@ -2,14 +2,18 @@
 // quick, and each command still parses and helps as before.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from './support/deployments.js';
+import { makeTempDir } from './support/services.js';
 import { commandNamed } from '../src/cli/main.js';
 import { VERSION } from '../src/version.js';
 
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
+const root = path.resolve(dist, '..', '..');
 
 /** npm packages reached through static imports from a compiled module (dynamic import() not followed). */
 function staticPackages(file: string, seen = new Set<string>(), pkgs = new Set<string>()): Set<string> {
@@ -69,6 +73,30 @@ describe('CLI start-up', () => {
     assert.equal(commandNamed(argv('--log-level debug --config=x.toml check --list')), 'check');
     assert.equal(commandNamed(argv('--version')), undefined);
     assert.equal(commandNamed(argv('--config snapshots')), undefined, 'an option value is not a command');
+  });
+
+  test('--version alone is answered from package.json, without loading the CLI; with options, by the CLI', async () => {
+    const tmp = await makeTempDir('barysafe-version-');
+    try {
+      // bin/barysafe and package.json without dist/: only the version can work there.
+      await mkdir(path.join(tmp.path, 'bin'));
+      await copyFile(path.join(root, 'bin', 'barysafe'), path.join(tmp.path, 'bin', 'barysafe'));
+      await copyFile(path.join(root, 'package.json'), path.join(tmp.path, 'package.json'));
+      const bin = path.join(tmp.path, 'bin', 'barysafe');
+      for (const flag of ['--version', '-V']) {
+        const r = spawnSync(process.execPath, [bin, flag], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, `${VERSION}\n`);
+      }
+      const other = spawnSync(process.execPath, [bin, '--json', '--version'], { encoding: 'utf8' });
+      assert.equal(other.status, 2);
+      assert.match(other.stderr, /the CLI is not built/);
+    } finally {
+      await tmp.cleanup();
+    }
+    const withOption = await runCli(['--log-level', 'debug', '--version']);
+    assert.equal(withOption.code, 0);
+    assert.equal(withOption.stdout.trim(), VERSION);
   });
 
   test("--version, --help, a command's --help and an unknown command behave as before", async () => {
