@@ -24,7 +24,7 @@ export interface InspectOptions {
   /** At most how many workers (default: two, or one on a single core); more than one only for a long check. */
   workers?: number;
   /**
-   * The file is ready when this resolves: the workers start at once (~80 ms to boot each) and read
+   * The file is ready when this resolves: the lead worker starts at once (~80 ms to boot) and reads
    * the file only then. When it rejects, so does `facts`, with its error.
    */
   after?: Promise<unknown>;
