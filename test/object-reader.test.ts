@@ -9,7 +9,8 @@ import { fstatSync, openSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { descriptorReader, streamReader, type ObjectReader } from '../src/repository/object-reader.js';
+import { descriptorReader, streamReader } from '../src/repository/object-reader.js';
+import type { ObjectReader } from '../src/repository/storage.js';
 import { makeTempDir } from './support/services.js';
 
 const MiB = 1 << 20;

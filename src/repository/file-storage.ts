@@ -24,7 +24,7 @@ import { processAlive } from '../platform/lifecycle.js';
 import { errnoOf, fsErrorText } from '../platform/fs-errors.js';
 import { makeDirs } from '../platform/safe-fs.js';
 import { EarlyWriteback } from '../platform/early-writeback.js';
-import { descriptorReader, type ObjectReader } from './object-reader.js';
+import { descriptorReader } from './object-reader.js';
 import {
   checkRange,
   RepositoryMissingError,
@@ -32,6 +32,7 @@ import {
   StorageExistsError,
   StorageNotFoundError,
   type ObjectInfo,
+  type ObjectReader,
   type ObjectStat,
   type PutOptions,
   type Storage,

@@ -1,20 +1,9 @@
 import { close as closeCb, read as readCb } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import type { Storage } from './storage.js';
+import type { ObjectReader, Storage } from './storage.js';
 
-/**
- * An object read into buffers the caller owns. A restore fills a buffer, decrypts it and hands
- * that same buffer to its hashing worker, so a local file is read straight into it: a stream would
- * allocate a fresh buffer for every read (256 MiB of garbage per 256 MiB restored) and the hash
- * would need a copy of each.
- */
-export interface ObjectReader {
-  /** Fills `into` from its start with the next bytes: all of it but at the end, 0 once ended. */
-  read(into: Uint8Array): Promise<number>;
-  /** Stops reading and releases the descriptor or the download; waits for a read in flight. */
-  close(): Promise<void>;
-}
+// The readers of an ObjectReader (storage.ts): a local file's descriptor, or any backend's stream.
 
 /** The object's reader: the backend's own where it has one (a local file), else over get(). */
 export async function openReader(storage: Storage, key: string): Promise<ObjectReader> {

@@ -1,6 +1,6 @@
 import { redactUrl } from '../redact.js';
 import { FileStorage } from './file-storage.js';
-import { openReader, type ObjectReader } from './object-reader.js';
+import { openReader } from './object-reader.js';
 import { parseS3Url } from './s3-url.js';
 import type { Readable } from 'node:stream';
 import { canonicalRepositoryUrl } from '../config/repository-url.js';
@@ -9,6 +9,7 @@ import {
   type BucketProtection,
   type LockMode,
   type ObjectInfo,
+  type ObjectReader,
   type ObjectStat,
   type PutOptions,
   type Storage,

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import type { ObjectReader } from './object-reader.js';
 
 /**
  * The one small seam between barysafe and where snapshots live. Keys are '/'-separated relative
@@ -56,6 +55,19 @@ export interface PutOptions {
    * Everything else a repository holds (snapshots, records) is.
    */
   transient?: boolean;
+}
+
+/**
+ * An object read into buffers the caller owns. A restore fills a buffer, decrypts it and hands
+ * that same buffer to its hashing worker, so a local file is read straight into it: a stream would
+ * allocate a fresh buffer for every read (256 MiB of garbage per 256 MiB restored) and the hash
+ * would need a copy of each.
+ */
+export interface ObjectReader {
+  /** Fills `into` from its start with the next bytes: all of it but at the end, 0 once ended. */
+  read(into: Uint8Array): Promise<number>;
+  /** Stops reading and releases the descriptor or the download; waits for a read in flight. */
+  close(): Promise<void>;
 }
 
 export interface Storage {

@@ -8,8 +8,8 @@ import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { STREAM_BUFFER, decryptStream } from '../crypto/age.js';
 import type { ArtifactRecord } from '../repository/manifest.js';
 import { repoError, type Repository } from '../repository/repository.js';
-import { StorageNotFoundError } from '../repository/storage.js';
-import { openReader, type ObjectReader } from '../repository/object-reader.js';
+import { StorageNotFoundError, type ObjectReader } from '../repository/storage.js';
+import { openReader } from '../repository/object-reader.js';
 
 const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
