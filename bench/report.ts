@@ -49,6 +49,8 @@ export interface CaseResult {
   blobs: boolean;
   /** `sqlite3 db "PRAGMA integrity_check"` alone (SQLite cases). */
   integrityCheckMs?: number;
+  /** SQLite cases: Node's start-up plus the encryption path alone (bench/floor.ts). */
+  backupFloor?: { nodeStartMs: number; encryptPathMs: number; floorMs: number };
   /** `barysafe restore --to` vs `age -d` of the shell pipeline's file. */
   restore?: { barysafeMs: number; shellMs: number; peakRssKiB: number | null; ratio: number };
   /** `barysafe restore --verify` of the snapshot: wall time and the scratch instance's boot step. */

@@ -2,7 +2,8 @@
  * `npm run bench`: barysafe backup and restore vs the equivalent shell pipelines on generated
  * Barycenter databases (PostgreSQL ≥ 1 GiB and 256 MiB, SQLite ≥ 256 MiB and 64 MiB, SQLite 256 MiB
  * of random blobs), a restore drill, `barysafe --version`, with wall time and the peak RSS of the
- * barysafe process, and each target met or missed. Method and measured figures: docs/BENCHMARKS.md.
+ * barysafe process, each SQLite backup's floor on this machine (bench/floor.ts), and each target met
+ * or missed. Method and measured figures: docs/BENCHMARKS.md.
  *
  * Environment:
  *   BENCH_SCALE=0.1     shrink every size (quick smoke run)
@@ -25,6 +26,7 @@ import { findPgBinDir, startLocalCluster } from '../test/support/pg-cluster.js';
 import { createBenchDeployment } from './deployment.js';
 import { generatePostgres } from './generate-pg.js';
 import { generateSqlite } from './generate-sqlite.js';
+import { measureBackupFloor, type BackupFloor } from './floor.js';
 import { runMeasured } from './measure.js';
 import { fmtMiB, median, mib, rssComparison, table, type CaseResult } from './report.js';
 import { restoreTable, targetLines } from './targets.js';
@@ -351,6 +353,14 @@ async function main(): Promise<number> {
           `   shell: ${(s.wallMs / 1000).toFixed(1)} s (CPU ${s.cpuSeconds?.toFixed(1)} s, load ${s.loadBefore.toFixed(1)}), ${fmtMiB(s.outputBytes)} encrypted`,
         );
       }
+      let backupFloor: BackupFloor | undefined;
+      if (dbFile && bRuns.length > 0 && bRuns.every((r) => r.code === 0)) {
+        log(`   floor: node -e 0 and the encryption path alone …`);
+        backupFloor = await measureBackupFloor(dbFile, dep.recipient, caseDir, Math.max(3, repeat));
+        log(
+          `   floor: ${(backupFloor.floorMs / 1000).toFixed(2)} s (node ${(backupFloor.nodeStartMs / 1000).toFixed(2)} s + encryption path ${(backupFloor.encryptPathMs / 1000).toFixed(2)} s)`,
+        );
+      }
       if (dropDb) await dropDb();
       if (dbFile && !keepDir) await rm(dbFile, { force: true });
       await rm(caseDir, { recursive: true, force: true });
@@ -389,6 +399,7 @@ async function main(): Promise<number> {
         streamMiBps: mib(dumpBytes) / (bWall / 1000),
         blobs: spec.blobs === true,
         ...(integrityRuns.length ? { integrityCheckMs: median(integrityRuns) } : {}),
+        ...(backupFloor ? { backupFloor } : {}),
         ...(restoreRuns.length ? { restore: restoreSummary(restoreRuns, maxOf) } : {}),
         ...(drill ? { drill } : {}),
       });
