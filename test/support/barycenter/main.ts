@@ -1,13 +1,11 @@
 // Entry point of the Barycenter stand-in (tests only). See barycenter-facts.md for the contract.
+// Only the argument parser loads up front: the real binary answers `--version` and `--help` in a few
+// milliseconds, and a drill's launcher preflight runs `--version`. Loading the database drivers and
+// the servers first made that preflight cost the stand-in's whole start-up (0.3-0.5 s), which the
+// bench then counted as barysafe's own drill time. `sync-users` does not load the servers either.
 import { parseCli } from './cli.js';
-import { connect, type Db } from './db.js';
 import { FatalError, reportAndExit } from './errors.js';
-import { info } from './log.js';
-import { runMigrations } from './migrations.js';
-import { runServer } from './server.js';
-import { profile } from './profile.js';
-import { debugString, loadSettings, summaryFields } from './settings.js';
-import { syncUsersFromFile } from './sync-users.js';
+import type { Db } from './db.js';
 
 async function main(): Promise<void> {
   const parsed = parseCli(process.argv.slice(2));
@@ -17,6 +15,14 @@ async function main(): Promise<void> {
     process.exit(parsed.code);
   }
   const { cli } = parsed;
+  const [{ connect }, { info }, { runMigrations }, { profile }, { debugString, loadSettings, summaryFields }] =
+    await Promise.all([
+      import('./db.js'),
+      import('./log.js'),
+      import('./migrations.js'),
+      import('./profile.js'),
+      import('./settings.js'),
+    ]);
   const settings = loadSettings(cli.config);
   // Faithful leak up to 8218d6f: the whole Settings Debug, database URL (and its password) included.
   if (profile().logsWholeSettings) info('barycenter', 'Loaded configuration', { settings: debugString(settings) });
@@ -31,11 +37,13 @@ async function main(): Promise<void> {
       // Tests only: a sync-users that never finishes (a locked database, a stuck migration), set by
       // a wrapper script since a drill passes no such variable through.
       if (process.env.STANDIN_HANG === 'sync-users') await new Promise(() => setInterval(() => {}, 60_000));
+      const { syncUsersFromFile } = await import('./sync-users.js');
       await syncUsersFromFile(db, cli.command.file);
       info('barycenter', 'User sync completed successfully');
       await db.close();
       process.exit(0);
     }
+    const { runServer } = await import('./server.js');
     await runServer(settings, db);
   });
 }
