@@ -1,11 +1,15 @@
 // Entry point of the Barycenter stand-in (tests only). See barycenter-facts.md for the contract.
-// Only the argument parser loads up front: the real binary answers `--version` and `--help` in a few
-// milliseconds, and a drill's launcher preflight runs `--version`. Loading the database drivers and
-// the servers first made that preflight cost the stand-in's whole start-up (0.3-0.5 s), which the
-// bench then counted as barysafe's own drill time. `sync-users` does not load the servers either.
+// The database drivers, the servers and zod load only when a run needs them: the real binary answers
+// `--version` and `--help` in a few milliseconds, and a drill's launcher preflight runs `--version`.
+// Loading them first made that preflight cost the stand-in's whole start-up (0.3-0.5 s), which the
+// bench then counted as barysafe's own drill time.
 import { parseCli } from './cli.js';
-import { FatalError, reportAndExit } from './errors.js';
 import type { Db } from './db.js';
+import { FatalError, reportAndExit } from './errors.js';
+import { info } from './log.js';
+import { runMigrations } from './migrations.js';
+import { profile } from './profile.js';
+import { debugString, loadSettings, summaryFields } from './settings.js';
 
 async function main(): Promise<void> {
   const parsed = parseCli(process.argv.slice(2));
@@ -15,19 +19,12 @@ async function main(): Promise<void> {
     process.exit(parsed.code);
   }
   const { cli } = parsed;
-  const [{ connect }, { info }, { runMigrations }, { profile }, { debugString, loadSettings, summaryFields }] =
-    await Promise.all([
-      import('./db.js'),
-      import('./log.js'),
-      import('./migrations.js'),
-      import('./profile.js'),
-      import('./settings.js'),
-    ]);
   const settings = loadSettings(cli.config);
   // Faithful leak up to 8218d6f: the whole Settings Debug, database URL (and its password) included.
   if (profile().logsWholeSettings) info('barycenter', 'Loaded configuration', { settings: debugString(settings) });
   else info('barycenter', 'Loaded configuration', summaryFields(settings));
 
+  const { connect } = await import('./db.js');
   const db = await connect(settings.database.url);
   // No SIGTERM/SIGINT handler, as upstream (tokio's default): the process dies by the signal.
   await withDb(db, async () => {
