@@ -52,7 +52,14 @@ export interface CaseResult {
   /** SQLite cases: Node's start-up plus the encryption path alone (bench/floor.ts). */
   backupFloor?: { nodeStartMs: number; encryptPathMs: number; floorMs: number };
   /** `barysafe restore --to` vs `age -d` of the shell pipeline's file. */
-  restore?: { barysafeMs: number; shellMs: number; peakRssKiB: number | null; ratio: number };
+  restore?: {
+    barysafeMs: number;
+    shellMs: number;
+    /** `age -d` followed by an fsync of its output (shellDecryptDurable). */
+    durableShellMs: number;
+    peakRssKiB: number | null;
+    ratio: number;
+  };
   /** `barysafe restore --verify` of the snapshot: wall time and the scratch instance's boot step. */
   drill?: {
     wallMs: number;

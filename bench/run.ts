@@ -2,8 +2,9 @@
  * `npm run bench`: barysafe backup and restore vs the equivalent shell pipelines on generated
  * Barycenter databases (PostgreSQL ≥ 1 GiB and 256 MiB, SQLite ≥ 256 MiB and 64 MiB, SQLite 256 MiB
  * of random blobs), a restore drill, `barysafe --version`, with wall time and the peak RSS of the
- * barysafe process, each SQLite backup's floor on this machine (bench/floor.ts), and each target met
- * or missed. Method and measured figures: docs/BENCHMARKS.md.
+ * barysafe process, each SQLite backup's floor on this machine (bench/floor.ts), each restore beside
+ * `age -d` with and without an fsync of its output, and each target met or missed. Method and
+ * measured figures: docs/BENCHMARKS.md.
  *
  * Environment:
  *   BENCH_SCALE=0.1     shrink every size (quick smoke run)
@@ -31,7 +32,7 @@ import { runMeasured } from './measure.js';
 import { fmtMiB, median, mib, rssComparison, table, type CaseResult } from './report.js';
 import { restoreTable, targetLines } from './targets.js';
 import { benchScale, MiB, type GeneratedDb } from './shape.js';
-import { shellDecrypt, shellIntegrityCheck, shellPostgres, shellSqlite } from './shell.js';
+import { shellDecrypt, shellDecryptDurable, shellIntegrityCheck, shellPostgres, shellSqlite } from './shell.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'barysafe');
@@ -162,7 +163,13 @@ async function main(): Promise<number> {
       let dumpBytes = 0;
       let storedBytes = 0;
       let samples: Array<[number, number]> = [];
-      const restoreRuns: Array<{ barysafeMs: number; shellMs: number; peakRssKiB: number | null; code: number }> = [];
+      const restoreRuns: Array<{
+        barysafeMs: number;
+        shellMs: number;
+        durableShellMs: number;
+        peakRssKiB: number | null;
+        code: number;
+      }> = [];
       const integrityRuns: number[] = [];
       let drill: CaseResult['drill'];
       for (let i = 0; i < repeat; i++) {
@@ -266,10 +273,22 @@ async function main(): Promise<number> {
           rs = await decryptOnce();
           rb = await restoreOnce();
         }
+        // After both, whatever their order: it only says how much of the gap is the fsync.
+        const rd = await shellDecryptDurable(dep.identityFile, s.output, path.join(caseDir, 'shell.plain'));
+        if (rd.code !== 0) {
+          failed = true;
+          log(`   age -d && sync FAILED (exit ${rd.code ?? rd.signal}): ${rd.stderr.slice(-2000)}`);
+        }
         await rm(s.output, { force: true });
-        restoreRuns.push({ barysafeMs: rb.wallMs, shellMs: rs.wallMs, peakRssKiB: rb.peakRssKiB, code: rb.code ?? -1 });
+        restoreRuns.push({
+          barysafeMs: rb.wallMs,
+          shellMs: rs.wallMs,
+          durableShellMs: rd.wallMs,
+          peakRssKiB: rb.peakRssKiB,
+          code: rb.code ?? -1,
+        });
         log(
-          `   restore: barysafe ${(rb.wallMs / 1000).toFixed(1)} s (peak RSS ${((rb.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB), age -d ${(rs.wallMs / 1000).toFixed(1)} s`,
+          `   restore: barysafe ${(rb.wallMs / 1000).toFixed(1)} s (peak RSS ${((rb.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB), age -d ${(rs.wallMs / 1000).toFixed(1)} s, age -d && sync ${(rd.wallMs / 1000).toFixed(1)} s`,
         );
         if (dbFile) {
           const ic = await shellIntegrityCheck(dbFile);
@@ -473,12 +492,18 @@ async function tunePostgres(url: string): Promise<void> {
 }
 
 function restoreSummary(
-  runs: Array<{ barysafeMs: number; shellMs: number; peakRssKiB: number | null }>,
+  runs: Array<{ barysafeMs: number; shellMs: number; durableShellMs: number; peakRssKiB: number | null }>,
   maxOf: (xs: Array<number | null>) => number | null,
 ): NonNullable<CaseResult['restore']> {
   const barysafeMs = median(runs.map((r) => r.barysafeMs));
   const shellMs = median(runs.map((r) => r.shellMs));
-  return { barysafeMs, shellMs, peakRssKiB: maxOf(runs.map((r) => r.peakRssKiB)), ratio: barysafeMs / shellMs };
+  return {
+    barysafeMs,
+    shellMs,
+    durableShellMs: median(runs.map((r) => r.durableShellMs)),
+    peakRssKiB: maxOf(runs.map((r) => r.peakRssKiB)),
+    ratio: barysafeMs / shellMs,
+  };
 }
 
 function medianOrNull(xs: Array<number | null>): number | null {

@@ -59,6 +59,18 @@ export async function shellDecrypt(identityFile: string, input: string, out: str
   return r;
 }
 
+/**
+ * The same, then `sync out` (coreutils fsyncs the named file): what a restore that may not lose its
+ * output to a crash pays, as barysafe's does (it fsyncs each file before renaming it into place).
+ * `age -d` alone leaves its output in the page cache; on a disk slower than the decryption the
+ * difference is most of barysafe's excess (measured on a VM: 1.17 s for 1 GiB, 1.41 s with the sync).
+ */
+export async function shellDecryptDurable(identityFile: string, input: string, out: string): Promise<Measured> {
+  const r = await runMeasured('sh', ['-c', 'age -d -i "$1" -o "$2" "$3" && sync "$2"', 'sh', identityFile, out, input]);
+  await rm(out, { force: true });
+  return r;
+}
+
 /** `sqlite3 db "PRAGMA integrity_check"` alone: the floor of a checked SQLite backup. */
 export async function shellIntegrityCheck(dbPath: string): Promise<Measured> {
   return runMeasured('sqlite3', [dbPath, 'PRAGMA integrity_check']);
