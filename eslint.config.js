@@ -14,6 +14,22 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
       ],
       'no-empty': ['error', { allowEmptyCatch: true }],
+      // Exporting a key that generateKeyPair(Sync) made can deadlock Node: src/crypto/keygen.ts says why.
+      'no-restricted-imports': [
+        'error',
+        ...['node:crypto', 'crypto'].map((name) => ({
+          name,
+          importNames: ['generateKeyPair', 'generateKeyPairSync'],
+          message: 'use src/crypto/keygen.ts: exporting a KeyObject that generateKeyPair(Sync) made can deadlock Node',
+        })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        ...['generateKeyPair', 'generateKeyPairSync'].map((property) => ({
+          property,
+          message: 'use src/crypto/keygen.ts: exporting a KeyObject that generateKeyPair(Sync) made can deadlock Node',
+        })),
+      ],
     },
   },
   {

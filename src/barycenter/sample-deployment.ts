@@ -1,9 +1,10 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { hash } from '@node-rs/argon2';
 import { buildById } from './builds.js';
+import { newJwkPair } from '../crypto/keygen.js';
 
 /**
  * A small SQLite deployment laid out as Barycenter lays out its own: config.toml,
@@ -42,9 +43,9 @@ export async function writeBarycenterLayout(
     `[server]\nhost = "127.0.0.1"\nport = ${port}\npublic_base_url = "http://localhost:${port}"\n\n[database]\nurl = ${JSON.stringify(opts.databaseUrl)}\n\n[keys]\njwks_path = "data/jwks.json"\nprivate_key_path = "data/private_key.pem"\nalg = "RS256"\n`,
     { mode: 0o640 },
   );
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateJwk } = newJwkPair({ type: 'rsa', modulusLength: 2048 });
   const kid = randomBytes(16).toString('base64url');
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } as Record<string, unknown>;
+  const jwk = { ...privateJwk, kid, alg: 'RS256', use: 'sig' } as Record<string, unknown>;
   await writeFile(path.join(workdir, 'data/private_key.pem'), JSON.stringify(jwk, null, 2), { mode: 0o600 });
   const pub = { kty: jwk.kty, use: 'sig', kid, alg: 'RS256', n: jwk.n, e: jwk.e };
   await writeFile(path.join(workdir, 'data/jwks.json'), JSON.stringify({ keys: [pub] }, null, 2), { mode: 0o644 });

@@ -2,13 +2,14 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
+  createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   hkdfSync,
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
 import { parseIdentity, publicKeyObject, rawPublicKey, type X25519Identity } from './age-keys.js';
+import { newX25519Key } from './keygen.js';
 
 /**
  * age's header (age-encryption.org/v1) for X25519 recipients, with node:crypto:
@@ -137,11 +138,11 @@ function x25519WrapKey(shared: Buffer, share: Buffer, recipient: Buffer): Buffer
 
 /** An X25519 stanza: an ephemeral key agreement with the recipient, sealing the file key. */
 export function wrapX25519(fileKey: Buffer, recipient: Buffer): Stanza {
-  const eph = generateKeyPairSync('x25519');
-  const share = rawPublicKey(eph.publicKey);
+  const eph = newX25519Key().privateKey;
+  const share = rawPublicKey(createPublicKey(eph));
   let shared: Buffer;
   try {
-    shared = diffieHellman({ privateKey: eph.privateKey, publicKey: publicKeyObject(recipient) });
+    shared = diffieHellman({ privateKey: eph, publicKey: publicKeyObject(recipient) });
   } catch (e) {
     // OpenSSL refuses an all-zero shared secret: the recipient is a low-order point.
     throw new Error(`the recipient is not a usable X25519 public key (${(e as Error).message})`);

@@ -1,5 +1,6 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { bech32 } from '@scure/base';
+import { newX25519Key, x25519PrivateKey } from './keygen.js';
 
 /**
  * age's native X25519 keys: recipients are Bech32 "age1…" (the 32-byte public key), identities
@@ -9,9 +10,6 @@ import { bech32 } from '@scure/base';
  * Hybrid post-quantum (age1pq1…, AGE-SECRET-KEY-PQ-1…) and tag (age1tag1…) keys are typage's
  * (age-typage.ts): isNativeRecipient / isNativeIdentity tell the two apart.
  */
-
-/** The 12-byte PKCS#8 DER prefix of an X25519 private key (RFC 8410), followed by the scalar. */
-const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 export interface X25519Identity {
   privateKey: KeyObject;
@@ -53,7 +51,7 @@ export function publicKeyObject(raw: Buffer): KeyObject {
 
 export function parseIdentity(i: string): X25519Identity {
   const scalar = decode(i, 'age-secret-key-', 'X25519 identity');
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, scalar]), format: 'der', type: 'pkcs8' });
+  const privateKey = x25519PrivateKey(scalar);
   return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)) };
 }
 
@@ -66,10 +64,9 @@ export function encodeRecipient(raw: Buffer): string {
 }
 
 export function generateIdentity(): { identity: string; recipient: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const scalar = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
+  const { privateKey, scalar } = newX25519Key();
   return {
     identity: bech32.encode('age-secret-key-', bech32.toWords(scalar)).toUpperCase(),
-    recipient: encodeRecipient(rawPublicKey(publicKey)),
+    recipient: encodeRecipient(rawPublicKey(createPublicKey(privateKey))),
   };
 }

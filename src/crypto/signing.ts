@@ -1,13 +1,6 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  sign,
-  verify,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { newEd25519Pem } from './keygen.js';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 
 /**
@@ -30,11 +23,7 @@ export function keyIdOf(publicKey: KeyObject): string {
 }
 
 export function generateSigningKey(): { privatePem: string; publicPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return {
-    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-  };
+  return newEd25519Pem();
 }
 
 export async function loadSigner(file: string): Promise<Signer> {
