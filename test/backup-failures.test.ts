@@ -76,9 +76,10 @@ describe('backup failures', () => {
     const d = await makeDeployment();
     try {
       const s = await setupFileRepository(d);
-      const { generateKeyPairSync } = await import('node:crypto');
-      const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
-        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      const { createPrivateKey } = await import('node:crypto');
+      const { newJwkPair } = await import('../src/crypto/keygen.js');
+      const pem = createPrivateKey({ key: newJwkPair({ type: 'rsa', modulusLength: 2048 }).privateJwk, format: 'jwk' })
+        .export({ type: 'pkcs8', format: 'pem' })
         .toString();
       await writeFile(path.join(d.workdir, 'data/private_key.pem'), pem);
       const r = await runCli(['--config', s.configPath, 'backup']);

@@ -1,7 +1,8 @@
 // A temporary Barycenter deployment for the check tests: real files, a real SQLite database, a
 // real TLS server on loopback and a real file:// repository with signed manifests.
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { newJwkPair } from '../src/crypto/keygen.js';
 import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -26,8 +27,8 @@ export function tempDir(prefix = 'barysafe-check-'): string {
 }
 
 export function rsaJwk(bits = 2048, kid = randomBytes(16).toString('base64url')): JWK {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  return { ...(privateKey.export({ format: 'jwk' }) as JWK), kid, alg: 'RS256', use: 'sig' };
+  const { privateJwk } = newJwkPair({ type: 'rsa', modulusLength: bits });
+  return { ...(privateJwk as JWK), kid, alg: 'RS256', use: 'sig' };
 }
 
 export function publicJwk(jwk: JWK): JWK {

@@ -5,7 +5,7 @@
 // orphans the next run removes. On s3:// behind the recording proxy, objects under Object Lock
 // survive --confirm and no DELETE of a retained object is even tried.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { newJwkPair } from '../src/crypto/keygen.js';
 import http from 'node:http';
 import { mkdir, readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -113,8 +113,8 @@ describe('forget over a synthetic year (file://)', () => {
       string,
       string
     >;
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const old = { ...(privateKey.export({ format: 'jwk' }) as Record<string, string>), kid: 'old-key' };
+    const { privateJwk } = newJwkPair({ type: 'rsa', modulusLength: 2048 });
+    const old = { ...(privateJwk as Record<string, string>), kid: 'old-key' };
     const oldKey: SyntheticKey = { kid: 'old-key', thumbprint: await thumbOf(old) };
     const curKey: SyntheticKey = { kid: current.kid!, thumbprint: await thumbOf(current) };
     const t0 = Date.now();

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { jwkThumbprint } from '../src/crypto/jwk-thumbprint.js';
+import { newJwkPair } from '../src/crypto/keygen.js';
 
 // The example of RFC 7638, section 3.1, with its published thumbprint.
 const RFC_7638_KEY = {
@@ -16,10 +16,10 @@ const RFC_7638_KEY = {
 test("the JWK thumbprint is RFC 7638's for its example key, and jose's for RSA, EC and OKP keys", async () => {
   assert.equal(jwkThumbprint(RFC_7638_KEY), 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
   const keys: JWK[] = [
-    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as JWK,
-    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as JWK,
-    generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' }) as JWK,
-    generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as JWK,
+    newJwkPair({ type: 'rsa', modulusLength: 2048 }).privateJwk as JWK,
+    newJwkPair({ type: 'ec', namedCurve: 'P-256' }).privateJwk as JWK,
+    newJwkPair({ type: 'ec', namedCurve: 'P-384' }).publicJwk as JWK,
+    newJwkPair({ type: 'ed25519' }).privateJwk as JWK,
     { kty: 'oct', k: 'c2VjcmV0LWtleS1ieXRlcw' },
   ];
   for (const k of keys) {

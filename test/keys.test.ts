@@ -3,7 +3,7 @@
 // backup, check and the drill accept with a warning, backup.key-age over an injected clock, and
 // backup.object-lock against the recording S3 proxy (s3rver has no Object Lock).
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { newJwkPair } from '../src/crypto/keygen.js';
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -29,9 +29,9 @@ after(async () => {
 });
 
 function newJwk(): Jwk {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateJwk } = newJwkPair({ type: 'rsa', modulusLength: 2048 });
   const kid = `k-${Math.random().toString(36).slice(2, 10)}`;
-  return { ...(privateKey.export({ format: 'jwk' }) as Jwk), kid, alg: 'RS256', use: 'sig' };
+  return { ...(privateJwk as Jwk), kid, alg: 'RS256', use: 'sig' };
 }
 const pub = (k: Jwk) => ({ kty: 'RSA', n: k.n, e: k.e, kid: k.kid, alg: 'RS256', use: 'sig' });
 

@@ -4,7 +4,8 @@
 // the HTML in headless Chromium (no console error, no request leaving the file; screenshot and
 // PDF kept under test-artifacts/).
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { newJwkPair } from '../src/crypto/keygen.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -58,9 +59,9 @@ async function checkAt(n: number, hours: number) {
 
 /** A new signing key the way Barycenter writes one (JSON JWK + the matching jwks.json). */
 async function rotateKey(workdir: string) {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateJwk } = newJwkPair({ type: 'rsa', modulusLength: 2048 });
   const kid = randomBytes(16).toString('base64url');
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } as Record<string, unknown>;
+  const jwk = { ...privateJwk, kid, alg: 'RS256', use: 'sig' } as Record<string, unknown>;
   await writeFile(path.join(workdir, 'data/private_key.pem'), JSON.stringify(jwk, null, 2), { mode: 0o600 });
   const pub = { kty: jwk.kty, use: 'sig', kid, alg: 'RS256', n: jwk.n, e: jwk.e };
   await writeFile(path.join(workdir, 'data/jwks.json'), JSON.stringify({ keys: [pub] }, null, 2));

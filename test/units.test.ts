@@ -2,7 +2,8 @@ import { z } from 'zod';
 // Small pure pieces: Barycenter config resolution, JWK/JWKS matching, signed documents, redaction.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
+import { newJwkPair } from '../src/crypto/keygen.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,7 +77,7 @@ describe('effective Barycenter settings', () => {
 describe('key and JWKS', () => {
   const jwkOf = (kid: string) =>
     ({
-      ...(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as object),
+      ...newJwkPair({ type: 'rsa', modulusLength: 2048 }).privateJwk,
       kid,
       alg: 'RS256',
       use: 'sig',
@@ -110,8 +111,8 @@ describe('key and JWKS', () => {
   });
 
   test('a PEM or a public-only JWK is refused without echoing content', async () => {
-    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
-      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    const pem = createPrivateKey({ key: newJwkPair({ type: 'rsa', modulusLength: 2048 }).privateJwk, format: 'jwk' })
+      .export({ type: 'pkcs8', format: 'pem' })
       .toString();
     await assert.rejects(
       parsePrivateJwk(pem),

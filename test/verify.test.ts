@@ -2,7 +2,8 @@
 // found by the tier that can see it (exit 13, naming snapshot and object); slices, the auto cursor,
 // the egress budget; records, `snapshots` and the backup checks read what verify found.
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { newEd25519Pem } from '../src/crypto/keygen.js';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -93,8 +94,7 @@ const DAMAGES: Damage[] = [
     name: 'a manifest signed by another key',
     tier: 'inventory',
     async apply(f, ids, m) {
-      const { privateKey } = generateKeyPairSync('ed25519');
-      const pk = createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' }));
+      const pk = createPrivateKey(newEd25519Pem().privatePem);
       const publicKey = createPublicKey(pk);
       const other: Signer = { privateKey: pk, publicKey, keyId: keyIdOf(publicKey) };
       const { signature: _s, ...unsigned } = m[1]!;

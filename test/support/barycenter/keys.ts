@@ -1,7 +1,8 @@
 // JwksManager: the private key is a pretty JSON JWK (despite the .pem name); jwks.json is written
 // only when absent and then served as read at startup, never compared with the private key. The
 // key is only deserialised at startup; josekit's RS256.signer_from_jwk judges it at each signing.
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { newJwkPair } from '../../../src/crypto/keygen.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -41,10 +42,10 @@ export async function loadOrGenerateKeys(cfg: Settings['keys']): Promise<KeyMana
     }
     jwk = parsed as Record<string, unknown>;
   } else {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
+    const { privateJwk } = newJwkPair({ type: 'rsa', modulusLength: 2048 });
     // Member order follows josekit: key material first, then the metadata set afterwards.
     jwk = {
-      ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>),
+      ...(privateJwk as Record<string, unknown>),
       kid: cfg.key_id ?? randomKid(),
       alg: cfg.alg,
       use: 'sig',
