@@ -69,14 +69,15 @@ function underGcStress(body: string, interval: number, ms: number): Promise<'exi
   });
 }
 
-// Intervals at which the pattern below deadlocked in about half of the runs here (Node 20.20.2).
+// Intervals at which the old pattern deadlocked in half to all of its runs here (Node 20.20.2;
+// exporting the private key, which allocates more under the lock, hangs more often than the public).
 const INTERVALS = [150, 173, 300];
 
 test("exporting a key that generateKeyPairSync made can deadlock this Node (the control), barysafe's key generation does not", async (t) => {
   // The control: the pattern keygen.ts avoids. It shows that this harness catches the deadlock;
   // without it, the check of barysafe's generators below could not fail.
   const oldPattern = `import { generateKeyPairSync } from 'node:crypto';
-    for (let i = 0; i < 30000; i++) generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });`;
+    for (let i = 0; i < 30000; i++) generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });`;
   // One at a time: run side by side on two cores, eight of them did not hang once.
   let hung = 0;
   let runs = 0;
@@ -103,7 +104,7 @@ test("exporting a key that generateKeyPairSync made can deadlock this Node (the 
     newJwkPair({ type: 'rsa', modulusLength: 2048 });`;
   for (const n of INTERVALS) assert.equal(await underGcStress(ours, n, 60_000), 'exited', `--gc-interval=${n}`);
 
+  // Without a hang of the control the loop above proved nothing about this Node: said so, not passed.
   if (hung === 0)
     t.skip('this Node did not deadlock on the old pattern in these runs: the check above proves less here');
-  else assert.ok(hung > 0);
 });

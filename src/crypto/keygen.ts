@@ -9,8 +9,8 @@ import { createPrivateKey, generateKeyPairSync, randomBytes, type JsonWebKey, ty
  * export and collects the finished job, the thread waits on a lock it holds itself, forever. That
  * showed up as test files hanging with `~KeyGenJob()` in a GC weak callback on top of the main
  * thread's stack (Node 20.20.2; the destructor is unchanged upstream). It reproduces by running
- * `generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' })` in a loop under
- * `node --gc-interval=150`. A backup wraps every artifact's file key with such an ephemeral key,
+ * `generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' })` in a loop under
+ * `node --gc-interval=150` (test/keygen.test.ts). A backup wraps every artifact's file key with such an ephemeral key,
  * so the hang could have stopped a scheduled agent.
  *
  * So X25519 keys are made from 32 random bytes, as age itself makes them. RSA, EC and Ed25519
