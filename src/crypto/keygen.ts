@@ -10,8 +10,8 @@ import { createPrivateKey, generateKeyPairSync, randomBytes, type JsonWebKey, ty
  * showed up as test files hanging with `~KeyGenJob()` in a GC weak callback on top of the main
  * thread's stack (Node 20.20.2; the destructor is unchanged upstream). It reproduces by running
  * `generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' })` in a loop under
- * `node --gc-interval=150` (test/keygen.test.ts). A backup wraps every artifact's file key with such an ephemeral key,
- * so the hang could have stopped a scheduled agent.
+ * `node --gc-interval=150` (test/keygen.test.ts). A backup wraps every artifact's file key with
+ * such an ephemeral key, so the hang could have stopped a scheduled agent.
  *
  * So X25519 keys are made from 32 random bytes, as age itself makes them. RSA, EC and Ed25519
  * pairs come out of the generation job already encoded (its encoding options), so no KeyObject of
@@ -20,7 +20,7 @@ import { createPrivateKey, generateKeyPairSync, randomBytes, type JsonWebKey, ty
  */
 
 /** PKCS#8 DER of an X25519 private key, up to its 32 key bytes (RFC 8410). */
-export const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 /** A KeyObject of the X25519 private key with these 32 bytes (an age identity's scalar). */
 export function x25519PrivateKey(scalar: Buffer): KeyObject {
@@ -53,11 +53,7 @@ export function newJwkPair(spec: JwkKeyType): { privateJwk: JsonWebKey; publicJw
     type: string,
     options: object,
   ) => { privateKey: JsonWebKey; publicKey: JsonWebKey };
-  const { privateKey, publicKey } =
-    spec.type === 'rsa'
-      ? generate('rsa', { modulusLength: spec.modulusLength, publicExponent: 65537, ...encoding })
-      : spec.type === 'ec'
-        ? generate('ec', { namedCurve: spec.namedCurve, ...encoding })
-        : generate('ed25519', encoding);
+  const { type, ...options } = spec; // RSA's public exponent is Node's default, 65537
+  const { privateKey, publicKey } = generate(type, { ...options, ...encoding });
   return { privateJwk: privateKey, publicJwk: publicKey };
 }
