@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GrowingFile, readGrowing } from '../src/platform/growing-file.js';
+import { BufferPool } from '../src/platform/buffer-pool.js';
 import { makeTempDir } from './support/services.js';
 
 /** Collects a stream's chunks, noting how far the writer had written when each arrived. */
@@ -26,7 +27,7 @@ test('a reader of a growing file gets every byte, never past what the writer has
     await writeFile(file, '');
     const growing = new GrowingFile();
     let written = 0;
-    const reading = collect(readGrowing(file, growing, 64 * 1024), () => written);
+    const reading = collect(readGrowing(file, growing, new BufferPool(64 * 1024, 4)), () => written);
     const fh = await open(file, 'r+');
     // Uneven writes with pauses: the reader catches up and must wait, not stop at the end of file.
     for (let at = 0; at < data.length;) {
@@ -54,7 +55,7 @@ test('a reader that the writer never feeds waits, and is stopped by destroying i
   try {
     const file = path.join(dir.path, 'copy');
     await writeFile(file, 'these bytes were not announced');
-    const stream = readGrowing(file, new GrowingFile(), 1024);
+    const stream = readGrowing(file, new GrowingFile(), new BufferPool(1024, 4));
     let data = 0;
     stream.on('data', (c: Buffer) => (data += c.length));
     await sleep(50);
@@ -78,7 +79,7 @@ test('a file shorter than its writer said is an error, not a short stream', asyn
     const growing = new GrowingFile();
     growing.grew(5000);
     await assert.rejects(
-      collect(readGrowing(file, growing, 4096), () => 5000),
+      collect(readGrowing(file, growing, new BufferPool(4096, 4)), () => 5000),
       /shorter \(1000 bytes\) than its writer said it wrote/,
     );
   } finally {
@@ -92,7 +93,7 @@ test('a missing file fails the stream with the file system error', async () => {
     const growing = new GrowingFile();
     growing.end();
     await assert.rejects(
-      collect(readGrowing(path.join(dir.path, 'absent'), growing, 4096), () => 0),
+      collect(readGrowing(path.join(dir.path, 'absent'), growing, new BufferPool(4096, 4)), () => 0),
       /ENOENT/,
     );
   } finally {
@@ -107,7 +108,7 @@ test('a reader destroyed while its read-ahead waits for the writer closes at onc
     await writeFile(file, Buffer.alloc(8192, 7));
     const growing = new GrowingFile();
     growing.grew(4096);
-    const stream = readGrowing(file, growing, 4096);
+    const stream = readGrowing(file, growing, new BufferPool(4096, 4));
     const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
     assert.equal(first.length, 4096);
     stream.pause();

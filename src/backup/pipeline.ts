@@ -179,6 +179,7 @@ async function backupLocked(run: BackupRun, lock: WriterLock): Promise<BackupRes
     source: string,
     body: Readable | AsyncIterable<Uint8Array>,
     mode?: string,
+    release?: (chunk: Uint8Array) => void,
   ) => {
     throwIfStopped(opts.signal);
     const object = `${prefix}${name}.age`;
@@ -186,6 +187,7 @@ async function backupLocked(run: BackupRun, lock: WriterLock): Promise<BackupRes
     const stored = await storeArtifact(storage, config.encryption.recipients, object, body, {
       onProgress: (n) => opts.onProgress?.(name, n),
       signal: opts.signal,
+      ...(release ? { release } : {}),
     });
     artifacts.push({ name, kind, object, source, ...(mode ? { mode } : {}), ...stored });
   };
@@ -305,6 +307,8 @@ type Put = (
   source: string,
   body: Readable | AsyncIterable<Uint8Array>,
   mode?: string,
+  /** Takes back each buffer of `body` once it was encrypted (a source that reuses its buffers). */
+  release?: (chunk: Uint8Array) => void,
 ) => Promise<void>;
 
 async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, tempDir: string, put: Put) {
@@ -336,13 +340,15 @@ async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, t
   // stops the encryption (and is the error reported), a failed upload stops the check.
   let cancelled = false;
   let checkFailed = false;
-  const stored = put('barycenter.db', 'database', db.path!, copy, await modeOf(db.path!)).catch((e: unknown) => {
-    if (!checkFailed) {
-      cancelled = true;
-      void snap.cancel();
-    }
-    throw e;
-  });
+  const stored = put('barycenter.db', 'database', db.path!, copy, await modeOf(db.path!), snap.release).catch(
+    (e: unknown) => {
+      if (!checkFailed) {
+        cancelled = true;
+        void snap.cancel();
+      }
+      throw e;
+    },
+  );
   const checked = snap.record.catch((e: unknown) => {
     if (!cancelled) {
       checkFailed = true;

@@ -21,7 +21,12 @@ export async function storeArtifact(
   recipients: readonly string[],
   key: string,
   plaintext: Readable | AsyncIterable<Uint8Array>,
-  opts: { onProgress?: (plainBytes: number) => void; signal?: AbortSignal } = {},
+  opts: {
+    onProgress?: (plainBytes: number) => void;
+    signal?: AbortSignal;
+    /** Takes back each plaintext buffer once it was encrypted (a source that reuses its buffers). */
+    release?: (chunk: Uint8Array) => void;
+  } = {},
 ): Promise<StoredArtifact> {
   let plainBytes = 0;
   const hash = createHash('sha256');
@@ -42,6 +47,7 @@ export async function storeArtifact(
         hash.update(chunk);
         size += chunk.length;
       },
+      ...(opts.release ? { release: opts.release } : {}),
     });
     await storage.put(key, ciphertext);
   } finally {

@@ -65,6 +65,11 @@ export interface EncryptOptions {
   onPlaintext?: (chunk: Buffer) => void;
   /** Sees each ciphertext buffer as it is emitted, in order (hashing), without another stream hop. */
   onCiphertext?: (chunk: Buffer) => void;
+  /**
+   * Given each plaintext buffer once the encryption is done with it: its bytes were sealed (the
+   * cipher writes new buffers) or copied, so the source may reuse it (BufferPool).
+   */
+  release?: (chunk: Buffer) => void;
 }
 
 /** Encrypts a stream to every recipient. */
@@ -213,6 +218,7 @@ class EncryptTransform extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.opts.onPlaintext?.(chunk);
     this.emitAll(this.enc.push(chunk, this.takePrefix()));
+    this.opts.release?.(chunk);
     cb();
   }
 

@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import type { BufferPool } from './buffer-pool.js';
 
 /**
  * How much of a file another task of this process has written so far, from its start. The writer
@@ -51,8 +52,11 @@ export class GrowingFile {
  *
  * One read runs ahead of the consumer: the next chunk comes from the page cache while the consumer
  * works on this one, instead of each read waiting for the consumer and the consumer for each read.
+ * Reads are of `pool.size` bytes, into the pool's buffers: a consumer that gives each chunk back
+ * once done with it (pool.give) keeps the reads from allocating.
  */
-export function readGrowing(file: string, growing: GrowingFile, chunkSize: number): Readable {
+export function readGrowing(file: string, growing: GrowingFile, pool: BufferPool): Readable {
+  const chunkSize = pool.size;
   let fh: FileHandle | undefined;
   let at = 0;
   let ahead: Promise<Buffer | null> | undefined;
@@ -69,12 +73,13 @@ export function readGrowing(file: string, growing: GrowingFile, chunkSize: numbe
       const limit = growing.readable;
       if (at < limit) {
         const want = Math.min(chunkSize, limit - at);
-        const buffer = Buffer.allocUnsafe(want);
+        const buffer = pool.take();
         const { bytesRead } = await fh.read(buffer, 0, want, at);
         if (bytesRead > 0) {
           at += bytesRead;
-          return bytesRead < want ? buffer.subarray(0, bytesRead) : buffer;
+          return bytesRead < chunkSize ? buffer.subarray(0, bytesRead) : buffer;
         }
+        pool.give(buffer);
         if (growing.ended) return null; // end of the complete file
         throw new Error(`${file} is shorter (${at} bytes) than its writer said it wrote`);
       }
