@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BufferPool } from '../src/platform/buffer-pool.js';
 import { GrowingFile, readGrowing } from '../src/platform/growing-file.js';
+import { coalesce } from '../src/platform/coalesce.js';
 import { encryptStream, newIdentity } from '../src/crypto/age.js';
 import { run } from './support/deployments.js';
 import { makeTempDir } from './support/services.js';
@@ -72,4 +73,32 @@ test('reads of a growing file into pooled buffers, given back by the encryption,
   } finally {
     await dir.cleanup();
   }
+});
+
+// pg_dump's output through a pipe: pieces of every size, regrouped into full pooled buffers.
+test('coalesce regroups pieces into full buffers, reused once given back, and keeps every byte in order', async () => {
+  const data = randomBytes(5 * 65536 + 1234);
+  const sizes = [1, 13, 14 * 1024, 65536, 3, 200_000, 65535, 7];
+  async function* pieces() {
+    for (let at = 0, i = 0; at < data.length; i++) {
+      const n = Math.min(sizes[i % sizes.length]!, data.length - at);
+      yield data.subarray(at, at + n);
+      at += n;
+    }
+  }
+  const pool = new BufferPool(65536, 2);
+  const out: Buffer[] = [];
+  const lengths: number[] = [];
+  for await (const b of coalesce(pieces(), pool)) {
+    lengths.push(b.length);
+    out.push(Buffer.from(b)); // a copy: the buffer itself goes back to the pool
+    pool.give(b);
+  }
+  assert.deepEqual(lengths, [65536, 65536, 65536, 65536, 65536, 1234]);
+  assert.ok(Buffer.concat(out).equals(data));
+  assert.equal(pool.allocated, 1, 'the buffers given back were not reused'); // each is back before the next is taken
+
+  const empty: Buffer[] = [];
+  for await (const b of coalesce((async function* () {})(), new BufferPool(16, 1))) empty.push(b);
+  assert.equal(empty.length, 0, 'an empty source yields no buffer');
 });

@@ -323,7 +323,7 @@ async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, t
     });
     try {
       const [s, r] = await Promise.allSettled([
-        put('barycenter.pgdump', 'database', dump.source, dump.stream),
+        put('barycenter.pgdump', 'database', dump.source, dump.stream, undefined, dump.release),
         dump.record,
       ]);
       if (s.status === 'rejected') throw s.reason;

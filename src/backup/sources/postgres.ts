@@ -7,12 +7,20 @@ import { pgReader } from '../../barycenter/database.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import { credentialsForChild, pgTool } from '../../platform/pg-tools.js';
 import { compressionArgs, type PgCompress } from '../../platform/pg-compress.js';
+import { BufferPool } from '../../platform/buffer-pool.js';
+import { coalesce } from '../../platform/coalesce.js';
+
+/** The dump's buffers: sixteen age chunks each, a few of them out at once (see coalesce). */
+const DUMP_BUFFER = 1 << 20;
+const DUMP_BUFFERS = 4;
 
 export interface PostgresDump {
   /** The server, password removed. */
   source: string;
-  /** The pg_dump -Fc byte stream; it throws at its end unless pg_dump exited 0. */
+  /** The pg_dump -Fc byte stream, in buffers of 1 MiB; it throws at its end unless pg_dump exited 0. */
   stream: AsyncIterable<Uint8Array>;
+  /** Gives back a buffer of `stream` once it was encrypted, for the next ones to reuse. */
+  release(chunk: Uint8Array): void;
   /**
    * Migrations and row counts, read in the exporting transaction while pg_dump streams (so they
    * are those of the dump, and pg_dump does not wait for them).
@@ -92,10 +100,12 @@ export async function dumpPostgres(
       throw cannotRead(e);
     });
     record.catch(() => {}); // awaited by the caller, who may give up first
+    const buffers = new BufferPool(DUMP_BUFFER, DUMP_BUFFERS);
     return {
       source: shown,
       record,
-      stream: runPgDump(url, snap, binDir, privateDir, compression.args),
+      stream: coalesce(runPgDump(url, snap, binDir, privateDir, compression.args), buffers),
+      release: (chunk) => buffers.give(chunk),
       close: async () => {
         await record.catch(() => undefined); // its queries run on this connection
         await client.query('COMMIT').catch(() => undefined);
