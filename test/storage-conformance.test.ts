@@ -387,6 +387,37 @@ describe('file:// specifics', () => {
       await chmod(dir, 0o700);
     },
   );
+
+  // The listing walks folders and lstat()s files concurrently: it must still see every object,
+  // refuse a link found deep among many folders, and not return (or throw) before every walk it
+  // started has closed its folder's descriptor.
+  it('lists many folders completely, and a link deep among them is refused with no descriptor left open', async () => {
+    const root = path.join(tmp.path, 'many');
+    const s = new FileStorage(pathToFileURL(root).href);
+    const expected: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const dir = path.join(root, 'snapshots', `s${String(i).padStart(2, '0')}`);
+      await mkdir(path.join(dir, 'deeper'), { recursive: true });
+      for (const f of ['a.age', 'b.age', 'deeper/c.json']) {
+        await writeFile(path.join(dir, f), randomBytes(i + 1));
+        expected.push(`snapshots/s${String(i).padStart(2, '0')}/${f}`);
+      }
+    }
+    const listed: Array<{ key: string; size: number }> = [];
+    for await (const o of s.list('snapshots/')) listed.push(o);
+    assert.deepEqual(
+      listed.map((o) => o.key),
+      expected.sort(),
+    );
+    assert.equal(listed.find((o) => o.key === 'snapshots/s29/a.age')?.size, 30);
+
+    const { symlink, readdir: ls } = await import('node:fs/promises');
+    await symlink('/etc', path.join(root, 'snapshots', 's17', 'deeper', 'planted'));
+    const fds = async () => (await ls('/proc/self/fd')).length;
+    const before = await fds();
+    await assert.rejects(keys(s, 'snapshots/'), /refusing to follow the symlink .*planted/);
+    assert.equal(await fds(), before, 'a descriptor of the listing stayed open');
+  });
 });
 
 // ------------------------------------------------------------------ s3://

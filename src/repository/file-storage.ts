@@ -42,6 +42,8 @@ import {
 const TMP_DIR = FILE_TMP_DIR;
 /** Temp files of another host (or an unknown writer) older than this are leftovers of a crash. */
 const STALE_TMP_MS = 24 * 3600 * 1000;
+/** Subfolders a listing walks at once (each holds a descriptor while it is walked). */
+const WALK_DIRS = 8;
 /** A listing that finds more entries than this, or takes longer, is refused rather than exhausting memory. */
 export const LIST_MAX_ENTRIES = 1_000_000;
 export const LIST_MAX_MS = 5 * 60_000;
@@ -366,6 +368,12 @@ export class FileStorage implements Storage {
     }
   }
 
+  /**
+   * Lists `dir` into `out`, its files' lstat()s at once and up to WALK_DIRS subfolders at a time:
+   * one after the other, each a trip through the thread pool, a repository of 40 snapshots took
+   * ~90 ms per listing. Every started call settles before this returns or throws, so no
+   * subfolder's walk outlives the descriptor of the folder it is in (list() closes them).
+   */
   private async walk(
     dir: Dir,
     rel: string,
@@ -373,6 +381,8 @@ export class FileStorage implements Storage {
     budget: { entries: number; deadline: number },
   ): Promise<void> {
     const entries: Dirent[] = await readdir(inDir(dir, '.'), { withFileTypes: true });
+    const files: string[] = [];
+    const folders: string[] = [];
     for (const d of entries) {
       if (++budget.entries > LIST_MAX_ENTRIES || Date.now() > budget.deadline) {
         throw new StorageError(
@@ -382,18 +392,33 @@ export class FileStorage implements Storage {
       const k = rel ? `${rel}/${d.name}` : d.name;
       if (rel === '' && d.name === TMP_DIR) continue;
       if (d.isSymbolicLink()) throw new SymlinkRefused(path.join(this.root, k));
-      if (d.isDirectory()) {
-        const child = await this.openChildDir(dir, d.name, false);
-        try {
-          await this.walk(child, k, out, budget);
-        } finally {
-          closeSync(child.fd);
-        }
-      } else if (d.isFile()) {
-        const st = await lstat(inDir(dir, d.name)).catch(() => null);
-        if (st?.isFile()) out.push({ key: k, size: st.size }); // vanished meanwhile (concurrent delete): skip
-      }
+      if (d.isDirectory()) folders.push(d.name);
+      else if (d.isFile()) files.push(d.name);
     }
+    const key = (name: string) => (rel ? `${rel}/${name}` : name);
+    const walkFolder = async (name: string) => {
+      const child = await this.openChildDir(dir, name, false);
+      try {
+        await this.walk(child, key(name), out, budget);
+      } finally {
+        closeSync(child.fd);
+      }
+    };
+    const settled = await Promise.allSettled([
+      ...files.map(async (name) => {
+        const st = await lstat(inDir(dir, name)).catch(() => null);
+        if (st?.isFile()) out.push({ key: key(name), size: st.size }); // vanished meanwhile (concurrent delete): skip
+      }),
+      (async () => {
+        for (let i = 0; i < folders.length; i += WALK_DIRS) {
+          const group = await Promise.allSettled(folders.slice(i, i + WALK_DIRS).map(walkFolder));
+          const failed = group.find((r) => r.status === 'rejected');
+          if (failed) throw (failed as PromiseRejectedResult).reason;
+        }
+      })(),
+    ]);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   private async openTmpDir(): Promise<Dir> {
