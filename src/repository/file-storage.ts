@@ -42,8 +42,9 @@ import {
 const TMP_DIR = FILE_TMP_DIR;
 /** Temp files of another host (or an unknown writer) older than this are leftovers of a crash. */
 const STALE_TMP_MS = 24 * 3600 * 1000;
-/** Subfolders a listing walks at once (each holds a descriptor while it is walked). */
-const WALK_DIRS = 8;
+/** Subfolders a listing walks at once (each holds a descriptor while it is walked), and files it lstat()s at once. */
+const LIST_DIRS = 8;
+const LIST_FILES = 64;
 /** A listing that finds more entries than this, or takes longer, is refused rather than exhausting memory. */
 export const LIST_MAX_ENTRIES = 1_000_000;
 export const LIST_MAX_MS = 5 * 60_000;
@@ -369,10 +370,11 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * Lists `dir` into `out`, its files' lstat()s at once and up to WALK_DIRS subfolders at a time:
-   * one after the other, each a trip through the thread pool, a repository of 40 snapshots took
-   * ~90 ms per listing. Every started call settles before this returns or throws, so no
-   * subfolder's walk outlives the descriptor of the folder it is in (list() closes them).
+   * Lists `dir` into `out`, LIST_FILES of its files' lstat()s and LIST_DIRS of its subfolders at a
+   * time: one after the other, each a trip through the thread pool, the listings at the start of a
+   * restore from a repository of 40 snapshots made 890 calls and left it idle for ~90 ms. Every
+   * started call settles before this returns or throws, so no subfolder's walk outlives the
+   * descriptor of the folder it is in (list() closes them).
    */
   private async walk(
     dir: Dir,
@@ -396,26 +398,19 @@ export class FileStorage implements Storage {
       else if (d.isFile()) files.push(d.name);
     }
     const key = (name: string) => (rel ? `${rel}/${name}` : name);
-    const walkFolder = async (name: string) => {
-      const child = await this.openChildDir(dir, name, false);
-      try {
-        await this.walk(child, key(name), out, budget);
-      } finally {
-        closeSync(child.fd);
-      }
-    };
     const settled = await Promise.allSettled([
-      ...files.map(async (name) => {
+      inGroups(files, LIST_FILES, async (name) => {
         const st = await lstat(inDir(dir, name)).catch(() => null);
         if (st?.isFile()) out.push({ key: key(name), size: st.size }); // vanished meanwhile (concurrent delete): skip
       }),
-      (async () => {
-        for (let i = 0; i < folders.length; i += WALK_DIRS) {
-          const group = await Promise.allSettled(folders.slice(i, i + WALK_DIRS).map(walkFolder));
-          const failed = group.find((r) => r.status === 'rejected');
-          if (failed) throw (failed as PromiseRejectedResult).reason;
+      inGroups(folders, LIST_DIRS, async (name) => {
+        const child = await this.openChildDir(dir, name, false);
+        try {
+          await this.walk(child, key(name), out, budget);
+        } finally {
+          closeSync(child.fd);
         }
-      })(),
+      }),
     ]);
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -568,5 +563,17 @@ async function removeEmptyFolders(dirs: Dir[], parts: string[]): Promise<void> {
     } catch {
       break; // not empty (or another writer is using it)
     }
+  }
+}
+
+/**
+ * fn over `items`, `size` at a time; each group settles completely before the next starts, and the
+ * first failure is thrown once its group has settled (no call is left running behind the throw).
+ */
+async function inGroups<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) {
+    const group = await Promise.allSettled(items.slice(i, i + size).map(fn));
+    const failed = group.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 }
