@@ -16,6 +16,7 @@
  *                       with BENCH_XL=1 also sqlite-1g, sqlite-2g)
  *   BENCH_XL=1          add SQLite 1 GiB and 2 GiB cases (peak RSS flat up to 2 GiB; ~10 more minutes)
  *   BENCH_DRILL=0       skip the restore drill of the 256 MiB SQLite snapshot
+ *   BENCH_DROP_CACHES=1 drop the page cache once before the first measurement (root; see dropPageCache)
  *   TEST_PG_URL=url     use this server instead of a throwaway local cluster
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -28,7 +29,7 @@ import { createBenchDeployment } from './deployment.js';
 import { generatePostgres } from './generate-pg.js';
 import { generateSqlite } from './generate-sqlite.js';
 import { measureBackupFloor, type BackupFloor } from './floor.js';
-import { runMeasured } from './measure.js';
+import { dropPageCache, runMeasured } from './measure.js';
 import { fmtMiB, median, mib, rssComparison, table, type CaseResult } from './report.js';
 import { restoreTable, targetLines } from './targets.js';
 import { benchScale, MiB, type GeneratedDb } from './shape.js';
@@ -99,7 +100,11 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  log(`barysafe bench: scale ${scale}, work dir ${work}${keepDir ? `, keeping databases in ${keepDir}` : ''}`);
+  const dropCaches = process.env.BENCH_DROP_CACHES === '1';
+  if (dropCaches) dropPageCache();
+  log(
+    `barysafe bench: scale ${scale}, work dir ${work}${keepDir ? `, keeping databases in ${keepDir}` : ''}${dropCaches ? ', page cache dropped first' : ''}`,
+  );
   const versionRuns: number[] = [];
   for (let i = 0; i < 5; i++)
     versionRuns.push((await runMeasured(process.execPath, [BIN, '--version'], { cwd: ROOT })).wallMs);
@@ -432,7 +437,7 @@ async function main(): Promise<number> {
   const comparison = rssComparison(results);
   const out = [
     '',
-    `barysafe backup vs shell pipeline (node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}${repeat > 1 ? `, median of ${repeat}` : ''})`,
+    `barysafe backup vs shell pipeline (node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}${repeat > 1 ? `, median of ${repeat}` : ''}${dropCaches ? ', page cache dropped first' : ''})`,
     '',
     table(results),
     '',
@@ -463,6 +468,7 @@ async function main(): Promise<number> {
     total_memory_bytes: os.totalmem(),
     scale,
     repeat,
+    page_cache_dropped: dropCaches,
     failed,
     version_ms: versionMs,
     results,
