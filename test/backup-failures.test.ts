@@ -76,11 +76,8 @@ describe('backup failures', () => {
     const d = await makeDeployment();
     try {
       const s = await setupFileRepository(d);
-      const { createPrivateKey } = await import('node:crypto');
-      const { newJwkPair } = await import('../src/crypto/keygen.js');
-      const pem = createPrivateKey({ key: newJwkPair({ type: 'rsa', modulusLength: 2048 }).privateJwk, format: 'jwk' })
-        .export({ type: 'pkcs8', format: 'pem' })
-        .toString();
+      const { newPemPair } = await import('../src/crypto/keygen.js');
+      const pem = newPemPair({ type: 'rsa', modulusLength: 2048 }).privatePem;
       await writeFile(path.join(d.workdir, 'data/private_key.pem'), pem);
       const r = await runCli(['--config', s.configPath, 'backup']);
       assertFailed(r, ExitCode.SOURCE, /private_key\.pem is not a JSON JWK \(it is PEM/);

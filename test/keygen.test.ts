@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, diffieHellman, sign, verify } from 'node:crypto';
 import { test } from 'node:test';
 import { parseIdentity, generateIdentity, rawPublicKey } from '../src/crypto/age-keys.js';
-import { newEd25519Pem, newJwkPair, newX25519Key } from '../src/crypto/keygen.js';
+import { newJwkPair, newPemPair, newX25519Key } from '../src/crypto/keygen.js';
 
 const KEYGEN = new URL('../src/crypto/keygen.js', import.meta.url).href;
 const AGE_KEYS = new URL('../src/crypto/age-keys.js', import.meta.url).href;
@@ -26,7 +26,7 @@ test('X25519 keys from random bytes agree with each other and round-trip as age 
 
 test('Ed25519 PEM and RSA, EC and Ed25519 JWK pairs sign and verify', () => {
   const data = Buffer.from('barysafe');
-  const ed = newEd25519Pem();
+  const ed = newPemPair({ type: 'ed25519' });
   assert.match(ed.privatePem, /^-----BEGIN PRIVATE KEY-----/);
   assert.match(ed.publicPem, /^-----BEGIN PUBLIC KEY-----/);
   assert.ok(verify(null, data, ed.publicPem, sign(null, data, ed.privatePem)));
@@ -89,7 +89,7 @@ test("exporting a key that generateKeyPairSync made can deadlock this Node (the 
 
   // What a backup does for every artifact (an age header's X25519 stanza), what init does (an
   // age identity, an Ed25519 signing key), and the demo's RSA key: none may ever hang.
-  const ours = `import { newEd25519Pem, newJwkPair, newX25519Key } from ${JSON.stringify(KEYGEN)};
+  const ours = `import { newJwkPair, newPemPair, newX25519Key } from ${JSON.stringify(KEYGEN)};
     import { generateIdentity } from ${JSON.stringify(AGE_KEYS)};
     import { wrapX25519 } from ${JSON.stringify(AGE_HEADER)};
     import { createPublicKey, randomBytes } from 'node:crypto';
@@ -98,7 +98,7 @@ test("exporting a key that generateKeyPairSync made can deadlock this Node (the 
     for (let i = 0; i < 4000; i++) {
       wrapX25519(randomBytes(16), raw);
       generateIdentity();
-      if (i % 8 === 0) newEd25519Pem();
+      if (i % 8 === 0) newPemPair({ type: 'ed25519' });
       if (i % 8 === 4) newJwkPair({ type: 'ed25519' });
     }
     newJwkPair({ type: 'rsa', modulusLength: 2048 });`;

@@ -2,8 +2,7 @@ import { z } from 'zod';
 // Small pure pieces: Barycenter config resolution, JWK/JWKS matching, signed documents, redaction.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
-import { newJwkPair } from '../src/crypto/keygen.js';
+import { newJwkPair, newPemPair } from '../src/crypto/keygen.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,9 +110,7 @@ describe('key and JWKS', () => {
   });
 
   test('a PEM or a public-only JWK is refused without echoing content', async () => {
-    const pem = createPrivateKey({ key: newJwkPair({ type: 'rsa', modulusLength: 2048 }).privateJwk, format: 'jwk' })
-      .export({ type: 'pkcs8', format: 'pem' })
-      .toString();
+    const pem = newPemPair({ type: 'rsa', modulusLength: 2048 }).privatePem;
     await assert.rejects(
       parsePrivateJwk(pem),
       (e: Error) => /not a JSON JWK \(it is PEM/.test(e.message) && !e.message.includes('MII'),

@@ -3,7 +3,7 @@
 // the egress budget; records, `snapshots` and the backup checks read what verify found.
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { newEd25519Pem } from '../src/crypto/keygen.js';
+import { newPemPair } from '../src/crypto/keygen.js';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -94,7 +94,7 @@ const DAMAGES: Damage[] = [
     name: 'a manifest signed by another key',
     tier: 'inventory',
     async apply(f, ids, m) {
-      const pk = createPrivateKey(newEd25519Pem().privatePem);
+      const pk = createPrivateKey(newPemPair({ type: 'ed25519' }).privatePem);
       const publicKey = createPublicKey(pk);
       const other: Signer = { privateKey: pk, publicKey, keyId: keyIdOf(publicKey) };
       const { signature: _s, ...unsigned } = m[1]!;

@@ -33,27 +33,34 @@ export function newX25519Key(): { privateKey: KeyObject; scalar: Buffer } {
   return { privateKey: x25519PrivateKey(scalar), scalar };
 }
 
-/** A new Ed25519 key pair as PKCS#8 and SPKI PEM. */
-export function newEd25519Pem(): { privatePem: string; publicPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
+export type KeyPairType =
+  { type: 'rsa'; modulusLength: number } | { type: 'ec'; namedCurve: string } | { type: 'ed25519' };
+
+/** A new key pair as PKCS#8 and SPKI PEM. */
+export function newPemPair(spec: KeyPairType): { privatePem: string; publicPem: string } {
+  const { privateKey, publicKey } = generate(spec, {
     privateKeyEncoding: { format: 'pem', type: 'pkcs8' },
     publicKeyEncoding: { format: 'pem', type: 'spki' },
   });
-  return { privatePem: privateKey, publicPem: publicKey };
+  return { privatePem: privateKey as string, publicPem: publicKey as string };
 }
 
-export type JwkKeyType =
-  { type: 'rsa'; modulusLength: number } | { type: 'ec'; namedCurve: string } | { type: 'ed25519' };
-
 /** A new key pair as private and public JWKs. */
-export function newJwkPair(spec: JwkKeyType): { privateJwk: JsonWebKey; publicJwk: JsonWebKey } {
-  const encoding = { publicKeyEncoding: { format: 'jwk' }, privateKeyEncoding: { format: 'jwk' } } as const;
-  // @types/node has no overload for the 'jwk' encoding; the job returns plain objects for it.
-  const generate = generateKeyPairSync as unknown as (
+export function newJwkPair(spec: KeyPairType): { privateJwk: JsonWebKey; publicJwk: JsonWebKey } {
+  const { privateKey, publicKey } = generate(spec, {
+    privateKeyEncoding: { format: 'jwk' },
+    publicKeyEncoding: { format: 'jwk' },
+  });
+  return { privateJwk: privateKey as JsonWebKey, publicJwk: publicKey as JsonWebKey };
+}
+
+/** One generation job whose keys come out encoded; RSA's public exponent is Node's default, 65537. */
+function generate(spec: KeyPairType, encoding: object): { privateKey: unknown; publicKey: unknown } {
+  // @types/node has no overload for a spec held in a union, nor for the 'jwk' encoding.
+  const generateEncoded = generateKeyPairSync as unknown as (
     type: string,
     options: object,
-  ) => { privateKey: JsonWebKey; publicKey: JsonWebKey };
-  const { type, ...options } = spec; // RSA's public exponent is Node's default, 65537
-  const { privateKey, publicKey } = generate(type, { ...options, ...encoding });
-  return { privateJwk: privateKey, publicJwk: publicKey };
+  ) => { privateKey: unknown; publicKey: unknown };
+  const { type, ...options } = spec;
+  return generateEncoded(type, { ...options, ...encoding });
 }

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { newEd25519Pem } from './keygen.js';
+import { newPemPair } from './keygen.js';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 
 /**
@@ -23,7 +23,7 @@ export function keyIdOf(publicKey: KeyObject): string {
 }
 
 export function generateSigningKey(): { privatePem: string; publicPem: string } {
-  return newEd25519Pem();
+  return newPemPair({ type: 'ed25519' });
 }
 
 export async function loadSigner(file: string): Promise<Signer> {
