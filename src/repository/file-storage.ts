@@ -383,6 +383,7 @@ export class FileStorage implements Storage {
     budget: { entries: number; deadline: number },
   ): Promise<void> {
     const entries: Dirent[] = await readdir(inDir(dir, '.'), { withFileTypes: true });
+    const key = (name: string) => (rel ? `${rel}/${name}` : name);
     const files: string[] = [];
     const folders: string[] = [];
     for (const d of entries) {
@@ -391,14 +392,12 @@ export class FileStorage implements Storage {
           `listing ${path.join(this.root, rel)} exceeds ${LIST_MAX_ENTRIES} entries or ${LIST_MAX_MS / 60_000} minutes; refusing to go on (is something filling the repository?)`,
         );
       }
-      const k = rel ? `${rel}/${d.name}` : d.name;
       if (rel === '' && d.name === TMP_DIR) continue;
-      if (d.isSymbolicLink()) throw new SymlinkRefused(path.join(this.root, k));
+      if (d.isSymbolicLink()) throw new SymlinkRefused(path.join(this.root, key(d.name)));
       if (d.isDirectory()) folders.push(d.name);
       else if (d.isFile()) files.push(d.name);
     }
-    const key = (name: string) => (rel ? `${rel}/${name}` : name);
-    const settled = await Promise.allSettled([
+    await settleAll([
       inGroups(files, LIST_FILES, async (name) => {
         const st = await lstat(inDir(dir, name)).catch(() => null);
         if (st?.isFile()) out.push({ key: key(name), size: st.size }); // vanished meanwhile (concurrent delete): skip
@@ -412,8 +411,6 @@ export class FileStorage implements Storage {
         }
       }),
     ]);
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   private async openTmpDir(): Promise<Dir> {
@@ -571,9 +568,11 @@ async function removeEmptyFolders(dirs: Dir[], parts: string[]): Promise<void> {
  * first failure is thrown once its group has settled (no call is left running behind the throw).
  */
 async function inGroups<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) {
-    const group = await Promise.allSettled(items.slice(i, i + size).map(fn));
-    const failed = group.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-  }
+  for (let i = 0; i < items.length; i += size) await settleAll(items.slice(i, i + size).map(fn));
+}
+
+/** Waits for every one of `calls`, then throws the first failure, if any. */
+async function settleAll(calls: Array<Promise<void>>): Promise<void> {
+  const failed = (await Promise.allSettled(calls)).find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
