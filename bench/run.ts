@@ -168,13 +168,7 @@ async function main(): Promise<number> {
       let dumpBytes = 0;
       let storedBytes = 0;
       let samples: Array<[number, number]> = [];
-      const restoreRuns: Array<{
-        barysafeMs: number;
-        shellMs: number;
-        durableShellMs: number;
-        peakRssKiB: number | null;
-        code: number;
-      }> = [];
+      const restoreRuns: RestoreRun[] = [];
       const integrityRuns: number[] = [];
       let drill: CaseResult['drill'];
       for (let i = 0; i < repeat; i++) {
@@ -497,8 +491,17 @@ async function tunePostgres(url: string): Promise<void> {
   }
 }
 
+/** One repetition's restore: barysafe's, `age -d`'s and `age -d && sync`'s times. */
+interface RestoreRun {
+  barysafeMs: number;
+  shellMs: number;
+  durableShellMs: number;
+  peakRssKiB: number | null;
+  code: number;
+}
+
 function restoreSummary(
-  runs: Array<{ barysafeMs: number; shellMs: number; durableShellMs: number; peakRssKiB: number | null }>,
+  runs: RestoreRun[],
   maxOf: (xs: Array<number | null>) => number | null,
 ): NonNullable<CaseResult['restore']> {
   const barysafeMs = median(runs.map((r) => r.barysafeMs));
