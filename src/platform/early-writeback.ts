@@ -42,5 +42,9 @@ export class EarlyWriteback {
   }
 }
 
-/** Smaller costs more syncs (each commits the journal); larger leaves more for the final fsync. */
-export const EARLY_WRITEBACK_BYTES = 32 << 20;
+/**
+ * Smaller costs more syncs (each commits the journal); larger leaves more for the final fsync,
+ * which a backup or restore waits for. 8 MiB against 32: blobs backup 0.870 → 0.845 s, restore
+ * 0.530 → 0.515 s (medians of ten interleaved rounds); 4 MiB gained no more.
+ */
+export const EARLY_WRITEBACK_BYTES = 8 << 20;
