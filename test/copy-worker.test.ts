@@ -3,7 +3,7 @@
 // better-sqlite3, which a PostgreSQL backup never needs) goes on, and one that takes it copies.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, openSync, readdirSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -98,6 +98,68 @@ test('a prestarted copy thread, taken, makes the copy (and a second backup gets 
       copy.close();
       await worker.terminate();
     }
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test('a copy thread told to inspect its copy answers the inspection, finds damage in it, and no other thread starts', async () => {
+  const dir = await makeTempDir('barysafe-copy-worker-');
+  try {
+    const src = path.join(dir.path, 'live.db');
+    const db = new Database(src);
+    db.exec(
+      "CREATE TABLE t (v TEXT); CREATE INDEX t_v ON t(v); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) INSERT INTO t SELECT 'row ' || i FROM n",
+    );
+    db.close();
+    const { takeCopyWorker } = await import('../src/backup/sources/copy-worker.js');
+    const { inspectSqlite, inspectorCacheKiB } = await import('../src/barycenter/sqlite-inspect.js');
+    const threads = () => readdirSync('/proc/self/task').length;
+    const inspectCopy = async (name: string, damage?: (copyPath: string) => void) => {
+      const worker = takeCopyWorker();
+      const copyPath = path.join(dir.path, name);
+      Database(copyPath).close();
+      const copied = new Promise<string>((resolve, reject) => {
+        const onMessage = (m: { method?: string; error?: string }) => {
+          if (m.method) resolve(m.method);
+          if (m.error) reject(new Error(m.error));
+          if (m.method || m.error) worker.off('message', onMessage);
+        };
+        worker.on('message', onMessage);
+        worker.postMessage({
+          dbPath: src,
+          copyPath,
+          stop: new Int32Array(new SharedArrayBuffer(4)),
+          inspectCacheKiB: inspectorCacheKiB(),
+        });
+      }).then((m) => (damage?.(copyPath), m));
+      const before = threads();
+      let most = before;
+      const sampler = setInterval(() => (most = Math.max(most, threads())), 1);
+      try {
+        return {
+          facts: await inspectSqlite(copyPath, ['t'], { after: copied, lead: worker }).facts,
+          added: most - before,
+        };
+      } finally {
+        clearInterval(sampler);
+      }
+    };
+    const whole = await inspectCopy('a.db');
+    assert.equal(whole.facts.integrity, 'ok');
+    assert.deepEqual(whole.facts.rowCounts, { t: 500 });
+    assert.equal(whole.added, 0, 'the inspection ran on the copy thread');
+    // The index's b-tree emptied in the copy, after the copy and before its check.
+    const damaged = await inspectCopy('b.db', (copyPath) => {
+      const c = new Database(copyPath);
+      const root = c.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 't_v'").pluck().get() as number;
+      const pageSize = c.pragma('page_size', { simple: true }) as number;
+      c.close();
+      const fd = openSync(copyPath, 'r+');
+      writeSync(fd, Buffer.from([0x0a, 0, 0, 0, 0, 0, 0, 0]), 0, 8, (root - 1) * pageSize);
+      closeSync(fd);
+    });
+    assert.match(damaged.facts.integrity, /missing from index t_v|wrong # of entries in index t_v/);
   } finally {
     await dir.cleanup();
   }

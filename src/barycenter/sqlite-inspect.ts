@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { errorText } from '../errors.js';
 import { worthASecondThread, type IntegrityJob } from './integrity-plan.js';
-import type { InspectRequest } from './sqlite-inspect-worker.js';
+import type { InspectReply, InspectRequest } from './sqlite-inspect-server.js';
 
 /** What barysafe records of an SQLite file: PRAGMA integrity_check, migrations, row counts, SQLite version. */
 export interface SqliteFacts {
@@ -28,6 +28,11 @@ export interface InspectOptions {
    * the file only then. When it rejects, so does `facts`, with its error.
    */
   after?: Promise<unknown>;
+  /**
+   * The lead worker, already running: one that serves the file (serveInspection) from when
+   * `after` resolves, with a page cache of inspectorCacheKiB(). None is booted for the lead then.
+   */
+  lead?: Worker;
 }
 
 /**
@@ -39,6 +44,13 @@ export interface InspectOptions {
  */
 const CACHE_KIB = 8000;
 
+const defaultWorkers = () => Math.min(2, availableParallelism());
+
+/** The page cache of each worker of an inspection with `workers` of them. */
+export function inspectorCacheKiB(workers = defaultWorkers()): number {
+  return Math.floor(CACHE_KIB / Math.max(1, workers));
+}
+
 /**
  * Inspects an SQLite file in worker threads: integrity_check reads every page (~1.5 s per
  * 256 MiB of Barycenter's schema), so a backup encrypts the file and a restore places the other
@@ -48,11 +60,18 @@ const CACHE_KIB = 8000;
  */
 export function inspectSqlite(file: string, tables: readonly string[], opts: InspectOptions = {}): SqliteInspection {
   let cancelled = false;
-  const n = Math.max(1, opts.workers ?? Math.min(2, availableParallelism()));
-  const start = () => inspector(file, Math.floor(CACHE_KIB / n), () => cancelled);
-  // The lead boots at once (while the file is being written); the others only when the plan
-  // shows enough work for them.
-  const pool = [start()];
+  const n = Math.max(1, opts.workers ?? defaultWorkers());
+  const isCancelled = () => cancelled;
+  const start = () =>
+    inspector(
+      new Worker(new URL('./sqlite-inspect-worker.js', import.meta.url), {
+        workerData: { file, cacheKiB: inspectorCacheKiB(n) },
+      }),
+      isCancelled,
+    );
+  // The lead boots at once (while the file is being written), unless one is given; the others
+  // only when the plan shows enough work for them.
+  const pool = [opts.lead ? inspector(opts.lead, isCancelled) : start()];
   const facts = (async (): Promise<SqliteFacts> => {
     await opts.after;
     const lead = pool[0]!;
@@ -92,9 +111,11 @@ export function inspectSqlite(file: string, tables: readonly string[], opts: Ins
   };
 }
 
-/** One worker, asked one thing at a time; a worker that dies fails what it was asked. */
-function inspector(file: string, cacheKiB: number, cancelled: () => boolean) {
-  const worker = new Worker(new URL('./sqlite-inspect-worker.js', import.meta.url), { workerData: { file, cacheKiB } });
+/**
+ * One worker, asked one thing at a time; a worker that dies fails what it was asked. Messages
+ * that come while nothing is asked (a lead's copy progress) are not answers.
+ */
+function inspector(worker: Worker, cancelled: () => boolean) {
   let pending: { resolve: (a: unknown) => void; reject: (e: Error) => void } | undefined;
   let dead: Error | undefined;
   const fail = (e: Error) => {
@@ -102,10 +123,10 @@ function inspector(file: string, cacheKiB: number, cancelled: () => boolean) {
     pending?.reject(dead);
     pending = undefined;
   };
-  worker.on('message', (m: { answer?: unknown; error?: string }) => {
+  worker.on('message', (m: InspectReply) => {
     const p = pending;
     pending = undefined;
-    if (m.error !== undefined) p?.reject(new Error(m.error));
+    if ('error' in m) p?.reject(new Error(m.error));
     else p?.resolve(m.answer);
   });
   worker.on('error', (e) => fail(e instanceof Error ? e : new Error(errorText(e))));

@@ -3,12 +3,13 @@ import { createExclusiveSync } from '../../platform/safe-fs.js';
 import path from 'node:path';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import { CORE_TABLES, SCHEMA_HINT, schemaProblem } from '../../barycenter/schema.js';
-import { inspectSqlite } from '../../barycenter/sqlite-inspect.js';
+import { inspectSqlite, inspectorCacheKiB } from '../../barycenter/sqlite-inspect.js';
 import type { CopyMethod } from './sqlite-copy.js';
 import type { CopyMessage, CopyTask } from './sqlite-copy-worker.js';
 import { takeCopyWorker } from './copy-worker.js';
 import type { DatabaseRecord } from '../../repository/manifest.js';
 import type { Readable } from 'node:stream';
+import type { Worker } from 'node:worker_threads';
 import { GrowingFile, readGrowing } from '../../platform/growing-file.js';
 import { BufferPool } from '../../platform/buffer-pool.js';
 
@@ -58,8 +59,10 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
   const growing = new GrowingFile();
   // Read by the copy's loop, which never yields to its thread's event loop: 1 = stop.
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  const copied = copy(dbPath, copyPath, tempDir, growing, stop);
-  const inspection = inspectSqlite(copyPath, CORE_TABLES, { after: copied });
+  // The copy's thread leads the inspection once the copy is made (see CopyTask).
+  const worker = takeCopyWorker();
+  const copied = copy(worker, { dbPath, copyPath, stop, inspectCacheKiB: inspectorCacheKiB() }, tempDir, growing);
+  const inspection = inspectSqlite(copyPath, CORE_TABLES, { after: copied, lead: worker });
   const record = inspection.facts.then(
     (f): DatabaseRecord => {
       if (f.integrity !== 'ok')
@@ -98,7 +101,10 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
     record,
     cancel: async () => {
       Atomics.store(stop, 0, 1);
-      await Promise.all([inspection.cancel(), copied.catch(() => undefined)]);
+      // The copy ends itself first: its thread, the inspection's lead, is not terminated while
+      // its connection holds the database's read lock.
+      await copied.catch(() => undefined);
+      await inspection.cancel();
     },
     open: () => readGrowing(copyPath, growing, buffers),
     release: (chunk) => buffers.give(chunk),
@@ -106,15 +112,10 @@ export async function snapshotSqlite(dbPath: string, tempDir: string): Promise<S
 }
 
 /** The copy (copyConsistent, in its own worker), with SQLite's and the disk's failures said as what to fix. */
-async function copy(
-  dbPath: string,
-  copyPath: string,
-  tempDir: string,
-  growing: GrowingFile,
-  stop: Int32Array,
-): Promise<CopyMethod> {
+async function copy(worker: Worker, task: CopyTask, tempDir: string, growing: GrowingFile): Promise<CopyMethod> {
+  const { dbPath, stop } = task;
   try {
-    const method = await copyInWorker(dbPath, copyPath, growing, stop);
+    const method = await copyInWorker(worker, task, growing);
     growing.end();
     return method;
   } catch (e) {
@@ -139,17 +140,19 @@ async function copy(
   }
 }
 
-function copyInWorker(dbPath: string, copyPath: string, growing: GrowingFile, stop: Int32Array): Promise<CopyMethod> {
-  const worker = takeCopyWorker();
-  worker.postMessage({ dbPath, copyPath, stop } satisfies CopyTask);
+function copyInWorker(worker: Worker, task: CopyTask, growing: GrowingFile): Promise<CopyMethod> {
+  worker.postMessage(task);
   return new Promise<CopyMethod>((resolve, reject) => {
-    worker.on('message', (m: CopyMessage) => {
-      if ('progress' in m) growing.grew(m.progress);
-      else if ('method' in m) resolve(m.method);
+    // Only the copy's messages: the worker's later ones are the inspection's answers.
+    const onMessage = (m: CopyMessage) => {
+      if ('progress' in m) return growing.grew(m.progress);
+      worker.off('message', onMessage);
+      if ('method' in m) resolve(m.method);
       else reject(new Error(m.error));
-    });
-    worker.on('error', reject);
-    worker.on('exit', (code) => reject(new Error(`the SQLite copy worker exited with code ${code}`))); // after an answer: no effect
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the SQLite copy worker exited with code ${code}`))); // after an answer: no effect
   });
 }
 
