@@ -18,11 +18,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 
-/**
- * Pure JavaScript, loaded by most commands at start-up: worth bundling. pino only because no
- * command starts one of its transports (their worker files are found at run time).
- */
-const BUNDLED = new Set(['zod', 'commander', 'smol-toml', 'canonicalize', '@scure/base', 'ipaddr.js', 'pino']);
+/** Pure JavaScript, loaded by most commands at start-up: worth bundling. */
+const BUNDLED = new Set(['zod', 'commander', 'smol-toml', 'canonicalize', '@scure/base', 'ipaddr.js']);
 
 const compiled = (p) => path.join(root, 'dist', 'src', p);
 const outdir = path.join(root, 'dist', 'bundle');
@@ -44,7 +41,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
-  // commander and pino are CommonJS: their require() of Node's modules needs one in an ES module.
+  // commander is CommonJS: their require() of Node's modules needs one in an ES module.
   banner: {
     js: "import { createRequire as __barysafeRequire } from 'node:module'; const require = __barysafeRequire(import.meta.url);",
   },

@@ -35,12 +35,12 @@ test('bin/barysafe tells "not built" from "dependencies missing"', () => {
     assert.equal(unbuilt.status, 2);
     assert.match(unbuilt.stderr, /the CLI is not built: run `npm ci && npm run build`/, 'no compiler: npm ci first');
 
-    // The bundle imports the packages it does not hold (pino, better-sqlite3…) from node_modules.
+    // The bundle imports the packages it does not hold (dotenv, better-sqlite3…) from node_modules.
     mkdirSync(path.join(dir, 'dist', 'bundle'), { recursive: true });
-    writeFileSync(path.join(dir, 'dist', 'bundle', 'main.js'), "import 'pino';\nexport function main() {}\n");
+    writeFileSync(path.join(dir, 'dist', 'bundle', 'main.js'), "import 'dotenv';\nexport function main() {}\n");
     const noDeps = run();
     assert.equal(noDeps.status, 2);
-    assert.match(noDeps.stderr, /dependencies are missing \(pino\): run `npm ci`/);
+    assert.match(noDeps.stderr, /dependencies are missing \(dotenv\): run `npm ci`/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

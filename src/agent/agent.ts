@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { BarysafeError, ExitCode, errorText, isBarysafeError } from '../errors.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import { parseDuration } from '../units.js';

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import { parseDuration } from '../units.js';
 import { fetchFailure, request } from '../platform/http.js';

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { BarysafeError, ExitCode, isBarysafeError } from '../errors.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import { loadVerifier } from '../crypto/signing.js';

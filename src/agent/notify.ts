@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { createTransport, type Transporter } from 'nodemailer';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import type { BarysafeConfig } from '../config/schema.js';

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { renderStatusPage, STATUS_PAGE_CSP } from './status-page.js';

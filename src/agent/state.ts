@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import type { JobName } from './schedule.js';
 

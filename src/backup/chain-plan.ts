@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import type { Signer } from '../crypto/signing.js';
 import { AnchorStore } from '../repository/anchor.js';
 import {

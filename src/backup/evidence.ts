@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { errorText, isBarysafeError, ExitCode } from '../errors.js';
 import type { Signer } from '../crypto/signing.js';
 import { tryAppendEvidence, type DocumentRef } from '../repository/evidence.js';

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { BarysafeError, ExitCode, errorText, isBarysafeError } from '../errors.js';
 import { stateDir, type BarysafeConfig } from '../config/schema.js';
 import type { EffectiveBarycenter } from '../config/barycenter.js';

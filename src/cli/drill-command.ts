@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import { holdSignalExit, shutdownSignal } from '../platform/lifecycle.js';
 import type { Storage } from '../repository/storage.js';

@@ -5,7 +5,7 @@ import { parseDuration } from '../units.js';
 import { loadSigner } from '../crypto/signing.js';
 import { runForget, type ForgetResult } from '../repository/forget.js';
 import { KEEP_RULES, type RetentionPolicy } from '../repository/retention.js';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import type { Storage } from '../repository/storage.js';
 import { action, configFor, globals, loggerFor, printJson, storageFor, verifierFor } from './common.js';
 

@@ -6,7 +6,7 @@ import { installSignalHandlers } from '../platform/lifecycle.js';
 import { applyHelp } from './help.js';
 
 /**
- * Each command's module, loaded only when that command runs: together they pull in zod, pino,
+ * Each command's module, loaded only when that command runs: together they pull in zod,
  * the AWS SDK's helpers, pg, jose, the check catalogue… (~0.3 s), which `--version` or one
  * command does not need. In the order `--help` lists them.
  */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import * as z from 'zod';
 import type { Verifier } from '../crypto/signing.js';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';

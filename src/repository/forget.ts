@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { publicUrlOf } from '../barycenter/public-url.js';
 import { fetchServedJwks } from '../barycenter/served-jwks.js';
 import type { BarysafeConfig } from '../config/schema.js';

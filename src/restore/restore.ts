@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { BarysafeError, ExitCode, errorText, isBarysafeError } from '../errors.js';
 import { parseJwks, parsePrivateJwk } from '../barycenter/jwk.js';
 import { onExit, setInterruptNotice } from '../platform/lifecycle.js';

@@ -1,5 +1,5 @@
 import type { JWK } from 'jose';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import type { BarysafeConfig } from '../config/schema.js';
 import type { BuildIdentity } from '../barycenter/identity.js';
 import type { KeyFacts } from '../barycenter/jwk.js';

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import { BarysafeError, ExitCode, errorText } from '../errors.js';
 import { verifyKeyFile, type BarysafeConfig } from '../config/schema.js';
 import { parseDuration } from '../units.js';

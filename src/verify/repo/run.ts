@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import { BarysafeError, ExitCode, errorText } from '../../errors.js';
 import type { BarysafeConfig } from '../../config/schema.js';
 import { verifyKeyFile } from '../../config/schema.js';
