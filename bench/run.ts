@@ -16,7 +16,7 @@
  *                       with BENCH_XL=1 also sqlite-1g, sqlite-2g)
  *   BENCH_XL=1          add SQLite 1 GiB and 2 GiB cases (peak RSS flat up to 2 GiB; ~10 more minutes)
  *   BENCH_DRILL=0       skip the restore drill of the 256 MiB SQLite snapshot
- *   BENCH_DROP_CACHES=1 drop the page cache once before the first measurement (root; see dropPageCache)
+ *   BENCH_DROP_CACHES=1 drop the page cache before the first measurement and each SQLite case (root; see dropPageCache)
  *   TEST_PG_URL=url     use this server instead of a throwaway local cluster
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -103,7 +103,7 @@ async function main(): Promise<number> {
   const dropCaches = process.env.BENCH_DROP_CACHES === '1';
   if (dropCaches) dropPageCache();
   log(
-    `barysafe bench: scale ${scale}, work dir ${work}${keepDir ? `, keeping databases in ${keepDir}` : ''}${dropCaches ? ', page cache dropped first' : ''}`,
+    `barysafe bench: scale ${scale}, work dir ${work}${keepDir ? `, keeping databases in ${keepDir}` : ''}${dropCaches ? ', page cache dropped first and before each SQLite case' : ''}`,
   );
   const versionRuns: number[] = [];
   for (let i = 0; i < 5; i++)
@@ -163,6 +163,7 @@ async function main(): Promise<number> {
         tempDir: path.join(caseDir, 'tmp'),
         barycenterBin: BARYCENTER_BIN,
       });
+      if (dropCaches && dbFile) dropPageCache(dbFile);
       const bRuns: CaseResult['barysafe']['runs'] = [];
       const sRuns: CaseResult['shell']['runs'] = [];
       let dumpBytes = 0;
@@ -431,7 +432,7 @@ async function main(): Promise<number> {
   const comparison = rssComparison(results);
   const out = [
     '',
-    `barysafe backup vs shell pipeline (node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}${repeat > 1 ? `, median of ${repeat}` : ''}${dropCaches ? ', page cache dropped first' : ''})`,
+    `barysafe backup vs shell pipeline (node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}${repeat > 1 ? `, median of ${repeat}` : ''}${dropCaches ? ', page cache dropped first and before each SQLite case' : ''})`,
     '',
     table(results),
     '',
