@@ -46,9 +46,9 @@ export function createLogger(opts: { level?: string; format?: 'json' | 'text' } 
   return logger(level as LogLevel, format === 'text' ? humanLine : jsonLine, {});
 }
 
-type Record_ = { level: LogLevel; time: string; fields: Record<string, unknown>; msg: string | undefined };
+type LogRecord = { level: LogLevel; time: string; fields: Record<string, unknown>; msg: string | undefined };
 
-function logger(level: LogLevel, line: (r: Record_) => string, bindings: Record<string, unknown>): Logger {
+function logger(level: LogLevel, line: (r: LogRecord) => string, bindings: Record<string, unknown>): Logger {
   const at = (name: Exclude<LogLevel, 'silent'>): LogFn =>
     RANK[name] < RANK[level]
       ? () => {}
@@ -75,12 +75,12 @@ function logger(level: LogLevel, line: (r: Record_) => string, bindings: Record<
   };
 }
 
-function jsonLine({ level, time, fields, msg }: Record_): string {
+function jsonLine({ level, time, fields, msg }: LogRecord): string {
   return stringify({ level, time, ...fields, ...(msg === undefined ? {} : { msg }) }) + '\n';
 }
 
 /** "08:39:19 info  drill step key: pass (step=key)". */
-function humanLine({ level, time, fields, msg }: Record_): string {
+function humanLine({ level, time, fields, msg }: LogRecord): string {
   const extra = Object.entries(fields)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : stringify(v)}`)
     .join(' ');
