@@ -173,14 +173,7 @@ async function backupLocked(run: BackupRun, lock: WriterLock): Promise<BackupRes
   const prefix = snapshotPrefix(id);
   const artifacts: ArtifactRecord[] = [];
   const temp = await makePrivateTempDir(config.backup.temp_dir);
-  const put = async (
-    name: string,
-    kind: ArtifactKind,
-    source: string,
-    body: Readable | AsyncIterable<Uint8Array>,
-    mode?: string,
-    release?: (chunk: Uint8Array) => void,
-  ) => {
+  const put: Put = async (name, kind, source, body, { mode, release } = {}) => {
     throwIfStopped(opts.signal);
     const object = `${prefix}${name}.age`;
     log.info({ artifact: name, snapshot: id }, `encrypting and uploading ${name}`);
@@ -199,22 +192,14 @@ async function backupLocked(run: BackupRun, lock: WriterLock): Promise<BackupRes
       warnings.push(
         `the database holds migrations no Barycenter build known to barysafe writes: ${schema.unknown_migrations.join(', ')}; a drill needs a build that has them`,
       );
-    await put(
-      'private_key.pem',
-      'key',
-      bc.privateKeyPath,
-      Readable.from([key.keyBytes]),
-      await modeOf(bc.privateKeyPath),
-    );
-    await put('jwks.json', 'jwks', bc.jwksPath, Readable.from([key.jwksBytes]), await modeOf(bc.jwksPath));
+    await put('private_key.pem', 'key', bc.privateKeyPath, Readable.from([key.keyBytes]), {
+      mode: await modeOf(bc.privateKeyPath),
+    });
+    await put('jwks.json', 'jwks', bc.jwksPath, Readable.from([key.jwksBytes]), { mode: await modeOf(bc.jwksPath) });
     if (bc.configExists)
-      await put(
-        path.basename(bc.configPath),
-        'config',
-        bc.configPath,
-        createReadStream(bc.configPath),
-        await modeOf(bc.configPath),
-      );
+      await put(path.basename(bc.configPath), 'config', bc.configPath, createReadStream(bc.configPath), {
+        mode: await modeOf(bc.configPath),
+      });
     if (bc.envFile) await putFileIfPresent(bc.envFile, 'barycenter.env', 'env', put, warnings);
     const serviceEnv = serviceEnvFile(bc);
     if (serviceEnv) await put(SERVICE_ENV, 'env', bc.service!.source, Readable.from([Buffer.from(serviceEnv)]));
@@ -306,9 +291,12 @@ type Put = (
   kind: ArtifactKind,
   source: string,
   body: Readable | AsyncIterable<Uint8Array>,
-  mode?: string,
-  /** Takes back each buffer of `body` once it was encrypted (a source that reuses its buffers). */
-  release?: (chunk: Uint8Array) => void,
+  opts?: {
+    /** The source file's permission bits, as the manifest records them ("0600"). */
+    mode?: string | undefined;
+    /** Takes back each buffer of `body` once it was encrypted (a source that reuses its buffers). */
+    release?: (chunk: Uint8Array) => void;
+  },
 ) => Promise<void>;
 
 async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, tempDir: string, put: Put) {
@@ -323,7 +311,7 @@ async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, t
     });
     try {
       const [s, r] = await Promise.allSettled([
-        put('barycenter.pgdump', 'database', dump.source, dump.stream, undefined, dump.release),
+        put('barycenter.pgdump', 'database', dump.source, dump.stream, { release: dump.release }),
         dump.record,
       ]);
       if (s.status === 'rejected') throw s.reason;
@@ -340,15 +328,16 @@ async function backupDatabase(bc: EffectiveBarycenter, config: BarysafeConfig, t
   // stops the encryption (and is the error reported), a failed upload stops the check.
   let cancelled = false;
   let checkFailed = false;
-  const stored = put('barycenter.db', 'database', db.path!, copy, await modeOf(db.path!), snap.release).catch(
-    (e: unknown) => {
-      if (!checkFailed) {
-        cancelled = true;
-        void snap.cancel();
-      }
-      throw e;
-    },
-  );
+  const stored = put('barycenter.db', 'database', db.path!, copy, {
+    mode: await modeOf(db.path!),
+    release: snap.release,
+  }).catch((e: unknown) => {
+    if (!checkFailed) {
+      cancelled = true;
+      void snap.cancel();
+    }
+    throw e;
+  });
   const checked = snap.record.catch((e: unknown) => {
     if (!cancelled) {
       checkFailed = true;
@@ -376,7 +365,7 @@ async function putFileIfPresent(
     warnings.push(`${file}${why ? ` (${why})` : ''} does not exist; not backed up`);
     return;
   }
-  await put(name, kind, file, createReadStream(file), await modeOf(file));
+  await put(name, kind, file, createReadStream(file), { mode: await modeOf(file) });
 }
 
 async function modeOf(file: string): Promise<string | undefined> {
