@@ -37,7 +37,7 @@ export function createLogger(opts: { level?: string; format?: 'json' | 'text' } 
   if (!(LOG_LEVELS as readonly string[]).includes(level))
     throw new BarysafeError('usage', `unknown log level "${level}"`, {
       exitCode: ExitCode.USAGE,
-      hint: `set --log-level or BARYSAFE_LOG_LEVEL to one of ${LOG_LEVELS.join(', ')}`,
+      hint: `set BARYSAFE_LOG_LEVEL to one of ${LOG_LEVELS.join(', ')} (--log-level takes all but silent)`,
     });
   const format =
     opts.format ??
