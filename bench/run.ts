@@ -102,8 +102,9 @@ async function main(): Promise<number> {
 
   const dropCaches = process.env.BENCH_DROP_CACHES === '1';
   if (dropCaches) dropPageCache();
+  const dropNote = dropCaches ? ', page cache dropped first and before each SQLite case' : '';
   log(
-    `barysafe bench: scale ${scale}, work dir ${work}${keepDir ? `, keeping databases in ${keepDir}` : ''}${dropCaches ? ', page cache dropped first and before each SQLite case' : ''}`,
+    `barysafe bench: scale ${scale}, work dir ${work}${keepDir ? `, keeping databases in ${keepDir}` : ''}${dropNote}`,
   );
   const versionRuns: number[] = [];
   for (let i = 0; i < 5; i++)
@@ -432,7 +433,7 @@ async function main(): Promise<number> {
   const comparison = rssComparison(results);
   const out = [
     '',
-    `barysafe backup vs shell pipeline (node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}${repeat > 1 ? `, median of ${repeat}` : ''}${dropCaches ? ', page cache dropped first and before each SQLite case' : ''})`,
+    `barysafe backup vs shell pipeline (node ${process.version}, ${os.cpus().length} CPUs, scale ${scale}${repeat > 1 ? `, median of ${repeat}` : ''}${dropNote})`,
     '',
     table(results),
     '',
