@@ -14,6 +14,7 @@ import { FileStorage } from '../src/repository/file-storage.js';
 import { openStorage, type RepositoryLocation } from '../src/repository/open-storage.js';
 import { S3Storage } from '../src/repository/s3-storage.js';
 import { openReader } from '../src/repository/object-reader.js';
+import { openWriter } from '../src/repository/object-writer.js';
 import {
   RepositoryMissingError,
   StorageError,
@@ -301,6 +302,35 @@ function conformance(name: string, setup: () => Promise<Backend>): void {
       }
     });
 
+    it('an object writer stores its buffers in order, and an aborted one leaves no object', async () => {
+      const parts = [randomBytes(65536), randomBytes(16), randomBytes(MiB + 3), Buffer.alloc(0), randomBytes(7)];
+      let progress = 0;
+      const w = await openWriter(s, 'writer/whole.bin', { onProgress: (n) => (progress = n) });
+      await w.write(parts.slice(0, 2));
+      await w.write(parts.slice(2));
+      const size = parts.reduce((n, p) => n + p.length, 0);
+      assert.deepEqual(await w.close(), { key: 'writer/whole.bin', size });
+      assert.equal(progress, size);
+      const got = await sha256Of(await s.get('writer/whole.bin'));
+      assert.equal(got.sha, createHash('sha256').update(Buffer.concat(parts)).digest('hex'));
+
+      const a = await openWriter(s, 'writer/aborted.bin');
+      await a.write([randomBytes(2 * MiB)]);
+      await a.abort();
+      assert.equal(await s.head('writer/aborted.bin'), null);
+      assert.deepEqual(await keys(s, 'writer/'), ['writer/whole.bin']);
+
+      await assert.rejects(
+        (async () => {
+          const x = await openWriter(s, 'writer/whole.bin', { ifNoneMatch: true });
+          await x.write([Buffer.from('other')]);
+          return x.close();
+        })(),
+        StorageExistsError,
+      );
+      assert.equal((await s.head('writer/whole.bin'))?.size, size, 'a create-if-absent writer replaced the object');
+    });
+
     it('rejects keys that could escape the repository', async () => {
       for (const k of ['', '../x', 'a/../../x', '/abs', 'a//b']) {
         await assert.rejects(s.put(k, Readable.from([Buffer.from('x')])), StorageError, `key ${JSON.stringify(k)}`);
@@ -514,4 +544,26 @@ describe('s3:// specifics', () => {
       await s.close?.();
     });
   }
+});
+
+describe('the object writer of a backend without its own (over put() of a stream)', () => {
+  it("fails a write with the store's own error, and does not hang on a store that stopped reading", async () => {
+    const refused = new StorageError('the store refused the upload');
+    const stub = {
+      displayUrl: 'stub://',
+      put: async (_key: string, body: Readable) => {
+        for await (const _ of body) break; // reads one chunk, then refuses (and reads no more)
+        throw refused;
+      },
+    } as unknown as Storage;
+    const w = await openWriter(stub, 'k');
+    await assert.rejects(
+      (async () => {
+        for (let i = 0; i < 8; i++) await w.write([randomBytes(MiB)]);
+      })(),
+      (e: unknown) => e === refused,
+    );
+    await assert.rejects(w.write([Buffer.from('x')]), (e: unknown) => e === refused, 'a later write went on');
+    await w.abort();
+  });
 });

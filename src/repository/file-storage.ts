@@ -4,20 +4,20 @@ import {
   closeSync,
   constants,
   createReadStream,
-  createWriteStream,
   existsSync,
   fdatasync,
   fstatSync,
   fsync,
   open as openCb,
+  close as closeCb,
+  writev as writevCb,
   read as readCb,
   type Dirent,
 } from 'node:fs';
 import { link, lstat, mkdir, readdir, rename, rmdir, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import * as path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { processAlive } from '../platform/lifecycle.js';
@@ -34,6 +34,8 @@ import {
   type ObjectInfo,
   type ObjectReader,
   type ObjectStat,
+  type ObjectWriter,
+  type WriterOptions,
   type PutOptions,
   type Storage,
 } from './storage.js';
@@ -61,10 +63,10 @@ const OLD_TEMP = /^[0-9a-f]{16}\.tmp$|^probe-[0-9a-f]{12}$/;
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } = constants;
 const openP = promisify(openCb) as (p: string, flags: number, mode?: number) => Promise<number>;
 const fsyncP = promisify(fsync);
+const closeP = promisify(closeCb);
+const writevP = promisify(writevCb);
 const fdatasyncP = promisify(fdatasync);
 
-/** Bytes buffered ahead of the disk while an object is written (a few of the encryptor's 1 MiB reads). */
-const WRITE_BUFFER = 2 << 20;
 const readP = promisify(readCb) as (
   fd: number,
   buf: Buffer,
@@ -124,83 +126,112 @@ export class FileStorage implements Storage {
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<ObjectInfo> {
+    let writer: ObjectWriter;
+    try {
+      writer = await this.openWriter(key, opts);
+    } catch (e) {
+      body.destroy(); // nobody will read it; don't leave the producer blocked on backpressure
+      throw e;
+    }
+    // One write in flight while the next chunk is read. The body's own error comes out of the
+    // loop unchanged (a producer's failure, pg_dump exiting non-zero…); the writer's are mapped.
+    let inFlight: Promise<void> = Promise.resolve();
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer | string>) {
+        await inFlight;
+        inFlight = writer.write([typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+        inFlight.catch(() => {}); // awaited at the next chunk; it may fail before anyone listens
+      }
+      await inFlight;
+    } catch (e) {
+      await inFlight.catch(() => undefined);
+      await writer.abort();
+      if (!body.destroyed) body.destroy(); // we failed before reading it all: unblock the producer
+      throw e;
+    }
+    return writer.close();
+  }
+
+  /**
+   * A temp file in TMP_DIR, written with writev, its disk started early (EarlyWriteback), fsynced
+   * and renamed (or, with ifNoneMatch, linked) into place by close().
+   */
+  async openWriter(key: string, opts: WriterOptions = {}): Promise<ObjectWriter> {
     const parts = this.partsOf(key);
     const name = parts[parts.length - 1]!;
-    let dirs: Dir[] = [];
-    let tmpDir: Dir | undefined;
     const tmpName = `w-${HOST_TAG}-${process.pid}-${randomBytes(8).toString('hex')}.tmp`;
-    let tmpCreated = false;
-    let size = 0;
-    let bodyError: unknown;
-    let sinkError: unknown;
-    body.once('error', (e) => (bodyError = e));
+    if (opts.ifNoneMatch && (await this.head(key))) throw new StorageExistsError(key);
+    let tmpDir: Dir | undefined;
+    let fd: number;
     try {
-      if (opts.ifNoneMatch && (await this.head(key))) {
-        body.destroy(); // nobody will read it; don't leave the producer blocked on backpressure
-        throw new StorageExistsError(key);
-      }
       tmpDir = await this.openTmpDir();
-      const fd = await openP(inDir(tmpDir, tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      tmpCreated = true;
-      const writeback = new EarlyWriteback(() => fdatasyncP(fd));
-      // Buffers of WRITE_BUFFER on both hops: with the streams' 16 KiB default every 64 KiB age
-      // chunk waited for its own write() to finish, so encryption and disk never overlapped
-      // (measured: 182 MiB/s into a file, against 436 MiB/s for the encryption alone).
-      const counter = new Transform({
-        readableHighWaterMark: WRITE_BUFFER,
-        writableHighWaterMark: WRITE_BUFFER,
-        transform(chunk: Buffer, _enc, cb) {
-          size += chunk.length;
-          opts.onProgress?.(size);
-          try {
-            writeback.wrote(chunk.length);
-          } catch (e) {
-            return cb(e as Error);
-          }
-          cb(null, chunk);
-        },
-        // The sink's final fsync comes after, and only once no datasync is in flight on its descriptor.
-        flush: (cb) => writeback.settle().then(() => cb(), cb),
-      });
-      // The stream owns the descriptor (a FileHandle stream with autoClose:false hangs fh.close()
-      // on Node 20); flush: fsync before close.
-      const sink = createWriteStream('', { fd, flush: true, highWaterMark: WRITE_BUFFER });
-      // pipeline destroys the body with the sink's error too, so remember which side failed first.
-      sink.once('error', (err) => (sinkError ??= err));
-      // pipeline rejects with the first error, i.e. the body's own error when the body fails.
-      await pipeline(body, counter, sink);
-      // The object's folders are made only now: a writer killed while streaming (SIGKILL) leaves
-      // its temp file, never an empty snapshots/<id>/ folder.
-      dirs = await this.openDirs(parts.slice(0, -1), true);
-      const destDir = dirs[dirs.length - 1]!;
-      if (opts.ifNoneMatch) {
-        // link() fails with EEXIST when the key appeared meanwhile: atomic create-if-absent.
-        await link(inDir(tmpDir, tmpName), inDir(destDir, name));
-      } else {
-        await rename(inDir(tmpDir, tmpName), inDir(destDir, name));
-        tmpCreated = false;
-      }
+      fd = await openP(inDir(tmpDir, tmpName), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     } catch (e) {
-      if (tmpDir && tmpCreated) await unlink(inDir(tmpDir, tmpName)).catch(() => {});
-      // A put that failed after making its folders leaves none of them empty.
-      if (dirs.length === parts.length) await removeEmptyFolders(dirs, parts);
-      closeDirs(dirs, tmpDir);
-      if (!body.destroyed) body.destroy(); // we failed before reading it all: unblock the producer
-      if (bodyError !== undefined && e === bodyError && e !== sinkError) throw e; // the producer failed: say so, unchanged
-      if (
-        opts.ifNoneMatch &&
-        (e as NodeJS.ErrnoException).code === 'EEXIST' &&
-        (e as NodeJS.ErrnoException).syscall === 'link'
-      ) {
-        throw new StorageExistsError(key);
-      }
+      closeDirs([], tmpDir);
       throw this.mapError(e, key, 'writing');
     }
-    // Published: from here on nothing may turn this put into a rejection.
-    if (opts.ifNoneMatch) await unlink(inDir(tmpDir!, tmpName)).catch(() => {});
-    await fsyncP(dirs[dirs.length - 1]!.fd).catch(() => {}); // some network filesystems refuse it
-    closeDirs(dirs, tmpDir);
-    return { key, size };
+    const tmp = tmpDir;
+    const writeback = new EarlyWriteback(() => fdatasyncP(fd));
+    let size = 0;
+    let open = true;
+    /** Closes the descriptor once no datasync is in flight on it (its number could go to another file). */
+    const closeFd = async () => {
+      if (!open) return;
+      open = false;
+      await writeback.settle().catch(() => undefined);
+      await closeP(fd).catch(() => undefined);
+    };
+    const discard = async () => {
+      await closeFd();
+      await unlink(inDir(tmp, tmpName)).catch(() => {});
+    };
+    return {
+      write: async (buffers) => {
+        let bytes = 0;
+        for (const b of buffers) bytes += b.length;
+        try {
+          writeback.wrote(bytes); // throws an earlier datasync's failure
+          await writeAll(fd, buffers);
+        } catch (e) {
+          throw this.mapError(e, key, 'writing');
+        }
+        size += bytes;
+        opts.onProgress?.(size);
+      },
+      close: async () => {
+        let dirs: Dir[] = [];
+        try {
+          await writeback.settle();
+          await fsyncP(fd);
+          open = false;
+          await closeP(fd);
+          // The object's folders are made only now: a writer killed while writing (SIGKILL)
+          // leaves its temp file, never an empty snapshots/<id>/ folder.
+          dirs = await this.openDirs(parts.slice(0, -1), true);
+          const destDir = dirs[dirs.length - 1]!;
+          // link() fails with EEXIST when the key appeared meanwhile: atomic create-if-absent.
+          if (opts.ifNoneMatch) await link(inDir(tmp, tmpName), inDir(destDir, name));
+          else await rename(inDir(tmp, tmpName), inDir(destDir, name));
+        } catch (e) {
+          await discard();
+          // A put that failed after making its folders leaves none of them empty.
+          if (dirs.length === parts.length) await removeEmptyFolders(dirs, parts);
+          closeDirs(dirs, tmp);
+          const err = e as NodeJS.ErrnoException;
+          if (opts.ifNoneMatch && err.code === 'EEXIST' && err.syscall === 'link') throw new StorageExistsError(key);
+          throw this.mapError(e, key, 'writing');
+        }
+        // Published: from here on nothing may turn this put into a rejection.
+        if (opts.ifNoneMatch) await unlink(inDir(tmp, tmpName)).catch(() => {});
+        await fsyncP(dirs[dirs.length - 1]!.fd).catch(() => {}); // some network filesystems refuse it
+        closeDirs(dirs, tmp);
+        return { key, size };
+      },
+      abort: async () => {
+        await discard();
+        closeDirs([], tmp);
+      },
+    };
   }
 
   async get(key: string): Promise<Readable> {
@@ -575,4 +606,15 @@ async function inGroups<T>(items: readonly T[], size: number, fn: (item: T) => P
 async function settleAll(calls: Array<Promise<void>>): Promise<void> {
   const failed = (await Promise.allSettled(calls)).find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+/** All of `buffers` at the descriptor's offset, writing again what a short write left. */
+async function writeAll(fd: number, buffers: readonly Uint8Array[]): Promise<void> {
+  let rest = buffers as Uint8Array[];
+  while (rest.length) {
+    let done = (await writevP(fd, rest)).bytesWritten;
+    let i = 0;
+    while (i < rest.length && done >= rest[i]!.length) done -= rest[i++]!.length;
+    rest = i < rest.length ? [rest[i]!.subarray(done), ...rest.slice(i + 1)] : [];
+  }
 }

@@ -1,6 +1,7 @@
 import { redactUrl } from '../redact.js';
 import { FileStorage } from './file-storage.js';
 import { openReader } from './object-reader.js';
+import { openWriter } from './object-writer.js';
 import { parseS3Url } from './s3-url.js';
 import type { Readable } from 'node:stream';
 import { canonicalRepositoryUrl } from '../config/repository-url.js';
@@ -11,8 +12,10 @@ import {
   type ObjectInfo,
   type ObjectReader,
   type ObjectStat,
+  type ObjectWriter,
   type PutOptions,
   type Storage,
+  type WriterOptions,
 } from './storage.js';
 
 /** The `repository` section of barysafe.toml (src/config/schema.ts), as far as storage needs it. */
@@ -76,6 +79,9 @@ class LazyStorage implements Storage {
   }
   async openReader(key: string): Promise<ObjectReader> {
     return openReader(await this.real, key);
+  }
+  async openWriter(key: string, opts?: WriterOptions): Promise<ObjectWriter> {
+    return openWriter(await this.real, key, opts);
   }
   async getRange(key: string, start: number, end: number): Promise<Buffer> {
     return (await this.real).getRange(key, start, end);

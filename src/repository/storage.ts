@@ -70,6 +70,24 @@ export interface ObjectReader {
   close(): Promise<void>;
 }
 
+/**
+ * An object written from the caller's buffers, in order (openWriter). A backup seals each read
+ * of its database into a list of buffers (a 64 KiB chunk and its tag, sixteen times) and hands
+ * that list over whole: a local file takes it in one writev, where a stream took each buffer
+ * through its own hops (measured: a 256 MiB object written 0.12 s faster).
+ * Like put(), all or nothing: no object exists at the key until close() resolved.
+ */
+export interface ObjectWriter {
+  /** Writes the buffers after those of earlier calls; one call at a time. Rejects as put() does. */
+  write(buffers: readonly Uint8Array[]): Promise<void>;
+  /** Makes the object durable and visible at its key. */
+  close(): Promise<ObjectInfo>;
+  /** Leaves no object and no partial object; called once no write is in flight. */
+  abort(): Promise<void>;
+}
+
+export type WriterOptions = Pick<PutOptions, 'ifNoneMatch' | 'onProgress'>;
+
 export interface Storage {
   /** The repository URL with any secret removed; safe to print. */
   readonly displayUrl: string;
@@ -80,6 +98,8 @@ export interface Storage {
    * get() (a local file: no stream, no buffer per read). Rejects as get() does.
    */
   openReader?(key: string): Promise<ObjectReader>;
+  /** An ObjectWriter, where the backend can do better than put() of a stream (see openWriter()). */
+  openWriter?(key: string, opts?: WriterOptions): Promise<ObjectWriter>;
   /** Bytes [start, end) of the object. */
   getRange(key: string, start: number, end: number): Promise<Buffer>;
   head(key: string): Promise<ObjectStat | null>;
