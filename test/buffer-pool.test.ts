@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BufferPool } from '../src/platform/buffer-pool.js';
 import { GrowingFile, readGrowing } from '../src/platform/growing-file.js';
 import { coalesce } from '../src/platform/coalesce.js';
-import { encryptStream, newIdentity } from '../src/crypto/age.js';
+import { pathToFileURL } from 'node:url';
+import { newIdentity } from '../src/crypto/age.js';
+import { storeArtifact } from '../src/backup/store-artifact.js';
+import { FileStorage } from '../src/repository/file-storage.js';
+import type { ObjectWriter } from '../src/repository/storage.js';
 import { run } from './support/deployments.js';
 import { makeTempDir } from './support/services.js';
 
@@ -39,9 +43,9 @@ test('a pool reuses what it gets back, and ignores foreign buffers, second gives
 });
 
 // What a backup does with the copy of a database: reads into pooled buffers, which the
-// encryption gives back once it has sealed them. The consumer here is slow, so chunks queue in
-// the streams while the reads go on: a reused buffer must never be one a queued chunk still
-// needs, and the age CLI must decrypt exactly the file's bytes.
+// encryption gives back once it has sealed them. The repository here is slow, so the reads go on
+// while writes wait: a reused buffer must never be one whose bytes are still to be sealed, and
+// the age CLI must decrypt exactly the file's bytes.
 test('reads of a growing file into pooled buffers, given back by the encryption, reach the ciphertext intact', async () => {
   const dir = await makeTempDir('barysafe-pool-');
   try {
@@ -54,20 +58,30 @@ test('reads of a growing file into pooled buffers, given back by the encryption,
     const growing = new GrowingFile();
     growing.end();
     const pool = new BufferPool(256 * 1024, 8);
-    const ciphertext = await encryptStream([recipient], readGrowing(file, growing, pool), {
+    const repo = path.join(dir.path, 'repo');
+    await mkdir(repo, { mode: 0o700 });
+    const storage = new FileStorage(pathToFileURL(repo).href);
+    let writes = 0;
+    const slow = Object.assign(Object.create(storage) as FileStorage, {
+      openWriter: async (key: string): Promise<ObjectWriter> => {
+        const w = await storage.openWriter(key);
+        return {
+          ...w,
+          write: async (buffers) => {
+            if (writes++ % 4 === 0) await sleep(2);
+            return w.write(buffers);
+          },
+        };
+      },
+    });
+    const stored = await storeArtifact(slow, [recipient], 'x/copy.age', readGrowing(file, growing, pool), {
       release: (chunk) => pool.give(chunk),
     });
-    const out: Buffer[] = [];
-    let n = 0;
-    for await (const c of ciphertext) {
-      out.push(c as Buffer);
-      if (n++ % 16 === 0) await sleep(2);
-    }
+    assert.equal(stored.plaintext_size, data.length);
     const reads = Math.ceil(data.length / pool.size);
+    assert.ok(writes >= 6, `${writes} writes of ${data.length} bytes: the slow writer was not used`);
     assert.ok(pool.allocated < reads / 2, `${pool.allocated} buffers allocated for ${reads} reads`);
-    const enc = path.join(dir.path, 'copy.age');
-    await writeFile(enc, Buffer.concat(out));
-    const dec = await run('age', ['-d', '-i', identityFile, enc]);
+    const dec = await run('age', ['-d', '-i', identityFile, path.join(repo, 'x', 'copy.age')]);
     assert.equal(dec.code, 0, dec.stderr);
     assert.ok(dec.stdout.equals(data), 'the age CLI decrypted other bytes than the file holds');
   } finally {
