@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { FileStorage } from '../src/repository/file-storage.js';
+import { FILE_TMP_DIR } from '../src/repository/layout.js';
 import { openStorage, type RepositoryLocation } from '../src/repository/open-storage.js';
 import { S3Storage } from '../src/repository/s3-storage.js';
 import { openReader } from '../src/repository/object-reader.js';
@@ -362,6 +363,20 @@ describe('file:// specifics', () => {
   let tmp: TempDir;
   before(async () => (tmp = await makeTempDir('barysafe-file-spec-')));
   after(() => tmp.cleanup());
+
+  it('a create-if-absent writer whose key appeared meanwhile fails at close, and its abort then does nothing', async () => {
+    const s = new FileStorage(pathToFileURL(path.join(tmp.path, 'r-race')).href);
+    const w = await openWriter(s, 'snapshots/x/manifest.json', { ifNoneMatch: true });
+    await w.write([Buffer.from('late')]);
+    await s.put('snapshots/x/manifest.json', Readable.from([Buffer.from('first')]));
+    await assert.rejects(w.close(), StorageExistsError);
+    await w.abort(); // as storeArtifact does after any failure
+    assert.equal(await textOf(await s.get('snapshots/x/manifest.json')), 'first');
+    assert.deepEqual(await readdir(path.join(tmp.path, 'r-race', FILE_TMP_DIR)), [], 'a temp file was left');
+    // The folder descriptors were closed once: the storage still works.
+    await s.put('snapshots/x/other', Readable.from([Buffer.from('ok')]));
+    assert.equal(await textOf(await s.get('snapshots/x/other')), 'ok');
+  });
 
   it('writes 0600 files in 0700 directories and leaves no temp files behind', async () => {
     const s = new FileStorage(pathToFileURL(path.join(tmp.path, 'r1')).href);

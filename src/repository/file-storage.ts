@@ -174,6 +174,8 @@ export class FileStorage implements Storage {
     const writeback = new EarlyWriteback(() => fdatasyncP(fd));
     let size = 0;
     let open = true;
+    /** close() or abort() was called: each cleans up once (a second close of a folder's descriptor could close another file's). */
+    let ended = false;
     /** Closes the descriptor once no datasync is in flight on it (its number could go to another file). */
     const closeFd = async () => {
       if (!open) return;
@@ -199,6 +201,8 @@ export class FileStorage implements Storage {
         opts.onProgress?.(size);
       },
       close: async () => {
+        if (ended) throw new Error('ObjectWriter.close() after close() or abort()');
+        ended = true;
         let dirs: Dir[] = [];
         try {
           await writeback.settle();
@@ -228,6 +232,8 @@ export class FileStorage implements Storage {
         return { key, size };
       },
       abort: async () => {
+        if (ended) return; // a failed close() already removed what it wrote
+        ended = true;
         await discard();
         closeDirs([], tmp);
       },

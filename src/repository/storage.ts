@@ -82,7 +82,7 @@ export interface ObjectWriter {
   write(buffers: readonly Uint8Array[]): Promise<void>;
   /** Makes the object durable and visible at its key. */
   close(): Promise<ObjectInfo>;
-  /** Leaves no object and no partial object; called once no write is in flight. */
+  /** Leaves no object and no partial object; called once no write is in flight. Does nothing after close(). */
   abort(): Promise<void>;
 }
 
