@@ -25,6 +25,7 @@ import { errnoOf, fsErrorText } from '../platform/fs-errors.js';
 import { makeDirs } from '../platform/safe-fs.js';
 import { EarlyWriteback } from '../platform/early-writeback.js';
 import { descriptorReader } from './object-reader.js';
+import { pending } from './object-writer.js';
 import {
   checkRange,
   RepositoryMissingError,
@@ -139,8 +140,7 @@ export class FileStorage implements Storage {
     try {
       for await (const chunk of body as AsyncIterable<Buffer | string>) {
         await inFlight;
-        inFlight = writer.write([typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
-        inFlight.catch(() => {}); // awaited at the next chunk; it may fail before anyone listens
+        inFlight = pending(writer.write([typeof chunk === 'string' ? Buffer.from(chunk) : chunk]));
       }
       await inFlight;
     } catch (e) {

@@ -7,7 +7,16 @@ export async function openWriter(storage: Storage, key: string, opts: WriterOpti
 }
 
 /** Sixteen age chunks: what one write of a backup hands over. */
-const STREAM_BUFFER = 1 << 20;
+const BODY_BUFFER = 1 << 20;
+
+/**
+ * A write left in flight while the caller reads on: awaited at the caller's next write, but it may
+ * fail before that, and a rejection nobody listens to yet would end the process.
+ */
+export function pending(write: Promise<void>): Promise<void> {
+  write.catch(() => {});
+  return write;
+}
 
 class WriterAborted extends Error {
   constructor() {
@@ -21,7 +30,7 @@ class WriterAborted extends Error {
  * waits on it, and every later call, with put()'s own error.
  */
 function streamWriter(storage: Storage, key: string, opts: WriterOptions): ObjectWriter {
-  const body = new PassThrough({ highWaterMark: STREAM_BUFFER });
+  const body = new PassThrough({ highWaterMark: BODY_BUFFER });
   const put = storage.put(key, body, opts);
   let failure: { error: unknown } | undefined;
   const failed = put.then(
